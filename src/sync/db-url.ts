@@ -1,0 +1,39 @@
+/** Astro CLI's local metadata database (its compose file's Postgres, published on localhost:5432). */
+export const ASTRO_LOCAL_DB_URL = 'postgresql://postgres:postgres@localhost:5432/postgres';
+
+export interface DbUrlInputs {
+  flag?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** `dev.db_url` from the project or global config. */
+  configured?: string;
+}
+
+export interface ResolvedDbUrl {
+  url: string;
+  source: string;
+}
+
+/**
+ * DESIGN.md §The main job step 2. The project `.env` is deliberately not consulted: it holds the containers' view of
+ * the database (host `postgres`), which does not resolve from the developer's machine.
+ */
+export function resolveDbUrl(inputs: DbUrlInputs): ResolvedDbUrl {
+  if (inputs.flag) return { url: inputs.flag, source: '--db-url' };
+  for (const name of ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', 'AIRFLOW__CORE__SQL_ALCHEMY_CONN']) {
+    const value = inputs.env[name];
+    if (value) return { url: value, source: `${name} in the environment` };
+  }
+  if (inputs.configured) return { url: inputs.configured, source: 'dev.db_url' };
+  return { url: ASTRO_LOCAL_DB_URL, source: "Astro's local default" };
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactDbUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '****';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:****@');
+  }
+}

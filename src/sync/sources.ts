@@ -1,0 +1,137 @@
+import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable, SourceLocation } from '../airflow/model.js';
+
+/**
+ * One object a sync wants in the metadata database, with where it came from. `source` is the stable label kept in
+ * the sync state (and so what `--prune` compares); `origin` is the human description shown in the report.
+ */
+export type DesiredObject =
+  | { kind: 'connection'; key: string; source: string; origin: string; location?: SourceLocation; value: AirflowConnection }
+  | { kind: 'variable'; key: string; source: string; origin: string; location?: SourceLocation; value: AirflowVariable }
+  | { kind: 'pool'; key: string; source: string; origin: string; location?: SourceLocation; value: AirflowPool };
+
+export const SETTINGS_SOURCE = 'settings';
+export const ENV_FILE_SOURCE = 'env-file';
+export const REMOTE_SOURCE = 'remote';
+
+/** The environment-object fields envmgr reads (API.md §Environment objects, wire names). */
+export interface RemoteEnvironmentObject {
+  id?: string;
+  objectKey: string;
+  objectType: 'CONNECTION' | 'AIRFLOW_VARIABLE' | string;
+  scope: 'WORKSPACE' | 'DEPLOYMENT' | string;
+  scopeEntityId: string;
+  sourceScope?: string;
+  sourceScopeEntityId?: string;
+  description?: string | null;
+  connection?: {
+    type: string;
+    host?: string | null;
+    login?: string | null;
+    password?: string | null;
+    schema?: string | null;
+    port?: number | null;
+    extra?: Record<string, unknown> | null;
+  } | null;
+  airflowVariable?: { value: string; isSecret?: boolean } | null;
+}
+
+function remoteOrigin(obj: RemoteEnvironmentObject): string {
+  if (obj.sourceScope === 'WORKSPACE') return `workspace link (${obj.sourceScopeEntityId ?? '?'})`;
+  return obj.scope === 'DEPLOYMENT' ? `deployment (${obj.scopeEntityId})` : `workspace (${obj.scopeEntityId})`;
+}
+
+/** Environment objects → desired objects; objects of other types are ignored (the API may grow new ones). */
+export function desiredFromRemote(objects: readonly RemoteEnvironmentObject[]): DesiredObject[] {
+  const out: DesiredObject[] = [];
+  for (const obj of objects) {
+    const origin = remoteOrigin(obj);
+    if (obj.objectType === 'CONNECTION' && obj.connection) {
+      const c = obj.connection;
+      out.push({
+        kind: 'connection', key: obj.objectKey, source: REMOTE_SOURCE, origin,
+        value: {
+          conn_id: obj.objectKey,
+          conn_type: c.type,
+          description: obj.description ?? null,
+          host: c.host ?? null,
+          login: c.login ?? null,
+          password: c.password ?? null,
+          schema: c.schema ?? null,
+          port: c.port ?? null,
+          extra: c.extra && Object.keys(c.extra).length > 0 ? c.extra : null,
+        },
+      });
+    } else if (obj.objectType === 'AIRFLOW_VARIABLE' && obj.airflowVariable) {
+      out.push({
+        kind: 'variable', key: obj.objectKey, source: REMOTE_SOURCE, origin,
+        value: { key: obj.objectKey, value: obj.airflowVariable.value, description: obj.description ?? null },
+      });
+    }
+  }
+  return out;
+}
+
+export interface ShadowedObject {
+  kind: AirflowObjectKind;
+  key: string;
+  /** The origin that lost. */
+  hidden: string;
+  /** The origin that won. */
+  winner: string;
+}
+
+export interface MergeResult {
+  desired: DesiredObject[];
+  shadowed: ShadowedObject[];
+}
+
+/**
+ * Merges the settings file's objects with the remote ones per (kind, key). With `prefer: 'local'` (the default) the
+ * settings file wins; either way every object that lost is listed, so the report can say what it hid.
+ */
+export function mergeSources(
+  local: readonly DesiredObject[],
+  remote: readonly DesiredObject[],
+  prefer: 'local' | 'remote' = 'local',
+): MergeResult {
+  const [first, second] = prefer === 'local' ? [local, remote] : [remote, local];
+  const byKey = new Map<string, DesiredObject>();
+  const shadowed: ShadowedObject[] = [];
+  for (const obj of first) byKey.set(`${obj.kind}\0${obj.key}`, obj);
+  for (const obj of second) {
+    const id = `${obj.kind}\0${obj.key}`;
+    const winner = byKey.get(id);
+    if (winner) shadowed.push({ kind: obj.kind, key: obj.key, hidden: obj.origin, winner: winner.origin });
+    else byKey.set(id, obj);
+  }
+  return { desired: [...byKey.values()], shadowed };
+}
+
+export interface RuntimeShadow {
+  kind: 'connection' | 'variable';
+  key: string;
+  variable: string;
+  where: string;
+}
+
+/**
+ * Airflow reads `AIRFLOW_CONN_<ID>` / `AIRFLOW_VAR_<KEY>` (upper-cased) before the metadata database, so such a
+ * variable in the process environment or in the `.env` handed to the containers hides the row envmgr writes.
+ */
+export function findRuntimeShadows(
+  desired: readonly DesiredObject[],
+  env: Readonly<Record<string, string | undefined>>,
+  dotenv: Readonly<Record<string, string>> = {},
+  dotenvName = '.env',
+): RuntimeShadow[] {
+  const out: RuntimeShadow[] = [];
+  for (const obj of desired) {
+    if (obj.kind === 'pool') continue;
+    const variable = `${obj.kind === 'connection' ? 'AIRFLOW_CONN_' : 'AIRFLOW_VAR_'}${obj.key.toUpperCase()}`;
+    if (env[variable] !== undefined) out.push({ kind: obj.kind, key: obj.key, variable, where: 'the environment' });
+    else if (dotenv[variable] !== undefined) out.push({ kind: obj.kind, key: obj.key, variable, where: dotenvName });
+  }
+  return out;
+}
+
+export type { AirflowConnection, AirflowPool, AirflowVariable };
