@@ -1,0 +1,64 @@
+// The local Airflow metadata database: connect, detect the schema, read (decrypting), plan a sync, apply it.
+export {
+  AirflowDbError,
+  parseAirflowDbUrl,
+  connectAirflowDb,
+  waitForAirflowDb,
+  type AirflowDbTarget,
+  type TargetOptions,
+  type WaitOptions,
+} from './connect.js';
+export {
+  detectAirflowSchema,
+  uriVariantForVersion,
+  AIRFLOW_REVISIONS,
+  SYNC_STATE_TABLE,
+  type AirflowSchemaInfo,
+  type UriVariant,
+} from './schema.js';
+export {
+  readAirflowObjects,
+  readConnections,
+  readVariables,
+  readPools,
+  verifyFernetKey,
+  FernetMismatchError,
+  type AirflowDbState,
+  type DbConnection,
+  type DbVariable,
+  type DbPool,
+  type KeyCheck,
+  type ReadOptions,
+} from './read.js';
+export {
+  readSyncState,
+  canonicalConnection,
+  canonicalVariable,
+  canonicalPool,
+  hashCanonical,
+  stateKey,
+  type SyncState,
+  type SyncStateEntry,
+} from './sync-state.js';
+export {
+  planSync,
+  type DesiredObject,
+  type PlanAction,
+  type PlanEntry,
+  type PlanOptions,
+  type PlanCounts,
+  type SyncPlan,
+  type ConflictReason,
+} from './plan.js';
+export {
+  applySyncPlan,
+  syncAirflowDb,
+  acquireSyncLock,
+  SYNC_LOCK_KEY,
+  type ApplyOptions,
+  type ApplyResult,
+  type LockOptions,
+  type SyncOptions,
+  type SyncOutcome,
+} from './apply.js';
+export { loadSchemaFixture, schemaFixturePath, AIRFLOW_SCHEMA_VERSIONS, type AirflowSchemaVersion } from './fixtures.js';

@@ -1,0 +1,220 @@
+import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import type { AirflowDbState } from './read.js';
+import {
+  canonicalConnection,
+  canonicalPool,
+  canonicalVariable,
+  hashCanonical,
+  stateKey,
+  type FieldSupport,
+  type StateUpsert,
+  type SyncState,
+} from './sync-state.js';
+
+/**
+ * The sync planner: desired objects + what the database holds + what envmgr wrote before → one action per object.
+ * Pure: it reads nothing and writes nothing. The plan's enumerable content holds names and field names only, never
+ * values, so that it can be printed or serialized as JSON; the values to write travel beside it, out of sight
+ * (see `planWrites`).
+ */
+
+export type DesiredObject =
+  | { kind: 'connection'; key: string; source: string; object: AirflowConnection }
+  | { kind: 'variable'; key: string; source: string; object: AirflowVariable }
+  | { kind: 'pool'; key: string; source: string; object: AirflowPool };
+
+export type PlanAction = 'create' | 'update' | 'unchanged' | 'conflict' | 'delete';
+
+/**
+ * `unmanaged`: a row envmgr did not write. `modified`: a row envmgr wrote whose content changed since.
+ */
+export type ConflictReason = 'unmanaged' | 'modified';
+
+export interface PlanEntry {
+  readonly kind: AirflowObjectKind;
+  readonly key: string;
+  /** The desired object's source, or for `delete` the source envmgr recorded when it wrote the row. */
+  readonly source: string;
+  readonly action: PlanAction;
+  /** For `update`, and for a `conflict` that would change a row: the fields that differ (names only). */
+  readonly changedFields?: readonly string[];
+  /** Why a row is in conflict; on an `update`/`delete` it means the conflict is overwritten (`overwrite`). */
+  readonly conflict?: ConflictReason;
+  /** A sentence for the report, without values. */
+  readonly note?: string;
+}
+
+export interface PlanOptions {
+  /** Overwrite (or, with prune, delete) conflicting rows instead of leaving them. */
+  overwrite?: boolean;
+  /** Delete rows envmgr wrote whose source no longer has them. */
+  prune?: boolean;
+  /** With prune: only rows recorded from these sources (e.g. the sources fully fetched this run). Default: any. */
+  pruneSources?: readonly string[];
+  /** Columns the target schema has (from AirflowSchemaInfo.has); fields it lacks are not compared. Default: all. */
+  fields?: FieldSupport;
+}
+
+export type PlanCounts = Record<PlanAction, number>;
+
+export interface SyncPlan {
+  readonly entries: readonly PlanEntry[];
+  readonly counts: PlanCounts;
+  /** Whether applying writes anything (rows or envmgr's sync state). */
+  readonly hasWrites: boolean;
+}
+
+/** What apply writes; kept out of the plan's printable content because it holds secrets. */
+export interface PlanWrites {
+  readonly connections: { upsert: AirflowConnection[]; delete: string[] };
+  readonly variables: { upsert: AirflowVariable[]; delete: string[] };
+  readonly pools: { upsert: AirflowPool[]; delete: string[] };
+  readonly state: { upsert: StateUpsert[]; delete: Array<{ kind: AirflowObjectKind; key: string }> };
+}
+
+const writesOf = new WeakMap<SyncPlan, PlanWrites>();
+
+/** The writes behind a plan made by `planSync` (undefined for any other object, e.g. a copy). */
+export function planWrites(plan: SyncPlan): PlanWrites | undefined {
+  return writesOf.get(plan);
+}
+
+/** Default pool cannot be deleted in Airflow (`Pool.DEFAULT_POOL_NAME`). */
+const UNDELETABLE_POOL = 'default_pool';
+
+function changed(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return Object.keys(a).filter((k) => a[k] !== b[k]);
+}
+
+type Canonical = Record<string, unknown>;
+
+function canonicalOf(kind: AirflowObjectKind, obj: unknown, fields: FieldSupport): Canonical {
+  switch (kind) {
+    case 'connection':
+      return canonicalConnection(obj as AirflowConnection, fields);
+    case 'variable':
+      return canonicalVariable(obj as AirflowVariable, fields);
+    case 'pool':
+      return canonicalPool(obj as AirflowPool, fields);
+  }
+}
+
+function currentOf(state: AirflowDbState, kind: AirflowObjectKind, key: string): unknown {
+  return kind === 'connection' ? state.connections.get(key) : kind === 'variable' ? state.variables.get(key) : state.pools.get(key);
+}
+
+const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
+
+export function planSync(
+  desired: readonly DesiredObject[],
+  current: AirflowDbState,
+  state: SyncState,
+  options: PlanOptions = {},
+): SyncPlan {
+  const fields = options.fields ?? { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
+  const entries: PlanEntry[] = [];
+  const writes: PlanWrites = {
+    connections: { upsert: [], delete: [] },
+    variables: { upsert: [], delete: [] },
+    pools: { upsert: [], delete: [] },
+    state: { upsert: [], delete: [] },
+  };
+  const upsert = (d: DesiredObject) => {
+    if (d.kind === 'connection') writes.connections.upsert.push(d.object);
+    else if (d.kind === 'variable') writes.variables.upsert.push(d.object);
+    else writes.pools.upsert.push(d.object);
+  };
+  const remove = (kind: AirflowObjectKind, key: string) => {
+    (kind === 'connection' ? writes.connections : kind === 'variable' ? writes.variables : writes.pools).delete.push(key);
+  };
+
+  const seen = new Set<string>();
+  for (const d of desired) {
+    const sk = stateKey(d.kind, d.key);
+    if (seen.has(sk)) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
+    seen.add(sk);
+    const keyField = d.kind === 'connection' ? (d.object as AirflowConnection).conn_id : d.kind === 'variable' ? (d.object as AirflowVariable).key : (d.object as AirflowPool).name;
+    if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
+
+    const want = canonicalOf(d.kind, d.object, fields);
+    const wantHash = hashCanonical(d.kind, want);
+    const recorded = state.get(sk);
+    const cur = currentOf(current, d.kind, d.key);
+    const record = () => writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash });
+    const base = { kind: d.kind, key: d.key, source: d.source };
+
+    if (cur === undefined) {
+      entries.push({ ...base, action: 'create' });
+      upsert(d);
+      record();
+      continue;
+    }
+    const have = canonicalOf(d.kind, cur, fields);
+    const haveHash = hashCanonical(d.kind, have);
+    if (haveHash === wantHash) {
+      entries.push({ ...base, action: 'unchanged' });
+      // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.
+      if (!recorded || recorded.hash !== wantHash || recorded.source !== d.source) record();
+      continue;
+    }
+    const changedFields = changed(want, have);
+    if (recorded && recorded.hash === haveHash) {
+      entries.push({ ...base, action: 'update', changedFields });
+      upsert(d);
+      record();
+      continue;
+    }
+    const conflict: ConflictReason = recorded ? 'modified' : 'unmanaged';
+    const why = conflict === 'unmanaged' ? 'a local row envmgr did not write' : 'changed locally since envmgr wrote it';
+    if (options.overwrite) {
+      entries.push({ ...base, action: 'update', changedFields, conflict, note: `${why}; overwritten` });
+      upsert(d);
+      record();
+    } else {
+      entries.push({ ...base, action: 'conflict', changedFields, conflict, note: `${why}; left as is (overwrite to replace it)` });
+    }
+  }
+
+  if (options.prune) {
+    const sources = options.pruneSources ? new Set(options.pruneSources) : undefined;
+    for (const [sk, rec] of state) {
+      if (seen.has(sk)) continue;
+      if (sources && !sources.has(rec.source)) continue;
+      const cur = currentOf(current, rec.kind, rec.key);
+      const base = { kind: rec.kind, key: rec.key, source: rec.source };
+      if (cur === undefined) {
+        // Already gone from the database: only envmgr's record remains.
+        writes.state.delete.push({ kind: rec.kind, key: rec.key });
+        continue;
+      }
+      if (rec.kind === 'pool' && rec.key === UNDELETABLE_POOL) {
+        writes.state.delete.push({ kind: rec.kind, key: rec.key });
+        entries.push({ ...base, action: 'unchanged', note: 'Airflow cannot delete default_pool; envmgr stops managing it' });
+        continue;
+      }
+      const haveHash = hashCanonical(rec.kind, canonicalOf(rec.kind, cur, fields));
+      if (haveHash === rec.hash || options.overwrite) {
+        const overwritten = haveHash !== rec.hash;
+        entries.push({
+          ...base,
+          action: 'delete',
+          ...(overwritten ? { conflict: 'modified' as const, note: 'changed locally since envmgr wrote it; deleted' } : {}),
+        });
+        remove(rec.kind, rec.key);
+        writes.state.delete.push({ kind: rec.kind, key: rec.key });
+      } else {
+        entries.push({ ...base, action: 'conflict', conflict: 'modified', note: 'no longer in its source, but changed locally since envmgr wrote it; left as is' });
+      }
+    }
+  }
+
+  entries.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const counts: PlanCounts = { create: 0, update: 0, unchanged: 0, conflict: 0, delete: 0 };
+  for (const e of entries) counts[e.action]++;
+  const hasWrites =
+    writes.connections.upsert.length + writes.connections.delete.length + writes.variables.upsert.length + writes.variables.delete.length +
+      writes.pools.upsert.length + writes.pools.delete.length + writes.state.upsert.length + writes.state.delete.length > 0;
+  const plan: SyncPlan = { entries, counts, hasWrites };
+  writesOf.set(plan, writes);
+  return plan;
+}

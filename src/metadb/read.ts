@@ -1,0 +1,206 @@
+import type pg from 'pg';
+import { fernetDecrypt, InvalidTokenError, type FernetKeys } from '../airflow/fernet.js';
+import { AirflowDbError } from './connect.js';
+import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
+
+/**
+ * Reading Airflow's connection / variable / slot_pool rows, decrypted the way Airflow reads them: a value is
+ * decrypted only when its row's flag is true (NULL counts as false), with any key of a MultiFernet.
+ */
+
+/** A connection as stored: every column present, NULLs kept. */
+export interface DbConnection {
+  conn_id: string;
+  conn_type: string;
+  description: string | null;
+  host: string | null;
+  login: string | null;
+  password: string | null;
+  schema: string | null;
+  port: number | null;
+  /** The decrypted `extra` parsed, when it is a JSON object (null otherwise; see `extraText`). */
+  extra: Record<string, unknown> | null;
+  /** The decrypted `extra` text as stored (2.x rows may hold text that is not a JSON object). */
+  extraText: string | null;
+}
+
+export interface DbVariable {
+  key: string;
+  /** NULL `val` stays null. */
+  value: string | null;
+  description: string | null;
+}
+
+export interface DbPool {
+  name: string;
+  slots: number | null;
+  description: string | null;
+  include_deferred: boolean;
+}
+
+export interface AirflowDbState {
+  readonly connections: Map<string, DbConnection>;
+  readonly variables: Map<string, DbVariable>;
+  readonly pools: Map<string, DbPool>;
+}
+
+/** An encrypted value that cannot be decrypted: no key, or a key that does not match. */
+export class FernetMismatchError extends AirflowDbError {
+  override name = 'FernetMismatchError';
+}
+
+function noKey(what: string): FernetMismatchError {
+  return new FernetMismatchError(
+    `${what} is encrypted in the Airflow database but no Fernet key was given; pass the key Airflow uses ` +
+      `(--fernet-key, AIRFLOW__CORE__FERNET_KEY or dev.fernet_key_file)`,
+  );
+}
+
+function wrongKey(what: string, keys: FernetKeys): FernetMismatchError {
+  return new FernetMismatchError(
+    `the Fernet key from ${keys.source} does not decrypt ${what} in the Airflow database; use the key this Airflow ` +
+      `was configured with (a comma-separated list may hold the old key after the new one)`,
+  );
+}
+
+function decryptValue(value: string, keys: FernetKeys | null, what: string): string {
+  if (!keys) throw noKey(what);
+  try {
+    return fernetDecrypt(keys, value);
+  } catch (err) {
+    if (err instanceof InvalidTokenError) throw wrongKey(what, keys);
+    throw err;
+  }
+}
+
+function parseExtra(text: string | null): Record<string, unknown> | null {
+  if (text === null || text === '') return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface ConnectionRow {
+  conn_id: string;
+  conn_type: string | null;
+  description: string | null;
+  host: string | null;
+  login: string | null;
+  password: string | null;
+  schema: string | null;
+  port: number | null;
+  is_encrypted: boolean | null;
+  is_extra_encrypted: boolean | null;
+  extra: string | null;
+}
+
+export interface ReadOptions {
+  /** Read only these kinds (default: all three). */
+  kinds?: ReadonlyArray<'connection' | 'variable' | 'pool'>;
+}
+
+export async function readConnections(client: pg.ClientBase, info: AirflowSchemaInfo, keys: FernetKeys | null): Promise<Map<string, DbConnection>> {
+  const description = info.has.connectionDescription ? 'description' : 'NULL::text AS description';
+  const { rows } = await client.query<ConnectionRow>(
+    `SELECT conn_id, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
+       FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id`,
+  );
+  const out = new Map<string, DbConnection>();
+  for (const row of rows) {
+    const password =
+      row.password && row.is_encrypted === true ? decryptValue(row.password, keys, `connection '${row.conn_id}' (password)`) : row.password;
+    const extraText =
+      row.extra && row.is_extra_encrypted === true ? decryptValue(row.extra, keys, `connection '${row.conn_id}' (extra)`) : row.extra;
+    out.set(row.conn_id, {
+      conn_id: row.conn_id,
+      conn_type: row.conn_type ?? '',
+      description: row.description,
+      host: row.host,
+      login: row.login,
+      password,
+      schema: row.schema,
+      port: row.port,
+      extra: parseExtra(extraText),
+      extraText,
+    });
+  }
+  return out;
+}
+
+export async function readVariables(client: pg.ClientBase, info: AirflowSchemaInfo, keys: FernetKeys | null): Promise<Map<string, DbVariable>> {
+  const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
+  const { rows } = await client.query<{ key: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
+    `SELECT key, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key`,
+  );
+  const out = new Map<string, DbVariable>();
+  for (const row of rows) {
+    // '' is encrypted too (Variable.set_val encrypts any non-None value), so test for null, not truthiness.
+    const value = row.val !== null && row.is_encrypted === true ? decryptValue(row.val, keys, `variable '${row.key}'`) : row.val;
+    out.set(row.key, { key: row.key, value, description: row.description });
+  }
+  return out;
+}
+
+export async function readPools(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, DbPool>> {
+  const description = info.has.poolDescription ? 'description' : 'NULL::text AS description';
+  const deferred = info.has.includeDeferred ? 'include_deferred' : 'false AS include_deferred';
+  const { rows } = await client.query<{ pool: string; slots: number | null; description: string | null; include_deferred: boolean | null }>(
+    `SELECT pool, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool`,
+  );
+  const out = new Map<string, DbPool>();
+  for (const row of rows) {
+    out.set(row.pool, { name: row.pool, slots: row.slots, description: row.description, include_deferred: row.include_deferred === true });
+  }
+  return out;
+}
+
+/** Every connection, variable and pool, decrypted. Throws FernetMismatchError naming the key's source. */
+export async function readAirflowObjects(
+  client: pg.ClientBase,
+  info: AirflowSchemaInfo,
+  keys: FernetKeys | null,
+  options: ReadOptions = {},
+): Promise<AirflowDbState> {
+  const kinds = new Set(options.kinds ?? ['connection', 'variable', 'pool']);
+  return {
+    connections: kinds.has('connection') ? await readConnections(client, info, keys) : new Map(),
+    variables: kinds.has('variable') ? await readVariables(client, info, keys) : new Map(),
+    pools: kinds.has('pool') ? await readPools(client, info) : new Map(),
+  };
+}
+
+export interface KeyCheck {
+  /** What was decrypted to check the key (`connection 'x' (password)`), or null when nothing is encrypted. */
+  checked: string | null;
+}
+
+/**
+ * Decrypts one existing encrypted value (a connection's password or extra, else a variable) so that a wrong key
+ * is refused before anything is written; Airflow would otherwise fail later with InvalidToken on rows envmgr did
+ * not write. With `keys` null, refuses when encrypted rows exist (they could not be read back to plan).
+ */
+export async function verifyFernetKey(
+  client: pg.ClientBase,
+  keys: FernetKeys | null,
+  options: { info?: AirflowSchemaInfo; schema?: string } = {},
+): Promise<KeyCheck> {
+  const info = options.info ?? (await detectAirflowSchema(client, options));
+  const { rows } = await client.query<{ what: string; value: string }>(
+    `(SELECT format('connection %L (password)', conn_id) AS what, password AS value FROM ${info.tables.connection}
+        WHERE is_encrypted AND password IS NOT NULL AND password <> '' LIMIT 1)
+     UNION ALL
+     (SELECT format('connection %L (extra)', conn_id), extra FROM ${info.tables.connection}
+        WHERE is_extra_encrypted AND extra IS NOT NULL AND extra <> '' LIMIT 1)
+     UNION ALL
+     (SELECT format('variable %L', key), val FROM ${info.tables.variable}
+        WHERE is_encrypted AND val IS NOT NULL AND key IS NOT NULL LIMIT 1)
+     LIMIT 1`,
+  );
+  const row = rows[0];
+  if (!row) return { checked: null };
+  decryptValue(row.value, keys, row.what);
+  return { checked: row.what };
+}

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import type { DbConnection, DbPool, DbVariable } from './read.js';
+import type { AirflowSchemaInfo } from './schema.js';
+
+/**
+ * envmgr's memory of what it wrote, kept in the metadata database itself (table `envmgr_sync_state`) so that it is
+ * shared by everyone using that database and survives a fresh clone of the project. Per (kind, key): the source
+ * label, a hash of the decrypted canonical content written, and when. Hashing plaintext (not the stored token)
+ * means that Airflow re-encrypting a value (`airflow rotate-fernet-key`, new IV) is not mistaken for a change.
+ */
+
+export interface SyncStateEntry {
+  kind: AirflowObjectKind;
+  key: string;
+  source: string;
+  hash: string;
+  writtenAt: Date;
+}
+
+/** Keyed by `stateKey(kind, key)`. */
+export type SyncState = ReadonlyMap<string, SyncStateEntry>;
+
+export function stateKey(kind: AirflowObjectKind, key: string): string {
+  return `${kind}\u0000${key}`;
+}
+
+export type FieldSupport = Pick<AirflowSchemaInfo['has'], 'connectionDescription' | 'variableDescription' | 'poolDescription' | 'includeDeferred'>;
+
+const ALL_FIELDS: FieldSupport = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
+
+/** JSON with object keys sorted, so that two extras equal as objects compare equal as text. */
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+}
+
+function isDbConnection(c: AirflowConnection | DbConnection): c is DbConnection {
+  return 'extraText' in c;
+}
+
+/** `extra` as it would read back from Airflow: absent, '' and {} all mean "no extra". */
+function canonicalExtra(c: AirflowConnection | DbConnection): string | null {
+  if (isDbConnection(c)) {
+    if (c.extraText === null || c.extraText === '') return null;
+    if (c.extra === null) return `raw:${c.extraText}`;
+    return Object.keys(c.extra).length === 0 ? null : stableJson(c.extra);
+  }
+  if (!c.extra || Object.keys(c.extra).length === 0) return null;
+  return stableJson(c.extra);
+}
+
+/**
+ * The content that decides "changed or not": what Airflow would read back after envmgr writes the object
+ * (FACTS.md §2: an empty password is stored as NULL). Fields a schema lacks are left out.
+ */
+export function canonicalConnection(c: AirflowConnection | DbConnection, fields: FieldSupport = ALL_FIELDS): Record<string, unknown> {
+  return {
+    conn_type: c.conn_type,
+    ...(fields.connectionDescription ? { description: c.description ?? null } : {}),
+    host: c.host ?? null,
+    login: c.login ?? null,
+    password: c.password ? c.password : null,
+    schema: c.schema ?? null,
+    port: c.port ?? null,
+    extra: canonicalExtra(c),
+  };
+}
+
+export function canonicalVariable(v: AirflowVariable | DbVariable, fields: FieldSupport = ALL_FIELDS): Record<string, unknown> {
+  return { value: v.value ?? null, ...(fields.variableDescription ? { description: v.description ?? null } : {}) };
+}
+
+export function canonicalPool(p: AirflowPool | DbPool, fields: FieldSupport = ALL_FIELDS): Record<string, unknown> {
+  return {
+    slots: p.slots ?? null,
+    ...(fields.poolDescription ? { description: p.description ?? null } : {}),
+    ...(fields.includeDeferred ? { include_deferred: p.include_deferred ?? false } : {}),
+  };
+}
+
+export function hashCanonical(kind: AirflowObjectKind, canonical: Record<string, unknown>): string {
+  return createHash('sha256').update(stableJson({ kind, ...canonical })).digest('hex');
+}
+
+export async function syncStateTableExists(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<boolean> {
+  const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [info.tables.syncState]);
+  return rows[0]?.t != null;
+}
+
+/** Reads the sync state; an absent table (nothing written yet) is an empty state. */
+export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, SyncStateEntry>> {
+  const out = new Map<string, SyncStateEntry>();
+  if (!(await syncStateTableExists(client, info))) return out;
+  const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; written_at: Date }>(
+    `SELECT kind, key, source, content_hash, written_at FROM ${info.tables.syncState}`,
+  );
+  for (const r of rows) out.set(stateKey(r.kind, r.key), { kind: r.kind, key: r.key, source: r.source, hash: r.content_hash, writtenAt: r.written_at });
+  return out;
+}
+
+/** Creates envmgr's own table if needed. Only ever called inside a writing transaction. */
+export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
+  if (await syncStateTableExists(client, info)) return;
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${info.tables.syncState} (
+       kind text NOT NULL CHECK (kind IN ('connection', 'variable', 'pool')),
+       key text NOT NULL,
+       source text NOT NULL,
+       content_hash text NOT NULL,
+       written_at timestamptz NOT NULL,
+       PRIMARY KEY (kind, key)
+     )`,
+  );
+  await client.query(
+    `COMMENT ON TABLE ${info.tables.syncState} IS 'envmgr: which Airflow objects envmgr wrote, from which source, and a hash of the content written'`,
+  );
+}
+
+export interface StateUpsert {
+  kind: AirflowObjectKind;
+  key: string;
+  source: string;
+  hash: string;
+}
+
+export async function writeSyncState(
+  client: pg.ClientBase,
+  info: AirflowSchemaInfo,
+  upserts: readonly StateUpsert[],
+  deletes: ReadonlyArray<{ kind: AirflowObjectKind; key: string }>,
+): Promise<void> {
+  if (upserts.length > 0) {
+    await client.query(
+      `INSERT INTO ${info.tables.syncState} (kind, key, source, content_hash, written_at)
+       SELECT u.kind, u.key, u.source, u.hash, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, source, hash)
+       ON CONFLICT (kind, key) DO UPDATE SET source = EXCLUDED.source, content_hash = EXCLUDED.content_hash, written_at = EXCLUDED.written_at`,
+      [upserts.map((u) => u.kind), upserts.map((u) => u.key), upserts.map((u) => u.source), upserts.map((u) => u.hash)],
+    );
+  }
+  if (deletes.length > 0) {
+    await client.query(
+      `DELETE FROM ${info.tables.syncState} s USING unnest($1::text[], $2::text[]) AS d(kind, key)
+        WHERE s.kind = d.kind AND s.key = d.key`,
+      [deletes.map((d) => d.kind), deletes.map((d) => d.key)],
+    );
+  }
+}

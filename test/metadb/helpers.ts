@@ -1,0 +1,101 @@
+import pg from 'pg';
+import type { AirflowConnection, AirflowPool, AirflowVariable } from '../../src/airflow/model.js';
+import type { DesiredObject } from '../../src/metadb/plan.js';
+
+export async function openClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+/** A varied connection for index i: optional columns absent, empty or set, unicode, nested extras. */
+export function makeConnection(i: number): AirflowConnection {
+  const id = `conn_${String(i).padStart(5, '0')}`;
+  switch (i % 7) {
+    case 0:
+      // Only the required columns.
+      return { conn_id: id, conn_type: 'generic' };
+    case 1:
+      return {
+        conn_id: id, conn_type: 'postgres', host: `db${i}.example.com`, login: 'airflow', password: `p@ss/${i}:wörd`,
+        schema: 'airflow', port: 5432, extra: { sslmode: 'require' }, description: `main db ${i}`,
+      };
+    case 2:
+      // Unicode everywhere, port NULL, extra NULL.
+      return { conn_id: id, conn_type: 'http', host: 'https://ünïcode.example/路径', login: 'usér', password: '密码🔑', port: null, extra: null, description: 'éàü 日本 🚀' };
+    case 3:
+      // Empty strings: '' password and {} extra are stored as NULL by Airflow; '' host/schema stay ''.
+      return { conn_id: id, conn_type: 'aws', host: '', schema: '', login: '', password: '', extra: {} };
+    case 4:
+      return {
+        conn_id: id, conn_type: 'google_cloud_platform', extra: { project: `proj-${i}`, nested: { a: [1, 2, { b: null }], t: true }, n: 1.5 },
+      };
+    case 5:
+      return { conn_id: id, conn_type: 'snowflake', login: 'user', password: 'x'.repeat(300), port: 65535, extra: { quote: 'a "b" \\ c\nd' } };
+    default:
+      return { conn_id: id, conn_type: 'ssh', host: '10.0.0.1', port: 1, description: null, login: null, password: null };
+  }
+}
+
+export function makeVariable(i: number): AirflowVariable {
+  const key = `var_${String(i).padStart(4, '0')}`;
+  switch (i % 4) {
+    case 0:
+      return { key, value: '' };
+    case 1:
+      return { key, value: `{"k": ${i}, "ü": "日本"}`, description: 'json text' };
+    case 2:
+      return { key, value: 'line1\nline2\t"quoted" 🚀', description: null };
+    default:
+      return { key, value: String(i) };
+  }
+}
+
+export function makePool(i: number): AirflowPool {
+  return { name: `pool_${i}`, slots: i === 0 ? -1 : i * 3, description: i % 2 ? `pool ${i} ü` : null, include_deferred: i % 3 === 0 };
+}
+
+export function desiredSet(nConn: number, nVar: number, nPool: number, source = 'settings'): DesiredObject[] {
+  const out: DesiredObject[] = [];
+  for (let i = 0; i < nConn; i++) {
+    const c = makeConnection(i);
+    out.push({ kind: 'connection', key: c.conn_id, source, object: c });
+  }
+  for (let i = 0; i < nVar; i++) {
+    const v = makeVariable(i);
+    out.push({ kind: 'variable', key: v.key, source, object: v });
+  }
+  for (let i = 0; i < nPool; i++) {
+    const p = makePool(i);
+    out.push({ kind: 'pool', key: p.name, source, object: p });
+  }
+  return out;
+}
+
+/** Every row of the tables envmgr touches (and whether its own table exists), for before/after comparisons. */
+export async function dumpTables(client: pg.ClientBase, schema = 'public'): Promise<Record<string, unknown>> {
+  const { rows: tables } = await client.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+    [schema],
+  );
+  const out: Record<string, unknown> = { tables: tables.map((t) => t.table_name) };
+  for (const { table_name } of tables) {
+    const { rows } = await client.query(`SELECT to_jsonb(t) AS r, t.xmin::text AS xmin FROM "${schema}"."${table_name}" t ORDER BY to_jsonb(t)::text`);
+    out[table_name] = rows;
+  }
+  return out;
+}
+
+/** Records the SQL text of every statement a client sends. */
+export function recordStatements(client: pg.Client): string[] {
+  const log: string[] = [];
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0];
+    log.push(typeof first === 'string' ? first : String((first as { text?: string }).text ?? ''));
+    return original(...args);
+  };
+  return log;
+}
+
+export const WRITE_SQL = /^\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COMMENT|TRUNCATE)\b/i;
