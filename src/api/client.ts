@@ -1,0 +1,291 @@
+import { request, type Dispatcher } from 'undici';
+import { AuthError, UserError } from '../cli/errors.js';
+import { ApiError, SHOW_SECRETS_FORBIDDEN, type FieldError } from './errors.js';
+import type {
+  CreateEnvironmentObjectRequest,
+  Deployment,
+  EnvironmentObject,
+  ExcludeLink,
+  ListEnvironmentObjectsQuery,
+  Organization,
+  Page,
+  Self,
+  UpdateEnvironmentObjectRequest,
+  Workspace,
+} from './types.js';
+
+export interface ApiClientOptions {
+  /** Without `/v1`. */
+  apiUrl: string;
+  token?: string;
+  version: string;
+  dispatcher?: Dispatcher;
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** First backoff step (default 250 ms); doubles each retry, with jitter. */
+  retryBaseMs?: number;
+  /** The longest `Retry-After` honoured (default 60 s); a longer one fails at once, saying when to retry. */
+  maxRetryAfterMs?: number;
+  /** Time allowed for the response headers, and then between body chunks (default 30 s). */
+  requestTimeoutMs?: number;
+  /** What a 401 tells the user to do (default "run envmgr login"). */
+  authHint?: string;
+  debug?: (message: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Query;
+  body?: unknown;
+}
+
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+/** Connection failures after which the request certainly never reached the server: safe to retry any method. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Failures after which the server may have acted: retried for GET only. */
+const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+const PAGE_SIZE = 1000;
+const MAX_PAGES = 100;
+
+/** The typed client of the Environment Manager API (API.md). One per command run. */
+export class ApiClient {
+  readonly apiUrl: string;
+  private readonly retries: number;
+  private readonly retryBaseMs: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.apiUrl = opts.apiUrl.replace(/\/+$/, '');
+    this.retries = opts.retries ?? 3;
+    this.retryBaseMs = opts.retryBaseMs ?? 250;
+    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  health(): Promise<{ status: string }> {
+    return this.call({ method: 'GET', path: '/v1/health' });
+  }
+
+  self(): Promise<Self> {
+    return this.call({ method: 'GET', path: '/v1/users/self' });
+  }
+
+  organizations(): Promise<Organization[]> {
+    return this.paginate('/v1/organizations', {}, 'organizations');
+  }
+
+  organization(org: string): Promise<Organization> {
+    return this.call({ method: 'GET', path: `/v1/organizations/${enc(org)}` });
+  }
+
+  workspaces(org: string, filter: { workspaceIds?: string[]; names?: string[] } = {}): Promise<Workspace[]> {
+    return this.paginate(`/v1/organizations/${enc(org)}/workspaces`, { ...filter, sorts: ['name:asc'] }, 'workspaces');
+  }
+
+  workspace(org: string, ws: string): Promise<Workspace> {
+    return this.call({ method: 'GET', path: `/v1/organizations/${enc(org)}/workspaces/${enc(ws)}` });
+  }
+
+  deployments(org: string, filter: { workspaceIds?: string[]; deploymentIds?: string[]; names?: string[] } = {}): Promise<Deployment[]> {
+    return this.paginate(`/v1/organizations/${enc(org)}/deployments`, filter, 'deployments');
+  }
+
+  deployment(org: string, dep: string): Promise<Deployment> {
+    return this.call({ method: 'GET', path: `/v1/organizations/${enc(org)}/deployments/${enc(dep)}` });
+  }
+
+  listEnvironmentObjects(org: string, query: ListEnvironmentObjectsQuery): Promise<EnvironmentObject[]> {
+    return this.paginate(
+      `/v1/organizations/${enc(org)}/environment-objects`,
+      { ...query, sorts: ['objectKey:asc'] },
+      'environmentObjects',
+    );
+  }
+
+  getEnvironmentObject(org: string, id: string, opts: { showSecrets?: boolean } = {}): Promise<EnvironmentObject> {
+    return this.call({
+      method: 'GET',
+      path: `/v1/organizations/${enc(org)}/environment-objects/${enc(id)}`,
+      query: { showSecrets: opts.showSecrets || undefined },
+    });
+  }
+
+  createEnvironmentObject(org: string, body: CreateEnvironmentObjectRequest): Promise<{ id: string }> {
+    return this.call({ method: 'POST', path: `/v1/organizations/${enc(org)}/environment-objects`, body });
+  }
+
+  updateEnvironmentObject(org: string, id: string, body: UpdateEnvironmentObjectRequest): Promise<EnvironmentObject> {
+    return this.call({ method: 'POST', path: `/v1/organizations/${enc(org)}/environment-objects/${enc(id)}`, body });
+  }
+
+  async deleteEnvironmentObject(org: string, id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/v1/organizations/${enc(org)}/environment-objects/${enc(id)}` });
+  }
+
+  async excludeLinking(org: string, id: string, body: ExcludeLink): Promise<void> {
+    await this.call({ method: 'POST', path: `/v1/organizations/${enc(org)}/environment-objects/${enc(id)}/exclude-linking`, body });
+  }
+
+  /** Follows `offset` until `totalCount` items are read, at most MAX_PAGES pages. */
+  async paginate<K extends string, T>(path: string, query: Query, key: K): Promise<T[]> {
+    const items: T[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const body = await this.call<Page & Record<K, T[]>>({ method: 'GET', path, query: { ...query, offset: items.length, limit: PAGE_SIZE } });
+      const batch = body[key] ?? [];
+      items.push(...batch);
+      if (batch.length === 0 || items.length >= body.totalCount) return items;
+    }
+    throw new UserError(`more than ${MAX_PAGES * PAGE_SIZE} items at ${path}; narrow the query (e.g. --workspace-id)`);
+  }
+
+  /** One API call with retries; answers the parsed JSON body (undefined for 204). */
+  async call<T>(spec: RequestSpec): Promise<T> {
+    const url = this.url(spec);
+    const label = `${spec.method} ${spec.path}`;
+    for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          method: spec.method,
+          headers: this.headers(spec.body !== undefined),
+          body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+          dispatcher: this.opts.dispatcher,
+          headersTimeout: this.requestTimeoutMs,
+          bodyTimeout: this.requestTimeoutMs,
+        });
+      } catch (error) {
+        const code = errorCode(error);
+        const retriable = NOT_SENT.has(code) || (spec.method === 'GET' && MAYBE_SENT.has(code));
+        this.opts.debug?.(`${label} failed: ${code || (error as Error).message} (attempt ${attempt + 1})`);
+        if (retriable && attempt < this.retries) {
+          await this.sleep(this.backoff(attempt));
+          continue;
+        }
+        throw this.networkError(error, code);
+      }
+      const requestId = headerValue(response.headers['x-request-id']);
+      const text = await response.body.text();
+      this.opts.debug?.(`${label} → ${response.statusCode} (${Date.now() - started} ms${requestId ? `, request id ${requestId}` : ''})`);
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        return (text === '' ? undefined : parseJson(text, label)) as T;
+      }
+      const retriable = RETRY_STATUS.has(response.statusCode) && (spec.method === 'GET' || [429, 503].includes(response.statusCode));
+      if (retriable && attempt < this.retries) {
+        const retryAfter = parseRetryAfter(headerValue(response.headers['retry-after']));
+        if (retryAfter === undefined || retryAfter <= this.maxRetryAfterMs) {
+          const wait = retryAfter ?? this.backoff(attempt);
+          this.opts.debug?.(`retrying in ${wait} ms`);
+          await this.sleep(wait);
+          continue;
+        }
+      }
+      throw this.httpError(response.statusCode, text, requestId, headerValue(response.headers['retry-after']));
+    }
+  }
+
+  private url(spec: RequestSpec): string {
+    const url = new URL(this.apiUrl + spec.path);
+    for (const [name, value] of Object.entries(spec.query ?? {})) {
+      if (value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(name, String(item));
+    }
+    return url.toString();
+  }
+
+  private headers(hasBody: boolean): Record<string, string> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': `envmgr/${this.opts.version}`,
+      'x-client-identifier': 'cli',
+    };
+    if (hasBody) headers['content-type'] = 'application/json';
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    return headers;
+  }
+
+  /** Exponential backoff with jitter: half the step fixed, half random, so retries of many clients spread out. */
+  private backoff(attempt: number): number {
+    const step = Math.min(this.retryBaseMs * 2 ** attempt, 5_000);
+    return Math.round(step / 2 + (Math.random() * step) / 2);
+  }
+
+  private networkError(error: unknown, code: string): UserError {
+    const what = {
+      ECONNREFUSED: 'connection refused',
+      ENOTFOUND: 'host not found',
+      EAI_AGAIN: 'DNS lookup failed',
+      UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+      UND_ERR_HEADERS_TIMEOUT: 'no response in time',
+      UND_ERR_BODY_TIMEOUT: 'the response stalled',
+      ECONNRESET: 'connection reset',
+    }[code] ?? (code || (error as Error).message);
+    return new UserError(`cannot reach ${this.apiUrl}: ${what}; check the URL, your network and proxy settings, then try again`, { cause: error });
+  }
+
+  private httpError(status: number, text: string, headerRequestId: string | undefined, retryAfter: string | undefined): UserError {
+    const body = tryParseJson(text) as { message?: string; requestId?: string; fieldErrors?: FieldError[] } | undefined;
+    const message = body?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`);
+    const requestId = body?.requestId ?? headerRequestId;
+    const fieldErrors = body?.fieldErrors ?? [];
+    if (status === 401) {
+      return new AuthError(`not authenticated at ${this.apiUrl} (${message}); ${this.opts.authHint ?? 'run envmgr login'}`);
+    }
+    const forbidden = status === 403 ? SHOW_SECRETS_FORBIDDEN.exec(message) : null;
+    if (forbidden) {
+      return new ApiError(status, message, requestId, fieldErrors,
+        `${message}: Environment Secrets Fetching is turned off for organization ${forbidden[1]}; ask an organization owner to enable it, or run without showing secrets`);
+    }
+    if (status === 429) {
+      return new ApiError(status, message, requestId, fieldErrors, `${ApiError.describe(status, message, requestId, fieldErrors)}; rate limited, try again${retryAfter ? ` after ${retryAfter} s` : ' later'}`);
+    }
+    return new ApiError(status, message, requestId, fieldErrors);
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorCode(error: unknown): string {
+  let current: unknown = error;
+  for (let i = 0; i < 4 && current; i++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return '';
+}
+
+/** `Retry-After` as seconds or an HTTP date → milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function parseJson(text: string, label: string): unknown {
+  const value = tryParseJson(text);
+  if (value === undefined) throw new UserError(`${label} answered something that is not JSON; check that the URL points at an Environment Manager`);
+  return value;
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

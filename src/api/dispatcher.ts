@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { UserError } from '../cli/errors.js';
+
+export interface DispatcherOptions {
+  env: NodeJS.ProcessEnv;
+  /** Extra CA certificates (PEM) to trust, from `--ca-file`. */
+  caFile?: string;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The dispatcher every API request goes through: a proxy-aware agent when `HTTPS_PROXY` / `HTTP_PROXY` is set
+ * (honouring `NO_PROXY`), a plain agent otherwise, with a connect timeout and the extra CAs.
+ */
+export function createDispatcher(opts: DispatcherOptions): Dispatcher {
+  const ca = extraCertificates(opts);
+  const tls = ca ? { ca } : {};
+  const connect = { timeout: opts.connectTimeoutMs ?? 10_000, ...tls };
+  const env = opts.env;
+  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
+  if (httpsProxy || httpProxy) {
+    return new EnvHttpProxyAgent({
+      httpProxy,
+      httpsProxy,
+      noProxy: env.NO_PROXY ?? env.no_proxy,
+      connect,
+      requestTls: tls,
+      proxyTls: tls,
+    });
+  }
+  return new Agent({ connect });
+}
+
+/**
+ * Node adds `NODE_EXTRA_CA_CERTS` to its default store by itself, but an explicit `ca` option replaces that
+ * store, so with `--ca-file` the bundled roots and the extra file are put back in.
+ */
+function extraCertificates(opts: DispatcherOptions): string[] | undefined {
+  if (!opts.caFile) return undefined;
+  const certs = [...rootCertificates];
+  for (const [file, origin] of [[opts.env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'], [opts.caFile, '--ca-file']] as const) {
+    if (!file) continue;
+    try {
+      certs.push(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new UserError(`cannot read the CA file ${file} (${origin}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the path`);
+    }
+  }
+  return certs;
+}

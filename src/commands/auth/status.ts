@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { AuthError } from '../../cli/errors.js';
+import { printRecord } from '../../cli/table.js';
+
+export interface AuthStatusOptions {
+  /** Skip the call that checks the token is still accepted. */
+  offline: boolean;
+}
+
+export interface AuthStatus {
+  domain: string;
+  apiUrl: string;
+  user?: string;
+  organizationId: string;
+  workspaceId?: string;
+  tokenSource: string;
+  tokenStore: string;
+  tokenValid?: boolean;
+}
+
+export function registerAuthStatus(parent: Command, ctx: Context): void {
+  parent
+    .command('status')
+    .description('show who you are logged in as, where, and where the token comes from (never the token)')
+    .option('--offline', 'do not check the token with the server')
+    .action(async (flags: { offline?: boolean }) => {
+      await runAuthStatus(ctx, { offline: flags.offline === true });
+    });
+}
+
+export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Promise<AuthStatus> {
+  const session = await ctx.session();
+  const store = await ctx.credentials();
+  const status: AuthStatus = {
+    domain: session.domain,
+    apiUrl: session.apiUrl,
+    user: session.user,
+    organizationId: session.organizationId,
+    workspaceId: session.workspaceId,
+    tokenSource: session.tokenSource,
+    tokenStore: store.describe(session.tokenSource),
+  };
+  let rejected: AuthError | undefined;
+  if (!opts.offline) {
+    try {
+      const self = await (await ctx.api()).self();
+      status.user = self.username;
+      status.tokenValid = true;
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      status.tokenValid = false;
+      rejected = error;
+    }
+  }
+  if (ctx.globals.json) {
+    ctx.io.out(JSON.stringify(status, null, 2) + '\n');
+  } else {
+    printRecord(ctx.io, [
+      ['domain', status.domain],
+      ['api url', status.apiUrl],
+      ['user', status.user],
+      ['organization', status.organizationId],
+      ['workspace', status.workspaceId ?? '(none: run envmgr workspace switch)'],
+      ['token from', status.tokenStore + (session.tokenSource === 'env' ? ' (overrides any stored login)' : '')],
+      ['token valid', status.tokenValid === undefined ? 'not checked' : status.tokenValid ? 'yes' : 'no'],
+    ]);
+  }
+  if (rejected) throw rejected;
+  return status;
+}

@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { UsageError } from '../../cli/errors.js';
+
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+export type Shell = (typeof SHELLS)[number];
+
+export interface CompletionOptions {
+  shell: string;
+}
+
+export function registerCompletionCommand(program: Command, ctx: Context): void {
+  program
+    .command('completion')
+    .description('print a shell completion script, e.g. `envmgr completion bash > /etc/bash_completion.d/envmgr`')
+    .argument('<shell>', SHELLS.join(', '))
+    .action((shell: string) => {
+      runCompletion(ctx, program, { shell });
+    });
+}
+
+export function runCompletion(ctx: Context, program: Command, opts: CompletionOptions): void {
+  if (!SHELLS.includes(opts.shell as Shell)) throw new UsageError(`unsupported shell "${opts.shell}"; valid shells: ${SHELLS.join(', ')}`);
+  ctx.io.out(completionScript(opts.shell as Shell, commandTree(program)));
+}
+
+/** One node per command path (`env:connection:link`): its subcommands and its long options. */
+export interface TreeNode {
+  path: string[];
+  subcommands: string[];
+  options: string[];
+}
+
+export function commandTree(program: Command): TreeNode[] {
+  const nodes: TreeNode[] = [];
+  const globals = program.options.map((o) => o.long).filter((l): l is string => Boolean(l));
+  const walk = (command: Command, path: string[]) => {
+    const subcommands = command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => c.name());
+    const options = command.options.map((o) => o.long).filter((l): l is string => Boolean(l));
+    nodes.push({ path, subcommands, options: path.length === 0 ? options : [...options, ...globals] });
+    for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(program, []);
+  return nodes;
+}
+
+export function completionScript(shell: Shell, tree: TreeNode[]): string {
+  if (shell === 'fish') return fishScript(tree);
+  const bash = bashScript(tree);
+  if (shell === 'bash') return bash;
+  return `#compdef envmgr\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
+}
+
+function bashScript(tree: TreeNode[]): string {
+  const keys = tree.map((n) => n.path.join(':'));
+  const cases = tree.map((n) => `    '${n.path.join(':')}') words='${[...n.subcommands, ...n.options].join(' ')}' ;;`).join('\n');
+  return `# envmgr completion for bash (source it, or put it in your bash_completion.d)
+_envmgr() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" w i words=""
+  local keys=' ${keys.map((k) => `|${k}|`).join(' ')} '
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w="\${COMP_WORDS[i]}"
+    [[ $w == -* ]] && continue
+    local candidate="\${path:+$path:}$w"
+    [[ $keys == *" |$candidate| "* ]] && path="$candidate"
+  done
+  case "$path" in
+${cases}
+  esac
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -F _envmgr envmgr
+`;
+}
+
+function fishScript(tree: TreeNode[]): string {
+  const lines = ['# envmgr completion for fish (save as ~/.config/fish/completions/envmgr.fish)', 'complete -c envmgr -f'];
+  for (const node of tree) {
+    const parent = node.path[node.path.length - 1];
+    const notYet = node.subcommands.length > 0 ? `not __fish_seen_subcommand_from ${node.subcommands.join(' ')}` : '';
+    const condition = parent
+      ? `__fish_seen_subcommand_from ${parent}${notYet ? `; and ${notYet}` : ''}`
+      : '__fish_use_subcommand';
+    for (const sub of node.subcommands) lines.push(`complete -c envmgr -n '${condition}' -a ${sub}`);
+  }
+  const options = new Set(tree.flatMap((n) => n.options));
+  for (const option of options) lines.push(`complete -c envmgr -l ${option.replace(/^--/, '')}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { printTable } from '../../cli/table.js';
+import { SETTINGS } from '../../config/registry.js';
+
+export interface ConfigListOptions {
+  global: boolean;
+}
+
+export function registerConfigList(parent: Command, ctx: Context): void {
+  parent
+    .command('list')
+    .description('every known setting with its effective value and where it comes from')
+    .option('-g, --global', 'only the values stored in the global file')
+    .action(async (flags: { global?: boolean }) => {
+      await runConfigList(ctx, { global: flags.global === true });
+    });
+}
+
+export async function runConfigList(ctx: Context, opts: ConfigListOptions): Promise<void> {
+  const settings = await ctx.config();
+  const rows = SETTINGS.map((def) => {
+    const resolved = opts.global
+      ? { key: def.key, value: settings.stored(def.key, 'global'), source: 'global', origin: settings.globalFile }
+      : settings.resolve(def.key);
+    return { ...resolved, description: def.description, allowed: def.allowed, default: def.default };
+  });
+  if (ctx.globals.json) {
+    ctx.io.out(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  printTable(
+    ctx.io,
+    [
+      { header: 'KEY', value: (r) => r.key },
+      { header: 'VALUE', value: (r) => r.value ?? '' },
+      { header: 'SOURCE', value: (r) => (r.value === undefined ? '' : r.source) },
+      { header: 'DESCRIPTION', value: (r) => r.description + (r.allowed ? ` (${r.allowed.join('|')})` : ''), truncate: true },
+    ],
+    rows,
+  );
+}

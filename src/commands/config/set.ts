@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+
+export interface ConfigSetOptions {
+  key: string;
+  value: string;
+  global: boolean;
+}
+
+export function registerConfigSet(parent: Command, ctx: Context): void {
+  parent
+    .command('set')
+    .description('store a setting in the project file (.envmgr/config.yaml) or, with -g, the global file')
+    .argument('<key>', 'a key from envmgr config list')
+    .argument('<value>', 'the value')
+    .option('-g, --global', 'write the global file instead of the project file')
+    .action(async (key: string, value: string, flags: { global?: boolean }) => {
+      await runConfigSet(ctx, { key, value, global: flags.global === true });
+    });
+}
+
+export async function runConfigSet(ctx: Context, opts: ConfigSetOptions): Promise<void> {
+  const settings = await ctx.config();
+  const file = await settings.set(opts.key, opts.value, opts.global ? 'global' : 'project');
+  if (ctx.globals.json) ctx.io.out(JSON.stringify({ key: opts.key, value: opts.value, file }) + '\n');
+  else ctx.io.err(`Set ${opts.key} = ${opts.value} in ${file}\n`);
+}

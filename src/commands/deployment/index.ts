@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { registerDeploymentList } from './list.js';
+
+export function registerDeployment(program: Command, ctx: Context): void {
+  const deployment = program.command('deployment').description("list the organization's deployments");
+  registerDeploymentList(deployment, ctx);
+}

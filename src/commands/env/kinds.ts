@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../cli/errors.js';
+import type { AirflowVariableFields, ConnectionFields, ObjectType } from '../../api/types.js';
+
+/** The two kinds of environment object; each verb is written once and attached under both. */
+export interface EnvKind {
+  /** The command name: `connection`, `airflow-variable`. */
+  command: string;
+  objectType: ObjectType;
+  /** For messages: `connection`, `variable`. */
+  noun: string;
+}
+
+export const CONNECTION: EnvKind = { command: 'connection', objectType: 'CONNECTION', noun: 'connection' };
+export const AIRFLOW_VARIABLE: EnvKind = { command: 'airflow-variable', objectType: 'AIRFLOW_VARIABLE', noun: 'variable' };
+
+/** Field values given on the command line; secrets come from stdin or a prompt, read later by the verb. */
+export interface FieldInput {
+  connection?: Partial<ConnectionFields>;
+  variable?: Partial<AirflowVariableFields>;
+  /** `--password-stdin` / `--value-stdin`. */
+  secretFromStdin: boolean;
+}
+
+export interface FieldFlags {
+  type?: string;
+  host?: string;
+  login?: string;
+  schema?: string;
+  port?: string;
+  extra?: string;
+  passwordStdin?: boolean;
+  value?: string;
+  valueStdin?: boolean;
+  secret?: boolean;
+}
+
+const KEY = /^[A-Za-z0-9_.-]{1,200}$/;
+
+export function checkKey(key: string, kind: EnvKind): void {
+  if (!KEY.test(key)) {
+    throw new UsageError(`invalid ${kind.noun} key "${key}": use 1-200 letters, digits, "_", "." or "-"`);
+  }
+}
+
+/** Adds the field flags of a kind: connection fields, or a variable's value. */
+export function addFieldOptions(command: Command, kind: EnvKind, opts: { secretToggle: boolean }): Command {
+  if (kind.objectType === 'CONNECTION') {
+    return command
+      .option('--type <conn-type>', 'Airflow connection type, e.g. postgres, aws, http')
+      .option('--host <host>', 'host')
+      .option('--login <login>', 'login')
+      .option('--schema <schema>', 'schema (database)')
+      .option('--port <port>', 'port (1-65535)')
+      .option('--extra <json>', 'extra fields as a JSON object (secret members are better set through the UI or an update from stdin)')
+      .option('--password-stdin', 'read the password from stdin (otherwise prompted for, without echo, on a terminal)');
+  }
+  command
+    .option('--value <value>', 'the value (for a secret, prefer --value-stdin or the prompt)')
+    .option('--value-stdin', 'read the value from stdin');
+  if (opts.secretToggle) command.option('--secret', 'mark the value secret').option('--no-secret', 'mark the value not secret');
+  else command.option('--secret', 'mark the value secret (masked unless --show-secrets)');
+  return command;
+}
+
+/** Maps the field flags to values, validating each and naming the flag at fault. */
+export function fieldInput(kind: EnvKind, flags: FieldFlags): FieldInput {
+  if (kind.objectType === 'CONNECTION') {
+    const connection: Partial<ConnectionFields> = {};
+    if (flags.type !== undefined) {
+      if (flags.type.trim() === '') throw new UsageError('--type must not be empty');
+      connection.type = flags.type;
+    }
+    for (const field of ['host', 'login', 'schema'] as const) {
+      const value = flags[field];
+      if (value === undefined) continue;
+      if (value.length > 500) throw new UsageError(`--${field} is longer than 500 characters`);
+      connection[field] = value;
+    }
+    if (flags.port !== undefined) connection.port = parsePort(flags.port);
+    if (flags.extra !== undefined) connection.extra = parseExtra(flags.extra);
+    return { connection, secretFromStdin: flags.passwordStdin === true };
+  }
+  if (flags.value !== undefined && flags.valueStdin) throw new UsageError('--value and --value-stdin are mutually exclusive; pass one');
+  const variable: Partial<AirflowVariableFields> = {};
+  if (flags.value !== undefined) variable.value = flags.value;
+  if (flags.secret !== undefined) variable.isSecret = flags.secret;
+  return { variable, secretFromStdin: flags.valueStdin === true };
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new UsageError(`invalid --port "${text}"; use a number from 1 to 65535`);
+  return port;
+}
+
+function parseExtra(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--extra is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('--extra must be a JSON object, e.g. \'{"region": "eu-west-1"}\'');
+  return value as Record<string, unknown>;
+}
+
+/** Collects a repeatable flag: `--link a --link b` or `--link a,b`. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}

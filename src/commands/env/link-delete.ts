@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { UserError } from '../../cli/errors.js';
+import { findObject } from './find.js';
+import type { EnvKind } from './kinds.js';
+import { toLinkRequest } from './links.js';
+
+export interface EnvLinkDeleteOptions {
+  kind: EnvKind;
+  keyOrId: string;
+  workspaceId?: string;
+  deploymentId: string;
+}
+
+export function registerEnvLinkDelete(parent: Command, ctx: Context, kind: EnvKind): void {
+  parent
+    .command('delete')
+    .alias('rm')
+    .description(`remove the link of a workspace ${kind.noun} to a deployment (and its overrides)`)
+    .argument('<key-or-id>', `the workspace ${kind.noun}'s key or id`)
+    .requiredOption('-d, --deployment-id <id>', 'the linked deployment')
+    .option('-w, --workspace-id <id>', 'workspace that owns the object (default: the current workspace)')
+    .action(async (keyOrId: string, flags: { deploymentId: string; workspaceId?: string }) => {
+      await runEnvLinkDelete(ctx, { kind, keyOrId, ...flags });
+    });
+}
+
+export async function runEnvLinkDelete(ctx: Context, opts: EnvLinkDeleteOptions): Promise<void> {
+  const workspaceId = await ctx.workspaceId(opts.workspaceId);
+  const session = await ctx.session();
+  const api = await ctx.api();
+  const object = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, { scope: 'WORKSPACE', id: workspaceId });
+  const links = object.links ?? [];
+  if (!links.some((l) => l.scopeEntityId === opts.deploymentId)) {
+    const hint = object.autoLinkDeployments ? `; it reaches every deployment through auto-link: use envmgr env ${opts.kind.command} update --exclude ${opts.deploymentId}` : '';
+    throw new UserError(`${opts.kind.noun} ${object.objectKey} has no link to deployment ${opts.deploymentId}${hint}`);
+  }
+  const updated = await api.updateEnvironmentObject(session.organizationId, object.id, {
+    links: links.filter((l) => l.scopeEntityId !== opts.deploymentId).map(toLinkRequest),
+  });
+  if (ctx.globals.json) ctx.io.out(JSON.stringify(updated, null, 2) + '\n');
+  else ctx.io.err(`Removed the link of ${opts.kind.noun} ${object.objectKey} to deployment ${opts.deploymentId}.\n`);
+}

@@ -1,0 +1,32 @@
+import type { Context } from '../../cli/context.js';
+import { UsageError } from '../../cli/errors.js';
+import { readAll } from '../../cli/io.js';
+import type { EnvKind, FieldInput } from './kinds.js';
+
+/**
+ * Fills in the secret of `input` (a connection's password, a variable's value) from stdin or a no-echo prompt,
+ * so it never has to be typed on the command line. `required`: the value must end up set (a new variable).
+ * `prompt`: ask on a terminal when nothing was given (create); an update keeps the stored secret instead.
+ */
+export async function readSecret(ctx: Context, kind: EnvKind, input: FieldInput, opts: { required: boolean; prompt: boolean }): Promise<void> {
+  if (kind.objectType === 'CONNECTION') {
+    const connection = (input.connection ??= {});
+    if (input.secretFromStdin) connection.password = await readAll(ctx.io.in);
+    else if (opts.prompt && ctx.prompter.canPrompt) {
+      const password = await ctx.prompter.secret('Password (leave empty for none)', { flag: '--password-stdin' });
+      if (password !== '') connection.password = password;
+    }
+    ctx.log.addSecret(connection.password);
+    return;
+  }
+  const variable = (input.variable ??= {});
+  if (input.secretFromStdin) variable.value = await readAll(ctx.io.in);
+  else if (variable.value === undefined && opts.required) {
+    const flag = '--value-stdin (value on stdin) or --value <value>';
+    variable.value = variable.isSecret
+      ? await ctx.prompter.secret('Value', { flag })
+      : await ctx.prompter.input('Value', { flag });
+  }
+  if (variable.isSecret) ctx.log.addSecret(variable.value);
+  if (opts.required && variable.value === undefined) throw new UsageError('a value is needed; pass --value-stdin or --value');
+}

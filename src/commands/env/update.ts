@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { UsageError } from '../../cli/errors.js';
+import type { EnvironmentObject, UpdateEnvironmentObjectRequest } from '../../api/types.js';
+import { findObject } from './find.js';
+import { addFieldOptions, collect, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
+import { addScopeOptions, checkScopeFlags, resolveScope, type ScopeFlags } from './scope.js';
+import { readSecret } from './secrets.js';
+
+export interface EnvUpdateOptions extends ScopeFlags {
+  kind: EnvKind;
+  keyOrId: string;
+  fields: FieldInput;
+  description?: string;
+  autoLink?: boolean;
+  excludes: string[];
+  includes: string[];
+}
+
+export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind): void {
+  const command = addScopeOptions(
+    parent.command('update').description(`change a ${kind.noun}; fields not given keep their value (secrets included)`).argument('<key-or-id>', `the ${kind.noun}'s key or id`),
+    `the ${kind.noun}`,
+  );
+  addFieldOptions(command, kind, { secretToggle: true })
+    .option('--description <text>', 'description')
+    .option('--auto-link', 'link to all deployments of the workspace, current and future')
+    .option('--no-auto-link', 'stop linking to all deployments (explicit links stay)')
+    .option('--exclude <deployment-id>', 'keep an auto-linked object away from this deployment (repeatable)', collect)
+    .option('--include <deployment-id>', 'undo an --exclude (repeatable)', collect)
+    .action(async (keyOrId: string, flags: ScopeFlags & FieldFlags & { description?: string; autoLink?: boolean; exclude?: string[]; include?: string[] }) => {
+      checkScopeFlags(flags);
+      await runEnvUpdate(ctx, {
+        kind,
+        keyOrId,
+        fields: fieldInput(kind, flags),
+        workspaceId: flags.workspaceId,
+        deploymentId: flags.deploymentId,
+        description: flags.description,
+        autoLink: flags.autoLink,
+        excludes: flags.exclude ?? [],
+        includes: flags.include ?? [],
+      });
+    });
+}
+
+export async function runEnvUpdate(ctx: Context, opts: EnvUpdateOptions): Promise<EnvironmentObject> {
+  const ref = await resolveScope(ctx, opts);
+  const session = await ctx.session();
+  const api = await ctx.api();
+  const current = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, ref);
+  await readSecret(ctx, opts.kind, opts.fields, { required: false, prompt: false });
+  const body = updateBody(opts, current);
+  const linkChange = opts.autoLink !== undefined || opts.excludes.length > 0 || opts.includes.length > 0;
+  if (linkChange && current.scope !== 'WORKSPACE') throw new UsageError('--auto-link, --exclude and --include apply to workspace objects only');
+  if (Object.keys(body).length === 0 && opts.excludes.length === 0) {
+    throw new UsageError(`nothing to update; pass a field flag (see envmgr env ${opts.kind.command} update --help)`);
+  }
+  let updated = current as EnvironmentObject;
+  if (Object.keys(body).length > 0) updated = await api.updateEnvironmentObject(session.organizationId, current.id, body);
+  for (const deploymentId of opts.excludes) {
+    await api.excludeLinking(session.organizationId, current.id, { scope: 'DEPLOYMENT', scopeEntityId: deploymentId });
+  }
+  if (opts.excludes.length > 0) updated = await api.getEnvironmentObject(session.organizationId, current.id);
+  if (ctx.globals.json) ctx.io.out(JSON.stringify(updated, null, 2) + '\n');
+  else ctx.io.err(`Updated ${opts.kind.noun} ${current.objectKey} (${current.id}).\n`);
+  return updated;
+}
+
+/** Only what changes. A connection is sent whole, its untouched secrets as the mask, which the API keeps. */
+function updateBody(opts: EnvUpdateOptions, current: EnvironmentObject): UpdateEnvironmentObjectRequest {
+  const body: UpdateEnvironmentObjectRequest = {};
+  if (opts.description !== undefined) body.description = opts.description;
+  const connection = opts.fields.connection;
+  if (connection && Object.keys(connection).length > 0) {
+    const base = current.connection ?? { type: connection.type ?? '' };
+    const extra = connection.extra ? mergeExtra(base.extra ?? {}, connection.extra) : base.extra;
+    body.connection = { ...base, ...connection, ...(extra ? { extra } : {}) };
+  }
+  const variable = opts.fields.variable;
+  if (variable && (variable.value !== undefined || variable.isSecret !== undefined)) {
+    const wasSecret = current.airflowVariable?.isSecret ?? false;
+    const isSecret = variable.isSecret ?? wasSecret;
+    if (variable.value === undefined && wasSecret) {
+      throw new UsageError('the stored secret value cannot be read back to re-save it; give the value with --value-stdin');
+    }
+    body.airflowVariable = { value: variable.value ?? current.airflowVariable?.value ?? '', isSecret };
+  }
+  if (opts.autoLink !== undefined) body.autoLinkDeployments = opts.autoLink;
+  if (opts.includes.length > 0) {
+    body.excludeLinks = (current.excludeLinks ?? []).filter((e) => !opts.includes.includes(e.scopeEntityId));
+  }
+  return body;
+}
+
+/** `--extra` members replace those of the same name; a member set to null is removed. */
+function mergeExtra(base: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...base, ...changes };
+  for (const [name, value] of Object.entries(changes)) if (value === null) delete merged[name];
+  return merged;
+}

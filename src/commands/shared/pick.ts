@@ -1,0 +1,28 @@
+import type { Context } from '../../cli/context.js';
+import { UserError } from '../../cli/errors.js';
+
+/** Finds an item by id, else by exact name, else by case-insensitive name; an ambiguous name is an error. */
+export function findByIdOrName<T extends { id: string; name: string }>(items: T[], wanted: string, what: string): T {
+  const byId = items.find((i) => i.id === wanted);
+  if (byId) return byId;
+  const exact = items.filter((i) => i.name === wanted);
+  const named = exact.length > 0 ? exact : items.filter((i) => i.name.toLowerCase() === wanted.toLowerCase());
+  if (named.length === 1) return named[0]!;
+  if (named.length > 1) throw new UserError(`several ${what}s are named "${wanted}"; pass the id instead (${named.map((i) => i.id).join(', ')})`);
+  const known = items.map((i) => `${i.name} (${i.id})`).join(', ');
+  throw new UserError(`no ${what} "${wanted}"${known ? `; available: ${known}` : ''}`);
+}
+
+/** Prompts for one of several items, naming `flag` when prompting is not possible. */
+export async function promptForItem<T extends { id: string; name: string }>(
+  ctx: Context,
+  items: T[],
+  message: string,
+  flag: string,
+): Promise<T> {
+  return ctx.prompter.select(
+    message,
+    items.map((i) => ({ name: `${i.name} (${i.id})`, value: i })),
+    { flag },
+  );
+}

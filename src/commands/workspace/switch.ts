@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { Context } from '../../cli/context.js';
+import { UserError } from '../../cli/errors.js';
+import { findByIdOrName, promptForItem } from '../shared/pick.js';
+
+export interface WorkspaceSwitchOptions {
+  target?: string;
+}
+
+export function registerWorkspaceSwitch(parent: Command, ctx: Context): void {
+  parent
+    .command('switch')
+    .description('choose the workspace later commands use')
+    .argument('[id-or-name]', 'the workspace (prompted for on a terminal when omitted)')
+    .action(async (target: string | undefined) => {
+      await runWorkspaceSwitch(ctx, { target });
+    });
+}
+
+export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOptions): Promise<void> {
+  const session = await ctx.session();
+  const workspaces = await (await ctx.api()).workspaces(session.organizationId);
+  if (workspaces.length === 0) throw new UserError('no workspaces found in this organization; ask an organization owner for access');
+  const workspace = opts.target
+    ? findByIdOrName(workspaces, opts.target, 'workspace')
+    : await promptForItem(ctx, workspaces, 'Workspace', 'an id-or-name argument');
+  const settings = await ctx.config();
+  await settings.saveContext(
+    session.domain,
+    { apiUrl: session.apiUrl, organizationId: session.organizationId, workspaceId: workspace.id, user: session.user },
+    session.tokenSource !== 'env' || settings.currentDomain() === undefined,
+  );
+  if (ctx.globals.json) ctx.io.out(JSON.stringify(workspace, null, 2) + '\n');
+  else ctx.io.err(`Switched to workspace ${workspace.name} (${workspace.id}).\n`);
+}

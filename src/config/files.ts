@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, parse as parsePath, resolve } from 'node:path';
+
+/** `$ENVMGR_HOME`, else `~/.envmgr`. */
+export function envmgrHome(env: NodeJS.ProcessEnv, homeDir: string): string {
+  return env.ENVMGR_HOME ? resolve(env.ENVMGR_HOME) : join(homeDir, '.envmgr');
+}
+
+/**
+ * The project root: the nearest directory from `cwd` upwards that holds `.envmgr/`. The envmgr home itself
+ * (`~/.envmgr`) is not a project marker, or every project under `~` would read the global file as its own.
+ */
+export function findProjectDir(cwd: string, home: string): string | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    const marker = join(dir, '.envmgr');
+    if (resolve(marker) !== resolve(home) && isDirectory(marker)) return dir;
+    const parent = dirname(dir);
+    if (parent === dir || dir === parsePath(dir).root) return undefined;
+    dir = parent;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a file, or undefined when it does not exist. */
+export async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Writes `path` atomically with mode 0600: a temporary file in the same directory, then a rename, so a reader
+ * never sees half a file and a crash never leaves one. The directory is created 0700 when missing.
+ */
+export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const dir = dirname(path);
+  if (!existsSync(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = join(dir, `.${parsePath(path).base}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, content, { mode: 0o600 });
+    // The umask may have narrowed the mode further, never widened it; chmod makes it exactly 0600.
+    await chmod(temp, 0o600);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
