@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { authenticate } from './auth.js';
+import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
+import { HttpError, type FieldError } from './errors.js';
+import { silentLogger, type ServerLogger } from './logging.js';
+import { ObjectService } from './objects.js';
+import type { Principal } from './roles.js';
+import { environmentObjectRoutes } from './routes/environment-objects.js';
+import { healthRoutes } from './routes/health.js';
+import { identityRoutes } from './routes/identity.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+import type { RouteContext } from './routes/context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface BuildAppOptions {
+  pool: pg.Pool;
+  config: ServerConfig;
+  /** Receives one entry per request and per server error; default: discard. */
+  logger?: ServerLogger;
+}
+
+interface ErrorBody {
+  message: string;
+  requestId: string;
+  statusCode: number;
+  fieldErrors?: FieldError[];
+}
+
+/** The API of API.md as a Fastify instance, ready for `inject` or `listen`. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const log = options.logger ?? silentLogger;
+  const bodyLimit = options.config.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: () => `req_${randomBytes(12).toString('hex')}`,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
+  });
+  app.decorateRequest('principal', null);
+  const ctx: RouteContext = {
+    pool: options.pool,
+    config: options.config,
+    objects: new ObjectService(options.pool, options.config.keyring),
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    log({
+      level: 'info',
+      msg: 'request',
+      requestId: request.id,
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      latencyMs: Math.round(reply.elapsedTime * 100) / 100,
+    });
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply, bodyLimit, log));
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      message: `no such endpoint: ${request.method} ${request.url.split('?')[0]}`,
+      requestId: request.id,
+      statusCode: 404,
+    };
+    return reply.code(404).send(body);
+  });
+
+  await app.register(healthRoutes);
+  await app.register(async (authenticated) => {
+    authenticated.addHook('onRequest', async (request) => {
+      request.principal = await authenticate(ctx.pool, request);
+    });
+    await authenticated.register(identityRoutes, { ctx });
+    await authenticated.register(workspaceRoutes, { ctx });
+    await authenticated.register(environmentObjectRoutes, { ctx });
+  });
+  return app;
+}
+
+function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, log: ServerLogger) {
+  const body = errorBody(error, request.id, bodyLimit);
+  if (body.statusCode >= 500) {
+    // Only the error's kind and where it came from: its message may quote request data.
+    log({
+      level: 'error',
+      msg: 'request failed',
+      requestId: request.id,
+      route: request.routeOptions.url ?? 'unmatched',
+      error: { name: error.name, code: (error as { code?: unknown }).code, at: error.stack?.split('\n').slice(1, 4).map((s) => s.trim()) },
+    });
+  }
+  return reply.code(body.statusCode).send(body);
+}
+
+function errorBody(error: FastifyError, requestId: string, bodyLimit: number): ErrorBody {
+  if (error instanceof HttpError) {
+    return { message: error.message, requestId, statusCode: error.statusCode, ...(error.fieldErrors ? { fieldErrors: error.fieldErrors } : {}) };
+  }
+  if (error.validation) {
+    const fieldErrors = error.validation.map((v) => toFieldError(v, error.validationContext));
+    return {
+      message: `invalid request: ${fieldErrors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      requestId,
+      statusCode: 400,
+      fieldErrors,
+    };
+  }
+  const code = error.code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const message = `the request body is larger than the limit of ${bodyLimit} bytes`;
+    return { message, requestId, statusCode: 400, fieldErrors: [{ field: 'body', message }] };
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const message = 'the request body must be JSON (Content-Type: application/json)';
+    return { message, requestId, statusCode: 415, fieldErrors: [{ field: 'body', message }] };
+  }
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    const message = 'the request body is empty: send a JSON object';
+    return { message, requestId, statusCode: 400, fieldErrors: [{ field: 'body', message }] };
+  }
+  if (error instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error.statusCode === 400 && !code?.startsWith('FST_ERR_'))) {
+    const message = 'the request body is not valid JSON';
+    return { message, requestId, statusCode: 400, fieldErrors: [{ field: 'body', message }] };
+  }
+  // Postgres refusing a value (bad encoding, out of range) is the client's input, not a server fault.
+  const pgCode = (error as { code?: string }).code;
+  if (pgCode === '22021' || pgCode === '22P05' || pgCode === '22003' || pgCode === '54000') {
+    const message = 'a value in the request cannot be stored';
+    return { message, requestId, statusCode: 400, fieldErrors: [{ field: 'body', message }] };
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return { message: error.message, requestId, statusCode: error.statusCode };
+  }
+  return { message: 'internal server error', requestId, statusCode: 500 };
+}
+
+function toFieldError(
+  v: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> },
+  context: string | undefined,
+): FieldError {
+  const parts = v.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (v.keyword === 'required' && typeof v.params.missingProperty === 'string') parts.push(v.params.missingProperty);
+  if (v.keyword === 'additionalProperties' && typeof v.params.additionalProperty === 'string') parts.push(v.params.additionalProperty);
+  let field = '';
+  for (const part of parts) field += /^[0-9]+$/.test(part) ? `[${part}]` : field === '' ? part : `.${part}`;
+  if (field === '') field = context ?? 'body';
+  let message = v.message ?? 'is invalid';
+  if (v.keyword === 'additionalProperties') message = 'is not a known field';
+  else if (v.keyword === 'required') message = 'is required';
+  else if (v.keyword === 'pattern' && field.endsWith('objectKey')) message = 'must be 1-200 characters of letters, digits, _ . -';
+  else if (v.keyword === 'pattern' && v.params.pattern === '^[^\\u0000]*$') message = 'must not contain NUL characters';
+  return { field, message };
+}

@@ -1,0 +1,10 @@
+import type { Keyring } from './crypto.js';
+
+export interface ServerConfig {
+  /** Master keys for secrets at rest (the first seals; all open). */
+  keyring: Keyring;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;

@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../pg/embedded.js';
+import { createTokenIn } from './admin.js';
+import { buildApp } from './app.js';
+import { generateMasterKey, hashToken, parseMasterKeys } from './crypto.js';
+import { createPool, withTransaction } from './db.js';
+import { jsonLineLogger, silentLogger, type ServerLogger } from './logging.js';
+import { migrate } from './migrations.js';
+import { findTokenByHash } from './repo/identities.js';
+import { seedDevData, type DevSeed } from './seed.js';
+import { listen, type RunningServer } from './start.js';
+
+export interface StartDevServerOptions {
+  /** $ENVMGR_HOME: the cluster, master key and state live under `<home>/dev-server`. */
+  home: string;
+  /** Throwaway cluster and key in a temporary directory, removed on close. */
+  ephemeral?: boolean;
+  /** Fixes the owner token's value (`--dev-token`, `ENVMGR_DEV_TOKEN`). */
+  devToken?: string;
+  host?: string;
+  port?: number;
+  logStream?: NodeJS.WritableStream;
+  /**
+   * Where the cluster goes when running as root and the `postgres` system user cannot reach `<home>/dev-server`
+   * (for example under a 0700 /root). Default /var/lib/envmgr.
+   */
+  relocationRoot?: string;
+}
+
+export interface DevServer extends RunningServer {
+  token: string;
+  /** True when the token was minted by this start (show it once); false when it was given as `devToken`. */
+  tokenIsNew: boolean;
+  seed: DevSeed;
+  /** The Postgres data directory in use (undefined when ephemeral). */
+  postgresDataDir?: string;
+  databaseUrl: string;
+}
+
+interface DevState {
+  pgPassword?: string;
+  pgDataDir?: string;
+}
+
+const DATABASE = 'envmgr';
+
+/**
+ * As root, embedded Postgres runs as the `postgres` system user, which needs execute permission on every directory
+ * above its data directory. Owner and group bits are ignored here: only "others" is sure to apply to that user.
+ */
+export function postgresCanReach(dir: string): boolean {
+  if (process.getuid?.() !== 0) return true;
+  let current = dirname(resolve(dir));
+  for (;;) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+    const parent = dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
+async function readState(path: string): Promise<DevState> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as DevState;
+  } catch {
+    return {};
+  }
+}
+
+async function readOrCreateKey(path: string): Promise<string> {
+  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
+  const key = generateMasterKey();
+  await writeFile(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+async function ensureDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function placeCluster(stateDir: string, state: DevState, relocationRoot: string, log: ServerLogger): Promise<string> {
+  if (state.pgDataDir && existsSync(join(state.pgDataDir, 'PG_VERSION'))) return state.pgDataDir;
+  const preferred = join(stateDir, 'pg');
+  if (postgresCanReach(preferred)) return preferred;
+  const relocated = join(relocationRoot, `dev-server-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 12)}`, 'pg');
+  await mkdir(dirname(relocated), { recursive: true });
+  for (let dir = dirname(relocated); dir !== dirname(dir) && dir.startsWith(resolve(relocationRoot)); dir = dirname(dir)) {
+    await chmod(dir, 0o711);
+  }
+  if (!postgresCanReach(relocated)) {
+    throw new Error(`the postgres system user cannot reach ${preferred} nor ${relocated}: make ${relocationRoot} world-traversable (chmod o+x)`);
+  }
+  log({ level: 'warn', msg: 'dev postgres data directory relocated', dataDir: relocated, reason: `the postgres system user cannot traverse to ${preferred}` });
+  return relocated;
+}
+
+/** `envmgr server start --dev`: embedded Postgres, a generated master key, the demo seed and an owner token. */
+export async function startDevServer(options: StartDevServerOptions): Promise<DevServer> {
+  const log = options.logStream ? jsonLineLogger(options.logStream) : silentLogger;
+  let masterKey: string;
+  let pgPassword: string;
+  let dataDir: string | undefined;
+  if (options.ephemeral) {
+    masterKey = generateMasterKey();
+    pgPassword = randomBytes(18).toString('hex');
+  } else {
+    const stateDir = join(options.home, 'dev-server');
+    await mkdir(stateDir, { recursive: true });
+    // 0711: others may traverse (the postgres user, to its data directory) but not list; files inside are 0600.
+    await chmod(stateDir, 0o711);
+    const statePath = join(stateDir, 'state.json');
+    const state = await readState(statePath);
+    masterKey = await readOrCreateKey(join(stateDir, 'master.key'));
+    pgPassword = state.pgPassword ?? randomBytes(18).toString('hex');
+    dataDir = await placeCluster(stateDir, state, options.relocationRoot ?? '/var/lib/envmgr', log);
+    await writeFile(statePath, `${JSON.stringify({ pgPassword, pgDataDir: dataDir }, null, 2)}\n`, { mode: 0o600 });
+    await chmod(statePath, 0o600);
+  }
+  const keyring = parseMasterKeys(masterKey, 'the dev server master key');
+
+  let postgres: EmbeddedPostgresHandle | undefined;
+  let pool: pg.Pool | undefined;
+  try {
+    postgres = await startEmbeddedPostgres({ dataDir, password: pgPassword, fast: options.ephemeral });
+    await ensureDatabase(postgres.url('postgres'));
+    const databaseUrl = postgres.url(DATABASE);
+    pool = createPool(databaseUrl);
+    await migrate(pool);
+    const seed = await seedDevData(pool, keyring);
+    const { token, tokenIsNew } = await withTransaction(pool, async (tx) => {
+      if (options.devToken !== undefined && (await findTokenByHash(tx, hashToken(options.devToken)))) {
+        return { token: options.devToken, tokenIsNew: false };
+      }
+      const created = await createTokenIn(tx, {
+        organizationId: seed.organization.id,
+        name: `dev owner token ${new Date().toISOString().slice(0, 19)}Z`,
+        userId: seed.ownerUser.id,
+        roles: [{ role: 'ORGANIZATION_OWNER' }],
+        token: options.devToken,
+      });
+      return { token: created.token, tokenIsNew: options.devToken === undefined };
+    });
+    const app = await buildApp({ pool, config: { keyring }, logger: log });
+    const running = await listen(app, pool, options.host ?? '127.0.0.1', options.port ?? 8080, log);
+    const pgHandle = postgres;
+    let closing: Promise<void> | undefined;
+    return {
+      ...running,
+      token,
+      tokenIsNew,
+      seed,
+      postgresDataDir: dataDir,
+      databaseUrl,
+      close() {
+        closing ??= (async () => {
+          await running.close();
+          await pgHandle.stop();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await pool?.end().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { buildApp } from './app.js';
+import { MasterKeyError, parseMasterKeys, readMasterKeyFile, type Keyring } from './crypto.js';
+import { createPool } from './db.js';
+import { jsonLineLogger, silentLogger, type ServerLogger } from './logging.js';
+import { migrate } from './migrations.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database pool. */
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  host?: string;
+  port?: number;
+  databaseUrl: string;
+  /** Base64 32-byte key (several, comma-separated: the first seals, all open). Default: $ENVMGR_SERVER_MASTER_KEY. */
+  masterKey?: string;
+  masterKeyFile?: string;
+  logStream?: NodeJS.WritableStream;
+  bodyLimit?: number;
+  poolSize?: number;
+}
+
+export function resolveKeyring(options: { masterKey?: string; masterKeyFile?: string }): Keyring {
+  if (options.masterKey && options.masterKeyFile) {
+    throw new MasterKeyError('give the master key either inline or as a file, not both');
+  }
+  if (options.masterKeyFile) return readMasterKeyFile(options.masterKeyFile);
+  const inline = options.masterKey ?? process.env.ENVMGR_SERVER_MASTER_KEY;
+  if (!inline) {
+    throw new MasterKeyError(
+      'the server needs a master key to encrypt secrets at rest: set ENVMGR_SERVER_MASTER_KEY to a base64 32-byte key ' +
+        '(openssl rand -base64 32) or pass a key file; or run `envmgr server start --dev` for a local trial',
+    );
+  }
+  return parseMasterKeys(inline, options.masterKey ? 'the master key' : 'ENVMGR_SERVER_MASTER_KEY');
+}
+
+/** Listens and wraps close so it is graceful and idempotent. */
+export async function listen(app: FastifyInstance, pool: pg.Pool, host: string, port: number, log: ServerLogger): Promise<RunningServer> {
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  log({ level: 'info', msg: 'listening', url });
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: actualPort,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await pool.end();
+        log({ level: 'info', msg: 'stopped' });
+      })();
+      return closing;
+    },
+  };
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const keyring = resolveKeyring(options);
+  const log = options.logStream ? jsonLineLogger(options.logStream) : silentLogger;
+  const pool = createPool(options.databaseUrl, options.poolSize ?? 10);
+  try {
+    const applied = await migrate(pool);
+    if (applied.length > 0) log({ level: 'info', msg: 'migrations applied', versions: applied });
+    const app = await buildApp({ pool, config: { keyring, bodyLimit: options.bodyLimit }, logger: log });
+    return await listen(app, pool, options.host ?? '127.0.0.1', options.port ?? 8080, log);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+}
