@@ -26,6 +26,8 @@ export interface TargetOptions {
   applicationName?: string;
 }
 
+const NO_HOST = 'envmgr-no-host.invalid';
+
 const POSTGRES_SCHEMES = new Set(['postgres', 'postgresql']);
 
 /** Query parameters understood from libpq / psycopg URLs; anything else is refused so that a typo is not ignored. */
@@ -97,7 +99,9 @@ export function parseAirflowDbUrl(url: string, options: TargetOptions = {}): Air
   try {
     // The WHATWG parser only fills in host/port/credentials for "special" schemes; any scheme works for the parts
     // we need once it is plain `postgresql`.
-    parsed = new URL(`postgresql://${trimmed.slice(scheme.length + 3)}`);
+    // `user@/db?host=/socket/dir` (libpq's empty host) is not a valid WHATWG authority: stand in a placeholder.
+    const rest = trimmed.slice(scheme.length + 3).replace(/^([^/?#]*@)(?=[/?#]|$)/, `$1${NO_HOST}`);
+    parsed = new URL(`postgresql://${rest}`);
   } catch {
     throw new AirflowDbError(`the database URL is not a valid URL (scheme ${scheme}://); check for unescaped characters in the password`);
   }
@@ -114,7 +118,7 @@ export function parseAirflowDbUrl(url: string, options: TargetOptions = {}): Air
       return text;
     }
   };
-  const rawHost = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const rawHost = parsed.hostname === NO_HOST ? '' : parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const host = params.get('host') ?? (rawHost === '' ? 'localhost' : decode(rawHost));
   const portText = params.get('port') ?? (parsed.port === '' ? '5432' : parsed.port);
   const port = Number(portText);

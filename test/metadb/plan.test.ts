@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import type { AirflowConnection } from '../../src/airflow/model.js';
+import { planSync, planWrites, type DesiredObject } from '../../src/metadb/plan.js';
+import type { AirflowDbState, DbConnection, DbPool, DbVariable } from '../../src/metadb/read.js';
+import { canonicalConnection, hashCanonical, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
+
+function row(c: Partial<DbConnection> & { conn_id: string }): DbConnection {
+  return {
+    conn_type: 'postgres', description: null, host: null, login: null, password: null, schema: null, port: null,
+    extra: null, extraText: null, ...c,
+  };
+}
+
+function dbState(connections: DbConnection[] = [], variables: DbVariable[] = [], pools: DbPool[] = []): AirflowDbState {
+  return {
+    connections: new Map(connections.map((c) => [c.conn_id, c])),
+    variables: new Map(variables.map((v) => [v.key, v])),
+    pools: new Map(pools.map((p) => [p.name, p])),
+  };
+}
+
+function conn(c: AirflowConnection, source = 'deployment:d1'): DesiredObject {
+  return { kind: 'connection', key: c.conn_id, source, object: c };
+}
+
+/** A sync-state record as envmgr would have left it after writing `written`. */
+function recorded(written: AirflowConnection, source = 'deployment:d1'): [string, SyncStateEntry] {
+  return [
+    stateKey('connection', written.conn_id),
+    { kind: 'connection', key: written.conn_id, source, hash: hashCanonical('connection', canonicalConnection(written)), writtenAt: new Date(0) },
+  ];
+}
+
+const pg1: AirflowConnection = { conn_id: 'pg1', conn_type: 'postgres', host: 'db', login: 'u', password: 'secret-pw', port: 5432, extra: { sslmode: 'require' } };
+const pg1Row = row({ conn_id: 'pg1', host: 'db', login: 'u', password: 'secret-pw', port: 5432, extra: { sslmode: 'require' }, extraText: '{"sslmode": "require"}' });
+
+describe('planSync', () => {
+  it('creates what the database lacks and records it', () => {
+    const plan = planSync([conn(pg1)], dbState(), new Map());
+    expect(plan.entries).toEqual([{ kind: 'connection', key: 'pg1', source: 'deployment:d1', action: 'create' }]);
+    expect(plan.counts).toEqual({ create: 1, update: 0, unchanged: 0, conflict: 0, delete: 0 });
+    expect(plan.hasWrites).toBe(true);
+    const writes = planWrites(plan)!;
+    expect(writes.connections.upsert).toEqual([pg1]);
+    expect(writes.state.upsert.map((s) => [s.kind, s.key, s.source])).toEqual([['connection', 'pg1', 'deployment:d1']]);
+  });
+
+  it('is unchanged when the row equals the desired object, and writes nothing when envmgr already recorded it', () => {
+    const plan = planSync([conn(pg1)], dbState([pg1Row]), new Map([recorded(pg1)]));
+    expect(plan.entries.map((e) => e.action)).toEqual(['unchanged']);
+    expect(plan.hasWrites).toBe(false);
+  });
+
+  it('treats extra key order, JSON formatting, empty password and {} extra as no change', () => {
+    const desired: AirflowConnection = { conn_id: 'x', conn_type: 'http', password: '', extra: { b: 1, a: { d: 2, c: [1] } } };
+    const stored = row({ conn_id: 'x', conn_type: 'http', password: null, extra: { a: { c: [1], d: 2 }, b: 1 }, extraText: '{"a":{"c":[1],"d":2},"b":1}' });
+    const empty = row({ conn_id: 'y', conn_type: 'http', extra: {}, extraText: '{}' });
+    const plan = planSync([conn(desired), conn({ conn_id: 'y', conn_type: 'http' })], dbState([stored, empty]), new Map());
+    expect(plan.entries.map((e) => [e.key, e.action])).toEqual([['x', 'unchanged'], ['y', 'unchanged']]);
+    // Identical rows envmgr did not write are adopted (recorded), so later source changes become plain updates.
+    expect(planWrites(plan)!.state.upsert.map((s) => s.key)).toEqual(['x', 'y']);
+    expect(planWrites(plan)!.connections.upsert).toEqual([]);
+  });
+
+  it('updates a row envmgr wrote, naming only the changed fields and no values', () => {
+    const next = { ...pg1, password: 'new-secret', port: 6543 };
+    const plan = planSync([conn(next)], dbState([pg1Row]), new Map([recorded(pg1)]));
+    expect(plan.entries).toEqual([{ kind: 'connection', key: 'pg1', source: 'deployment:d1', action: 'update', changedFields: ['password', 'port'] }]);
+    expect(JSON.stringify(plan)).not.toContain('secret');
+    expect(planWrites(plan)!.connections.upsert).toEqual([next]);
+  });
+
+  it('reports a row envmgr did not write as a conflict and leaves it', () => {
+    const plan = planSync([conn({ ...pg1, host: 'other' })], dbState([pg1Row]), new Map());
+    expect(plan.entries).toHaveLength(1);
+    expect(plan.entries[0]).toMatchObject({ action: 'conflict', conflict: 'unmanaged', changedFields: ['host'] });
+    expect(plan.hasWrites).toBe(false);
+  });
+
+  it('reports a row changed locally since envmgr wrote it as a conflict', () => {
+    const edited = { ...pg1Row, login: 'edited-by-hand' };
+    const plan = planSync([conn({ ...pg1, host: 'new-host' })], dbState([edited]), new Map([recorded(pg1)]));
+    expect(plan.entries[0]).toMatchObject({ action: 'conflict', conflict: 'modified' });
+    expect(plan.entries[0]!.changedFields).toEqual(['host', 'login']);
+    expect(plan.hasWrites).toBe(false);
+  });
+
+  it('overwrites conflicts only with overwrite, saying so', () => {
+    const plan = planSync([conn({ ...pg1, host: 'other' })], dbState([pg1Row]), new Map(), { overwrite: true });
+    expect(plan.entries[0]).toMatchObject({ action: 'update', conflict: 'unmanaged', changedFields: ['host'] });
+    expect(planWrites(plan)!.connections.upsert).toHaveLength(1);
+    expect(plan.counts.conflict).toBe(0);
+  });
+
+  it('prunes only rows envmgr wrote whose source no longer has them', () => {
+    const mine = { conn_id: 'mine', conn_type: 'http' };
+    const theirs = row({ conn_id: 'theirs', conn_type: 'http' });
+    const otherSource = { conn_id: 'from_ws', conn_type: 'http' };
+    const state = new Map([recorded(mine), recorded(otherSource, 'workspace:w1')]);
+    const current = dbState([row(mine), theirs, row(otherSource)]);
+    // Without prune nothing is deleted.
+    expect(planSync([], current, state).entries).toEqual([]);
+    const plan = planSync([], current, state, { prune: true, pruneSources: ['deployment:d1'] });
+    expect(plan.entries).toEqual([{ kind: 'connection', key: 'mine', source: 'deployment:d1', action: 'delete' }]);
+    expect(planWrites(plan)!.connections.delete).toEqual(['mine']);
+    expect(planWrites(plan)!.state.delete).toEqual([{ kind: 'connection', key: 'mine' }]);
+    // Without pruneSources, any recorded source counts; a row envmgr never wrote is never deleted.
+    const all = planSync([], current, state, { prune: true });
+    expect(all.entries.map((e) => [e.key, e.action])).toEqual([['from_ws', 'delete'], ['mine', 'delete']]);
+  });
+
+  it('keeps a pruned row that was changed locally unless overwrite, and forgets records of rows already gone', () => {
+    const mine = { conn_id: 'mine', conn_type: 'http' };
+    const gone = { conn_id: 'gone', conn_type: 'http' };
+    const state = new Map([recorded(mine), recorded(gone)]);
+    const current = dbState([row({ conn_id: 'mine', conn_type: 'http', host: 'edited' })]);
+    const plan = planSync([], current, state, { prune: true });
+    expect(plan.entries).toEqual([
+      expect.objectContaining({ key: 'mine', action: 'conflict', conflict: 'modified' }),
+    ]);
+    expect(planWrites(plan)!.state.delete).toEqual([{ kind: 'connection', key: 'gone' }]);
+    const forced = planSync([], current, state, { prune: true, overwrite: true });
+    expect(forced.entries[0]).toMatchObject({ key: 'mine', action: 'delete', conflict: 'modified' });
+  });
+
+  it('never deletes default_pool', () => {
+    const state = new Map([[stateKey('pool', 'default_pool'), { kind: 'pool' as const, key: 'default_pool', source: 's', hash: 'h', writtenAt: new Date(0) }]]);
+    const plan = planSync([], dbState([], [], [{ name: 'default_pool', slots: 128, description: 'Default pool', include_deferred: false }]), state, { prune: true, overwrite: true });
+    expect(planWrites(plan)!.pools.delete).toEqual([]);
+    expect(plan.counts.delete).toBe(0);
+  });
+
+  it('plans variables and pools, including an empty-string variable and a NULL value', () => {
+    const desired: DesiredObject[] = [
+      { kind: 'variable', key: 'empty', source: 's', object: { key: 'empty', value: '' } },
+      { kind: 'variable', key: 'was_null', source: 's', object: { key: 'was_null', value: '' } },
+      { kind: 'pool', key: 'p', source: 's', object: { name: 'p', slots: -1 } },
+    ];
+    const current = dbState([], [{ key: 'empty', value: '', description: null }, { key: 'was_null', value: null, description: null }], [
+      { name: 'p', slots: -1, description: null, include_deferred: true },
+    ]);
+    const plan = planSync(desired, current, new Map());
+    expect(plan.entries.map((e) => [e.kind, e.key, e.action, e.changedFields])).toEqual([
+      ['variable', 'empty', 'unchanged', undefined],
+      ['variable', 'was_null', 'conflict', ['value']],
+      ['pool', 'p', 'conflict', ['include_deferred']],
+    ]);
+  });
+
+  it('ignores fields the schema lacks', () => {
+    const desired = conn({ conn_id: 'd', conn_type: 'http', description: 'not storable here' });
+    const current = dbState([row({ conn_id: 'd', conn_type: 'http' })]);
+    const fields = { connectionDescription: false, variableDescription: true, poolDescription: true, includeDeferred: true };
+    expect(planSync([desired], current, new Map(), { fields }).entries[0]!.action).toBe('unchanged');
+    expect(planSync([desired], current, new Map()).entries[0]!.action).toBe('conflict');
+  });
+
+  it('refuses the same object twice and a key that does not match the object', () => {
+    expect(() => planSync([conn(pg1), conn(pg1)], dbState(), new Map())).toThrow(/desired twice/);
+    expect(() => planSync([{ kind: 'connection', key: 'a', source: 's', object: pg1 }], dbState(), new Map())).toThrow(/named 'pg1'/);
+  });
+
+  it('keeps secrets out of everything the plan prints', () => {
+    const plan = planSync([conn(pg1), conn({ ...pg1, conn_id: 'pg2' })], dbState([pg1Row]), new Map(), { overwrite: true });
+    const text = `${JSON.stringify(plan)} ${String(plan)}`;
+    expect(text).not.toContain('secret-pw');
+    expect(text).not.toContain('require');
+  });
+});
