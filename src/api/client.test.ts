@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, UserError } from '../cli/errors.js';
+import { sendJson, startScriptedServer, type ScriptedServer } from '../../test/cli/support/http.js';
+import { ApiClient, parseRetryAfter } from './client.js';
+import { ApiError } from './errors.js';
+
+let server: ScriptedServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const TOKEN = 'tok-abcdef-123456';
+const client = (url: string, extra: Partial<ConstructorParameters<typeof ApiClient>[0]> = {}) =>
+  new ApiClient({ apiUrl: url, token: TOKEN, version: '9.9.9', retryBaseMs: 10, ...extra });
+
+describe('ApiClient', () => {
+  it('sends the client headers and the bearer token', async () => {
+    server = await startScriptedServer((_r, _i, res) => sendJson(res, 200, { status: 'ok' }));
+    await client(server.url).health();
+    const headers = server.requests[0]!.headers;
+    expect(headers['user-agent']).toBe('envmgr/9.9.9');
+    expect(headers['x-client-identifier']).toBe('cli');
+    expect(headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(server.requests[0]!.url).toBe('/v1/health');
+  });
+
+  it('retries 503 twice, then succeeds', async () => {
+    server = await startScriptedServer((_r, i, res) => (i < 2 ? sendJson(res, 503, { message: 'busy', requestId: 'r', statusCode: 503 }) : sendJson(res, 200, { status: 'ok' })));
+    expect(await client(server.url).health()).toEqual({ status: 'ok' });
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('waits as long as Retry-After says on 429', async () => {
+    server = await startScriptedServer((_r, i, res) =>
+      i === 0 ? sendJson(res, 429, { message: 'slow down', requestId: 'r1', statusCode: 429 }, { 'retry-after': '1' }) : sendJson(res, 200, { status: 'ok' }),
+    );
+    await client(server.url).health();
+    expect(server.requests).toHaveLength(2);
+    const gap = server.requests[1]!.at - server.requests[0]!.at;
+    expect(gap).toBeGreaterThanOrEqual(990);
+  });
+
+  it('gives up after the retries with the last error, request id included', async () => {
+    server = await startScriptedServer((_r, _i, res) => sendJson(res, 502, { message: 'bad gateway', requestId: 'req-9', statusCode: 502 }));
+    const error = await client(server.url, { retries: 2 }).health().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(502);
+    expect((error as ApiError).requestId).toBe('req-9');
+    expect((error as Error).message).toContain('request id req-9');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('does not retry a POST on 502 (the server may have acted)', async () => {
+    server = await startScriptedServer((_r, _i, res) => sendJson(res, 502, { message: 'bad gateway', requestId: 'x', statusCode: 502 }));
+    await expect(client(server.url).createEnvironmentObject('o', { objectKey: 'k', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: 'w' })).rejects.toBeInstanceOf(ApiError);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('turns 401 into an AuthError with the login hint, never echoing the token', async () => {
+    server = await startScriptedServer((_r, _i, res) => sendJson(res, 401, { message: 'invalid token', requestId: 'r', statusCode: 401 }));
+    const error = await client(server.url).self().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as Error).message).toMatch(/run envmgr login/);
+    expect((error as Error).message).not.toContain(TOKEN);
+  });
+
+  it('explains the showSecrets 403', async () => {
+    server = await startScriptedServer((_r, _i, res) =>
+      sendJson(res, 403, { message: 'showSecrets on organization with id org123 is not allowed', requestId: 'r', statusCode: 403 }),
+    );
+    const error = await client(server.url).listEnvironmentObjects('org123', { workspaceId: 'w', showSecrets: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as Error).message).toMatch(/ask an organization owner to enable/);
+    expect((error as Error).message).toContain('org123');
+  });
+
+  it('reports field errors', async () => {
+    server = await startScriptedServer((_r, _i, res) =>
+      sendJson(res, 400, { message: 'invalid request', requestId: 'r', statusCode: 400, fieldErrors: [{ field: 'connection.port', message: 'must be <= 65535' }] }),
+    );
+    const error = await client(server.url).createEnvironmentObject('o', { objectKey: 'k', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: 'w' }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('connection.port: must be <= 65535');
+  });
+
+  it('follows offset until totalCount, with repeated array parameters', async () => {
+    const all = Array.from({ length: 5 }, (_, i) => ({ id: `w${i}`, name: `ws${i}` }));
+    server = await startScriptedServer((r, _i, res) => {
+      const url = new URL(r.url, 'http://x');
+      const offset = Number(url.searchParams.get('offset'));
+      // Serves at most 2 per page whatever the limit asked, as a server with a lower cap would.
+      sendJson(res, 200, { workspaces: all.slice(offset, offset + 2), limit: 2, offset, totalCount: all.length });
+    });
+    const workspaces = await client(server.url).workspaces('org', { workspaceIds: ['a', 'b'] });
+    expect(workspaces.map((w) => w.id)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+    expect(server.requests).toHaveLength(3);
+    const first = new URL(server.requests[0]!.url, 'http://x');
+    expect(first.pathname).toBe('/v1/organizations/org/workspaces');
+    expect(first.searchParams.getAll('workspaceIds')).toEqual(['a', 'b']);
+  });
+
+  it('fails clearly when nothing listens, after retrying', async () => {
+    server = await startScriptedServer((_r, _i, res) => sendJson(res, 200, {}));
+    const url = server.url;
+    await server.close();
+    server = undefined;
+    const error = await client(url).health().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused/);
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});

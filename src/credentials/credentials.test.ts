@@ -1,0 +1,76 @@
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createCredentialStore, type KeytarLike } from './index.js';
+
+let home: string;
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'envmgr-cred-'));
+});
+
+/** An in-memory keychain with keytar's interface: the contract the store relies on. */
+function memoryKeytar(): KeytarLike & { data: Map<string, string> } {
+  const data = new Map<string, string>();
+  return {
+    data,
+    getPassword: async (s, a) => data.get(`${s}/${a}`) ?? null,
+    setPassword: async (s, a, p) => void data.set(`${s}/${a}`, p),
+    deletePassword: async (s, a) => data.delete(`${s}/${a}`),
+  };
+}
+
+describe('credential store', () => {
+  it('uses the keychain when it works, under service envmgr and account = domain', async () => {
+    const keytar = memoryKeytar();
+    const notes: string[] = [];
+    const store = createCredentialStore({ home, env: {}, announce: (m) => notes.push(m), loadKeytar: async () => keytar });
+    expect(await store.set('localhost:8080', 'secret-token-1')).toMatchObject({ source: 'keychain' });
+    expect(keytar.data.get('envmgr/localhost:8080')).toBe('secret-token-1');
+    expect(await store.get('localhost:8080')).toEqual({ token: 'secret-token-1', source: 'keychain' });
+    expect(notes).toEqual([]);
+    await expect(stat(join(home, 'credentials.json'))).rejects.toThrow();
+    expect(await store.delete('localhost:8080')).toBe(true);
+    expect(await store.get('localhost:8080')).toBeUndefined();
+  });
+
+  it('falls back to a 0600 file when keytar is missing, and says so', async () => {
+    const notes: string[] = [];
+    const store = createCredentialStore({
+      home,
+      env: {},
+      announce: (m) => notes.push(m),
+      loadKeytar: async () => {
+        throw new Error('Cannot find module keytar');
+      },
+    });
+    expect(await store.set('a.example', 'secret-token-2')).toMatchObject({ source: 'file' });
+    expect(notes.join('\n')).toMatch(/credentials\.json \(mode 0600\)/);
+    const file = join(home, 'credentials.json');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(file, 'utf8')).tokens).toEqual({ 'a.example': 'secret-token-2' });
+    expect(await store.get('a.example')).toEqual({ token: 'secret-token-2', source: 'file' });
+    expect(store.describe('file')).toContain(file);
+  });
+
+  it('gives up on a keychain that does not answer within 3 s', async () => {
+    const notes: string[] = [];
+    const store = createCredentialStore({
+      home,
+      env: {},
+      announce: (m) => notes.push(m),
+      loadKeytar: async () => ({ ...memoryKeytar(), setPassword: () => new Promise<void>(() => {}) }),
+    });
+    const started = performance.now();
+    expect(await store.set('b.example', 'secret-token-3')).toMatchObject({ source: 'file' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(notes.join('\n')).toMatch(/did not answer within 3 s/);
+  });
+
+  it('skips the keychain with ENVMGR_CREDENTIAL_STORE=file', async () => {
+    const keytar = memoryKeytar();
+    const store = createCredentialStore({ home, env: { ENVMGR_CREDENTIAL_STORE: 'file' }, announce: () => {}, loadKeytar: async () => keytar });
+    expect(await store.set('c.example', 'secret-token-4')).toMatchObject({ source: 'file' });
+    expect(keytar.data.size).toBe(0);
+  });
+});

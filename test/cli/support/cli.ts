@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The built CLI (`npm test` builds first; while developing run `npm run build`). */
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  stdin?: string;
+  /** Wrap the command, e.g. `['dbus-run-session', '--', ...]`. The CLI's own argv goes after. */
+  timeoutMs?: number;
+}
+
+/** A clean environment: nothing of the developer's own envmgr setup, proxies or CI flags leaks in. */
+export function baseEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    ENVMGR_HOME: join(home, '.envmgr'),
+    // Without a Secret Service the keychain attempt fails fast; the keychain tests set up their own.
+    DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent',
+    ...extra,
+  };
+}
+
+export async function tempHome(prefix = 'envmgr-e2e-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [CLI, ...args], opts);
+}
+
+export function runCommand(command: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
