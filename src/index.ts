@@ -1,4 +1,26 @@
 // The programmatic API (DESIGN.md §Programmatic API): the Airflow core, for scripts and other tools.
 export { fernetEncrypt, fernetDecrypt, fernetRotate, parseFernetKeys, FernetKeyError, InvalidTokenError } from './airflow/fernet.js';
-export type { AirflowConnection, AirflowVariable, AirflowPool } from './airflow/model.js';
-export { pythonJsonDumps } from './airflow/pyjson.js';
+export type { FernetKeys } from './airflow/fernet.js';
+export type { AirflowConnection, AirflowVariable, AirflowPool, ValidationProblem, SourceLocation } from './airflow/model.js';
+export { pythonJsonDumps, pythonJsonLoads } from './airflow/pyjson.js';
+export { PythonError } from './airflow/pyurl.js';
+export {
+  parseConnectionUri,
+  formatConnectionUri,
+  airflowGetUri,
+  connectionFromUri,
+  connectionToUri,
+  uriRoundTripIssues,
+  AIRFLOW_VARIANTS,
+} from './airflow/uri.js';
+export type { AirflowVariant, ConnectionFields, ConnectionFieldsInput, UriOptions } from './airflow/uri.js';
+export {
+  parseConnectionJson,
+  formatConnectionJson,
+  parseConnectionValue,
+  connectionFromJson,
+  connectionToJson,
+  connectionFromValue,
+} from './airflow/json.js';
+export type { ParsedConnection } from './airflow/json.js';
+export { validateConnection, validateVariable, validatePool, envVarNameFor, airflowValidateKey, sanitizeConnId, formatProblem } from './airflow/validate.js';
