@@ -146,6 +146,19 @@ export class Context {
     });
   }
 
+  /** Resolves with the signal's name on the first SIGINT or SIGTERM (for long-running commands). */
+  shutdownSignal(): Promise<string> {
+    return new Promise((resolve) => {
+      const done = (signal: string) => {
+        process.off('SIGINT', done);
+        process.off('SIGTERM', done);
+        resolve(signal);
+      };
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+  }
+
   /** The endpoint named by `ENVMGR_DOMAIN`, or undefined. */
   async endpointFromEnv(): Promise<Endpoint | undefined> {
     const domain = this.env.ENVMGR_DOMAIN;

@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import type { Writable } from 'node:stream';
+import { Writable as NodeWritable } from 'node:stream';
+import type { Context } from '../../cli/context.js';
+import { UsageError, UserError } from '../../cli/errors.js';
+
+export interface ServerStartOptions {
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  masterKeyFile?: string;
+  dev: boolean;
+  ephemeral: boolean;
+  devToken?: string;
+}
+
+export function registerServerStart(parent: Command, ctx: Context): void {
+  parent
+    .command('start')
+    .description('run the Environment Manager API (--dev: embedded Postgres, demo data and an owner token)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', '8080')
+    .option('--database-url <url>', 'Postgres URL (default: $ENVMGR_SERVER_DATABASE_URL, then $DATABASE_URL)')
+    .option('--master-key-file <path>', 'file with the base64 master key (default: $ENVMGR_SERVER_MASTER_KEY)')
+    .option('--dev', 'development server: embedded Postgres under $ENVMGR_HOME/dev-server, seeded demo organization')
+    .option('--ephemeral', 'with --dev: a throwaway database in a temporary directory')
+    .option('--dev-token <token>', 'with --dev: fix the owner token (default: $ENVMGR_DEV_TOKEN, else generated)')
+    .action(async (flags: { host: string; port: string; databaseUrl?: string; masterKeyFile?: string; dev?: boolean; ephemeral?: boolean; devToken?: string }) => {
+      const port = Number(flags.port);
+      if (!/^\d+$/.test(flags.port) || port > 65535) throw new UsageError(`invalid --port "${flags.port}"; use a number from 0 to 65535`);
+      if (!flags.dev && (flags.ephemeral || flags.devToken)) throw new UsageError('--ephemeral and --dev-token need --dev');
+      if (flags.dev && (flags.databaseUrl || flags.masterKeyFile)) throw new UsageError('--dev brings its own database and key; drop --database-url and --master-key-file');
+      await runServerStart(ctx, {
+        host: flags.host,
+        port,
+        databaseUrl: flags.databaseUrl,
+        masterKeyFile: flags.masterKeyFile,
+        dev: flags.dev === true,
+        ephemeral: flags.ephemeral === true,
+        devToken: flags.devToken,
+      });
+    });
+}
+
+export async function runServerStart(ctx: Context, opts: ServerStartOptions): Promise<void> {
+  const server = await import('../../server/index.js');
+  const logStream = lineWriter((line) => ctx.io.err(line));
+  let running: { url: string; close(): Promise<void> };
+  try {
+    if (opts.dev) {
+      const devToken = opts.devToken ?? (ctx.env.ENVMGR_DEV_TOKEN || undefined);
+      const dev = await server.startDevServer({ home: ctx.home, ephemeral: opts.ephemeral, devToken, host: opts.host, port: opts.port, logStream });
+      running = dev;
+      announceDev(ctx, dev, opts.ephemeral);
+    } else {
+      const databaseUrl = opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL);
+      if (!databaseUrl) throw new UsageError('no database; pass --database-url or set ENVMGR_SERVER_DATABASE_URL (or use --dev for a local trial)');
+      running = await server.startServer({ host: opts.host, port: opts.port, databaseUrl, masterKeyFile: opts.masterKeyFile, logStream });
+      if (ctx.globals.json) ctx.io.out(JSON.stringify({ url: running.url }) + '\n');
+      else ctx.io.err(`Environment Manager listening on ${running.url}\n`);
+    }
+  } catch (error) {
+    if (error instanceof server.MasterKeyError || error instanceof server.ServerAdminError) throw new UserError(error.message);
+    throw error;
+  }
+  const signal = await ctx.shutdownSignal();
+  ctx.io.err(`\n${signal}: stopping\n`);
+  await running.close();
+}
+
+function announceDev(ctx: Context, dev: { url: string; token: string; tokenIsNew: boolean; seed: unknown }, ephemeral: boolean): void {
+  if (ctx.globals.json) {
+    ctx.io.out(JSON.stringify({ url: dev.url, token: dev.token, seed: dev.seed }) + '\n');
+    return;
+  }
+  ctx.io.err(`Environment Manager dev server listening on ${dev.url}${ephemeral ? ' (ephemeral: everything is lost on exit)' : ''}\n`);
+  ctx.io.err('WARNING: development mode: demo data, a generated master key; do not use it for real secrets.\n\n');
+  ctx.io.err(`Owner token${dev.tokenIsNew ? ' (shown once)' : ''}: ${dev.token}\n`);
+  ctx.io.err(`Log in with:  echo <token> | envmgr login ${dev.url} --with-token\n\n`);
+}
+
+/** A Writable that hands complete lines (the server's JSON log lines) to `write`. */
+function lineWriter(write: (line: string) => void): Writable {
+  let pending = '';
+  return new NodeWritable({
+    write(chunk: Buffer | string, _encoding, done) {
+      pending += chunk.toString();
+      const end = pending.lastIndexOf('\n');
+      if (end >= 0) {
+        write(pending.slice(0, end + 1));
+        pending = pending.slice(end + 1);
+      }
+      done();
+    },
+  });
+}
