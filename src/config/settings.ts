@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { UserError, UsageError } from '../cli/errors.js';
 import { envmgrHome, findProjectDir, readOptional, writeFileAtomic } from './files.js';
@@ -128,7 +128,12 @@ export class Settings {
       await this.save(this.global);
       return this.global.path;
     }
-    if (!this.project) this.project = { path: this.projectFile, doc: new this.yaml.Document({}) };
+    if (!this.project) {
+      if (resolve(this.projectFile) === resolve(this.global.path)) {
+        throw new UsageError(`no project here: ${this.projectFile} is the global file; run this in your project's directory, or pass -g`);
+      }
+      this.project = { path: this.projectFile, doc: new this.yaml.Document({}) };
+    }
     this.project.doc.setIn(key.split('.'), typed);
     await this.save(this.project);
     return this.project.path;
