@@ -53,7 +53,14 @@ export async function listen(app: FastifyInstance, pool: pg.Pool, host: string, 
     port: actualPort,
     close() {
       closing ??= (async () => {
-        await app.close();
+        // app.close() stops accepting and waits for in-flight requests; a keep-alive connection that becomes idle
+        // after that would hold it open until its timeout, so idle connections are closed as they appear.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         await pool.end();
         log({ level: 'info', msg: 'stopped' });
       })();
