@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { baseEnv, runCli, tempHome } from './support/cli.js';
+import { startTestEnvironmentManager, type TestEnvironmentManager } from './support/server.js';
+
+let em: TestEnvironmentManager;
+beforeAll(async () => {
+  em = await startTestEnvironmentManager();
+});
+afterAll(async () => {
+  await em?.close();
+});
+
+interface Obj {
+  id?: string;
+  objectKey: string;
+  scope: string;
+  sourceScope?: string;
+  connection?: Record<string, unknown> & { extra?: Record<string, unknown> };
+  airflowVariable?: { value: string; isSecret: boolean };
+  links?: { scopeEntityId: string; connectionOverrides?: Record<string, unknown> }[];
+  excludeLinks?: { scopeEntityId: string }[];
+  autoLinkDeployments?: boolean;
+}
+
+async function loggedIn(workspace: string) {
+  const home = await tempHome();
+  const env = baseEnv(home);
+  const login = await runCli(['login', em.url, '--with-token', '--workspace-id', workspace], { env, stdin: em.token });
+  expect(login.code).toBe(0);
+  const cli = async (args: string[], stdin?: string) => runCli(args, { env, cwd: home, stdin });
+  const json = async <T>(args: string[]): Promise<T> => {
+    const result = await cli([...args, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as T;
+  };
+  return { cli, json };
+}
+
+describe('env connection / airflow-variable against a real server', () => {
+  it('creates at both scopes, links with overrides, auto-links, excludes, updates keeping a masked secret, deletes', async () => {
+    const { cli, json } = await loggedIn('alpha');
+    const { alpha1, alpha2 } = em.deployments;
+
+    // Workspace connection, auto-linked to every deployment, password from stdin.
+    const created = await cli(['env', 'connection', 'create', 'warehouse', '--type', 'postgres', '--host', 'wh.internal', '--login', 'etl', '--port', '5432', '--extra', '{"sslmode":"require"}', '--password-stdin', '--auto-link'], 'base-pass-Q1');
+    expect(created.code, created.stderr).toBe(0);
+    const id = created.stdout.trim();
+    expect(id).toMatch(/^[a-z0-9]{20,}$/);
+
+    // Deployment-scope connection on alpha2.
+    expect((await cli(['env', 'connection', 'create', 'local_only', '--type', 'http', '--host', 'svc', '-d', alpha2])).code).toBe(0);
+
+    // Masked by default in every format.
+    const listed = await json<Obj[]>(['env', 'connection', 'list']);
+    expect(listed.map((o) => o.objectKey)).toEqual(['warehouse']);
+    expect(listed[0]!.connection!.password).toBe('****');
+    const table = await cli(['env', 'connection', 'list']);
+    expect(table.stdout).not.toContain('base-pass-Q1');
+    expect(table.stdout.split('\t')[0]).toBe('warehouse');
+
+    // Link to alpha1 with an override of host and password.
+    const link = await cli(['env', 'connection', 'link', 'create', 'warehouse', '-d', alpha1, '--host', 'wh-prod.internal', '--password-stdin'], 'prod-pass-Q2');
+    expect(link.code, link.stderr).toBe(0);
+
+    const resolved1 = await json<Obj[]>(['env', 'connection', 'list', '-d', alpha1, '--resolve-linked', '--show-secrets']);
+    const wh1 = resolved1.find((o) => o.objectKey === 'warehouse')!;
+    expect(wh1).toMatchObject({ scope: 'DEPLOYMENT', sourceScope: 'WORKSPACE' });
+    expect(wh1.connection).toMatchObject({ host: 'wh-prod.internal', password: 'prod-pass-Q2', login: 'etl', port: 5432 });
+
+    const resolved2 = await json<Obj[]>(['env', 'connection', 'list', '-d', alpha2, '--resolve-linked', '--show-secrets']);
+    expect(resolved2.map((o) => o.objectKey).sort()).toEqual(['local_only', 'warehouse']);
+    expect(resolved2.find((o) => o.objectKey === 'warehouse')!.connection).toMatchObject({ host: 'wh.internal', password: 'base-pass-Q1' });
+
+    // Exclude alpha2 from the auto-link: it no longer gets the workspace connection.
+    expect((await cli(['env', 'connection', 'update', 'warehouse', '--exclude', alpha2])).code).toBe(0);
+    const afterExclude = await json<Obj[]>(['env', 'connection', 'list', '-d', alpha2, '--resolve-linked']);
+    expect(afterExclude.map((o) => o.objectKey)).toEqual(['local_only']);
+
+    // Update a plain field: the password and the link override's password survive, though the CLI only saw masks.
+    const updated = await cli(['env', 'connection', 'update', 'warehouse', '--schema', 'analytics', '--extra', '{"connect_timeout":"10"}']);
+    expect(updated.code, updated.stderr).toBe(0);
+    const full = await json<Obj>(['env', 'connection', 'get', 'warehouse', '--show-secrets']);
+    expect(full.connection).toMatchObject({ schema: 'analytics', password: 'base-pass-Q1', host: 'wh.internal' });
+    expect(full.connection!.extra).toEqual({ sslmode: 'require', connect_timeout: '10' });
+    expect(full.links).toEqual([{ scope: 'DEPLOYMENT', scopeEntityId: alpha1, connectionOverrides: { host: 'wh-prod.internal', password: 'prod-pass-Q2' } }]);
+    expect(full.excludeLinks?.map((e) => e.scopeEntityId)).toEqual([alpha2]);
+    expect(full.autoLinkDeployments).toBe(true);
+
+    // Get by id, as YAML.
+    const yaml = await cli(['env', 'connection', 'get', id, '--format', 'yaml']);
+    expect(parseYaml(yaml.stdout)).toMatchObject({ id, objectKey: 'warehouse', connection: { password: '****' } });
+
+    // Remove the link; turn auto-link off; alpha1 then gets nothing from the workspace.
+    expect((await cli(['env', 'connection', 'link', 'delete', 'warehouse', '-d', alpha1])).code).toBe(0);
+    expect((await cli(['env', 'connection', 'update', 'warehouse', '--no-auto-link'])).code).toBe(0);
+    expect(await json<Obj[]>(['env', 'connection', 'list', '-d', alpha1, '--resolve-linked'])).toEqual([]);
+
+    // Delete needs --yes without a terminal, and says so.
+    const refused = await cli(['env', 'connection', 'delete', 'warehouse']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/pass --yes/);
+    expect((await cli(['env', 'connection', 'delete', 'warehouse', '--yes'])).code).toBe(0);
+    expect((await cli(['env', 'connection', 'delete', 'local_only', '-d', alpha2, '--yes'])).code).toBe(0);
+    const empty = await cli(['env', 'connection', 'list', '--json']);
+    expect(empty.stdout).toBe('[]\n');
+    const emptyHuman = await cli(['env', 'connection', 'list']);
+    expect(emptyHuman.stdout).toBe('');
+    expect(emptyHuman.stderr).toMatch(/No connections in workspace/);
+    const missing = await cli(['env', 'connection', 'get', 'warehouse']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no connection "warehouse".*envmgr env connection list/);
+  });
+
+  it('manages airflow variables: secret value from stdin, masked, linked with an override, updated', async () => {
+    const { cli, json } = await loggedIn('beta');
+    const { beta1 } = em.deployments;
+    const created = await cli(['env', 'airflow-variable', 'create', 'api_key', '--secret', '--value-stdin', '--link', beta1], 'var-secret-Q3');
+    expect(created.code, created.stderr).toBe(0);
+    expect((await cli(['env', 'airflow-variable', 'create', 'region', '--value', 'eu-west-1'])).code).toBe(0);
+
+    const listed = await json<Obj[]>(['env', 'airflow-variable', 'list']);
+    expect(listed.map((o) => [o.objectKey, o.airflowVariable])).toEqual([
+      ['api_key', { value: '****', isSecret: true }],
+      ['region', { value: 'eu-west-1', isSecret: false }],
+    ]);
+    const table = await cli(['env', 'airflow-variable', 'list']);
+    expect(table.stdout).not.toContain('var-secret-Q3');
+    expect(table.stdout).toContain('eu-west-1');
+
+    expect((await cli(['env', 'airflow-variable', 'link', 'create', 'region', '-d', beta1, '--value', 'us-east-1'])).code).toBe(0);
+    const resolved = await json<Obj[]>(['env', 'airflow-variable', 'list', '-d', beta1, '--resolve-linked', '--show-secrets']);
+    expect(Object.fromEntries(resolved.map((o) => [o.objectKey, o.airflowVariable!.value]))).toEqual({ api_key: 'var-secret-Q3', region: 'us-east-1' });
+
+    // A description change leaves the secret value alone.
+    expect((await cli(['env', 'airflow-variable', 'update', 'api_key', '--description', 'for the API'])).code).toBe(0);
+    const kept = await json<Obj>(['env', 'airflow-variable', 'get', 'api_key', '--show-secrets']);
+    expect(kept.airflowVariable).toEqual({ value: 'var-secret-Q3', isSecret: true });
+    // Making the secret plain needs the value again: it cannot be read back to re-save it.
+    const plain = await cli(['env', 'airflow-variable', 'update', 'api_key', '--no-secret']);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/--value-stdin/);
+    expect((await cli(['env', 'airflow-variable', 'update', 'region', '--value-stdin'], 'ap-south-1')).code).toBe(0);
+    expect((await json<Obj>(['env', 'airflow-variable', 'get', 'region'])).airflowVariable!.value).toBe('ap-south-1');
+
+    const noValue = await cli(['env', 'airflow-variable', 'create', 'third']);
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toMatch(/pass --value-stdin/);
+  });
+
+  it('validates flags before calling the server', async () => {
+    const { cli } = await loggedIn('alpha');
+    const both = await cli(['env', 'connection', 'list', '-w', em.workspaces.alpha, '-d', em.deployments.alpha1]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--workspace-id and --deployment-id are mutually exclusive/);
+    expect((await cli(['env', 'connection', 'create', 'x', '--type', 'http', '--port', '70000'])).stderr).toMatch(/invalid --port "70000"/);
+    expect((await cli(['env', 'connection', 'create', 'x', '--type', 'http', '--extra', '[1]'])).stderr).toMatch(/--extra must be a JSON object/);
+    expect((await cli(['env', 'connection', 'create', 'bad key', '--type', 'http'])).code).toBe(2);
+    expect((await cli(['env', 'connection', 'list', '--format', 'xml'])).stderr).toMatch(/valid formats: table, json, yaml/);
+  });
+});
