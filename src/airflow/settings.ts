@@ -1,0 +1,419 @@
+import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
+import type { Node, Pair, Scalar } from 'yaml';
+import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable, ValidationProblem } from './model.js';
+import { extraTextToObject, parseConnectionUri } from './uri.js';
+import type { AirflowVariant } from './uri.js';
+import { validateConnection, validatePool, validateVariable } from './validate.js';
+
+/**
+ * Astro's `airflow_settings.yaml` (astro-cli `settings/types.go`):
+ *
+ *   airflow:
+ *     connections: [{conn_id, conn_type, conn_host, conn_schema, conn_login, conn_password, conn_port, conn_uri,
+ *                    conn_extra (a map, or JSON text)}]
+ *     pools:       [{pool_name, pool_slot, pool_description}]
+ *     variables:   [{variable_name, variable_value}]
+ *
+ * Every object carries the line it starts on; unknown keys and wrong types are problems with their line and field.
+ * Entries whose fields are all empty (Astro's generated template) are skipped, as Astro skips them.
+ *
+ * conn_uri follows astro-cli `settings.AddConnections`: the URI is used only when none of conn_type, conn_host,
+ * conn_login, conn_password, conn_schema and a non-zero conn_port is set (otherwise Astro runs
+ * `airflow connections add` with the fields and drops the URI; envmgr does the same and adds a warning); with the
+ * URI, conn_extra (when set) replaces the URI's extra, as `airflow connections add --conn-uri … --conn-extra …` does.
+ * Unlike Astro, which keeps only the string values of a conn_extra map, envmgr keeps every value.
+ */
+
+export interface SettingsConnection {
+  connection: AirflowConnection;
+  line: number;
+}
+export interface SettingsVariable {
+  variable: AirflowVariable;
+  line: number;
+}
+export interface SettingsPool {
+  pool: AirflowPool;
+  line: number;
+}
+
+export interface SettingsReadResult {
+  connections: SettingsConnection[];
+  variables: SettingsVariable[];
+  pools: SettingsPool[];
+  problems: ValidationProblem[];
+  /** Things Astro would also do silently (for example a conn_uri ignored because fields are set). */
+  warnings: ValidationProblem[];
+}
+
+export interface SettingsReadOptions {
+  file?: string;
+  /** URI behaviour for conn_uri (default `'2'`). */
+  airflow?: AirflowVariant;
+}
+
+const CONNECTION_KEYS = ['conn_id', 'conn_type', 'conn_host', 'conn_schema', 'conn_login', 'conn_password', 'conn_port', 'conn_uri', 'conn_extra'];
+const POOL_KEYS = ['pool_name', 'pool_slot', 'pool_description'];
+const VARIABLE_KEYS = ['variable_name', 'variable_value'];
+
+type Loc = { file?: string; line: number };
+
+class Reader {
+  problems: ValidationProblem[] = [];
+  warnings: ValidationProblem[] = [];
+  constructor(
+    readonly lc: LineCounter,
+    readonly file: string | undefined,
+  ) {}
+  line(node: Node | Pair | null | undefined): number {
+    const range = node && 'range' in node ? node.range : node && 'key' in node ? (node.key as Node | null)?.range : undefined;
+    return range ? this.lc.linePos(range[0]).line : 1;
+  }
+  loc(line: number): Loc {
+    return { ...(this.file !== undefined ? { file: this.file } : {}), line };
+  }
+  problem(kind: AirflowObjectKind, key: string, field: string, message: string, line: number): void {
+    this.problems.push({ kind, key, field, message, ...this.loc(line) });
+  }
+}
+
+/** A scalar's text for a string field: strings as they are, integers/decimals as written, null as absent. */
+function stringField(r: Reader, kind: AirflowObjectKind, key: string, field: string, node: unknown, line: number): string | null {
+  if (node === null || node === undefined) return null;
+  if (isScalar(node)) {
+    const v = (node as Scalar).value;
+    if (v === null) return null;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' && (node as Scalar).source !== undefined) return String((node as Scalar).source);
+    r.problem(kind, key, field, `${field} must be a string; put ${JSON.stringify(String(v))} in quotes`, line);
+    return null;
+  }
+  r.problem(kind, key, field, `${field} must be a string, not a ${isMap(node) ? 'map' : 'list'}`, line);
+  return null;
+}
+
+function intField(r: Reader, kind: AirflowObjectKind, key: string, field: string, node: unknown, line: number): number | null | 'bad' {
+  if (node === null || node === undefined) return null;
+  if (isScalar(node)) {
+    const v = (node as Scalar).value;
+    if (v === null) return null;
+    if (typeof v === 'number' && Number.isInteger(v)) return v;
+    if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v);
+  }
+  r.problem(kind, key, field, `${field} must be an integer`, line);
+  return 'bad';
+}
+
+function itemsOf(r: Reader, airflow: YAMLMap, section: string): YAMLMap[] {
+  const node = airflow.get(section, true) as unknown;
+  if (node === undefined || node === null || (isScalar(node) && (node as Scalar).value === null)) return [];
+  const kind: AirflowObjectKind = section === 'connections' ? 'connection' : section === 'pools' ? 'pool' : 'variable';
+  if (!isSeq(node)) {
+    r.problem(kind, '', section, `airflow.${section} must be a list`, r.line(node as Node));
+    return [];
+  }
+  const out: YAMLMap[] = [];
+  for (const item of (node as YAMLSeq).items) {
+    if (item === null || (isScalar(item) && (item as Scalar).value === null)) continue;
+    if (!isMap(item)) {
+      r.problem(kind, '', section, `each entry of airflow.${section} must be a map`, r.line(item as Node));
+      continue;
+    }
+    out.push(item as YAMLMap);
+  }
+  return out;
+}
+
+function fieldsOf(r: Reader, kind: AirflowObjectKind, item: YAMLMap, allowed: string[], idField: string): { values: Map<string, [unknown, number]>; id: string } {
+  const values = new Map<string, [unknown, number]>();
+  const idNode = item.get(idField, true) as unknown;
+  const id = isScalar(idNode) && (idNode as Scalar).value !== null ? String((idNode as Scalar).value) : '';
+  for (const pair of item.items as Pair[]) {
+    const keyName = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
+    const line = r.line(pair.key as Node);
+    if (!allowed.includes(keyName)) {
+      r.problem(kind, id, keyName, `unknown key ${JSON.stringify(keyName)}; allowed keys are ${allowed.join(', ')}`, line);
+      continue;
+    }
+    values.set(keyName, [pair.value, line]);
+  }
+  return { values, id };
+}
+
+const isBlank = (v: unknown) => v === null || v === undefined || (isScalar(v) && ((v as Scalar).value === null || (v as Scalar).value === ''));
+
+/**
+ * Astro's template entry: no id and no other scalar field (the template's conn_extra holds an example map). Astro
+ * skips entries without an id silently; envmgr skips only these placeholders and reports other id-less entries.
+ */
+function isEmptyEntry(values: Map<string, [unknown, number]>, idField: string, ignored: string[]): boolean {
+  if (!isBlank(values.get(idField)?.[0])) return false;
+  return [...values.entries()].every(([k, [v]]) => ignored.includes(k) || isBlank(v));
+}
+
+function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): SettingsConnection | undefined {
+  const line = r.line(item);
+  const before = r.problems.length;
+  const { values, id } = fieldsOf(r, 'connection', item, CONNECTION_KEYS, 'conn_id');
+  if (isEmptyEntry(values, 'conn_id', ['conn_extra'])) return undefined;
+  const str = (f: string) => {
+    const e = values.get(f);
+    return e ? stringField(r, 'connection', id, f, e[0], e[1]) : null;
+  };
+  const connId = str('conn_id');
+  if (!connId) {
+    r.problem('connection', '', 'conn_id', 'conn_id is required', line);
+    return undefined;
+  }
+  const portEntry = values.get('conn_port');
+  const port = portEntry ? intField(r, 'connection', connId, 'conn_port', portEntry[0], portEntry[1]) : null;
+  let extra: Record<string, unknown> | null = null;
+  let extraGiven = false;
+  const extraEntry = values.get('conn_extra');
+  if (extraEntry && extraEntry[0] !== null && !(isScalar(extraEntry[0]) && (extraEntry[0] as Scalar).value === null)) {
+    extraGiven = true;
+    const node = extraEntry[0];
+    if (isMap(node)) extra = (node as YAMLMap).toJSON() as Record<string, unknown>;
+    else if (isScalar(node) && typeof (node as Scalar).value === 'string') {
+      try {
+        extra = extraTextToObject((node as Scalar).value as string, connId);
+      } catch (e) {
+        r.problem('connection', connId, 'conn_extra', `conn_extra: ${(e as Error).message.replace(/^connection \S+: /, '')}`, extraEntry[1]);
+      }
+    } else r.problem('connection', connId, 'conn_extra', 'conn_extra must be a map or a JSON object in a string', extraEntry[1]);
+  }
+  const fields = {
+    conn_type: str('conn_type'),
+    host: str('conn_host'),
+    schema: str('conn_schema'),
+    login: str('conn_login'),
+    password: str('conn_password'),
+  };
+  const uri = str('conn_uri');
+  if (r.problems.length > before) return undefined;
+  const anyField = Object.values(fields).some((v) => v) || (typeof port === 'number' && port !== 0);
+  let connection: AirflowConnection;
+  if (uri && !anyField) {
+    try {
+      const f = parseConnectionUri(uri, { airflow: variant, conn_id: connId });
+      connection = {
+        conn_id: connId,
+        conn_type: f.conn_type ?? '',
+        host: f.host,
+        login: f.login,
+        password: f.password,
+        schema: f.schema,
+        port: f.port,
+        extra: extraGiven ? extra : extraTextToObject(f.extra, connId),
+      };
+    } catch (e) {
+      r.problem('connection', connId, 'conn_uri', `conn_uri: ${(e as Error).message}`, values.get('conn_uri')![1]);
+      return undefined;
+    }
+  } else {
+    if (uri) {
+      r.warnings.push({
+        kind: 'connection',
+        key: connId,
+        field: 'conn_uri',
+        message: 'conn_uri is ignored because other conn_* fields are set (as the Astro CLI does)',
+        ...r.loc(values.get('conn_uri')![1]),
+      });
+    }
+    if (!fields.conn_type) {
+      r.problem('connection', connId, 'conn_type', 'conn_type or conn_uri is required', line);
+      return undefined;
+    }
+    connection = {
+      conn_id: connId,
+      conn_type: fields.conn_type,
+      host: fields.host,
+      login: fields.login,
+      password: fields.password,
+      schema: fields.schema,
+      // Astro treats conn_port 0 as unset.
+      port: typeof port === 'number' && port !== 0 ? port : null,
+      extra,
+    };
+  }
+  const found = validateConnection(connection, r.loc(line));
+  r.problems.push(...found);
+  return found.length === 0 ? { connection, line } : undefined;
+}
+
+function readVariable(r: Reader, item: YAMLMap): SettingsVariable | undefined {
+  const line = r.line(item);
+  const before = r.problems.length;
+  const { values, id } = fieldsOf(r, 'variable', item, VARIABLE_KEYS, 'variable_name');
+  if (isEmptyEntry(values, 'variable_name', [])) return undefined;
+  const str = (f: string) => {
+    const e = values.get(f);
+    return e ? stringField(r, 'variable', id, f, e[0], e[1]) : null;
+  };
+  const key = str('variable_name');
+  const value = str('variable_value');
+  if (r.problems.length > before) return undefined;
+  if (!key) {
+    r.problem('variable', '', 'variable_name', 'variable_name is required', line);
+    return undefined;
+  }
+  if (value === null) {
+    r.problem('variable', key, 'variable_value', 'variable_value is required (use "" for an empty value)', line);
+    return undefined;
+  }
+  const variable: AirflowVariable = { key, value };
+  const found = validateVariable(variable, r.loc(line));
+  r.problems.push(...found);
+  return found.length === 0 ? { variable, line } : undefined;
+}
+
+function readPool(r: Reader, item: YAMLMap): SettingsPool | undefined {
+  const line = r.line(item);
+  const before = r.problems.length;
+  const { values, id } = fieldsOf(r, 'pool', item, POOL_KEYS, 'pool_name');
+  if (isEmptyEntry(values, 'pool_name', [])) return undefined;
+  const nameEntry = values.get('pool_name');
+  const name = nameEntry ? stringField(r, 'pool', id, 'pool_name', nameEntry[0], nameEntry[1]) : null;
+  const descEntry = values.get('pool_description');
+  const description = descEntry ? stringField(r, 'pool', id, 'pool_description', descEntry[0], descEntry[1]) : null;
+  const slotEntry = values.get('pool_slot');
+  const slots = slotEntry ? intField(r, 'pool', id, 'pool_slot', slotEntry[0], slotEntry[1]) : null;
+  if (r.problems.length > before) return undefined;
+  if (!name) {
+    r.problem('pool', '', 'pool_name', 'pool_name is required', line);
+    return undefined;
+  }
+  if (slots === null || slots === 'bad') {
+    r.problem('pool', name, 'pool_slot', 'pool_slot is required (an integer, -1 for unlimited)', line);
+    return undefined;
+  }
+  const pool: AirflowPool = { name, slots, description };
+  const found = validatePool(pool, r.loc(line));
+  r.problems.push(...found);
+  return found.length === 0 ? { pool, line } : undefined;
+}
+
+/** Reads an `airflow_settings.yaml` text. Objects with problems are left out of the lists and reported. */
+export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): SettingsReadResult {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
+  const r = new Reader(lc, opts.file);
+  const result: SettingsReadResult = { connections: [], variables: [], pools: [], problems: r.problems, warnings: r.warnings };
+  for (const e of doc.errors) {
+    r.problem('connection', '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line ?? 1);
+  }
+  if (doc.errors.length > 0) return result;
+  const root = doc.contents as unknown;
+  if (root === null || (isScalar(root) && (root as Scalar).value === null)) return result;
+  if (!isMap(root)) {
+    r.problem('connection', '', 'airflow', 'the file must be a map with an "airflow" key', r.line(root as Node));
+    return result;
+  }
+  for (const pair of (root as YAMLMap).items as Pair[]) {
+    const k = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
+    if (k !== 'airflow') r.problem('connection', '', k, `unknown key ${JSON.stringify(k)}; the settings file has only "airflow"`, r.line(pair.key as Node));
+  }
+  const airflow = (root as YAMLMap).get('airflow', true) as unknown;
+  if (airflow === undefined || airflow === null || (isScalar(airflow) && (airflow as Scalar).value === null)) return result;
+  if (!isMap(airflow)) {
+    r.problem('connection', '', 'airflow', '"airflow" must be a map of connections, pools and variables', r.line(airflow as Node));
+    return result;
+  }
+  for (const pair of (airflow as YAMLMap).items as Pair[]) {
+    const k = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
+    if (!['connections', 'pools', 'variables'].includes(k)) {
+      r.problem('connection', '', k, `unknown key ${JSON.stringify(k)} under airflow; allowed keys are connections, pools, variables`, r.line(pair.key as Node));
+    }
+  }
+  const seen = new Map<string, number>();
+  const dup = (kind: AirflowObjectKind, id: string, line: number): boolean => {
+    const prev = seen.get(`${kind}\0${id}`);
+    if (prev !== undefined) {
+      r.problem(kind, id, kind === 'pool' ? 'pool_name' : kind === 'variable' ? 'variable_name' : 'conn_id', `${kind} ${id} is already defined on line ${prev}`, line);
+      return true;
+    }
+    seen.set(`${kind}\0${id}`, line);
+    return false;
+  };
+  const variant = opts.airflow ?? '2';
+  for (const item of itemsOf(r, airflow as YAMLMap, 'connections')) {
+    const c = readConnection(r, item, variant);
+    if (c && !dup('connection', c.connection.conn_id, c.line)) result.connections.push(c);
+  }
+  for (const item of itemsOf(r, airflow as YAMLMap, 'pools')) {
+    const p = readPool(r, item);
+    if (p && !dup('pool', p.pool.name, p.line)) result.pools.push(p);
+  }
+  for (const item of itemsOf(r, airflow as YAMLMap, 'variables')) {
+    const v = readVariable(r, item);
+    if (v && !dup('variable', v.variable.key, v.line)) result.variables.push(v);
+  }
+  return result;
+}
+
+function connectionEntry(c: AirflowConnection): Record<string, unknown> {
+  const e: Record<string, unknown> = { conn_id: c.conn_id, conn_type: c.conn_type };
+  if (c.host !== undefined && c.host !== null) e.conn_host = c.host;
+  if (c.schema !== undefined && c.schema !== null) e.conn_schema = c.schema;
+  if (c.login !== undefined && c.login !== null) e.conn_login = c.login;
+  if (c.password !== undefined && c.password !== null) e.conn_password = c.password;
+  if (c.port !== undefined && c.port !== null) e.conn_port = c.port;
+  if (c.extra && Object.keys(c.extra).length > 0) e.conn_extra = c.extra;
+  return e;
+}
+
+export interface SettingsContent {
+  connections?: readonly AirflowConnection[];
+  variables?: readonly AirflowVariable[];
+  pools?: readonly AirflowPool[];
+}
+
+function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string, entries: { id: string; value: Record<string, unknown> }[]): void {
+  if (entries.length === 0) return;
+  let seq = airflow.get(section, true) as unknown;
+  if (!isSeq(seq)) {
+    seq = new YAMLSeq();
+    airflow.set(section, seq);
+  }
+  const items = (seq as YAMLSeq).items as unknown[];
+  for (const { id, value } of entries) {
+    const node = doc.createNode(value);
+    const index = items.findIndex((it) => isMap(it) && String((it as YAMLMap).get(idKey)) === id);
+    if (index >= 0) {
+      items[index] = node;
+      // Later duplicates of the same id would shadow the replacement; drop them.
+      for (let i = items.length - 1; i > index; i--) if (isMap(items[i]) && String((items[i] as YAMLMap).get(idKey)) === id) items.splice(i, 1);
+    } else items.push(node);
+  }
+}
+
+/**
+ * Writes (or merges into) an `airflow_settings.yaml`: entries with the same conn_id / pool_name / variable_name are
+ * replaced in place, every other entry, key and comment of the existing text is kept, new entries are appended.
+ * The connection description has no Astro field and is not written.
+ */
+export function writeSettingsFile(existingText: string | undefined, content: SettingsContent): string {
+  const doc = existingText && existingText.trim() !== '' ? parseDocument(existingText, { uniqueKeys: false }) : new Document({ airflow: {} });
+  if (doc.errors.length > 0) throw new Error(`the existing settings file is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({ airflow: {} }) as never;
+  const root = doc.contents as unknown as YAMLMap;
+  let airflow = root.get('airflow', true) as unknown;
+  if (!isMap(airflow)) {
+    airflow = new YAMLMap();
+    root.set('airflow', airflow);
+  }
+  const a = airflow as YAMLMap;
+  upsert(doc, a, 'connections', 'conn_id', (content.connections ?? []).map((c) => ({ id: c.conn_id, value: connectionEntry(c) })));
+  upsert(
+    doc,
+    a,
+    'pools',
+    'pool_name',
+    (content.pools ?? []).map((p) => ({
+      id: p.name,
+      value: { pool_name: p.name, pool_slot: p.slots, ...(p.description !== undefined && p.description !== null ? { pool_description: p.description } : {}) },
+    })),
+  );
+  upsert(doc, a, 'variables', 'variable_name', (content.variables ?? []).map((v) => ({ id: v.key, value: { variable_name: v.key, variable_value: v.value } })));
+  return doc.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/settings/${name}`, import.meta.url), 'utf8');
+
+describe('airflow_settings.yaml reader', () => {
+  it('skips the empty entries of the Astro template', () => {
+    const r = readSettingsFile(fixture('astro-template.yaml'));
+    expect(r.problems).toEqual([]);
+    expect(r.connections).toEqual([]);
+    expect(r.pools).toEqual([]);
+    expect(r.variables).toEqual([]);
+  });
+
+  it('reads fields, URIs, extra as map and JSON text, pools and variables with their lines', () => {
+    const r = readSettingsFile(fixture('full.yaml'), { file: 'full.yaml' });
+    expect(r.problems).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    const byId = Object.fromEntries(r.connections.map((c) => [c.connection.conn_id, c]));
+    expect(byId.warehouse).toEqual({
+      line: 4,
+      connection: {
+        conn_id: 'warehouse',
+        conn_type: 'postgres',
+        host: 'db.example.com',
+        schema: 'analytics',
+        login: 'etl',
+        password: 's3cr3t#pa$$',
+        port: 5432,
+        extra: { sslmode: 'require', connect_timeout: 10 },
+      },
+    });
+    // The URI goes through Airflow's parser: host lower-cased, %40 decoded, flat query values stay strings.
+    expect(byId.api_uri).toEqual({
+      line: 14,
+      connection: {
+        conn_id: 'api_uri',
+        conn_type: 'http',
+        host: 'api.example.com',
+        login: 'user',
+        password: 'p@ss',
+        schema: 'v1',
+        port: 8443,
+        extra: { timeout: '30', verify: 'false' },
+      },
+    });
+    expect(byId.aws_default!.connection.extra).toEqual({ region_name: 'eu-central-1', config_kwargs: { retries: { mode: 'standard' } } });
+    // conn_extra replaces the URI's extra, as `connections add --conn-uri --conn-extra` does.
+    expect(byId.uri_with_extra_override!.connection).toMatchObject({ conn_type: 'mysql', host: 'mysql', login: 'root', port: 3306, schema: 'app', extra: { charset: 'utf8mb4' } });
+    expect(r.pools).toEqual([
+      { line: 24, pool: { name: 'etl_pool', slots: 5, description: 'Pool for ETL tasks' } },
+      { line: 27, pool: { name: 'unlimited', slots: -1, description: null } },
+    ]);
+    expect(r.variables.map((v) => [v.line, v.variable])).toEqual([
+      [30, { key: 'environment', value: 'dev' }],
+      [32, { key: 'retries', value: '3' }],
+      [34, { key: 'config_json', value: '{"a": [1, 2], "b": null}' }],
+    ]);
+  });
+
+  it('uses the fields and warns when conn_uri comes with conn_* fields (Astro precedence)', () => {
+    const r = readSettingsFile(fixture('uri-and-fields.yaml'));
+    expect(r.problems).toEqual([]);
+    expect(r.connections[0]!.connection).toMatchObject({ conn_type: 'postgres', host: 'fields-win.example.com' });
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatchObject({ key: 'mixed', field: 'conn_uri', line: 7 });
+  });
+
+  it('reports every problem with line and field, and keeps no invalid object', () => {
+    const r = readSettingsFile(fixture('invalid.yaml'), { file: 'invalid.yaml' });
+    expect(r.connections).toEqual([]);
+    expect(r.pools).toEqual([]);
+    expect(r.variables).toEqual([]);
+    const brief = r.problems.map((p) => [p.line, p.key, p.field]);
+    expect(brief).toEqual(
+      expect.arrayContaining([
+        [4, 'bad port', 'conn_id'],
+        [4, 'bad port', 'port'],
+        [7, 'no_type', 'conn_type'],
+        [11, 'typo', 'conn_hots'],
+        [14, 'bad_extra', 'conn_extra'],
+        [16, 'bad_uri', 'conn_uri'],
+        [19, 'p', 'pool_slot'],
+        [22, 'flag', 'variable_value'],
+        [23, '', 'dags'],
+      ]),
+    );
+    expect(r.problems.every((p) => p.file === 'invalid.yaml')).toBe(true);
+    expect(r.problems.find((p) => p.field === 'conn_uri')!.message).toContain('Port out of range 0-65535');
+    expect(r.problems.find((p) => p.field === 'conn_hots')!.message).toContain('unknown key');
+  });
+
+  it('reports a repeated variable name', () => {
+    const r = readSettingsFile(fixture('duplicates.yaml'));
+    expect(r.variables).toHaveLength(1);
+    expect(r.problems).toEqual([expect.objectContaining({ line: 5, key: 'a', field: 'variable_name' })]);
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const r = readSettingsFile('airflow:\n  connections:\n    - conn_id: [unclosed\n');
+    expect(r.problems.length).toBeGreaterThan(0);
+    expect(r.problems[0]!.field).toBe('yaml');
+  });
+});
+
+describe('airflow_settings.yaml writer', () => {
+  const conn = {
+    conn_id: 'warehouse',
+    conn_type: 'postgres',
+    host: 'new-db',
+    login: 'etl',
+    password: "p'a\"s:s #1",
+    schema: 'analytics',
+    port: 5433,
+    extra: { sslmode: 'verify-full', n: 1 },
+  };
+
+  it('replaces entries with the same id in place and keeps other entries and comments', () => {
+    const existing = fixture('full.yaml');
+    const out = writeSettingsFile(existing, { connections: [conn], variables: [{ key: 'retries', value: '5' }, { key: 'new_var', value: '123' }] });
+    expect(out).toContain('# Connections given by fields');
+    const r = readSettingsFile(out);
+    expect(r.problems).toEqual([]);
+    expect(r.connections.map((c) => c.connection.conn_id)).toEqual(['warehouse', 'api_uri', 'aws_default', 'uri_with_extra_override']);
+    expect(r.connections[0]!.connection).toEqual(conn);
+    expect(r.variables.map((v) => v.variable)).toEqual([
+      { key: 'environment', value: 'dev' },
+      { key: 'retries', value: '5' },
+      { key: 'config_json', value: '{"a": [1, 2], "b": null}' },
+      { key: 'new_var', value: '123' },
+    ]);
+    expect(r.pools).toHaveLength(2);
+  });
+
+  it('creates a file from nothing that reads back equal', () => {
+    const pools = [{ name: 'p', slots: -1, description: 'unlimited' }];
+    const variables = [{ key: 'v', value: 'yes' }, { key: 'empty', value: '' }, { key: 'ml', value: 'a\nb\n' }];
+    const out = writeSettingsFile(undefined, { connections: [conn], pools, variables });
+    const r = readSettingsFile(out);
+    expect(r.problems).toEqual([]);
+    expect(r.connections.map((c) => c.connection)).toEqual([conn]);
+    expect(r.pools.map((p) => p.pool)).toEqual(pools);
+    expect(r.variables.map((v) => v.variable)).toEqual(variables);
+  });
+
+  it('writing twice gives the same text', () => {
+    const once = writeSettingsFile(undefined, { connections: [conn] });
+    expect(writeSettingsFile(once, { connections: [conn] })).toBe(once);
+  });
+});
