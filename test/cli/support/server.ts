@@ -25,7 +25,7 @@ export interface TestEnvironmentManager {
   close(): Promise<void>;
 }
 
-export async function startTestEnvironmentManager(): Promise<TestEnvironmentManager> {
+export async function startTestEnvironmentManager(opts: { logStream?: NodeJS.WritableStream } = {}): Promise<TestEnvironmentManager> {
   const databaseUrl = await createTestDatabase('cli');
   const { id: organizationId } = await adminCreateOrganization(databaseUrl, { name: 'E2E Org', environmentSecretsFetchingEnabled: true });
   const { id: userId } = await adminCreateUser(databaseUrl, { organizationId, username: 'e2e-owner', organizationRole: 'ORGANIZATION_OWNER' });
@@ -43,7 +43,7 @@ export async function startTestEnvironmentManager(): Promise<TestEnvironmentMana
   const lockedToken = `LOCKEDTOKEN${randomBytes(12).toString('hex')}`;
   await adminCreateToken(databaseUrl, { organizationId: lockedOrganizationId, name: 'e2e', userId: lockedUser, roles: [{ role: 'ORGANIZATION_OWNER' }], token: lockedToken });
 
-  const server = await startServer({ host: '127.0.0.1', port: 0, databaseUrl, masterKey: generateMasterKey() });
+  const server = await startServer({ host: '127.0.0.1', port: 0, databaseUrl, masterKey: generateMasterKey(), logStream: opts.logStream });
   return {
     url: server.url,
     databaseUrl,
