@@ -4,9 +4,11 @@ import { registerAuth } from '../commands/auth/index.js';
 import { registerCompletion } from '../commands/completion/index.js';
 import { registerConfig } from '../commands/config/index.js';
 import { registerDeployment } from '../commands/deployment/index.js';
+import { registerDev } from '../commands/dev/index.js';
 import { registerEnv } from '../commands/env/index.js';
 import { registerLogin } from '../commands/login/index.js';
 import { registerLogout } from '../commands/logout/index.js';
+import { registerObject } from '../commands/object/index.js';
 import { registerServer } from '../commands/server/index.js';
 import { registerWorkspace } from '../commands/workspace/index.js';
 
@@ -23,6 +25,8 @@ export const COMMAND_GROUPS: RegisterGroup[] = [
   registerConfig,
   registerWorkspace,
   registerDeployment,
+  registerDev,
+  registerObject,
   registerEnv,
   registerServer,
   registerCompletion,

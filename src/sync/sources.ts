@@ -5,9 +5,9 @@ import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable
  * the sync state (and so what `--prune` compares); `origin` is the human description shown in the report.
  */
 export type DesiredObject =
-  | { kind: 'connection'; key: string; source: string; origin: string; location?: SourceLocation; value: AirflowConnection }
-  | { kind: 'variable'; key: string; source: string; origin: string; location?: SourceLocation; value: AirflowVariable }
-  | { kind: 'pool'; key: string; source: string; origin: string; location?: SourceLocation; value: AirflowPool };
+  | { kind: 'connection'; key: string; source: string; origin: string; location?: SourceLocation; object: AirflowConnection }
+  | { kind: 'variable'; key: string; source: string; origin: string; location?: SourceLocation; object: AirflowVariable }
+  | { kind: 'pool'; key: string; source: string; origin: string; location?: SourceLocation; object: AirflowPool };
 
 export const SETTINGS_SOURCE = 'settings';
 export const ENV_FILE_SOURCE = 'env-file';
@@ -49,7 +49,7 @@ export function desiredFromRemote(objects: readonly RemoteEnvironmentObject[]): 
       const c = obj.connection;
       out.push({
         kind: 'connection', key: obj.objectKey, source: REMOTE_SOURCE, origin,
-        value: {
+        object: {
           conn_id: obj.objectKey,
           conn_type: c.type,
           description: obj.description ?? null,
@@ -64,7 +64,7 @@ export function desiredFromRemote(objects: readonly RemoteEnvironmentObject[]): 
     } else if (obj.objectType === 'AIRFLOW_VARIABLE' && obj.airflowVariable) {
       out.push({
         kind: 'variable', key: obj.objectKey, source: REMOTE_SOURCE, origin,
-        value: { key: obj.objectKey, value: obj.airflowVariable.value, description: obj.description ?? null },
+        object: { key: obj.objectKey, value: obj.airflowVariable.value, description: obj.description ?? null },
       });
     }
   }

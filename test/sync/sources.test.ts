@@ -85,12 +85,12 @@ describe('sources', () => {
       ['connection', 'shared', 'workspace link (w1)'],
       ['variable', 'v', 'deployment (d1)'],
     ]);
-    expect(remote[0]!.value).toMatchObject({ conn_id: 'pg', conn_type: 'postgres', host: 'h', password: 'pw', extra: null, port: null });
-    expect(remote[2]!.value).toEqual({ key: 'v', value: '', description: null });
+    expect(remote[0]!.object).toMatchObject({ conn_id: 'pg', conn_type: 'postgres', host: 'h', password: 'pw', extra: null, port: null });
+    expect(remote[2]!.object).toEqual({ key: 'v', value: '', description: null });
   });
 
   it('lets the settings file win by default and lists what it hid; remote wins when preferred', () => {
-    const local: DesiredObject[] = [{ kind: 'connection', key: 'pg', source: 'settings', origin: 'airflow_settings.yaml:3', value: { conn_id: 'pg', conn_type: 'sqlite' } }];
+    const local: DesiredObject[] = [{ kind: 'connection', key: 'pg', source: 'settings', origin: 'airflow_settings.yaml:3', object: { conn_id: 'pg', conn_type: 'sqlite' } }];
     const a = mergeSources(local, remote);
     expect(a.desired.find((o) => o.key === 'pg')!.origin).toBe('airflow_settings.yaml:3');
     expect(a.shadowed).toEqual([{ kind: 'connection', key: 'pg', hidden: 'deployment (d1)', winner: 'airflow_settings.yaml:3' }]);

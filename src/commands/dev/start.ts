@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ValidationProblem } from '../../airflow/model.js';
+import type { Context } from '../../cli/context.js';
+import { UsageError, UserError } from '../../cli/errors.js';
+import { readSettingsSource, displayPath } from '../../sync/local.js';
+import type { SyncReport } from '../../sync/report.js';
+import {
+  desiredFromRemote, findRuntimeShadows, mergeSources, REMOTE_SOURCE, SETTINGS_SOURCE,
+  type RemoteEnvironmentObject,
+} from '../../sync/sources.js';
+import { defaultSettingsFile, loadProject, openTarget, type TargetFlags } from '../../sync/target.js';
+import { runSync, validateDesired } from '../../sync/run.js';
+
+export interface DevStartOptions extends TargetFlags {
+  workspaceId?: string;
+  deploymentId?: string;
+  settingsFile?: string;
+  dryRun?: boolean;
+  prune?: boolean;
+  overwrite?: boolean;
+  skipInvalid?: boolean;
+}
+
+export function registerDevStart(parent: Command, ctx: Context): void {
+  parent
+    .command('start')
+    .description("sync the Environment Manager's connections and variables and the settings file into the local Airflow metadata database")
+    .option('-w, --workspace-id <id>', "the workspace's own objects")
+    .option('-d, --deployment-id <id>', 'the objects resolved for a deployment (its own, plus linked workspace objects with overrides)')
+    .option('-s, --settings-file <file>', 'Airflow settings file (default: dev.settings_file, airflow_settings.yaml)')
+    .option('--env <file>', "the project's .env (default: dev.env_file, .env)")
+    .option('--db-url <url>', 'local metadata database (Postgres or SQLAlchemy URL)')
+    .option('--fernet-key <key>', 'Fernet key of the local Airflow (empty: store unencrypted)')
+    .option('--wait <duration>', 'how long to wait for the database (default: dev.wait, 5m)')
+    .option('--dry-run', 'print the plan and write nothing')
+    .option('--prune', 'delete rows envmgr wrote whose source no longer has them')
+    .option('--overwrite', 'replace local rows envmgr did not write')
+    .option('--skip-invalid', 'write the valid objects when some are invalid (still exits non-zero)')
+    .action(async (opts: DevStartOptions & { env?: string }) => {
+      if (opts.workspaceId && opts.deploymentId) throw new UsageError('--workspace-id and --deployment-id are mutually exclusive; pass one');
+      await runDevStart(ctx, { ...opts, envFile: opts.env });
+    });
+}
+
+type RemoteScope = { workspaceId: string } | { deploymentId: string };
+
+async function runStartCommand(ctx: Context, command: string, cwd: string): Promise<void> {
+  ctx.io.err(`Running dev.start_command: ${command}\n`);
+  const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env });
+  child.stdout.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  if (code !== 0) throw new UserError(`dev.start_command failed (exit ${code ?? 'signal'}); nothing was synced. Fix it or change it with envmgr config set dev.start_command`);
+}
+
+async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvironmentObject[]> {
+  const api = await ctx.api();
+  const { organizationId } = await ctx.session();
+  const list = (objectType: 'CONNECTION' | 'AIRFLOW_VARIABLE') =>
+    api.listEnvironmentObjects(organizationId, { ...scope, objectType, showSecrets: true, resolveLinked: true });
+  const [connections, variables] = await Promise.all([list('CONNECTION'), list('AIRFLOW_VARIABLE')]);
+  return [...connections, ...variables] as RemoteEnvironmentObject[];
+}
+
+export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
+  const settings = await ctx.config();
+  const project = await loadProject(ctx, opts.envFile);
+
+  const startCommand = settings.resolve('dev.start_command').value;
+  if (startCommand) await runStartCommand(ctx, startCommand, project.root);
+
+  const disabled = settings.bool('disable_env_objects');
+  if (disabled && (opts.workspaceId || opts.deploymentId)) {
+    throw new UserError(
+      'fetching environment objects is disabled (disable_env_objects is true); turn it back on with: envmgr config set -g disable_env_objects false',
+    );
+  }
+  let scope: RemoteScope | undefined;
+  if (opts.deploymentId) scope = { deploymentId: opts.deploymentId };
+  else if (opts.workspaceId) scope = { workspaceId: opts.workspaceId };
+  else if (!disabled) {
+    const dep = settings.resolve('project.deployment').value;
+    const ws = settings.resolve('project.workspace').value;
+    if (dep) scope = { deploymentId: dep };
+    else if (ws) scope = { workspaceId: ws };
+  }
+
+  // Fetched before the database is touched: any API failure stops the command with nothing written.
+  const remoteObjects = scope ? await fetchRemote(ctx, scope) : [];
+  if (scope) {
+    const what = 'deploymentId' in scope ? `deployment ${scope.deploymentId}` : `workspace ${scope.workspaceId}`;
+    ctx.io.err(`Fetched ${remoteObjects.length} environment object${remoteObjects.length === 1 ? '' : 's'} for ${what}\n`);
+  }
+
+  const target = await openTarget(ctx, project, opts);
+  try {
+    const settingsPath = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
+    const local = await readSettingsSource(settingsPath, { cwd: ctx.cwd, required: opts.settingsFile !== undefined, airflow: target.info.uriVariant });
+    const remote = desiredFromRemote(remoteObjects);
+    const remoteProblems = validateDesired(remote);
+    const problems: ValidationProblem[] = [...local.problems, ...remoteProblems];
+    for (const w of local.warnings) ctx.io.err(`warning: ${w.file ?? local.file}:${w.line ?? '?'}: ${w.message}\n`);
+
+    // The settings reader already leaves invalid entries out; remote ones are dropped here.
+    const validRemote = remote.filter((d) => !remoteProblems.some((p) => p.kind === d.kind && p.key === d.key));
+    const merged = mergeSources(local.desired, validRemote, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
+    const pruneSources = [...(local.exists ? [SETTINGS_SOURCE] : []), ...(scope ? [REMOTE_SOURCE] : [])];
+
+    return await runSync(ctx, target, {
+      desired: merged.desired,
+      shadowed: merged.shadowed,
+      runtimeShadows: findRuntimeShadows(merged.desired, ctx.env, project.dotenv, displayPath(project.envFile, ctx.cwd)),
+      problems,
+      skipInvalid: opts.skipInvalid === true,
+      dryRun: opts.dryRun === true,
+      prune: opts.prune === true,
+      overwrite: opts.overwrite === true,
+      pruneSources,
+    });
+  } finally {
+    await target.client.end().catch(() => undefined);
+  }
+}
+

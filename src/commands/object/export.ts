@@ -1,0 +1,112 @@
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { AirflowConnection, AirflowPool, AirflowVariable } from '../../airflow/model.js';
+import type { Context } from '../../cli/context.js';
+import { UsageError, UserError } from '../../cli/errors.js';
+import { readOptional, writeFileAtomic } from '../../config/files.js';
+import { displayPath } from '../../sync/local.js';
+import { defaultSettingsFile, loadProject, openTarget, projectPath, type TargetFlags } from '../../sync/target.js';
+import { addKindFlags, addTargetFlags, selectedKinds, type KindFlags } from './kinds.js';
+
+export interface ObjectExportOptions extends TargetFlags, KindFlags {
+  settingsFile?: string;
+  envExport?: boolean;
+  /** With `envExport`: the file to write (default `dev.env_file`, `.env`). */
+  envExportFile?: string;
+  serialization?: 'uri' | 'json';
+}
+
+export interface ObjectExportResult {
+  file: string;
+  format: 'settings' | 'env';
+  connections: number;
+  variables: number;
+  pools: number;
+}
+
+export function registerObjectExport(parent: Command, ctx: Context): void {
+  const command = parent
+    .command('export')
+    .description('export connections, variables and pools from the local metadata database to the settings file or a .env file');
+  addKindFlags(command);
+  command
+    .option('-s, --settings-file <file>', 'settings file to write (default: dev.settings_file, airflow_settings.yaml)')
+    .option('--env-export', 'write AIRFLOW_CONN_* / AIRFLOW_VAR_* lines to a .env file instead')
+    .option('-e, --env-file <file>', 'with --env-export: the file to write (default: dev.env_file, .env)')
+    .addOption(new Option('--serialization <format>', 'with --env-export: connection values as Airflow URIs or JSON').choices(['uri', 'json']).default('uri'));
+  addTargetFlags(command);
+  command.action(async (opts: ObjectExportOptions & { env?: string; envFile?: string }) => {
+    if (opts.envExport && opts.settingsFile) throw new UsageError('--settings-file and --env-export are mutually exclusive; pass one');
+    if (!opts.envExport && opts.envFile) throw new UsageError('--env-file goes with --env-export');
+    await runObjectExport(ctx, { ...opts, envExportFile: opts.envFile, envFile: opts.env });
+  });
+}
+
+export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): Promise<ObjectExportResult> {
+  const settings = await ctx.config();
+  const project = await loadProject(ctx, opts.envFile);
+  const kinds = selectedKinds(opts);
+  const target = await openTarget(ctx, project, opts);
+  let state;
+  try {
+    const { readAirflowObjects } = await import('../../metadb/index.js');
+    state = await readAirflowObjects(target.client, target.info, target.keys, { kinds: [...kinds] });
+  } catch (err) {
+    const { AirflowDbError } = await import('../../metadb/index.js');
+    if (err instanceof AirflowDbError) throw new UserError(`${err.message}; nothing was written`);
+    throw err;
+  } finally {
+    await target.client.end().catch(() => undefined);
+  }
+  const byKey = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  const connections: AirflowConnection[] = byKey(state.connections).map(({ extraText, ...c }) => {
+    if (extraText && !c.extra) ctx.io.err(`warning: connection ${c.conn_id}: its extra is not a JSON object and is not exported\n`);
+    return c;
+  });
+  const variables: AirflowVariable[] = byKey(state.variables).flatMap((v) => {
+    if (v.value === null) {
+      ctx.io.err(`warning: variable ${v.key} has no value (NULL) and is not exported\n`);
+      return [];
+    }
+    return [{ key: v.key, value: v.value, description: v.description }];
+  });
+  // Airflow's ORM default for a NULL slots column is 0.
+  const pools: AirflowPool[] = byKey(state.pools).map((p) => ({ ...p, slots: p.slots ?? 0 }));
+
+  let result: ObjectExportResult;
+  if (opts.envExport) {
+    const file = opts.envExportFile ? resolve(ctx.cwd, opts.envExportFile) : projectPath(project.root, settings.resolve('dev.env_file').value ?? '.env');
+    const { connectionEnvEntry, variableEnvEntry, mergeEnvFile } = await import('../../airflow/envfile.js');
+    const entries = [
+      ...connections.map((c) => connectionEnvEntry(c, { serialization: opts.serialization ?? 'uri', airflow: target.info.uriVariant })),
+      ...variables.map((v) => variableEnvEntry(v)),
+    ];
+    let text;
+    try {
+      text = mergeEnvFile(await readOptional(file), entries);
+    } catch (err) {
+      throw new UserError(`${(err as Error).message}; nothing was written`);
+    }
+    await writeFileAtomic(file, text);
+    if (pools.length > 0) ctx.io.err(`note: ${pools.length} pool${pools.length === 1 ? '' : 's'} not exported: a .env file has no form for pools (use the settings file)\n`);
+    result = { file: displayPath(file, ctx.cwd), format: 'env', connections: connections.length, variables: variables.length, pools: 0 };
+  } else {
+    const file = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
+    const { writeSettingsFile } = await import('../../airflow/settings.js');
+    let text;
+    try {
+      text = writeSettingsFile(await readOptional(file), { connections, variables, pools });
+    } catch (err) {
+      throw new UserError(`${(err as Error).message} (${displayPath(file, ctx.cwd)}); nothing was written`);
+    }
+    await writeFileAtomic(file, text);
+    result = { file: displayPath(file, ctx.cwd), format: 'settings', connections: connections.length, variables: variables.length, pools: pools.length };
+  }
+  if (ctx.globals.json) ctx.io.out(JSON.stringify(result, null, 2) + '\n');
+  else {
+    const parts = [`${result.connections} connection${result.connections === 1 ? '' : 's'}`, `${result.variables} variable${result.variables === 1 ? '' : 's'}`];
+    if (result.format === 'settings') parts.push(`${result.pools} pool${result.pools === 1 ? '' : 's'}`);
+    ctx.io.err(`Exported ${parts.join(', ')} to ${result.file} (mode 0600)\n`);
+  }
+  return result;
+}

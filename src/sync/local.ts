@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { ValidationProblem } from '../airflow/model.js';
+import type { AirflowVariant } from '../airflow/uri.js';
+import { ENV_FILE_SOURCE, SETTINGS_SOURCE, type DesiredObject } from './sources.js';
+
+export interface LocalSource {
+  /** The file as named in messages (relative to the working directory when inside it). */
+  file: string;
+  exists: boolean;
+  desired: DesiredObject[];
+  problems: ValidationProblem[];
+  warnings: ValidationProblem[];
+}
+
+/** A path as the user would write it: relative to `cwd` when it is inside it. */
+export function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
+async function readText(path: string, required: boolean, what: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined;
+    throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * The settings file's connections, variables and pools as desired objects, validated, each with its line. A
+ * missing file is an empty source unless the user named it explicitly (`required`).
+ */
+export async function readSettingsSource(
+  path: string,
+  opts: { cwd: string; required: boolean; airflow?: AirflowVariant; kinds?: ReadonlySet<DesiredObject['kind']> },
+): Promise<LocalSource> {
+  const file = displayPath(path, opts.cwd);
+  const text = await readText(path, opts.required, 'settings file');
+  if (text === undefined) return { file, exists: false, desired: [], problems: [], warnings: [] };
+  const { readSettingsFile } = await import('../airflow/settings.js');
+  const parsed = readSettingsFile(text, { file, ...(opts.airflow ? { airflow: opts.airflow } : {}) });
+  const want = (kind: DesiredObject['kind']) => !opts.kinds || opts.kinds.has(kind);
+  const desired: DesiredObject[] = [];
+  const origin = (line: number) => `${file}:${line}`;
+  if (want('connection')) {
+    for (const c of parsed.connections) {
+      desired.push({ kind: 'connection', key: c.connection.conn_id, source: SETTINGS_SOURCE, origin: origin(c.line), location: { file, line: c.line }, object: c.connection });
+    }
+  }
+  if (want('variable')) {
+    for (const v of parsed.variables) {
+      desired.push({ kind: 'variable', key: v.variable.key, source: SETTINGS_SOURCE, origin: origin(v.line), location: { file, line: v.line }, object: v.variable });
+    }
+  }
+  if (want('pool')) {
+    for (const p of parsed.pools) {
+      desired.push({ kind: 'pool', key: p.pool.name, source: SETTINGS_SOURCE, origin: origin(p.line), location: { file, line: p.line }, object: p.pool });
+    }
+  }
+  return { file, exists: true, desired: dedupe(desired, parsed.problems), problems: parsed.problems, warnings: parsed.warnings };
+}
+
+/** The same key twice in one file is a problem (Airflow's own importers would silently keep one of them). */
+function dedupe(desired: DesiredObject[], problems: ValidationProblem[]): DesiredObject[] {
+  const seen = new Map<string, DesiredObject>();
+  for (const d of desired) {
+    const id = `${d.kind}\0${d.key}`;
+    const first = seen.get(id);
+    if (first) {
+      problems.push({
+        kind: d.kind, key: d.key, field: d.kind === 'connection' ? 'conn_id' : d.kind === 'variable' ? 'variable_name' : 'pool_name',
+        message: `duplicate ${d.kind} '${d.key}' (first defined at ${first.origin})`, ...d.location,
+      });
+    } else seen.set(id, d);
+  }
+  return [...seen.values()];
+}
+
+/** `AIRFLOW_CONN_*` and `AIRFLOW_VAR_*` of a `.env` file as desired objects. */
+export async function readEnvFileSource(
+  path: string,
+  opts: { cwd: string; airflow?: AirflowVariant; kinds?: ReadonlySet<DesiredObject['kind']> },
+): Promise<LocalSource> {
+  const file = displayPath(path, opts.cwd);
+  const text = await readText(path, true, '.env file');
+  const { readAirflowEnvFile } = await import('../airflow/envfile.js');
+  const parsed = readAirflowEnvFile(text ?? '', { file, ...(opts.airflow ? { airflow: opts.airflow } : {}) });
+  const want = (kind: DesiredObject['kind']) => !opts.kinds || opts.kinds.has(kind);
+  const desired: DesiredObject[] = [];
+  const problems = [...parsed.problems];
+  if (want('connection')) {
+    for (const c of parsed.connections) {
+      desired.push({ kind: 'connection', key: c.connection.conn_id, source: ENV_FILE_SOURCE, origin: `${file}:${c.line}`, location: { file, line: c.line }, object: c.connection });
+    }
+  }
+  if (want('variable')) {
+    for (const v of parsed.variables) {
+      desired.push({ kind: 'variable', key: v.variable.key, source: ENV_FILE_SOURCE, origin: `${file}:${v.line}`, location: { file, line: v.line }, object: v.variable });
+    }
+  }
+  return { file, exists: true, desired: dedupe(desired, problems), problems, warnings: [] };
+}
+
+/** Reads a project `.env` as docker compose would hand it to the containers (for the Fernet key and shadow checks). */
+export async function readDotenv(path: string): Promise<Record<string, string>> {
+  const text = await readText(path, false, '.env file');
+  if (text === undefined) return {};
+  const { parse } = await import('dotenv');
+  return parse(text);
+}

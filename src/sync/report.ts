@@ -1,0 +1,81 @@
+import type { AirflowObjectKind, ValidationProblem } from '../airflow/model.js';
+import { formatProblem } from '../airflow/validate.js';
+import type { Context } from '../cli/context.js';
+import { printTable } from '../cli/table.js';
+import type { PlanEntry, SyncPlan } from '../metadb/plan.js';
+import type { DesiredObject, RuntimeShadow, ShadowedObject } from './sources.js';
+
+export interface ReportRow {
+  key: string;
+  type: AirflowObjectKind;
+  source: string;
+  action: PlanEntry['action'];
+  fields?: readonly string[];
+  note?: string;
+}
+
+export interface SyncReport {
+  dryRun: boolean;
+  rows: ReportRow[];
+  counts: Record<PlanEntry['action'], number>;
+  shadowed: ShadowedObject[];
+  runtimeShadows: RuntimeShadow[];
+  invalid: ValidationProblem[];
+  database: string;
+  schema: string;
+  fernetKeySource: string;
+}
+
+/** Joins the plan (keys and actions, never values) with the origins of the desired objects. */
+export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): ReportRow[] {
+  const origin = new Map(desired.map((d) => [`${d.kind}\0${d.key}`, d.origin]));
+  return plan.entries.map((e) => ({
+    key: e.key,
+    type: e.kind,
+    source: origin.get(`${e.kind}\0${e.key}`) ?? (e.action === 'delete' ? `no longer in ${e.source}` : e.source),
+    action: e.action,
+    ...(e.changedFields && e.changedFields.length > 0 ? { fields: e.changedFields } : {}),
+    ...(e.note ? { note: e.note } : {}),
+  }));
+}
+
+const ACTION_ORDER: PlanEntry['action'][] = ['create', 'update', 'delete', 'conflict', 'unchanged'];
+
+/** Prints the report: the table on stdout (or JSON with --json), warnings and counts on stderr. */
+export function printSyncReport(ctx: Context, report: SyncReport, conflictHint = 'left as it is (use --overwrite to replace it)'): void {
+  const { io } = ctx;
+  if (ctx.globals.json) {
+    io.out(JSON.stringify(report, null, 2) + '\n');
+    return;
+  }
+  for (const s of report.shadowed) {
+    io.err(`note: ${s.kind} ${s.key} from ${s.hidden} is shadowed by ${s.winner}\n`);
+  }
+  for (const s of report.runtimeShadows) {
+    io.err(`warning: ${s.variable} in ${s.where} will shadow ${s.kind} ${s.key} at runtime (Airflow reads environment variables before the database)\n`);
+  }
+  if (report.rows.length === 0) io.err('Nothing to sync: no connections, variables or pools in the sources.\n');
+  else {
+    printTable(io, [
+      { header: 'KEY', value: (r: ReportRow) => r.key, truncate: true },
+      { header: 'TYPE', value: (r) => r.type },
+      { header: 'SOURCE', value: (r) => r.source, truncate: true },
+      { header: 'ACTION', value: (r) => (r.fields ? `${r.action} (${r.fields.join(', ')})` : r.action) },
+    ], report.rows);
+  }
+  for (const r of report.rows) {
+    if (r.action === 'conflict') io.err(`conflict: ${r.type} ${r.key}: ${r.note ?? 'a local row envmgr did not write'}; ${conflictHint}\n`);
+  }
+  const counts = ACTION_ORDER.filter((a) => report.counts[a] > 0).map((a) => `${report.counts[a]} ${a === 'unchanged' ? 'unchanged' : a === 'conflict' ? (report.counts[a] === 1 ? 'conflict' : 'conflicts') : verbPast(a)}`);
+  const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid skipped` : '';
+  io.err(`${report.dryRun ? 'Dry run (nothing written): ' : ''}${counts.join(', ') || 'nothing to do'}${invalid}\n`);
+}
+
+function verbPast(action: PlanEntry['action']): string {
+  return action === 'create' ? 'created' : action === 'update' ? 'updated' : action === 'delete' ? 'deleted' : action;
+}
+
+/** Every problem on stderr, one per line with file, line, key and field. */
+export function printProblems(ctx: Context, problems: readonly ValidationProblem[]): void {
+  for (const p of problems) ctx.io.err(`invalid: ${formatProblem(p)} (field ${p.field})\n`);
+}

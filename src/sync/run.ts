@@ -1,0 +1,98 @@
+import type { ValidationProblem } from '../airflow/model.js';
+import { validateConnection, validatePool, validateVariable } from '../airflow/validate.js';
+import type { Context } from '../cli/context.js';
+import { UserError } from '../cli/errors.js';
+import { printProblems, printSyncReport, reportRows, type SyncReport } from './report.js';
+import type { DesiredObject, RuntimeShadow, ShadowedObject } from './sources.js';
+import type { OpenTarget } from './target.js';
+
+/** Validates objects that did not come through a file reader (the Environment Manager's), naming their origin. */
+export function validateDesired(list: readonly DesiredObject[]): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  for (const d of list) {
+    const loc = { file: d.origin };
+    if (d.kind === 'connection') problems.push(...validateConnection(d.object, loc));
+    else if (d.kind === 'variable') problems.push(...validateVariable(d.object, loc));
+    else problems.push(...validatePool(d.object, loc));
+  }
+  return problems;
+}
+
+export interface SyncRequest {
+  desired: DesiredObject[];
+  shadowed: ShadowedObject[];
+  runtimeShadows: RuntimeShadow[];
+  /** Problems found in the sources; objects with a problem must already be left out of `desired`. */
+  problems: ValidationProblem[];
+  skipInvalid: boolean;
+  dryRun: boolean;
+  prune: boolean;
+  overwrite: boolean;
+  pruneSources: string[];
+  /** `object import --on-conflict fail`: any conflict stops the command before writing. */
+  failOnConflict?: boolean;
+  /** What to say about a conflict that was left alone. */
+  conflictHint?: string;
+  /** Conflicts that were left on purpose (`--on-conflict skip`) do not make the command fail. */
+  conflictsAreExpected?: boolean;
+}
+
+/**
+ * Steps 5–7 of the main job: refuse invalid input unless told to skip it, plan and apply in one transaction
+ * (metadb), print the report, and fail when anything was invalid or conflicted.
+ */
+export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest): Promise<SyncReport> {
+  if (req.problems.length > 0) {
+    printProblems(ctx, req.problems);
+    if (!req.skipInvalid) {
+      throw new UserError(
+        `${req.problems.length} problem${req.problems.length === 1 ? '' : 's'} in the sources; nothing was written. ` +
+          'Fix them, or pass --skip-invalid to write the valid objects',
+      );
+    }
+  }
+  const { syncAirflowDb, FernetMismatchError } = await import('../metadb/index.js');
+  const run = (dryRun: boolean) =>
+    syncAirflowDb(target.client, req.desired, {
+      keys: target.keys,
+      info: target.info,
+      overwrite: req.overwrite,
+      prune: req.prune,
+      pruneSources: req.pruneSources,
+      dryRun,
+      onLockWait: (message) => ctx.io.err(`${message}\n`),
+    });
+  let outcome;
+  try {
+    outcome = await run(req.dryRun || req.failOnConflict === true);
+    if (req.failOnConflict && outcome.plan.counts.conflict > 0) {
+      const keys = outcome.plan.entries.filter((e) => e.action === 'conflict').map((e) => `${e.kind} ${e.key}`);
+      throw new UserError(`${keys.length} object${keys.length === 1 ? '' : 's'} already exist (${keys.join(', ')}); nothing was written (--on-conflict fail). Use --on-conflict overwrite or skip`);
+    }
+    if (req.failOnConflict && !req.dryRun) outcome = await run(false);
+  } catch (err) {
+    if (err instanceof FernetMismatchError) throw new UserError(`${err.message}; nothing was written. Pass the key Airflow uses (--fernet-key or AIRFLOW__CORE__FERNET_KEY)`);
+    throw err;
+  }
+  const report: SyncReport = {
+    dryRun: req.dryRun,
+    rows: reportRows(outcome.plan, req.desired),
+    counts: { ...outcome.plan.counts },
+    shadowed: req.shadowed,
+    runtimeShadows: req.runtimeShadows,
+    invalid: req.problems,
+    database: target.display,
+    schema: target.info.label,
+    fernetKeySource: target.keySource,
+  };
+  printSyncReport(ctx, report, req.conflictHint);
+  const conflicts = req.conflictsAreExpected ? 0 : report.counts.conflict;
+  if (conflicts > 0 || req.problems.length > 0) {
+    const parts = [
+      ...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? '' : 's'} left unresolved (use --overwrite to replace local rows envmgr did not write)`] : []),
+      ...(req.problems.length > 0 ? [`${req.problems.length} invalid object${req.problems.length === 1 ? '' : 's'} skipped`] : []),
+    ];
+    throw new UserError(parts.join('; '));
+  }
+  return report;
+}

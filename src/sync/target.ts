@@ -1,0 +1,107 @@
+import { isAbsolute, resolve } from 'node:path';
+import type pg from 'pg';
+import type { FernetKeys } from '../airflow/fernet.js';
+import type { Context } from '../cli/context.js';
+import { UserError } from '../cli/errors.js';
+import type { AirflowSchemaInfo } from '../metadb/schema.js';
+import { resolveDbUrl } from './db-url.js';
+import { resolveFernetKey } from './fernet-source.js';
+import { readDotenv } from './local.js';
+
+/** The flags shared by every command that opens the local metadata database. */
+export interface TargetFlags {
+  dbUrl?: string;
+  fernetKey?: string;
+  wait?: string;
+  /** The project `.env` (`--env`, else `dev.env_file`). */
+  envFile?: string;
+}
+
+export interface Project {
+  root: string;
+  /** The project `.env` path and its content as docker compose reads it (empty when absent). */
+  envFile: string;
+  dotenv: Record<string, string>;
+}
+
+export interface OpenTarget {
+  client: pg.Client;
+  info: AirflowSchemaInfo;
+  keys: FernetKeys | null;
+  keySource: string;
+  display: string;
+}
+
+/** Resolves a path from the config or a flag against the project root. */
+export function projectPath(root: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(root, path);
+}
+
+export async function loadProject(ctx: Context, envFileFlag?: string): Promise<Project> {
+  const settings = await ctx.config();
+  const root = settings.projectDir ?? ctx.cwd;
+  const envFile = envFileFlag ? resolve(ctx.cwd, envFileFlag) : projectPath(root, settings.resolve('dev.env_file').value ?? '.env');
+  return { root, envFile, dotenv: await readDotenv(envFile) };
+}
+
+/**
+ * DESIGN.md §The main job steps 2 and 3: find the database, wait for Airflow's tables, say which schema it is;
+ * find the Fernet key and say where it came from. The key is checked against the database inside the sync's
+ * transaction (metadb `syncAirflowDb`), before anything is written.
+ */
+export async function openTarget(ctx: Context, project: Project, flags: TargetFlags): Promise<OpenTarget> {
+  const settings = await ctx.config();
+  const db = resolveDbUrl({ flag: flags.dbUrl, env: ctx.env, configured: settings.resolve('dev.db_url').value });
+  const keyFile = settings.resolve('dev.fernet_key_file').value;
+  let key;
+  try {
+    key = resolveFernetKey({
+      flag: flags.fernetKey,
+      env: ctx.env,
+      keyFile: keyFile ? projectPath(project.root, keyFile) : undefined,
+      projectRoot: project.root,
+      dotenv: project.dotenv,
+    });
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  const { parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError } = await import('../metadb/index.js');
+  let target;
+  try {
+    target = parseAirflowDbUrl(db.url, { applicationName: 'envmgr' });
+  } catch (err) {
+    throw new UserError(`${(err as Error).message} (database URL from ${db.source})`);
+  }
+  const timeoutMs = settings.durationMs('dev.wait', flags.wait);
+  ctx.log.debug(`metadata database ${target.display} (from ${db.source})`);
+  let lastProgress = 0;
+  let client: pg.Client;
+  try {
+    client = await waitForAirflowDb(target, {
+      timeoutMs,
+      onProgress: (message, elapsed) => {
+        // One line every 5 s is enough to show it is alive without flooding a CI log.
+        if (elapsed - lastProgress >= 5000 || lastProgress === 0) {
+          lastProgress = elapsed || 1;
+          ctx.io.err(`${message} (${Math.round(elapsed / 1000)}s of ${Math.round(timeoutMs / 1000)}s)\n`);
+        }
+      },
+    });
+  } catch (err) {
+    if (err instanceof AirflowDbError) {
+      throw new UserError(`${err.message}; start the local Airflow (e.g. astro dev start) or point --db-url / dev.db_url at its database`);
+    }
+    throw err;
+  }
+  const info = await detectAirflowSchema(client, target.schema ? { schema: target.schema } : {});
+  ctx.io.err(`Metadata database ${target.display} (${db.source}): ${info.label}\n`);
+  if (key.keys) ctx.io.err(`Fernet key from ${key.source}\n`);
+  else if (key.source === '--fernet-key') ctx.io.err('Fernet key set empty with --fernet-key: values are stored unencrypted, as Airflow does without a key\n');
+  else ctx.io.err('warning: no Fernet key found (--fernet-key, AIRFLOW__CORE__FERNET_KEY, dev.fernet_key_file, the project .env): values are stored unencrypted, as Airflow does without a key\n');
+  return { client, info, keys: key.keys, keySource: key.source, display: target.display };
+}
+
+export function defaultSettingsFile(root: string, configured: string | undefined): string {
+  return projectPath(root, configured ?? 'airflow_settings.yaml');
+}
+
