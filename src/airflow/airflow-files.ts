@@ -3,7 +3,7 @@ import type { Tags } from 'yaml';
 import { constructConnection } from './json.js';
 import type { ParsedConnection } from './json.js';
 import type { AirflowPool, AirflowVariable } from './model.js';
-import { PyJsonDecodeError, comparePyStr, jsToPy, pyReprStr, pyToJs, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from './pyjson.js';
+import { PyJsonDecodeError, comparePyStr, setOwn, jsToPy, pyReprStr, pyToJs, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
 import { PythonError } from './pyurl.js';
 import { airflowGetUri, parseConnectionUri } from './uri.js';
@@ -515,15 +515,15 @@ export function parseLocalFilesystemSecrets(
       );
     }
     const variables: Record<string, unknown> = {};
-    for (const [k, v] of secrets) variables[k] = Array.isArray(v) ? v[0] : v;
+    for (const [k, v] of secrets) setOwn(variables, k, Array.isArray(v) ? v[0] : v);
     return { variables };
   }
   const connections: Record<string, LocalConnectionEntry> = {};
   for (const [key, value] of secrets) {
     if (Array.isArray(value)) {
       if (value.length > 1) throw new AirflowFileError('ConnectionNotUnique', `Found multiple values for ${key} in ${path}.`);
-      for (const v of value) connections[key] = classify(key, v);
-    } else connections[key] = classify(key, value);
+      for (const v of value) setOwn(connections, key, classify(key, v));
+    } else setOwn(connections, key, classify(key, value));
   }
   return { connections };
 }

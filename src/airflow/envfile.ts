@@ -40,6 +40,7 @@ export class EnvValueError extends Error {
 export type EnvQuoting = 'bare' | 'single' | 'double';
 
 // White space any of the readers would trim at the ends (JS \s, Go unicode.IsSpace, Python str.isspace).
+// eslint-disable-next-line no-control-regex
 const END_WS = /^[\s\u0085\u001c-\u001f]|[\s\u0085\u001c-\u001f]$/u;
 // Characters that rule out a bare value: comment/interpolation/quote-start are checked separately.
 // eslint-disable-next-line no-control-regex
@@ -107,7 +108,7 @@ export interface EnvLineProblem {
   message: string;
 }
 
-const ASSIGN = /^(\s*)(export\s+)?([\w.-]+)(?:\s*=|:\s)(.*)$/;
+const ASSIGN = /^(\s*)(export\s+)?([\w.-]+)(?:\s*=|:\s)([\s\S]*)$/;
 
 /** Finds the assignments of a file line by line, following dotenv's rule for multi-line quoted values. */
 function locate(text: string): { found: Located[]; problems: EnvLineProblem[] } {
@@ -222,9 +223,19 @@ export function readAirflowEnvFile(
   return { connections, variables, other, problems };
 }
 
-/** The `.env` entry for a connection: a URI (default) or Airflow's JSON form. */
+/**
+ * Airflow's JSON text with `$`, `#` and `'` written as JSON escapes (`\u0024`, `\u0023`, `\u0027`). They only occur
+ * inside JSON strings and decode to the same characters, and without them the text (already ASCII, with control
+ * characters escaped) can always be written bare: no connection is refused for its password's characters.
+ */
+export function envSafeJson(json: string): string {
+  return json.replace(/[$#']/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+/** The `.env` entry for a connection: a URI (default) or Airflow's JSON form (see envSafeJson). */
 export function connectionEnvEntry(conn: AirflowConnection, opts: { serialization?: 'uri' | 'json'; airflow?: AirflowVariant } = {}): EnvEntry {
-  const value = opts.serialization === 'json' ? connectionToJson(conn, { airflow: opts.airflow ?? '2' }) : connectionToUri(conn, { airflow: opts.airflow ?? '2' });
+  const value =
+    opts.serialization === 'json' ? envSafeJson(connectionToJson(conn, { airflow: opts.airflow ?? '2' })) : connectionToUri(conn, { airflow: opts.airflow ?? '2' });
   return { name: envVarNameFor('connection', conn.conn_id), value };
 }
 

@@ -284,13 +284,18 @@ export function isPythonJson(text: string): boolean {
   }
 }
 
+/** Sets an own enumerable property, also for keys such as `__proto__` that plain assignment would not store. */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Plain JS form of a decoded value (ints and floats become numbers, dicts become objects). */
 export function pyToJs(value: PyValue): unknown {
   if (value instanceof PyInt) return value.toNumber();
   if (value instanceof PyFloat) return value.value;
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of value) out[k] = pyToJs(v);
+    for (const [k, v] of value) setOwn(out, k, pyToJs(v));
     return out;
   }
   if (Array.isArray(value)) return value.map(pyToJs);

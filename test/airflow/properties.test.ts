@@ -1,0 +1,203 @@
+import { parse as dotenvParse } from 'dotenv';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EnvValueError, connectionEnvEntry, envQuotingFor, formatEnvLine, mergeEnvFile, readAirflowEnvFile } from '../../src/airflow/envfile.js';
+import { connectionFromJson, connectionToJson } from '../../src/airflow/json.js';
+import type { AirflowConnection } from '../../src/airflow/model.js';
+import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
+import { AIRFLOW_VARIANTS, connectionFromUri, connectionToUri } from '../../src/airflow/uri.js';
+import { composeDotenvParse } from './compose-dotenv.js';
+
+const RUNS = { numRuns: 300 };
+
+// Characters that break naive encoders, plus any Unicode code point (no lone surrogates; see below).
+const special = fc.constantFrom(
+  "'", '"', '`', '$', '#', '\\', '\n', '\r', '\t', ' ', '@', ':', '/', '?', '%', '+', '&', '=', '{', '}', '[', ']', ',', ';',
+  '~', '*', 'é', 'ü', 'ß', '😀', '\u00a0', '\u2028', '\ufeff', '\u0000', 'A', 'Z', '0', '_', '.', '-',
+);
+const char = fc.oneof({ weight: 3, arbitrary: special }, { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) });
+const text = fc.string({ unit: char, maxLength: 24 });
+const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+
+// Real conn types: lower-case, `_`-separated (Airflow maps `-` to `_` and lower-cases the URI scheme, and
+// rewrites `postgresql` to `postgres`, so other spellings cannot come back unchanged in any Airflow).
+const connType = fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/).filter((t) => t !== 'postgresql');
+const extraValue = fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)));
+const extra = maybe(
+  fc.dictionary(text, fc.oneof({ weight: 4, arbitrary: extraValue }, { weight: 1, arbitrary: fc.array(extraValue, { maxLength: 3 }) }), { maxKeys: 4 }),
+);
+const connection = fc.record({
+  conn_id: fc.stringMatching(/^[a-z0-9_.-]{1,20}$/),
+  conn_type: connType,
+  description: maybe(text),
+  host: maybe(text),
+  login: maybe(text),
+  password: maybe(text),
+  schema: maybe(text),
+  port: maybe(fc.integer({ min: 1, max: 65535 })),
+  extra,
+});
+
+const norm = (e: Record<string, unknown> | null | undefined) => (e && Object.keys(e).length > 0 ? e : null);
+
+/**
+ * What Airflow itself gives back from a URI, whatever the writer does (these are Airflow's rules, not envmgr's):
+ * - host: urlsplit().hostname lower-cases the netloc host up to its first `%` (the rest is kept as an IPv6 zone), so
+ *   the leading run of characters quote() leaves alone (`A-Za-z0-9_.~-`) is lower-cased, unless the host contains
+ *   `/` (Airflow then takes it from the raw netloc); absent → `''`;
+ * - login: `''` comes back as absent (null) unless a password follows it; an absent login followed by a password
+ *   (or by a port with no host) comes back as `''`;
+ * - password `''` is never stored (the setter ignores falsy values) → null;
+ * - schema absent → `''`; description is not part of a URI;
+ * - an empty extra comes back as absent.
+ */
+function expectedFromUri(c: AirflowConnection): AirflowConnection {
+  const host = c.host ?? '';
+  const password = c.password ? c.password : null;
+  const login = c.login ? c.login : password || (c.port && !host) ? '' : null;
+  return {
+    conn_id: c.conn_id,
+    conn_type: c.conn_type,
+    host: host.includes('/') ? host : host.replace(/^[A-Za-z0-9_.~-]*/, (x) => x.toLowerCase()),
+    login,
+    password,
+    schema: c.schema ?? '',
+    port: c.port ?? null,
+    extra: norm(c.extra),
+  };
+}
+
+/** JSON (as_json/from_json) keeps everything except what Airflow's model drops: a `''` password, an empty extra. */
+function expectedFromJson(c: AirflowConnection): AirflowConnection {
+  return {
+    conn_id: c.conn_id,
+    conn_type: c.conn_type,
+    description: c.description ?? null,
+    host: c.host ?? null,
+    login: c.login ?? null,
+    password: c.password ? c.password : null,
+    schema: c.schema ?? null,
+    port: c.port ?? null,
+    extra: norm(c.extra),
+  };
+}
+
+describe('model → URI → model (every Airflow variant)', () => {
+  // Excluded: lone UTF-16 surrogates (Python's quote() cannot UTF-8-encode them: UnicodeEncodeError), which
+  // the `binary` unit never produces; port 0 (Airflow drops it) — ports are 1–65535 as envmgr validates.
+  for (const airflow of AIRFLOW_VARIANTS) {
+    it(`round-trips under ${airflow}`, () => {
+      fc.assert(
+        fc.property(connection, (c) => {
+          const back = connectionFromUri(c.conn_id, connectionToUri(c, { airflow }), { airflow });
+          expect(back).toEqual(expectedFromUri(c));
+        }),
+        RUNS,
+      );
+    });
+  }
+
+  it('a URI written for one variant reads the same in the others', () => {
+    fc.assert(
+      fc.property(connection, (c) => {
+        const uri = connectionToUri(c, { airflow: '3.1.6' });
+        const all = AIRFLOW_VARIANTS.map((airflow) => connectionFromUri(c.conn_id, uri, { airflow }));
+        expect(all[0]).toEqual(all[1]);
+        expect(all[0]).toEqual(all[2]);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('model → JSON → model', () => {
+  it('round-trips', () => {
+    fc.assert(
+      fc.property(connection, (c) => {
+        for (const airflow of AIRFLOW_VARIANTS) {
+          expect(connectionFromJson(c.conn_id, connectionToJson(c, { airflow }), { airflow })).toEqual(expectedFromJson(c));
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('model → .env → dotenv.parse → model', () => {
+  it('any value either reads back identically with dotenv and compose, or is refused with EnvValueError', () => {
+    fc.assert(
+      fc.property(text, (value) => {
+        let line: string;
+        try {
+          line = formatEnvLine('AIRFLOW_VAR_X', value);
+        } catch (e) {
+          expect(e).toBeInstanceOf(EnvValueError);
+          // Refused exactly when quoting is needed and neither '…' nor "…" can carry the value.
+          expect(envQuotingFor(value)).toBeUndefined();
+          expect(/['\r]|\\$/.test(value) && /["\\$]/.test(value)).toBe(true);
+          return;
+        }
+        const file = `# header\n${line}\nAIRFLOW_VAR_NEXT=after\n`;
+        expect(dotenvParse(file)).toEqual({ AIRFLOW_VAR_X: value, AIRFLOW_VAR_NEXT: 'after' });
+        expect(composeDotenvParse(file)).toEqual({ AIRFLOW_VAR_X: value, AIRFLOW_VAR_NEXT: 'after' });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('connections and variables merged into one file read back equal (URI and JSON serialization)', () => {
+    // Excluded: variable values the writer refuses (property above); conn_id case (Airflow upper-cases ids for env
+    // names, so ids are generated lower-case, the convention the reader restores).
+    const variable = fc.record({ key: fc.stringMatching(/^[a-z0-9_.]{1,12}$/), value: text }).filter((v) => envQuotingFor(v.value) !== undefined);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(connection, { selector: (c) => c.conn_id, maxLength: 4 }),
+        fc.uniqueArray(variable, { selector: (v) => v.key, maxLength: 4 }),
+        fc.constantFrom<'uri' | 'json'>('uri', 'json'),
+        (conns, vars, serialization) => {
+          const entries = [
+            ...conns.map((c) => connectionEnvEntry(c, { serialization })),
+            ...vars.map((v) => ({ name: `AIRFLOW_VAR_${v.key.toUpperCase()}`, value: v.value })),
+          ];
+          const file = mergeEnvFile('# existing\nOTHER=1\n', entries);
+          const parsed = dotenvParse(file);
+          for (const e of entries) expect(parsed[e.name]).toBe(e.value);
+          expect(composeDotenvParse(file)).toEqual(parsed);
+          const r = readAirflowEnvFile(file);
+          expect(r.problems).toEqual([]);
+          expect(r.variables.map((v) => v.variable)).toEqual(vars.map((v) => ({ key: v.key, value: v.value })));
+          const expected = conns.map((c) => (serialization === 'uri' ? { ...expectedFromUri(c), description: null } : expectedFromJson(c)));
+          expect(r.connections.map((c) => c.connection)).toEqual(expected);
+          // merging the same entries again changes nothing
+          expect(mergeEnvFile(file, entries)).toBe(file);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('model → airflow_settings.yaml → model', () => {
+  it('round-trips (description has no Astro field; empty strings are Astro\'s "unset")', () => {
+    // Astro treats '' as unset for every conn_* field, so empty strings are generated as null here.
+    const nonEmpty = maybe(text.filter((t) => t !== ''));
+    const conn = fc.record({
+      conn_id: fc.stringMatching(/^[a-z0-9_.-]{1,20}$/),
+      conn_type: connType,
+      host: nonEmpty,
+      login: nonEmpty,
+      password: nonEmpty,
+      schema: nonEmpty,
+      port: maybe(fc.integer({ min: 1, max: 65535 })),
+      extra,
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(conn, { selector: (c) => c.conn_id, maxLength: 3 }), (conns) => {
+        const r = readSettingsFile(writeSettingsFile(undefined, { connections: conns }));
+        expect(r.problems).toEqual([]);
+        expect(r.connections.map((c) => c.connection)).toEqual(conns.map((c) => ({ ...c, extra: norm(c.extra) })));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
