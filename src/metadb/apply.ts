@@ -1,12 +1,13 @@
 import type pg from 'pg';
-import { fernetEncrypt, type FernetKeys } from '../airflow/fernet.js';
+import type { FernetKeys } from '../airflow/fernet.js';
 import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow/model.js';
 import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
+import { fernetEncryptMany } from './fernet-batch.js';
 import { planSync, planWrites, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
-import { ensureSyncStateTable, readSyncState, writeSyncState } from './sync-state.js';
+import { ensureSyncStateTable, readSyncState, syncStateStatements } from './sync-state.js';
 
 /**
  * Writing a plan: one transaction under an advisory lock, one statement per table and operation (arrays through
@@ -66,99 +67,132 @@ export interface ApplyResult {
   wrote: boolean;
 }
 
-function encrypt(keys: FernetKeys | null, value: string): string {
-  return keys ? fernetEncrypt(keys, value) : value;
+/** Replaces every non-null value of a column by its Fernet token, in one batch. */
+function encryptInPlace(values: Array<string | null>, keys: FernetKeys): void {
+  const at: number[] = [];
+  const plain: string[] = [];
+  values.forEach((v, i) => {
+    if (v !== null) {
+      at.push(i);
+      plain.push(v);
+    }
+  });
+  fernetEncryptMany(keys, plain).forEach((token, j) => (values[at[j]!] = token));
 }
 
-async function upsertConnections(client: pg.ClientBase, info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowConnection[]): Promise<void> {
-  if (rows.length === 0) return;
-  const col = {
-    conn_id: [] as string[], conn_type: [] as string[], description: [] as Array<string | null>, host: [] as Array<string | null>,
-    schema: [] as Array<string | null>, login: [] as Array<string | null>, password: [] as Array<string | null>, port: [] as Array<number | null>,
-    is_encrypted: [] as boolean[], is_extra_encrypted: [] as boolean[], extra: [] as Array<string | null>,
-  };
-  for (const c of rows) {
+interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+type Column = [name: string, type: string, values: unknown[]];
+
+/** Rows per connection statement: small enough that encrypting the next batch overlaps Postgres inserting this one. */
+const CONNECTION_BATCH = 2500;
+
+function connectionStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowConnection[]): Statement {
+  const n = rows.length;
+  const conn_id = new Array<string>(n), conn_type = new Array<string>(n), description = new Array<string | null>(n);
+  const host = new Array<string | null>(n), schema = new Array<string | null>(n), login = new Array<string | null>(n);
+  const password = new Array<string | null>(n), port = new Array<number | null>(n), extra = new Array<string | null>(n);
+  const isEncrypted = new Array<boolean>(n), isExtraEncrypted = new Array<boolean>(n);
+  rows.forEach((c, i) => {
     // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-    const password = c.password ? c.password : null;
+    const pw = c.password ? c.password : null;
     const extraText = c.extra && Object.keys(c.extra).length > 0 ? pythonJsonDumps(c.extra) : null;
-    col.conn_id.push(c.conn_id);
-    col.conn_type.push(c.conn_type);
-    col.description.push(c.description ?? null);
-    col.host.push(c.host ?? null);
-    col.schema.push(c.schema ?? null);
-    col.login.push(c.login ?? null);
-    col.password.push(password === null ? null : encrypt(keys, password));
-    col.port.push(c.port ?? null);
-    col.is_encrypted.push(keys !== null && password !== null);
-    col.is_extra_encrypted.push(keys !== null && extraText !== null);
-    col.extra.push(extraText === null ? null : encrypt(keys, extraText));
+    conn_id[i] = c.conn_id;
+    conn_type[i] = c.conn_type;
+    description[i] = c.description ?? null;
+    host[i] = c.host ?? null;
+    schema[i] = c.schema ?? null;
+    login[i] = c.login ?? null;
+    password[i] = pw;
+    port[i] = c.port ?? null;
+    extra[i] = extraText;
+    isEncrypted[i] = keys !== null && pw !== null;
+    isExtraEncrypted[i] = keys !== null && extraText !== null;
+  });
+  if (keys) {
+    encryptInPlace(password, keys);
+    encryptInPlace(extra, keys);
   }
-  const columns: Array<[string, string, unknown[]]> = [
-    ['conn_id', 'text', col.conn_id],
-    ['conn_type', 'text', col.conn_type],
-    ...(info.has.connectionDescription ? [['description', 'text', col.description] as [string, string, unknown[]]] : []),
-    ['host', 'text', col.host],
-    ['schema', 'text', col.schema],
-    ['login', 'text', col.login],
-    ['password', 'text', col.password],
-    ['port', 'int4', col.port],
-    ['is_encrypted', 'bool', col.is_encrypted],
-    ['is_extra_encrypted', 'bool', col.is_extra_encrypted],
-    ['extra', 'text', col.extra],
-  ];
-  await client.query(upsertSql(info.tables.connection, 'conn_id', columns), columns.map(([, , v]) => v));
+  return upsert(info.tables.connection, 'conn_id', [
+    ['conn_id', 'text', conn_id],
+    ['conn_type', 'text', conn_type],
+    ...(info.has.connectionDescription ? [['description', 'text', description] as Column] : []),
+    ['host', 'text', host],
+    ['schema', 'text', schema],
+    ['login', 'text', login],
+    ['password', 'text', password],
+    ['port', 'int4', port],
+    ['is_encrypted', 'bool', isEncrypted],
+    ['is_extra_encrypted', 'bool', isExtraEncrypted],
+    ['extra', 'text', extra],
+  ]);
 }
 
-async function upsertVariables(client: pg.ClientBase, info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowVariable[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns: Array<[string, string, unknown[]]> = [
+function variableStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowVariable[]): Statement {
+  return upsert(info.tables.variable, 'key', [
     ['key', 'text', rows.map((v) => v.key)],
     // Variable.set_val encrypts any non-None value, '' included.
-    ['val', 'text', rows.map((v) => encrypt(keys, v.value))],
-    ...(info.has.variableDescription ? [['description', 'text', rows.map((v) => v.description ?? null)] as [string, string, unknown[]]] : []),
+    ['val', 'text', keys ? fernetEncryptMany(keys, rows.map((v) => v.value)) : rows.map((v) => v.value)],
+    ...(info.has.variableDescription ? [['description', 'text', rows.map((v) => v.description ?? null)] as Column] : []),
     ['is_encrypted', 'bool', rows.map(() => keys !== null)],
-  ];
-  await client.query(upsertSql(info.tables.variable, 'key', columns), columns.map(([, , v]) => v));
+  ]);
 }
 
-async function upsertPools(client: pg.ClientBase, info: AirflowSchemaInfo, rows: readonly AirflowPool[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns: Array<[string, string, unknown[]]> = [
+function poolStatement(info: AirflowSchemaInfo, rows: readonly AirflowPool[]): Statement {
+  return upsert(info.tables.pool, 'pool', [
     ['pool', 'text', rows.map((p) => p.name)],
     ['slots', 'int4', rows.map((p) => p.slots)],
-    ...(info.has.poolDescription ? [['description', 'text', rows.map((p) => p.description ?? null)] as [string, string, unknown[]]] : []),
-    ...(info.has.includeDeferred ? [['include_deferred', 'bool', rows.map((p) => p.include_deferred ?? false)] as [string, string, unknown[]]] : []),
-  ];
-  await client.query(upsertSql(info.tables.pool, 'pool', columns), columns.map(([, , v]) => v));
+    ...(info.has.poolDescription ? [['description', 'text', rows.map((p) => p.description ?? null)] as Column] : []),
+    ...(info.has.includeDeferred ? [['include_deferred', 'bool', rows.map((p) => p.include_deferred ?? false)] as Column] : []),
+  ]);
 }
 
 /** `INSERT … SELECT FROM unnest(…) ON CONFLICT (key) DO UPDATE` over every given column (team columns untouched). */
-function upsertSql(table: string, conflictColumn: string, columns: ReadonlyArray<[string, string, unknown[]]>): string {
+function upsert(table: string, conflictColumn: string, columns: readonly Column[]): Statement {
   const names = columns.map(([name]) => `"${name}"`);
   const arrays = columns.map(([, type], i) => `$${i + 1}::${type}[]`);
   const updates = columns.filter(([name]) => name !== conflictColumn).map(([name]) => `"${name}" = EXCLUDED."${name}"`);
-  return `INSERT INTO ${table} (${names.join(', ')})
+  return {
+    text: `INSERT INTO ${table} (${names.join(', ')})
           SELECT * FROM unnest(${arrays.join(', ')})
-          ON CONFLICT ("${conflictColumn}") DO UPDATE SET ${updates.join(', ')}`;
+          ON CONFLICT ("${conflictColumn}") DO UPDATE SET ${updates.join(', ')}`,
+    values: columns.map(([, , v]) => v),
+  };
 }
 
-async function deleteKeys(client: pg.ClientBase, table: string, column: string, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
-  await client.query(`DELETE FROM ${table} WHERE "${column}" = ANY($1::text[])`, [keys]);
+function deleteStatement(table: string, column: string, keys: readonly string[]): Statement {
+  return { text: `DELETE FROM ${table} WHERE "${column}" = ANY($1::text[])`, values: [keys] };
 }
 
-/** The writes of a plan, inside a transaction that already holds the sync lock. */
+/**
+ * The writes of a plan, inside a transaction that already holds the sync lock. Statements are queued on the
+ * connection without waiting for each other, so that Postgres executes one while the next batch is encrypted; the
+ * first failure is the one reported (later statements then fail as "transaction aborted").
+ */
 async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null): Promise<ApplyResult> {
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
   await ensureSyncStateTable(client, info);
-  await upsertConnections(client, info, keys, writes.connections.upsert);
-  await deleteKeys(client, info.tables.connection, 'conn_id', writes.connections.delete);
-  await upsertVariables(client, info, keys, writes.variables.upsert);
-  await deleteKeys(client, info.tables.variable, 'key', writes.variables.delete);
-  await upsertPools(client, info, writes.pools.upsert);
-  await deleteKeys(client, info.tables.pool, 'pool', writes.pools.delete);
-  await writeSyncState(client, info, writes.state.upsert, writes.state.delete);
+  const pending: Array<Promise<unknown>> = [];
+  const send = (statement: Statement) => {
+    const running = client.query(statement.text, statement.values);
+    running.catch(() => undefined); // awaited below, in order
+    pending.push(running);
+  };
+  // Statements that need no encryption go first.
+  for (const statement of syncStateStatements(info, writes.state.upsert, writes.state.delete)) send(statement);
+  if (writes.connections.delete.length > 0) send(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
+  if (writes.variables.delete.length > 0) send(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
+  if (writes.pools.delete.length > 0) send(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
+  if (writes.pools.upsert.length > 0) send(poolStatement(info, writes.pools.upsert));
+  if (writes.variables.upsert.length > 0) send(variableStatement(info, keys, writes.variables.upsert));
+  for (let i = 0; i < writes.connections.upsert.length; i += CONNECTION_BATCH) {
+    send(connectionStatement(info, keys, writes.connections.upsert.slice(i, i + CONNECTION_BATCH)));
+  }
+  for (const running of pending) await running;
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
 
@@ -221,9 +255,11 @@ export async function syncAirflowDb(client: pg.ClientBase, desired: readonly Des
   return inTransaction(client, async () => {
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
-    const check = await verifyFernetKey(client, options.keys, { info });
-    const current = await readAirflowObjects(client, info, options.keys);
-    const state = await readSyncState(client, info);
+    const [check, current, state] = await Promise.all([
+      verifyFernetKey(client, options.keys, { info }),
+      readAirflowObjects(client, info, options.keys),
+      readSyncState(client, info),
+    ]);
     const plan = planSync(desired, current, state, {
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
       ...(options.prune !== undefined ? { prune: options.prune } : {}),

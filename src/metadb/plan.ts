@@ -4,7 +4,8 @@ import {
   canonicalConnection,
   canonicalPool,
   canonicalVariable,
-  hashCanonical,
+  canonicalText,
+  hashText,
   stateKey,
   type FieldSupport,
   type StateUpsert,
@@ -137,7 +138,8 @@ export function planSync(
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
     const want = canonicalOf(d.kind, d.object, fields);
-    const wantHash = hashCanonical(d.kind, want);
+    const wantText = canonicalText(want);
+    const wantHash = hashText(d.kind, wantText);
     const recorded = state.get(sk);
     const cur = currentOf(current, d.kind, d.key);
     const record = () => writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash });
@@ -150,13 +152,14 @@ export function planSync(
       continue;
     }
     const have = canonicalOf(d.kind, cur, fields);
-    const haveHash = hashCanonical(d.kind, have);
-    if (haveHash === wantHash) {
+    const haveText = canonicalText(have);
+    if (haveText === wantText) {
       entries.push({ ...base, action: 'unchanged' });
       // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.
       if (!recorded || recorded.hash !== wantHash || recorded.source !== d.source) record();
       continue;
     }
+    const haveHash = hashText(d.kind, haveText);
     const changedFields = changed(want, have);
     if (recorded && recorded.hash === haveHash) {
       entries.push({ ...base, action: 'update', changedFields });
@@ -192,7 +195,7 @@ export function planSync(
         entries.push({ ...base, action: 'unchanged', note: 'Airflow cannot delete default_pool; envmgr stops managing it' });
         continue;
       }
-      const haveHash = hashCanonical(rec.kind, canonicalOf(rec.kind, cur, fields));
+      const haveHash = hashText(rec.kind, canonicalText(canonicalOf(rec.kind, cur, fields)));
       if (haveHash === rec.hash || options.overwrite) {
         const overwritten = haveHash !== rec.hash;
         entries.push({
@@ -208,7 +211,9 @@ export function planSync(
     }
   }
 
-  entries.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const order = (a: PlanEntry, b: PlanEntry) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  // Sources usually arrive sorted already; checking is cheaper than sorting.
+  if (entries.some((e, i) => i > 0 && order(entries[i - 1]!, e) > 0)) entries.sort(order);
   const counts: PlanCounts = { create: 0, update: 0, unchanged: 0, conflict: 0, delete: 0 };
   for (const e of entries) counts[e.action]++;
   const hasWrites =

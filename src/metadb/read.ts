@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { fernetDecrypt, InvalidTokenError, type FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
+import { fernetDecryptMany } from './fernet-batch.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 
 /**
@@ -73,6 +74,34 @@ function decryptValue(value: string, keys: FernetKeys | null, what: string): str
   }
 }
 
+/**
+ * Decrypts the values `pick` selects (null: not encrypted, leave as stored) in one batch. The result has an entry
+ * per row: the plaintext, or undefined where nothing was to decrypt.
+ */
+function decryptColumn<R>(rows: readonly R[], pick: (row: R) => string | null, keys: FernetKeys | null, what: (row: R) => string): Array<string | undefined> {
+  const at: number[] = [];
+  const tokens: string[] = [];
+  rows.forEach((row, i) => {
+    const token = pick(row);
+    if (token === null) return;
+    if (!keys) throw noKey(what(row));
+    at.push(i);
+    tokens.push(token);
+  });
+  const out = new Array<string | undefined>(rows.length);
+  if (!keys || tokens.length === 0) return out;
+  let plain: string[];
+  try {
+    plain = fernetDecryptMany(keys, tokens);
+  } catch (err) {
+    const bad = (err as { badIndex?: number }).badIndex;
+    if (err instanceof InvalidTokenError && bad !== undefined) throw wrongKey(what(rows[at[bad]!]!), keys);
+    throw err;
+  }
+  plain.forEach((text, j) => (out[at[j]!] = text));
+  return out;
+}
+
 function parseExtra(text: string | null): Record<string, unknown> | null {
   if (text === null || text === '') return null;
   try {
@@ -108,25 +137,24 @@ export async function readConnections(client: pg.ClientBase, info: AirflowSchema
     `SELECT conn_id, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
        FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id`,
   );
+  const passwords = decryptColumn(rows, (r) => (r.password && r.is_encrypted === true ? r.password : null), keys, (r) => `connection '${r.conn_id}' (password)`);
+  const extras = decryptColumn(rows, (r) => (r.extra && r.is_extra_encrypted === true ? r.extra : null), keys, (r) => `connection '${r.conn_id}' (extra)`);
   const out = new Map<string, DbConnection>();
-  for (const row of rows) {
-    const password =
-      row.password && row.is_encrypted === true ? decryptValue(row.password, keys, `connection '${row.conn_id}' (password)`) : row.password;
-    const extraText =
-      row.extra && row.is_extra_encrypted === true ? decryptValue(row.extra, keys, `connection '${row.conn_id}' (extra)`) : row.extra;
+  rows.forEach((row, i) => {
+    const extraText = extras[i] ?? row.extra;
     out.set(row.conn_id, {
       conn_id: row.conn_id,
       conn_type: row.conn_type ?? '',
       description: row.description,
       host: row.host,
       login: row.login,
-      password,
+      password: passwords[i] ?? row.password,
       schema: row.schema,
       port: row.port,
       extra: parseExtra(extraText),
       extraText,
     });
-  }
+  });
   return out;
 }
 
@@ -135,12 +163,10 @@ export async function readVariables(client: pg.ClientBase, info: AirflowSchemaIn
   const { rows } = await client.query<{ key: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
     `SELECT key, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key`,
   );
+  // '' is encrypted too (Variable.set_val encrypts any non-None value), so test for null, not truthiness.
+  const values = decryptColumn(rows, (r) => (r.val !== null && r.is_encrypted === true ? r.val : null), keys, (r) => `variable '${r.key}'`);
   const out = new Map<string, DbVariable>();
-  for (const row of rows) {
-    // '' is encrypted too (Variable.set_val encrypts any non-None value), so test for null, not truthiness.
-    const value = row.val !== null && row.is_encrypted === true ? decryptValue(row.val, keys, `variable '${row.key}'`) : row.val;
-    out.set(row.key, { key: row.key, value, description: row.description });
-  }
+  rows.forEach((row, i) => out.set(row.key, { key: row.key, value: values[i] ?? row.val, description: row.description }));
   return out;
 }
 
@@ -165,11 +191,13 @@ export async function readAirflowObjects(
   options: ReadOptions = {},
 ): Promise<AirflowDbState> {
   const kinds = new Set(options.kinds ?? ['connection', 'variable', 'pool']);
-  return {
-    connections: kinds.has('connection') ? await readConnections(client, info, keys) : new Map(),
-    variables: kinds.has('variable') ? await readVariables(client, info, keys) : new Map(),
-    pools: kinds.has('pool') ? await readPools(client, info) : new Map(),
-  };
+  // Queued together: Postgres runs the next query while the previous result is decrypted.
+  const [connections, variables, pools] = await Promise.all([
+    kinds.has('connection') ? readConnections(client, info, keys) : new Map<string, DbConnection>(),
+    kinds.has('variable') ? readVariables(client, info, keys) : new Map<string, DbVariable>(),
+    kinds.has('pool') ? readPools(client, info) : new Map<string, DbPool>(),
+  ]);
+  return { connections, variables, pools };
 }
 
 export interface KeyCheck {

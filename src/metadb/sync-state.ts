@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type pg from 'pg';
 import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
 import type { DbConnection, DbPool, DbVariable } from './read.js';
@@ -34,10 +34,19 @@ const ALL_FIELDS: FieldSupport = { connectionDescription: true, variableDescript
 function stableJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  const keys = Object.keys(value);
+  let flatAndSorted = true;
+  for (let i = 0; i < keys.length && flatAndSorted; i++) {
+    const v = (value as Record<string, unknown>)[keys[i]!];
+    flatAndSorted = (i === 0 || keys[i - 1]! < keys[i]!) && (v === null || typeof v !== 'object') && v !== undefined;
+  }
+  // The common case (a flat extra already in key order) needs no rebuilding.
+  if (flatAndSorted) return JSON.stringify(value);
+  const entries = keys
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
 }
 
 function isDbConnection(c: AirflowConnection | DbConnection): c is DbConnection {
@@ -60,32 +69,44 @@ function canonicalExtra(c: AirflowConnection | DbConnection): string | null {
  * (FACTS.md §2: an empty password is stored as NULL). Fields a schema lacks are left out.
  */
 export function canonicalConnection(c: AirflowConnection | DbConnection, fields: FieldSupport = ALL_FIELDS): Record<string, unknown> {
-  return {
-    conn_type: c.conn_type,
-    ...(fields.connectionDescription ? { description: c.description ?? null } : {}),
-    host: c.host ?? null,
-    login: c.login ?? null,
-    password: c.password ? c.password : null,
-    schema: c.schema ?? null,
-    port: c.port ?? null,
-    extra: canonicalExtra(c),
-  };
+  const out: Record<string, unknown> = { conn_type: c.conn_type };
+  if (fields.connectionDescription) out.description = c.description ?? null;
+  out.host = c.host ?? null;
+  out.login = c.login ?? null;
+  out.password = c.password ? c.password : null;
+  out.schema = c.schema ?? null;
+  out.port = c.port ?? null;
+  out.extra = canonicalExtra(c);
+  return out;
 }
 
 export function canonicalVariable(v: AirflowVariable | DbVariable, fields: FieldSupport = ALL_FIELDS): Record<string, unknown> {
-  return { value: v.value ?? null, ...(fields.variableDescription ? { description: v.description ?? null } : {}) };
+  return fields.variableDescription ? { value: v.value ?? null, description: v.description ?? null } : { value: v.value ?? null };
 }
 
 export function canonicalPool(p: AirflowPool | DbPool, fields: FieldSupport = ALL_FIELDS): Record<string, unknown> {
-  return {
-    slots: p.slots ?? null,
-    ...(fields.poolDescription ? { description: p.description ?? null } : {}),
-    ...(fields.includeDeferred ? { include_deferred: p.include_deferred ?? false } : {}),
-  };
+  const out: Record<string, unknown> = { slots: p.slots ?? null };
+  if (fields.poolDescription) out.description = p.description ?? null;
+  if (fields.includeDeferred) out.include_deferred = p.include_deferred ?? false;
+  return out;
 }
 
+/** The canonical content as one string (field order is fixed per kind), which is what gets hashed. */
+export function canonicalText(canonical: Record<string, unknown>): string {
+  return JSON.stringify(Object.values(canonical));
+}
+
+// One-shot `crypto.hash` (Node >= 20.12) is several times cheaper per call than a Hash object; thousands of rows add up.
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+export function hashText(kind: AirflowObjectKind, text: string): string {
+  const data = `${kind}\n${text}`;
+  return oneShot ? oneShot('sha256', data, 'hex') : nodeCrypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** The hash recorded in envmgr_sync_state: SHA-256 of the kind and the canonical (decrypted) content. */
 export function hashCanonical(kind: AirflowObjectKind, canonical: Record<string, unknown>): string {
-  return createHash('sha256').update(stableJson({ kind, ...canonical })).digest('hex');
+  return hashText(kind, canonicalText(canonical));
 }
 
 export async function syncStateTableExists(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<boolean> {
@@ -129,25 +150,27 @@ export interface StateUpsert {
   hash: string;
 }
 
-export async function writeSyncState(
-  client: pg.ClientBase,
+/** The statements that record upserts and forget deletes (none when both are empty). */
+export function syncStateStatements(
   info: AirflowSchemaInfo,
   upserts: readonly StateUpsert[],
   deletes: ReadonlyArray<{ kind: AirflowObjectKind; key: string }>,
-): Promise<void> {
+): Array<{ text: string; values: unknown[] }> {
+  const out: Array<{ text: string; values: unknown[] }> = [];
   if (upserts.length > 0) {
-    await client.query(
-      `INSERT INTO ${info.tables.syncState} (kind, key, source, content_hash, written_at)
+    out.push({
+      text: `INSERT INTO ${info.tables.syncState} (kind, key, source, content_hash, written_at)
        SELECT u.kind, u.key, u.source, u.hash, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, source, hash)
        ON CONFLICT (kind, key) DO UPDATE SET source = EXCLUDED.source, content_hash = EXCLUDED.content_hash, written_at = EXCLUDED.written_at`,
-      [upserts.map((u) => u.kind), upserts.map((u) => u.key), upserts.map((u) => u.source), upserts.map((u) => u.hash)],
-    );
+      values: [upserts.map((u) => u.kind), upserts.map((u) => u.key), upserts.map((u) => u.source), upserts.map((u) => u.hash)],
+    });
   }
   if (deletes.length > 0) {
-    await client.query(
-      `DELETE FROM ${info.tables.syncState} s USING unnest($1::text[], $2::text[]) AS d(kind, key)
+    out.push({
+      text: `DELETE FROM ${info.tables.syncState} s USING unnest($1::text[], $2::text[]) AS d(kind, key)
         WHERE s.kind = d.kind AND s.key = d.key`,
-      [deletes.map((d) => d.kind), deletes.map((d) => d.key)],
-    );
+      values: [deletes.map((d) => d.kind), deletes.map((d) => d.key)],
+    });
   }
+  return out;
 }
