@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { authenticate } from './auth.js';
+import { ResponseCache } from './cache.js';
 import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
 import { HttpError, type FieldError } from './errors.js';
 import { silentLogger, type ServerLogger } from './logging.js';
@@ -50,7 +51,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const ctx: RouteContext = {
     pool: options.pool,
     config: options.config,
-    objects: new ObjectService(options.pool, options.config.keyring),
+    objects: new ObjectService(options.pool, options.config.keyring, options.config.responseCache === false ? undefined : new ResponseCache()),
   };
 
   app.addHook('onRequest', async (request, reply) => {

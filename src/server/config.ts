@@ -5,6 +5,8 @@ export interface ServerConfig {
   keyring: Keyring;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Cache serialized masked list responses per organization revision (default true). */
+  responseCache?: boolean;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

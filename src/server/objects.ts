@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ResponseCache } from './cache.js';
 import type { Keyring } from './crypto.js';
 import { withTransaction, type Queryable } from './db.js';
 import { badRequest, conflict, notFound, type FieldError } from './errors.js';
@@ -87,6 +88,7 @@ export class ObjectService {
   constructor(
     private readonly pool: pg.Pool,
     private readonly keyring: Keyring,
+    private readonly cache?: ResponseCache,
   ) {}
 
   private seal(secrets: SecretValues, context: string): { secrets: string | null; secretsKeyId: string | null } {
@@ -197,7 +199,28 @@ export class ObjectService {
     );
   }
 
+  /** The list as an object (for callers in-process). */
   async list(p: Principal, organizationId: string, raw: RawQuery) {
+    const plan = await this.planList(p, organizationId, raw);
+    return plan.compute();
+  }
+
+  /**
+   * The list as serialized JSON, through the response cache when secrets are masked. Authorization is checked
+   * before the cache is consulted, on every request.
+   */
+  async listText(p: Principal, organizationId: string, raw: RawQuery, serialize: (body: unknown) => string): Promise<string> {
+    const plan = await this.planList(p, organizationId, raw);
+    if (!this.cache || plan.showSecrets) return serialize(await plan.compute());
+    const key = `${organizationId}\n${p.organizationRevision}\n${plan.key}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const text = serialize(await plan.compute());
+    this.cache.set(key, text);
+    return text;
+  }
+
+  private async planList(p: Principal, organizationId: string, raw: RawQuery) {
     const query = new QueryReader(raw);
     const workspaceId = query.one('workspaceId');
     const deploymentId = query.one('deploymentId');
@@ -217,32 +240,65 @@ export class ObjectService {
     }
     query.done();
     const filter = { objectType, objectKey };
-    let items: ApiEnvironmentObject[];
-    let totalCount: number;
+    const key = JSON.stringify([workspaceId, deploymentId, objectType, objectKey, resolveLinked, page.offset, page.limit, page.orderBy]);
+    const envelope = (items: ApiEnvironmentObject[], totalCount: number) => ({
+      environmentObjects: items,
+      limit: page.limit,
+      offset: page.offset,
+      totalCount,
+    });
     if (workspaceId) {
-      const ws = await getWorkspace(this.pool, organizationId, workspaceId);
-      if (!ws) throw notFound('workspace', workspaceId);
-      requireWorkspaceRole(p, ws.id, 'WORKSPACE_MEMBER');
-      if (showSecrets) requireShowSecrets(p, organizationId, { workspaceId: ws.id });
-      const result = await listOwnedObjects(this.pool, organizationId, ws.id, filter, page);
-      items = await this.withLinks(this.pool, result.rows, showSecrets);
-      totalCount = result.totalCount;
-    } else {
-      const dep = await this.deployment(organizationId, deploymentId as string);
-      const target = { id: dep.id, workspaceId: dep.workspace_id };
-      requireReadDeployment(p, target);
-      if (showSecrets) requireShowSecrets(p, organizationId, { workspaceId: dep.workspace_id, deploymentId: dep.id });
-      if (resolveLinked) {
-        const result = await listResolvedObjects(this.pool, target, filter, page);
-        items = result.rows.map((row) => this.presentResolved(row, dep.id, showSecrets));
-        totalCount = result.totalCount;
-      } else {
-        const result = await listOwnedObjects(this.pool, organizationId, dep.id, filter, page);
-        items = result.rows.map((row) => this.present(row, showSecrets));
-        totalCount = result.totalCount;
-      }
+      const wsId = await this.workspaceOf(organizationId, workspaceId);
+      requireWorkspaceRole(p, wsId, 'WORKSPACE_MEMBER');
+      if (showSecrets) requireShowSecrets(p, organizationId, { workspaceId: wsId });
+      return {
+        key,
+        showSecrets,
+        compute: async () => {
+          const result = await listOwnedObjects(this.pool, organizationId, wsId, filter, page);
+          return envelope(await this.withLinks(this.pool, result.rows, showSecrets), result.totalCount);
+        },
+      };
     }
-    return { environmentObjects: items, limit: page.limit, offset: page.offset, totalCount };
+    const target = await this.deploymentTarget(organizationId, deploymentId as string);
+    requireReadDeployment(p, target);
+    if (showSecrets) requireShowSecrets(p, organizationId, { workspaceId: target.workspaceId, deploymentId: target.id });
+    return {
+      key,
+      showSecrets,
+      compute: async () => {
+        if (resolveLinked) {
+          const result = await listResolvedObjects(this.pool, target, filter, page);
+          return envelope(result.rows.map((row) => this.presentResolved(row, target.id, showSecrets)), result.totalCount);
+        }
+        const result = await listOwnedObjects(this.pool, organizationId, target.id, filter, page);
+        return envelope(result.rows.map((row) => this.present(row, showSecrets)), result.totalCount);
+      },
+    };
+  }
+
+  // Which workspace a deployment belongs to never changes (there is no move), so it is remembered per process.
+  private readonly deploymentWorkspaces = new Map<string, string>();
+  private readonly knownWorkspaces = new Set<string>();
+
+  private async deploymentTarget(organizationId: string, id: string): Promise<{ id: string; workspaceId: string }> {
+    const cacheKey = `${organizationId}/${id}`;
+    const known = this.deploymentWorkspaces.get(cacheKey);
+    if (known) return { id, workspaceId: known };
+    const dep = await this.deployment(organizationId, id);
+    if (this.deploymentWorkspaces.size > 50_000) this.deploymentWorkspaces.clear();
+    this.deploymentWorkspaces.set(cacheKey, dep.workspace_id);
+    return { id: dep.id, workspaceId: dep.workspace_id };
+  }
+
+  private async workspaceOf(organizationId: string, id: string): Promise<string> {
+    const cacheKey = `${organizationId}/${id}`;
+    if (this.knownWorkspaces.has(cacheKey)) return id;
+    const ws = await getWorkspace(this.pool, organizationId, id);
+    if (!ws) throw notFound('workspace', id);
+    if (this.knownWorkspaces.size > 50_000) this.knownWorkspaces.clear();
+    this.knownWorkspaces.add(cacheKey);
+    return ws.id;
   }
 
   private async deployment(organizationId: string, id: string, q: Queryable = this.pool): Promise<DeploymentRow> {

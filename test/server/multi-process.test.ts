@@ -94,8 +94,14 @@ describe('two server processes on one database', () => {
     expect(created.status).toBe(200);
     expect((await resolvedVia(b.url)).map((o: any) => [o.objectKey, o.connection.host, o.connection.password])).toEqual([['shared', 'one', 'multi-secret']]); // eslint-disable-line @typescript-eslint/no-explicit-any
 
+    // Masked lists are cached per process; a write through the other process must still show at once.
+    const maskedVia = async (base: string) =>
+      (await api(base, 'GET', `/environment-objects?deploymentId=${dep}&resolveLinked=true`)).body.environmentObjects.map((o: any) => o.connection.host); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(await maskedVia(a.url)).toEqual(['one']);
+    expect(await maskedVia(a.url)).toEqual(['one']);
     const updated = await api(b.url, 'POST', `/environment-objects/${created.body.id}`, { connection: { host: 'two' } });
     expect(updated.status).toBe(200);
+    expect(await maskedVia(a.url)).toEqual(['two']);
     expect((await resolvedVia(a.url))[0].connection).toEqual({ type: 'postgres', host: 'two', password: 'multi-secret' });
 
     const excluded = await request(`${b.url}/v1/organizations/${org}/environment-objects/${created.body.id}/exclude-linking`, {
@@ -104,6 +110,7 @@ describe('two server processes on one database', () => {
     expect(excluded.statusCode).toBe(204);
     await excluded.body.dump();
     expect(await resolvedVia(a.url)).toEqual([]);
+    expect(await maskedVia(a.url)).toEqual([]);
 
     const exits = [a, b].map(({ child }) => new Promise<number | null>((r) => child.on('exit', r)));
     a.child.kill('SIGTERM');

@@ -23,9 +23,10 @@ export async function environmentObjectRoutes(app: FastifyInstance, { ctx }: { c
         response: { 200: listOf('environmentObjects', environmentObjectSchema), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       requireOrganization(request.principal!, request.params.org);
-      return ctx.objects.list(request.principal!, request.params.org, request.query);
+      const text = await ctx.objects.listText(request.principal!, request.params.org, request.query, (body) => reply.serialize(body) as string);
+      return reply.type('application/json; charset=utf-8').send(text);
     },
   );
 

@@ -1,0 +1,45 @@
+/**
+ * Serialized list responses, keyed by organization revision: every write in an organization bumps its revision in the
+ * same transaction, and every request reads the current revision with its token, so an entry is only ever served
+ * for the data it was built from, whichever process wrote last. Only masked responses are kept: no secret in clear
+ * stays in memory beyond the request that asked for it.
+ */
+export class ResponseCache {
+  private readonly entries = new Map<string, string>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly maxEntries = 512,
+  ) {}
+
+  get(key: string): string | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      // Re-insert: Map order doubles as least-recently-used order.
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: string, value: string): void {
+    if (value.length * 2 > this.maxBytes) return;
+    const previous = this.entries.get(key);
+    if (previous !== undefined) {
+      this.entries.delete(key);
+      this.bytes -= previous.length * 2;
+    }
+    this.entries.set(key, value);
+    this.bytes += value.length * 2;
+    for (const [oldest, v] of this.entries) {
+      if (this.bytes <= this.maxBytes && this.entries.size <= this.maxEntries) break;
+      this.entries.delete(oldest);
+      this.bytes -= v.length * 2;
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
