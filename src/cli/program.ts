@@ -1,39 +1,50 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Context } from './context.js';
-import { registerAuth } from '../commands/auth/index.js';
-import { registerCompletion } from '../commands/completion/index.js';
-import { registerConfig } from '../commands/config/index.js';
-import { registerDeployment } from '../commands/deployment/index.js';
-import { registerDev } from '../commands/dev/index.js';
-import { registerEnv } from '../commands/env/index.js';
-import { registerLogin } from '../commands/login/index.js';
-import { registerLogout } from '../commands/logout/index.js';
-import { registerObject } from '../commands/object/index.js';
-import { registerServer } from '../commands/server/index.js';
-import { registerWorkspace } from '../commands/workspace/index.js';
 
-/**
- * A command group: attaches its commands to the program. To add one, write `src/commands/<group>/index.ts`
- * exporting `register<Group>(program, ctx)` and add it to this list (order = order in `--help`).
- */
+/** Attaches a group's commands to the program. */
 export type RegisterGroup = (program: Command, ctx: Context) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [
-  registerLogin,
-  registerLogout,
-  registerAuth,
-  registerConfig,
-  registerWorkspace,
-  registerDeployment,
-  registerDev,
-  registerObject,
-  registerEnv,
-  registerServer,
-  registerCompletion,
+/**
+ * A top-level command group. Its module is imported only when the command line names it (or for completion,
+ * `help <group>` and tests), so start-up does not pay for forty command files: `--version` and `--help` load
+ * none of them. To add a group, write `src/commands/<group>/index.ts` exporting `register<Group>(program, ctx)`
+ * and add an entry here (order = order in `--help`).
+ */
+export interface CommandGroup {
+  name: string;
+  /** The line `envmgr --help` shows for it. */
+  summary: string;
+  /** Extra words of the help line, e.g. `[domain-or-url]`. */
+  usage?: string;
+  load: () => Promise<RegisterGroup>;
+}
+
+export const COMMAND_GROUPS: CommandGroup[] = [
+  { name: 'login', summary: 'log in to an Environment Manager and choose the organization and workspace', usage: '[options] [domain-or-url]', load: async () => (await import('../commands/login/index.js')).registerLogin },
+  { name: 'logout', summary: 'forget the token and settings of an Environment Manager login', usage: '[domain]', load: async () => (await import('../commands/logout/index.js')).registerLogout },
+  { name: 'auth', summary: 'show and use the current login (status, token)', load: async () => (await import('../commands/auth/index.js')).registerAuth },
+  { name: 'config', summary: 'project (.envmgr/config.yaml) and global (-g) settings', load: async () => (await import('../commands/config/index.js')).registerConfig },
+  { name: 'workspace', summary: 'list workspaces and choose the current one', load: async () => (await import('../commands/workspace/index.js')).registerWorkspace },
+  { name: 'deployment', summary: "list the organization's deployments", load: async () => (await import('../commands/deployment/index.js')).registerDeployment },
+  { name: 'dev', summary: 'the local Airflow: sync connections, variables and pools into its metadata database', load: async () => (await import('../commands/dev/index.js')).registerDev },
+  { name: 'object', summary: 'move Airflow objects between the local metadata database and files', load: async () => (await import('../commands/object/index.js')).registerObject },
+  { name: 'env', summary: 'manage connections and Airflow variables on the Environment Manager', load: async () => (await import('../commands/env/index.js')).registerEnv },
+  { name: 'server', summary: 'run an Environment Manager server and administer it', load: async () => (await import('../commands/server/index.js')).registerServer },
+  { name: 'completion', summary: 'print a shell completion script (bash, zsh, fish)', usage: '<shell>', load: async () => (await import('../commands/completion/index.js')).registerCompletion },
 ];
 
+export interface CreateProgramOptions {
+  groups?: CommandGroup[];
+  /**
+   * The command line about to be parsed: only the group it names is loaded, the others are listed by name.
+   * Without it every group is loaded (tests, completion).
+   */
+  argv?: string[];
+}
+
 /** A fresh program for one run (or one test). Never a module-level singleton. */
-export function createProgram(ctx: Context, groups: RegisterGroup[] = COMMAND_GROUPS): Command {
+export async function createProgram(ctx: Context, opts: CreateProgramOptions = {}): Promise<Command> {
+  const groups = opts.groups ?? COMMAND_GROUPS;
   const program = new Command('envmgr')
     .description('Bring Airflow connections and variables from an Environment Manager into local Airflow and CI')
     .version(ctx.version, '-V, --version', 'print the version')
@@ -61,8 +72,28 @@ export function createProgram(ctx: Context, groups: RegisterGroup[] = COMMAND_GR
       if (mode === 'always') ctx.globals.forceColor = true;
     }
   });
-  for (const register of groups) register(program, ctx);
+  const wanted = opts.argv ? groupNamed(opts.argv, groups) : 'all';
+  const registers = await Promise.all(groups.map((g) => (wanted === 'all' || wanted === g.name ? g.load() : undefined)));
+  groups.forEach((group, i) => {
+    const register = registers[i];
+    if (register) register(program, ctx);
+    else program.command(group.name).summary(group.summary).usage(group.usage ?? '[options] [command]');
+  });
   return program;
+}
+
+/** Which group a command line runs: its first word (after `help`), `all` for completion, none for bare flags. */
+function groupNamed(argv: string[], groups: CommandGroup[]): string | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg === '--ca-file') i++;
+    else if (!arg.startsWith('-')) words.push(arg);
+  }
+  const first = words[0] === 'help' ? words[1] : words[0];
+  if (first === 'completion') return 'all';
+  return groups.some((g) => g.name === first) ? first : undefined;
 }
 
 /** Every command gets `exitOverride` and the context's streams, so nothing exits the process or bypasses IO. */
@@ -74,8 +105,8 @@ function applyOutput(command: Command, ctx: Context): void {
 }
 
 /** Runs the program on argv (without node and the script); answers the exit code. */
-export async function runProgram(ctx: Context, argv: string[], groups?: RegisterGroup[]): Promise<number> {
-  const program = createProgram(ctx, groups);
+export async function runProgram(ctx: Context, argv: string[], groups?: CommandGroup[]): Promise<number> {
+  const program = await createProgram(ctx, { groups, argv });
   inheritOutput(program, ctx);
   const { exitCodeFor, formatError } = await import('./errors.js');
   try {

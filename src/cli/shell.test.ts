@@ -85,7 +85,7 @@ describe('program', () => {
   const run = async (argv: string[], register?: (p: Command, ctx: Context) => void) => {
     const io = testIO();
     const ctx = new Context({ io, env: {}, cwd: '/nonexistent', homeDir: '/nonexistent', version: '1.2.3' });
-    const code = await runProgram(ctx, argv, register ? [register] : undefined);
+    const code = await runProgram(ctx, argv, register ? [{ name: 'probe', summary: 'test', load: async () => register }] : undefined);
     return { code, io, ctx };
   };
 

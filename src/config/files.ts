@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, parse as parsePath, resolve } from 'node:path';
@@ -48,7 +47,7 @@ export async function readOptional(path: string): Promise<string | undefined> {
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const dir = dirname(path);
   if (!existsSync(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = join(dir, `.${parsePath(path).base}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `.${parsePath(path).base}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
     await writeFile(temp, content, { mode: 0o600 });
     // The umask may have narrowed the mode further, never widened it; chmod makes it exactly 0600.

@@ -126,4 +126,17 @@ describe('Settings', () => {
     const settings = await load({ ENVMGR_DISABLE_ENV_OBJECTS: 'perhaps' });
     expect(() => settings.bool('disable_env_objects')).toThrow(/ENVMGR_DISABLE_ENV_OBJECTS/);
   });
+
+  it('sees a hand edit even when the parsed form is cached, and survives a corrupt cache', async () => {
+    await (await load()).set('dev.prefer', 'remote', 'global');
+    const file = join(homeDir, '.envmgr', 'config.yaml');
+    const cacheFile = join(homeDir, '.envmgr', 'cache', 'config-parsed.json');
+    expect((await load()).resolve('dev.prefer').value).toBe('remote');
+    expect(JSON.parse(await readFile(cacheFile, 'utf8')).entries[file].data).toEqual({ dev: { prefer: 'remote' } });
+    // Same length, other text: the cache is keyed by content, not by size or time.
+    await writeFile(file, 'dev:\n  prefer: locale\n'.replace('locale', 'local '));
+    expect((await load()).resolve('dev.prefer').value).toBe('local');
+    await writeFile(cacheFile, '{not json');
+    expect((await load()).resolve('dev.prefer').value).toBe('local');
+  });
 });

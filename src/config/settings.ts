@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { UserError, UsageError } from '../cli/errors.js';
 import { envmgrHome, findProjectDir, readOptional, writeFileAtomic } from './files.js';
+import { ParsedConfigCache } from './cache.js';
 import { SETTINGS, checkValue, envVarFor, findSetting, parseDuration, type SettingDefinition } from './registry.js';
 
 export type SettingSource = 'flag' | 'env' | 'project' | 'global' | 'default' | 'unset';
@@ -29,10 +30,18 @@ export interface SettingsOptions {
 }
 
 type Yaml = typeof import('yaml');
+type Plain = Record<string, unknown>;
 
-interface LoadedFile {
+/**
+ * One config file. Reads use `data` (plain values); the YAML `Document`, which keeps the user's comments and
+ * layout, is built only to write, so a command that only reads never loads the YAML library when the parsed
+ * form is cached (see ParsedConfigCache).
+ */
+interface ConfigFile {
   path: string;
-  doc: Document;
+  text: string;
+  data: Plain;
+  doc?: Document;
 }
 
 /**
@@ -41,22 +50,23 @@ interface LoadedFile {
  */
 export class Settings {
   private constructor(
-    private readonly yaml: Yaml,
     private readonly env: NodeJS.ProcessEnv,
     readonly home: string,
     readonly cwd: string,
     readonly projectDir: string | undefined,
-    private global: LoadedFile,
-    private project: LoadedFile | undefined,
+    private readonly cache: ParsedConfigCache,
+    private global: ConfigFile,
+    private project: ConfigFile | undefined,
   ) {}
 
   static async load(opts: SettingsOptions): Promise<Settings> {
-    const yaml = await import('yaml');
     const home = envmgrHome(opts.env, opts.homeDir);
     const projectDir = findProjectDir(opts.cwd, home);
-    const global = await loadFile(yaml, join(home, 'config.yaml'));
-    const project = projectDir ? await loadFile(yaml, join(projectDir, '.envmgr', 'config.yaml')) : undefined;
-    return new Settings(yaml, opts.env, home, opts.cwd, projectDir, global, project);
+    const cache = new ParsedConfigCache(home);
+    const global = await loadFile(join(home, 'config.yaml'), cache);
+    const project = projectDir ? await loadFile(join(projectDir, '.envmgr', 'config.yaml'), cache) : undefined;
+    await cache.save();
+    return new Settings(opts.env, home, opts.cwd, projectDir, cache, global, project);
   }
 
   get globalFile(): string {
@@ -75,9 +85,9 @@ export class Settings {
     const envName = envVarFor(key);
     const fromEnv = this.env[envName];
     if (fromEnv !== undefined && fromEnv !== '') return { key, value: fromEnv, source: 'env', origin: envName };
-    const fromProject = this.project ? readKey(this.project.doc, key) : undefined;
+    const fromProject = this.project ? readKey(this.project.data, key) : undefined;
     if (fromProject !== undefined) return { key, value: fromProject, source: 'project', origin: this.project!.path };
-    const fromGlobal = readKey(this.global.doc, key);
+    const fromGlobal = readKey(this.global.data, key);
     if (fromGlobal !== undefined) return { key, value: fromGlobal, source: 'global', origin: this.global.path };
     if (def.default !== undefined) return { key, value: def.default, source: 'default' };
     return { key, value: undefined, source: 'unset' };
@@ -111,7 +121,7 @@ export class Settings {
   stored(key: string, where: 'global' | 'project'): string | undefined {
     this.definition(key);
     const file = where === 'global' ? this.global : this.project;
-    return file ? readKey(file.doc, key) : undefined;
+    return file ? readKey(file.data, key) : undefined;
   }
 
   /** Validates and writes one key; returns the file written. */
@@ -123,66 +133,60 @@ export class Settings {
       throw new UsageError(`${key} can only be set in the ${def.scope} file${def.scope === 'global' ? ' (use -g)' : ' (drop -g)'}`);
     }
     const typed = def.type === 'boolean' ? value === 'true' : value;
-    if (where === 'global') {
-      this.global.doc.setIn(key.split('.'), typed);
-      await this.save(this.global);
-      return this.global.path;
-    }
-    if (!this.project) {
+    if (where === 'project' && !this.project) {
       if (resolve(this.projectFile) === resolve(this.global.path)) {
         throw new UsageError(`no project here: ${this.projectFile} is the global file; run this in your project's directory, or pass -g`);
       }
-      this.project = { path: this.projectFile, doc: new this.yaml.Document({}) };
+      this.project = { path: this.projectFile, text: '', data: {} };
     }
-    this.project.doc.setIn(key.split('.'), typed);
-    await this.save(this.project);
-    return this.project.path;
+    const file = where === 'global' ? this.global : this.project!;
+    await this.edit(file, (doc) => doc.setIn(key.split('.'), typed));
+    return file.path;
   }
 
   /** Removes a key from one file; returns whether it was there. */
   async unset(key: string, where: 'global' | 'project'): Promise<boolean> {
     this.definition(key);
     const file = where === 'global' ? this.global : this.project;
-    if (!file || readKey(file.doc, key) === undefined) return false;
-    file.doc.deleteIn(key.split('.'));
-    await this.save(file);
+    if (!file || readKey(file.data, key) === undefined) return false;
+    await this.edit(file, (doc) => doc.deleteIn(key.split('.')));
     return true;
   }
 
   /** The domain of the current login (`context` in the global file). */
   currentDomain(): string | undefined {
-    const value = this.global.doc.get('context');
+    const value = this.global.data.context;
     return typeof value === 'string' && value !== '' ? value : undefined;
   }
 
   context(domain: string): ContextEntry | undefined {
-    const node = this.global.doc.getIn(['contexts', domain]);
-    if (!node || typeof node !== 'object') return undefined;
-    const entry = (node as { toJSON(): unknown }).toJSON() as Partial<ContextEntry>;
-    return typeof entry.apiUrl === 'string' ? (entry as ContextEntry) : undefined;
+    const entry = (this.global.data.contexts as Record<string, Partial<ContextEntry>> | undefined)?.[domain];
+    return entry && typeof entry === 'object' && typeof entry.apiUrl === 'string' ? ({ ...entry } as ContextEntry) : undefined;
   }
 
   contextDomains(): string[] {
-    const node = this.global.doc.get('contexts');
-    if (!node || typeof node !== 'object') return [];
-    return Object.keys((node as { toJSON(): Record<string, unknown> }).toJSON() ?? {});
+    const contexts = this.global.data.contexts;
+    return contexts && typeof contexts === 'object' ? Object.keys(contexts) : [];
   }
 
   async saveContext(domain: string, entry: ContextEntry, makeCurrent: boolean): Promise<void> {
     const clean = Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined && v !== ''));
-    this.global.doc.setIn(['contexts', domain], this.global.doc.createNode(clean));
-    if (makeCurrent) this.global.doc.set('context', domain);
-    await this.save(this.global);
+    await this.edit(this.global, (doc) => {
+      doc.setIn(['contexts', domain], doc.createNode(clean));
+      if (makeCurrent) doc.set('context', domain);
+    });
   }
 
   async removeContext(domain: string): Promise<void> {
-    this.global.doc.deleteIn(['contexts', domain]);
-    if (this.currentDomain() === domain) {
-      const next = this.contextDomains()[0];
-      if (next) this.global.doc.set('context', next);
-      else this.global.doc.delete('context');
-    }
-    await this.save(this.global);
+    await this.edit(this.global, (doc) => {
+      doc.deleteIn(['contexts', domain]);
+      if (doc.get('context') === domain) {
+        const remaining = doc.get('contexts') as { toJSON(): Plain } | undefined;
+        const next = remaining ? Object.keys(remaining.toJSON() ?? {})[0] : undefined;
+        if (next) doc.set('context', next);
+        else doc.delete('context');
+      }
+    });
   }
 
   private definition(key: string): SettingDefinition {
@@ -191,27 +195,55 @@ export class Settings {
     return def;
   }
 
-  private async save(file: LoadedFile): Promise<void> {
-    await writeFileAtomic(file.path, file.doc.toString());
+  /** Applies a change to the file's YAML document (comments kept) and writes it atomically, 0600. */
+  private async edit(file: ConfigFile, change: (doc: Document) => void): Promise<void> {
+    const yaml = await import('yaml');
+    file.doc ??= parseDocument(yaml, file.path, file.text);
+    change(file.doc);
+    file.text = file.doc.toString();
+    file.data = plainOf(file.doc);
+    await writeFileAtomic(file.path, file.text);
+    this.cache.put(file.path, file.text, file.data);
+    await this.cache.save();
   }
 }
 
-async function loadFile(yaml: Yaml, path: string): Promise<LoadedFile> {
-  const text = await readOptional(path);
-  const doc = yaml.parseDocument(text ?? '');
+async function loadFile(path: string, cache: ParsedConfigCache): Promise<ConfigFile> {
+  const text = (await readOptional(path)) ?? '';
+  if (text.trim() === '') return { path, text, data: {} };
+  const cached = cache.get(path, text);
+  if (cached) return { path, text, data: cached };
+  const doc = parseDocument(await import('yaml'), path, text);
+  const data = plainOf(doc);
+  cache.put(path, text, data);
+  return { path, text, data, doc };
+}
+
+function parseDocument(yaml: Yaml, path: string, text: string): Document {
+  const doc = yaml.parseDocument(text);
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0]?.line;
     throw new UserError(`cannot read ${path}${line ? ` (line ${line})` : ''}: ${first.message.split('\n')[0]}; fix or remove the file`);
   }
   if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
-  return { path, doc };
+  return doc;
 }
 
-function readKey(doc: Document, key: string): string | undefined {
-  const value = doc.getIn(key.split('.'));
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'object') return undefined;
+function plainOf(doc: Document): Plain {
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new UserError('a config file must hold a mapping of keys to values; fix or remove it');
+  return value as Plain;
+}
+
+function readKey(data: Plain, key: string): string | undefined {
+  let value: unknown = data;
+  for (const part of key.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Plain)[part];
+  }
+  if (value === undefined || value === null || typeof value === 'object') return undefined;
   return String(value);
 }
 
