@@ -120,11 +120,6 @@ export function planSync(
     pools: { upsert: [], delete: [] },
     state: { upsert: [], delete: [] },
   };
-  const upsert = (d: DesiredObject) => {
-    if (d.kind === 'connection') writes.connections.upsert.push(d.object);
-    else if (d.kind === 'variable') writes.variables.upsert.push(d.object);
-    else writes.pools.upsert.push(d.object);
-  };
   const remove = (kind: AirflowObjectKind, key: string) => {
     (kind === 'connection' ? writes.connections : kind === 'variable' ? writes.variables : writes.pools).delete.push(key);
   };
@@ -142,40 +137,43 @@ export function planSync(
     const wantHash = hashText(d.kind, wantText);
     const recorded = state.get(sk);
     const cur = currentOf(current, d.kind, d.key);
-    const record = () => writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash });
-    const base = { kind: d.kind, key: d.key, source: d.source };
-
+    // This loop runs for every object of every sync: plain literals, no per-object closures.
+    let entry: PlanEntry;
+    let write: boolean;
+    let remember: boolean;
     if (cur === undefined) {
-      entries.push({ ...base, action: 'create' });
-      upsert(d);
-      record();
-      continue;
-    }
-    const have = canonicalOf(d.kind, cur, fields);
-    const haveText = canonicalText(have);
-    if (haveText === wantText) {
-      entries.push({ ...base, action: 'unchanged' });
-      // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.
-      if (!recorded || recorded.hash !== wantHash || recorded.source !== d.source) record();
-      continue;
-    }
-    const haveHash = hashText(d.kind, haveText);
-    const changedFields = changed(want, have);
-    if (recorded && recorded.hash === haveHash) {
-      entries.push({ ...base, action: 'update', changedFields });
-      upsert(d);
-      record();
-      continue;
-    }
-    const conflict: ConflictReason = recorded ? 'modified' : 'unmanaged';
-    const why = conflict === 'unmanaged' ? 'a local row envmgr did not write' : 'changed locally since envmgr wrote it';
-    if (options.overwrite) {
-      entries.push({ ...base, action: 'update', changedFields, conflict, note: `${why}; overwritten` });
-      upsert(d);
-      record();
+      entry = { kind: d.kind, key: d.key, source: d.source, action: 'create' };
+      write = remember = true;
     } else {
-      entries.push({ ...base, action: 'conflict', changedFields, conflict, note: `${why}; left as is (overwrite to replace it)` });
+      const have = canonicalOf(d.kind, cur, fields);
+      const haveText = canonicalText(have);
+      if (haveText === wantText) {
+        entry = { kind: d.kind, key: d.key, source: d.source, action: 'unchanged' };
+        write = false;
+        // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.
+        remember = !recorded || recorded.hash !== wantHash || recorded.source !== d.source;
+      } else {
+        const changedFields = changed(want, have);
+        if (recorded && recorded.hash === hashText(d.kind, haveText)) {
+          entry = { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields };
+          write = remember = true;
+        } else {
+          const conflict: ConflictReason = recorded ? 'modified' : 'unmanaged';
+          const why = conflict === 'unmanaged' ? 'a local row envmgr did not write' : 'changed locally since envmgr wrote it';
+          write = remember = options.overwrite === true;
+          entry = write
+            ? { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields, conflict, note: `${why}; overwritten` }
+            : { kind: d.kind, key: d.key, source: d.source, action: 'conflict', changedFields, conflict, note: `${why}; left as is (overwrite to replace it)` };
+        }
+      }
     }
+    entries.push(entry);
+    if (write) {
+      if (d.kind === 'connection') writes.connections.upsert.push(d.object);
+      else if (d.kind === 'variable') writes.variables.upsert.push(d.object);
+      else writes.pools.upsert.push(d.object);
+    }
+    if (remember) writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash });
   }
 
   if (options.prune) {

@@ -33,20 +33,30 @@ const ALL_FIELDS: FieldSupport = { connectionDescription: true, variableDescript
 /** JSON with object keys sorted, so that two extras equal as objects compare equal as text. */
 function stableJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const keys = Object.keys(value);
-  let flatAndSorted = true;
-  for (let i = 0; i < keys.length && flatAndSorted; i++) {
-    const v = (value as Record<string, unknown>)[keys[i]!];
-    flatAndSorted = (i === 0 || keys[i - 1]! < keys[i]!) && (v === null || typeof v !== 'object') && v !== undefined;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + stableJson(value[i]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let sorted = true;
+  let flat = true;
+  for (let i = 0; i < keys.length; i++) {
+    const v = record[keys[i]!];
+    if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false;
+    if (v === undefined || (v !== null && typeof v === 'object')) flat = false;
   }
   // The common case (a flat extra already in key order) needs no rebuilding.
-  if (flatAndSorted) return JSON.stringify(value);
-  const entries = keys
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
+  if (sorted && flat) return JSON.stringify(record);
+  if (!sorted) keys.sort();
+  let out = '{';
+  for (const k of keys) {
+    const v = record[k];
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stableJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 function isDbConnection(c: AirflowConnection | DbConnection): c is DbConnection {
