@@ -3,6 +3,7 @@ import pg from 'pg';
 /** Anything that runs a query: the pool or a client inside a transaction. Repositories take one of these. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {

@@ -23,6 +23,8 @@ export interface StartServerOptions {
   logStream?: NodeJS.WritableStream;
   bodyLimit?: number;
   poolSize?: number;
+  /** Cache masked list responses per organization revision (default true). */
+  responseCache?: boolean;
 }
 
 export function resolveKeyring(options: { masterKey?: string; masterKeyFile?: string }): Keyring {
@@ -76,7 +78,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log({ level: 'info', msg: 'migrations applied', versions: applied });
-    const app = await buildApp({ pool, config: { keyring, bodyLimit: options.bodyLimit }, logger: log });
+    const app = await buildApp({ pool, config: { keyring, bodyLimit: options.bodyLimit, responseCache: options.responseCache }, logger: log });
     return await listen(app, pool, options.host ?? '127.0.0.1', options.port ?? 8080, log);
   } catch (err) {
     await pool.end().catch(() => undefined);

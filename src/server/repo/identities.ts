@@ -60,15 +60,17 @@ export interface TokenLookup extends TokenRow {
 
 /** One query per request: the token, its user and the organization facts the request needs. */
 export async function findTokenByHash(q: Queryable, hash: Buffer): Promise<TokenLookup | undefined> {
-  const { rows } = await q.query<TokenLookup>(
-    `SELECT t.*, u.username, u.full_name, u.organization_role AS user_organization_role,
+  // Named, so each pooled connection prepares it once: it runs on every request.
+  const { rows } = await q.query<TokenLookup>({
+    name: 'envmgr-find-token',
+    text: `SELECT t.*, u.username, u.full_name, u.organization_role AS user_organization_role,
             o.environment_secrets_fetching_enabled AS secrets_fetching_enabled, o.revision, now() AS now
        FROM api_tokens t
        JOIN organizations o ON o.id = t.organization_id
        LEFT JOIN users u ON u.id = t.user_id
       WHERE t.token_hash = $1`,
-    [hash],
-  );
+    values: [hash],
+  });
   return rows[0];
 }
 
