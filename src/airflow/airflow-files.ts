@@ -205,20 +205,44 @@ const ESCAPES: Record<string, string> = {
 
 const WIDTH = 80;
 
+/** The emitter state PyYAML keeps (column, and whether the last output was white space / indentation). */
 class YamlWriter {
   out = '';
   column = 0;
-  write(s: string): void {
+  whitespace = true;
+  indention = true;
+  private raw(s: string): void {
     this.out += s;
-    const nl = s.lastIndexOf('\n');
-    this.column = nl >= 0 ? [...s.slice(nl + 1)].length : this.column + [...s].length;
+    this.column += [...s].length;
   }
-  indent(n: number): void {
-    this.write('\n' + ' '.repeat(n));
+  text(s: string): void {
+    this.raw(s);
+  }
+  indicator(ind: string, needWhitespace: boolean, whitespace = false, indention = false): void {
+    this.raw(this.whitespace || !needWhitespace ? ind : ` ${ind}`);
+    this.whitespace = whitespace;
+    this.indention = this.indention && indention;
+  }
+  lineBreak(data = '\n'): void {
+    this.out += data;
+    this.whitespace = true;
+    this.indention = true;
+    this.column = 0;
+  }
+  writeIndent(indent: number): void {
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.lineBreak();
+    if (this.column < indent) {
+      this.whitespace = true;
+      this.raw(' '.repeat(indent - this.column));
+    }
   }
 }
 
 function writePlain(w: YamlWriter, text: string, indent: number): void {
+  if (!text) return;
+  if (!w.whitespace) w.text(' ');
+  w.whitespace = false;
+  w.indention = false;
   const t = [...text];
   let start = 0;
   let spaces = false;
@@ -226,12 +250,15 @@ function writePlain(w: YamlWriter, text: string, indent: number): void {
     const ch = end < t.length ? t[end]! : null;
     if (spaces) {
       if (ch !== ' ') {
-        if (start + 1 === end && w.column > WIDTH) w.indent(indent);
-        else w.write(t.slice(start, end).join(''));
+        if (start + 1 === end && w.column > WIDTH) {
+          w.writeIndent(indent);
+          w.whitespace = false;
+          w.indention = false;
+        } else w.text(t.slice(start, end).join(''));
         start = end;
       }
     } else if (ch === null || ch === ' ') {
-      w.write(t.slice(start, end).join(''));
+      w.text(t.slice(start, end).join(''));
       start = end;
     }
     if (ch !== null) spaces = ch === ' ';
@@ -240,7 +267,7 @@ function writePlain(w: YamlWriter, text: string, indent: number): void {
 
 function writeSingleQuoted(w: YamlWriter, text: string, indent: number): void {
   const t = [...text];
-  w.write("'");
+  w.indicator("'", true);
   let start = 0;
   let spaces = false;
   let breaks = false;
@@ -248,25 +275,25 @@ function writeSingleQuoted(w: YamlWriter, text: string, indent: number): void {
     const ch = end < t.length ? t[end]! : null;
     if (spaces) {
       if (ch === null || ch !== ' ') {
-        if (start + 1 === end && w.column > WIDTH && start !== 0 && end !== t.length) w.indent(indent);
-        else w.write(t.slice(start, end).join(''));
+        if (start + 1 === end && w.column > WIDTH && start !== 0 && end !== t.length) w.writeIndent(indent);
+        else w.text(t.slice(start, end).join(''));
         start = end;
       }
     } else if (breaks) {
       if (ch === null || !BREAKS.includes(ch)) {
-        if (t[start] === '\n') w.write('\n');
-        for (const br of t.slice(start, end)) w.write(br === '\n' ? '\n' : br);
-        w.indent(indent);
+        if (t[start] === '\n') w.lineBreak();
+        for (const br of t.slice(start, end)) w.lineBreak(br === '\n' ? '\n' : br);
+        w.writeIndent(indent);
         start = end;
       }
     } else if (ch === null || ' \n\u0085\u2028\u2029'.includes(ch) || ch === "'") {
       if (start < end) {
-        w.write(t.slice(start, end).join(''));
+        w.text(t.slice(start, end).join(''));
         start = end;
       }
     }
     if (ch === "'") {
-      w.write("''");
+      w.text("''");
       start = end + 1;
     }
     if (ch !== null) {
@@ -274,19 +301,19 @@ function writeSingleQuoted(w: YamlWriter, text: string, indent: number): void {
       breaks = BREAKS.includes(ch);
     }
   }
-  w.write("'");
+  w.indicator("'", false);
 }
 
 function writeDoubleQuoted(w: YamlWriter, text: string, indent: number): void {
   const t = [...text];
-  w.write('"');
+  w.indicator('"', true);
   let start = 0;
   for (let end = 0; end <= t.length; end++) {
     const ch = end < t.length ? t[end]! : null;
     const cp = ch === null ? 0 : ch.codePointAt(0)!;
     if (ch === null || '"\\\u0085\u2028\u2029\ufeff'.includes(ch) || !(cp >= 0x20 && cp <= 0x7e)) {
       if (start < end) {
-        w.write(t.slice(start, end).join(''));
+        w.text(t.slice(start, end).join(''));
         start = end;
       }
       if (ch !== null) {
@@ -295,54 +322,66 @@ function writeDoubleQuoted(w: YamlWriter, text: string, indent: number): void {
         else if (cp <= 0xff) data = `\\x${cp.toString(16).toUpperCase().padStart(2, '0')}`;
         else if (cp <= 0xffff) data = `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`;
         else data = `\\U${cp.toString(16).toUpperCase().padStart(8, '0')}`;
-        w.write(data);
+        w.text(data);
         start = end + 1;
       }
     }
     if (end > 0 && end < t.length - 1 && (ch === ' ' || start >= end) && w.column + (end - start) > WIDTH) {
       const data = t.slice(start, end).join('') + '\\';
       if (start < end) start = end;
-      w.write(data);
-      w.indent(indent);
-      if (t[start] === ' ') w.write('\\');
+      w.text(data);
+      w.writeIndent(indent);
+      w.whitespace = false;
+      w.indention = false;
+      if (t[start] === ' ') w.text('\\');
     }
   }
-  w.write('"');
+  w.indicator('"', false);
 }
 
 function writeScalar(w: YamlWriter, value: PyValue, indent: number, simpleKey: boolean): void {
-  if (value === null) return w.write('null');
-  if (typeof value === 'boolean') return w.write(value ? 'true' : 'false');
-  if (typeof value !== 'string') return w.write(pythonJsonDumps(value));
+  if (value === null) return writePlain(w, 'null', indent);
+  if (typeof value === 'boolean') return writePlain(w, value ? 'true' : 'false', indent);
+  if (typeof value !== 'string') return writePlain(w, pythonJsonDumps(value), indent);
   const a = analyzeScalar(value);
   if (resolvesToStr(value) && !(simpleKey && (a.empty || a.multiline)) && a.allowBlockPlain) return writePlain(w, value, indent);
   if (a.allowSingle && !(simpleKey && a.multiline)) return writeSingleQuoted(w, value, indent);
   return writeDoubleQuoted(w, value, indent);
 }
 
-/** `yaml.dump(obj)` (PyYAML, sorted keys) for a mapping whose values are mappings of scalars. */
+/** PyYAML's check_simple_key for a scalar key: shorter than 128 characters, not empty, on one line. */
+function isSimpleKey(key: string): boolean {
+  return [...key].length < 128 && key !== '' && !analyzeScalar(key).multiline;
+}
+
+/** Emits `key: value` pairs of a block mapping at `indent` (PyYAML's expect_block_mapping_key/value). */
+function writeBlockMapping(w: YamlWriter, map: PyDict, indent: number): void {
+  for (const key of [...map.keys()].sort(comparePyStr)) {
+    w.writeIndent(indent);
+    const value = map.get(key)!;
+    if (isSimpleKey(key)) {
+      writeScalar(w, key, indent + 2, true);
+      w.indicator(':', false);
+    } else {
+      w.indicator('?', true, false, true);
+      writeScalar(w, key, indent + 2, false);
+      w.writeIndent(indent);
+      w.indicator(':', true, false, true);
+    }
+    if (value instanceof Map && value.size > 0) writeBlockMapping(w, value, indent + 2);
+    else if (value instanceof Map) {
+      w.indicator('{', true, true);
+      w.indicator('}', false);
+    } else writeScalar(w, value, indent + 2, false);
+  }
+}
+
+/** `yaml.dump(obj)` (PyYAML safe dumper: keys sorted, block style, width 80, non-ASCII escaped). */
 export function pyYamlDump(data: PyDict): string {
   const w = new YamlWriter();
   if (data.size === 0) return '{}\n';
-  const keys = [...data.keys()].sort(comparePyStr);
-  for (const key of keys) {
-    writeScalar(w, key, 2, true);
-    w.write(':');
-    const value = data.get(key)!;
-    if (value instanceof Map && value.size > 0) {
-      for (const k of [...value.keys()].sort(comparePyStr)) {
-        w.write('\n  ');
-        writeScalar(w, k, 4, true);
-        w.write(': ');
-        writeScalar(w, value.get(k)!, 4, false);
-      }
-    } else {
-      w.write(' ');
-      if (value instanceof Map) w.write('{}');
-      else writeScalar(w, value, 2, false);
-    }
-    w.write('\n');
-  }
+  writeBlockMapping(w, data, 0);
+  w.writeIndent(0);
   return w.out;
 }
 

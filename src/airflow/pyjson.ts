@@ -167,8 +167,9 @@ function scanString(s: string, end: number): [string, number] {
     if (j + 1 >= s.length) throw new PyJsonDecodeError('Unterminated string starting at', s, begin);
     const esc = s[j + 1]!;
     if (esc === 'u') {
+      // CPython reports these at the `u`, and also when the four digits would end the document.
       const hex = s.slice(j + 2, j + 6);
-      if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new PyJsonDecodeError('Invalid \\uXXXX escape', s, j);
+      if (j + 6 >= s.length || !/^[0-9a-fA-F]{4}$/.test(hex)) throw new PyJsonDecodeError('Invalid \\uXXXX escape', s, j + 1);
       out += String.fromCharCode(parseInt(hex, 16));
       end = j + 6;
       continue;

@@ -135,11 +135,14 @@ export function hostname(parts: SplitResult): string | null {
   return host.toLowerCase() + (havePct ? '%' : '') + zone;
 }
 
-/** `SplitResult.port` as in Python 3.11: `int(port, 10)`, then the 0–65535 range check. */
+/**
+ * `SplitResult.port` as in CPython 3.11.4+ (and 3.12+): only ASCII digits (`port.isdigit() and port.isascii()`),
+ * then the 0–65535 range check. (Older 3.x used `int(port, 10)`, which also took signs, blanks and `_`.)
+ */
 export function port(parts: SplitResult): number | null {
   const { port: p } = hostinfo(parts);
   if (p === null) return null;
-  const n = pythonInt(p);
+  const n = /^[0-9]+$/.test(p) ? Number(p) : undefined;
   if (n === undefined) throw new PythonError('ValueError', `Port could not be cast to integer value as ${pyReprStr(p)}`);
   if (!(n >= 0 && n <= 65535)) throw new PythonError('ValueError', 'Port out of range 0-65535');
   return n;
