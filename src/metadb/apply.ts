@@ -55,6 +55,7 @@ export interface ApplyOptions extends LockOptions {
   keys: FernetKeys | null;
 }
 
+/** What was written (a dry run writes nothing: see the plan's counts for what it would do). */
 export interface ApplyResult {
   created: number;
   updated: number;
@@ -266,7 +267,10 @@ export async function syncAirflowDb(client: pg.ClientBase, desired: readonly Des
       ...(options.pruneSources ? { pruneSources: options.pruneSources } : {}),
       fields: info.has,
     });
-    const result = plan.hasWrites && !options.dryRun ? await writePlan(client, plan, info, options.keys) : resultOf(plan, 0, false);
+    let result: ApplyResult;
+    if (!plan.hasWrites) result = resultOf(plan, 0, false);
+    else if (options.dryRun) result = { ...resultOf(plan, 0, false), created: 0, updated: 0, deleted: 0 };
+    else result = await writePlan(client, plan, info, options.keys);
     return { info, plan, result, keyCheckedAgainst: check.checked };
   });
 }

@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fernetRotate, parseFernetKeys } from '../../src/airflow/fernet.js';
+import { syncAirflowDb } from '../../src/metadb/apply.js';
+import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
+import type { DesiredObject } from '../../src/metadb/plan.js';
+import { readAirflowObjects } from '../../src/metadb/read.js';
+import { detectAirflowSchema } from '../../src/metadb/schema.js';
+import { createTestDatabase } from '../support/pg.js';
+import { dumpTables, openClient } from './helpers.js';
+
+const A = '1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=';
+const B = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
+const keyA = parseFernetKeys(A, 'key A');
+
+const pg1: DesiredObject = {
+  kind: 'connection', key: 'pg1', source: 'deployment:d1',
+  object: { conn_id: 'pg1', conn_type: 'postgres', host: 'db', login: 'u', password: 'pw1', port: 5432, extra: { sslmode: 'require' } },
+};
+const var1: DesiredObject = { kind: 'variable', key: 'v1', source: 'deployment:d1', object: { key: 'v1', value: 'one' } };
+
+describe('syncAirflowDb', () => {
+  let client: pg.Client;
+  beforeEach(async () => {
+    const url = await createTestDatabase('apply');
+    await loadSchemaFixture(url, '3.2');
+    client = await openClient(url);
+  });
+  afterEach(async () => {
+    await client.end();
+  });
+
+  it('without a key writes plaintext with the flags false, as Airflow does', async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: null });
+    const { rows } = await client.query('SELECT password, extra, is_encrypted, is_extra_encrypted FROM connection');
+    expect(rows).toEqual([{ password: 'pw1', extra: '{"sslmode": "require"}', is_encrypted: false, is_extra_encrypted: false }]);
+    const vars = await client.query('SELECT val, is_encrypted FROM variable');
+    expect(vars.rows).toEqual([{ val: 'one', is_encrypted: false }]);
+    // And a later sync with a key reads those plaintext rows fine.
+    const again = await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    expect(again.plan.counts.unchanged).toBe(2);
+    expect(again.keyCheckedAgainst).toBeNull();
+  });
+
+  it('plans without writing on a dry run', async () => {
+    const before = await dumpTables(client);
+    const outcome = await syncAirflowDb(client, [pg1, var1], { keys: keyA, dryRun: true });
+    expect(outcome.plan.counts.create).toBe(2);
+    expect(outcome.result).toMatchObject({ created: 0, updated: 0, deleted: 0, wrote: false });
+    expect(await dumpTables(client)).toEqual(before);
+  });
+
+  it('updates, reports conflicts, overwrites and prunes end to end', async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    // Airflow's own row (say, from the UI): envmgr did not write it.
+    await client.query(`INSERT INTO connection (conn_id, conn_type, host, is_encrypted, is_extra_encrypted) VALUES ('local_only', 'http', 'h', false, false)`);
+    // The source changes pg1's password, and starts to define local_only too.
+    const changedPg1 = { ...pg1, object: { ...pg1.object, password: 'pw2' } } as DesiredObject;
+    const localOnly: DesiredObject = { kind: 'connection', key: 'local_only', source: 'deployment:d1', object: { conn_id: 'local_only', conn_type: 'http', host: 'remote' } };
+    const second = await syncAirflowDb(client, [changedPg1, var1, localOnly], { keys: keyA });
+    expect(second.plan.entries.map((e) => [e.key, e.action, e.changedFields])).toEqual([
+      ['local_only', 'conflict', ['host']],
+      ['pg1', 'update', ['password']],
+      ['v1', 'unchanged', undefined],
+    ]);
+    const info = await detectAirflowSchema(client);
+    let back = await readAirflowObjects(client, info, keyA);
+    expect(back.connections.get('pg1')?.password).toBe('pw2');
+    expect(back.connections.get('local_only')?.host).toBe('h');
+
+    const third = await syncAirflowDb(client, [changedPg1, var1, localOnly], { keys: keyA, overwrite: true });
+    expect(third.plan.entries.find((e) => e.key === 'local_only')).toMatchObject({ action: 'update', conflict: 'unmanaged' });
+    back = await readAirflowObjects(client, info, keyA);
+    expect(back.connections.get('local_only')?.host).toBe('remote');
+
+    // The source drops pg1 and v1: with prune they go; without, they stay.
+    expect((await syncAirflowDb(client, [localOnly], { keys: keyA })).plan.counts.delete).toBe(0);
+    const pruned = await syncAirflowDb(client, [localOnly], { keys: keyA, prune: true });
+    expect(pruned.plan.entries.filter((e) => e.action === 'delete').map((e) => e.key)).toEqual(['pg1', 'v1']);
+    back = await readAirflowObjects(client, info, keyA);
+    expect([...back.connections.keys()]).toEqual(['local_only']);
+    expect(back.variables.size).toBe(0);
+    const state = await client.query('SELECT kind, key, source FROM envmgr_sync_state ORDER BY kind, key');
+    expect(state.rows).toEqual([{ kind: 'connection', key: 'local_only', source: 'deployment:d1' }]);
+  });
+
+  it('does not count re-encryption by `airflow rotate-fernet-key` as a change', async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    // What rotate-fernet-key does with fernet_key = "B,A": every encrypted value re-encrypted with B.
+    const rotated = parseFernetKeys(`${B},${A}`, 'AIRFLOW__CORE__FERNET_KEY');
+    const c = (await client.query('SELECT password, extra FROM connection')).rows[0];
+    await client.query('UPDATE connection SET password = $1, extra = $2', [fernetRotate(rotated, c.password), fernetRotate(rotated, c.extra)]);
+    const v = (await client.query('SELECT val FROM variable')).rows[0];
+    await client.query('UPDATE variable SET val = $1', [fernetRotate(rotated, v.val)]);
+    const before = await dumpTables(client);
+    const outcome = await syncAirflowDb(client, [pg1, var1], { keys: rotated });
+    expect(outcome.plan.counts).toMatchObject({ unchanged: 2, update: 0, conflict: 0 });
+    expect(outcome.result.wrote).toBe(false);
+    expect(await dumpTables(client)).toEqual(before);
+  });
+
+  it('leaves 3.x team columns alone on update', async () => {
+    await syncAirflowDb(client, [pg1], { keys: keyA });
+    await client.query(`INSERT INTO team (name) VALUES ('analytics')`);
+    await client.query(`UPDATE connection SET team_name = 'analytics'`);
+    await syncAirflowDb(client, [{ ...pg1, object: { ...pg1.object, host: 'db2' } } as DesiredObject], { keys: keyA });
+    const { rows } = await client.query('SELECT host, team_name FROM connection');
+    expect(rows).toEqual([{ host: 'db2', team_name: 'analytics' }]);
+  });
+});
