@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { baseEnv, runCli, runCommand, tempHome } from './support/cli.js';
+
+/** Runs the generated bash completion for the words typed so far (the last one being completed). */
+async function complete(script: string, words: string[]): Promise<string[]> {
+  const array = words.map((w) => `'${w}'`).join(' ');
+  const program = `${script}\nCOMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _envmgr; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const result = await runCommand('bash', ['-c', program]);
+  expect(result.stderr).toBe('');
+  return result.stdout.split('\n').filter(Boolean).sort();
+}
+
+describe('completion', () => {
+  it('bash completes groups, nested verbs and options, skipping option values', async () => {
+    const home = await tempHome();
+    const { stdout: script, code } = await runCli(['completion', 'bash'], { env: baseEnv(home) });
+    expect(code).toBe(0);
+    expect(await complete(script, ['envmgr', 'wor'])).toEqual(['workspace']);
+    const envWords = await complete(script, ['envmgr', 'env', '']);
+    expect(envWords.filter((w) => !w.startsWith('-'))).toEqual(['airflow-variable', 'connection']);
+    expect(envWords).toContain('--json');
+    const afterValue = await complete(script, ['envmgr', 'env', 'connection', 'list', '-w', 'ws1', '--sh']);
+    expect(afterValue).toEqual(['--show-secrets']);
+    expect(await complete(script, ['envmgr', 'env', 'connection', 'link', ''])).toEqual(expect.arrayContaining(['create', 'delete']));
+  });
+
+  it('zsh wraps the bash script; fish lists subcommands per parent; an unknown shell is a usage error', async () => {
+    const home = await tempHome();
+    const zsh = await runCli(['completion', 'zsh'], { env: baseEnv(home) });
+    expect(zsh.stdout.startsWith('#compdef envmgr\n')).toBe(true);
+    expect(zsh.stdout).toContain('bashcompinit');
+    const fish = await runCli(['completion', 'fish'], { env: baseEnv(home) });
+    expect(fish.stdout).toContain("complete -c envmgr -n '__fish_use_subcommand' -a login");
+    expect(fish.stdout).toMatch(/__fish_seen_subcommand_from connection; and not __fish_seen_subcommand_from .*-a link/);
+    const bad = await runCli(['completion', 'tcsh'], { env: baseEnv(home) });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/valid shells: bash, zsh, fish/);
+  });
+});
