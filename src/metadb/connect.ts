@@ -180,6 +180,9 @@ export interface WaitOptions extends TargetOptions {
   onProgress?: (message: string, elapsedMs: number) => void;
 }
 
+/** invalid_authorization_specification, invalid_password, invalid_catalog_name (no such database). */
+const FATAL_CODES = new Set(['28000', '28P01', '3D000']);
+
 /** Whether Airflow's `connection` table exists in the target schema (or the search_path's first schema). */
 async function hasConnectionTable(client: pg.ClientBase, schema: string | undefined): Promise<boolean> {
   const { rows } = await client.query<{ found: boolean }>(
@@ -211,6 +214,12 @@ export async function waitForAirflowDb(target: string | AirflowDbTarget, options
       if (await hasConnectionTable(client, t.schema)) return client;
       last = `connected, but there is no Airflow 'connection' table${t.schema ? ` in schema ${t.schema}` : ''} yet (has \`airflow db migrate\` run?)`;
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== undefined && FATAL_CODES.has(code)) {
+        await client.end().catch(() => undefined);
+        // Waiting will not fix a wrong password or database name.
+        throw new AirflowDbError(`the Airflow database at ${t.display} refused the connection: ${reason(err, t)}; check the database URL`);
+      }
       last = `not accepting connections: ${reason(err, t)}`;
     }
     await client.end().catch(() => undefined);

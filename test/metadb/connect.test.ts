@@ -121,6 +121,18 @@ describe('waitForAirflowDb', () => {
     }
   });
 
+  it('fails at once on a wrong password or database name instead of waiting', async () => {
+    const url = new URL(await createTestDatabase('auth'));
+    url.password = 'wrong-password-xyz';
+    const err = (await waitForAirflowDb(url.toString(), { timeoutMs: 600_000 }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(AirflowDbError);
+    expect(err.message).toMatch(/refused the connection: .*password authentication failed.*check the database URL/);
+    expect(err.message).not.toContain('wrong-password-xyz');
+    const noDb = new URL(await createTestDatabase('auth'));
+    noDb.pathname = '/no_such_database';
+    await expect(waitForAirflowDb(noDb.toString(), { timeoutMs: 600_000 })).rejects.toThrow(/no_such_database.*does not exist/);
+  });
+
   it('connectAirflowDb reports an unreachable database with its address', async () => {
     const port = await freePort();
     const err = (await connectAirflowDb(`postgresql://u:topsecret@127.0.0.1:${port}/x`).catch((e: unknown) => e)) as Error;
