@@ -41,18 +41,21 @@ export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): R
 
 const ACTION_ORDER: PlanEntry['action'][] = ['create', 'update', 'delete', 'conflict', 'unchanged'];
 
-/** Prints the report: the table on stdout (or JSON with --json), warnings and counts on stderr. */
+/** Prints the report: the table on stdout (or JSON with --json), warnings (always) and counts on stderr. */
 export function printSyncReport(ctx: Context, report: SyncReport, conflictHint = 'left as it is (use --overwrite to replace it)'): void {
   const { io } = ctx;
-  if (ctx.globals.json) {
-    io.out(JSON.stringify(report, null, 2) + '\n');
-    return;
-  }
   for (const s of report.shadowed) {
     io.err(`note: ${s.kind} ${s.key} from ${s.hidden} is shadowed by ${s.winner}\n`);
   }
   for (const s of report.runtimeShadows) {
     io.err(`warning: ${s.variable} in ${s.where} will shadow ${s.kind} ${s.key} at runtime (Airflow reads environment variables before the database)\n`);
+  }
+  for (const r of report.rows) {
+    if (r.action === 'conflict') io.err(`conflict: ${r.type} ${r.key}: ${r.note ?? 'a local row envmgr did not write'}; ${conflictHint}\n`);
+  }
+  if (ctx.globals.json) {
+    io.out(JSON.stringify(report, null, 2) + '\n');
+    return;
   }
   if (report.rows.length === 0) io.err('Nothing to sync: no connections, variables or pools in the sources.\n');
   else {
@@ -62,9 +65,6 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
       { header: 'SOURCE', value: (r) => r.source, truncate: true },
       { header: 'ACTION', value: (r) => (r.fields ? `${r.action} (${r.fields.join(', ')})` : r.action) },
     ], report.rows);
-  }
-  for (const r of report.rows) {
-    if (r.action === 'conflict') io.err(`conflict: ${r.type} ${r.key}: ${r.note ?? 'a local row envmgr did not write'}; ${conflictHint}\n`);
   }
   const counts = ACTION_ORDER.filter((a) => report.counts[a] > 0).map((a) => `${report.counts[a]} ${a === 'unchanged' ? 'unchanged' : a === 'conflict' ? (report.counts[a] === 1 ? 'conflict' : 'conflicts') : verbPast(a)}`);
   const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid skipped` : '';

@@ -1,0 +1,346 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCreateToken, adminCreateUser } from '../../src/server/index.js';
+import { startTestEnvironmentManager, type TestEnvironmentManager } from '../cli/support/server.js';
+import { airflowDb, api, developer, dump, FERNET_KEY, OTHER_KEY, pythonDecrypt, pythonWithCryptography, readBack, sql } from './support.js';
+
+let em: TestEnvironmentManager;
+let call: ReturnType<typeof api>;
+const ids: Record<string, string> = {};
+
+interface Report {
+  rows: { key: string; type: string; source: string; action: string; fields?: string[] }[];
+  counts: Record<string, number>;
+  shadowed: { kind: string; key: string; hidden: string; winner: string }[];
+  runtimeShadows: { variable: string }[];
+}
+
+beforeAll(async () => {
+  em = await startTestEnvironmentManager();
+  call = api(em);
+  const { alpha } = em.workspaces;
+  const { alpha1, alpha2 } = em.deployments;
+  const create = async (name: string, body: Record<string, unknown>) => {
+    ids[name] = (await call<{ id: string }>('POST', '/environment-objects', body)).id;
+  };
+  // Linked to all deployments but alpha2, with alpha1's link overriding host, password and one extra member.
+  await create('warehouse', {
+    objectKey: 'warehouse', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: alpha, autoLinkDeployments: true,
+    connection: { type: 'postgres', host: 'wh.internal', login: 'etl', password: 'base-pw-Z1', port: 5432, schema: 'dw', extra: { sslmode: 'require', region: 'eu' } },
+    links: [{ scope: 'DEPLOYMENT', scopeEntityId: alpha1, overrides: { connection: { host: 'wh-prod.internal', password: 'prod-pw-Z2', extra: { region: 'us' } } } }],
+    excludeLinks: [{ scope: 'DEPLOYMENT', scopeEntityId: alpha2 }],
+  });
+  // Reaches alpha2 only, through an explicit link.
+  await create('api_http', {
+    objectKey: 'api_http', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: alpha,
+    connection: { type: 'http', host: 'api.example.com', extra: { token: 'tok-Z3' } },
+    links: [{ scope: 'DEPLOYMENT', scopeEntityId: alpha2 }],
+  });
+  // The same key at both scopes: alpha1's own object wins.
+  await create('shared_ws', {
+    objectKey: 'shared', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: alpha, autoLinkDeployments: true,
+    connection: { type: 'http', host: 'from-workspace' },
+  });
+  await create('shared_dep', {
+    objectKey: 'shared', objectType: 'CONNECTION', scope: 'DEPLOYMENT', scopeEntityId: alpha1,
+    connection: { type: 'http', host: 'from-deployment' },
+  });
+  await create('pg_dep', {
+    objectKey: 'pg_dep', objectType: 'CONNECTION', scope: 'DEPLOYMENT', scopeEntityId: alpha1,
+    connection: { type: 'postgres', host: 'dep-db', login: 'u', password: 'dep-pw-Z4', port: 6543 },
+  });
+  await create('env_name', {
+    objectKey: 'env_name', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: alpha, autoLinkDeployments: true,
+    airflowVariable: { value: 'workspace-value', isSecret: false },
+  });
+  await create('secret_var', {
+    objectKey: 'secret_var', objectType: 'AIRFLOW_VARIABLE', scope: 'DEPLOYMENT', scopeEntityId: alpha1,
+    airflowVariable: { value: 'var-secret-Z5', isSecret: true },
+  });
+});
+
+afterAll(async () => {
+  await em?.close();
+});
+
+function target(db: string, key = FERNET_KEY): string[] {
+  return ['--db-url', db, '--fernet-key', key, '--wait', '10s'];
+}
+
+describe('dev start against a real Environment Manager and metadata database', () => {
+  it('writes what a deployment resolves to: own objects first, links with overrides, auto-link minus exclusions', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db1 = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db1), '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.rows.map((r) => `${r.type}:${r.key}:${r.action}`).sort()).toEqual([
+      'connection:pg_dep:create', 'connection:shared:create', 'connection:warehouse:create',
+      'variable:env_name:create', 'variable:secret_var:create',
+    ]);
+    expect(report.rows.find((r) => r.key === 'warehouse')!.source).toMatch(/workspace link/);
+    expect(run.stdout + run.stderr).not.toMatch(/prod-pw-Z2|dep-pw-Z4|var-secret-Z5/);
+
+    const state = await readBack(db1);
+    expect(state.connections.get('warehouse')).toMatchObject({
+      conn_type: 'postgres', host: 'wh-prod.internal', login: 'etl', password: 'prod-pw-Z2', port: 5432, schema: 'dw',
+      extra: { sslmode: 'require', region: 'us' },
+    });
+    expect(state.connections.get('shared')!.host).toBe('from-deployment');
+    expect(state.connections.get('pg_dep')).toMatchObject({ host: 'dep-db', password: 'dep-pw-Z4', port: 6543 });
+    expect(state.connections.has('api_http')).toBe(false);
+    expect(state.variables.get('env_name')!.value).toBe('workspace-value');
+    expect(state.variables.get('secret_var')!.value).toBe('var-secret-Z5');
+
+    const db2 = await airflowDb('2.10');
+    expect((await dev.cli(['dev', 'start', '-d', em.deployments.alpha2, ...target(db2)])).code).toBe(0);
+    const state2 = await readBack(db2);
+    expect([...state2.connections.keys()].sort()).toEqual(['api_http', 'shared']);
+    expect(state2.connections.get('shared')!.host).toBe('from-workspace');
+    expect(state2.connections.get('api_http')!.extra).toEqual({ token: 'tok-Z3' });
+
+    const db3 = await airflowDb('3.2');
+    expect((await dev.cli(['dev', 'start', '-w', em.workspaces.alpha, ...target(db3)])).code).toBe(0);
+    expect((await readBack(db3)).connections.get('warehouse')).toMatchObject({ host: 'wh.internal', password: 'base-pw-Z1', extra: { sslmode: 'require', region: 'eu' } });
+  });
+
+  it("writes rows that Python's cryptography decrypts to the values written", async (test) => {
+    const python = pythonWithCryptography();
+    if (!python) {
+      test.skip('python3 with the cryptography package is not installed (Debian: apt-get install python3-cryptography)');
+      return;
+    }
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    expect((await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)])).code).toBe(0);
+    const rows = await sql<{ conn_id: string; password: string | null; extra: string | null; is_encrypted: boolean; is_extra_encrypted: boolean }>(db, 'SELECT conn_id, password, extra, is_encrypted, is_extra_encrypted FROM connection ORDER BY conn_id');
+    const wh = rows.find((r) => r.conn_id === 'warehouse')!;
+    expect(wh.is_encrypted && wh.is_extra_encrypted).toBe(true);
+    const [password, extra] = pythonDecrypt(python, FERNET_KEY, [wh.password!, wh.extra!]);
+    expect(password).toBe('prod-pw-Z2');
+    expect(JSON.parse(extra!)).toEqual({ sslmode: 'require', region: 'us' });
+    const shared = rows.find((r) => r.conn_id === 'shared')!;
+    expect(shared).toMatchObject({ password: null, extra: null, is_encrypted: false, is_extra_encrypted: false });
+    const vars = await sql<{ key: string; val: string; is_encrypted: boolean }>(db, 'SELECT key, val, is_encrypted FROM variable ORDER BY key');
+    expect(vars.every((v) => v.is_encrypted)).toBe(true);
+    expect(pythonDecrypt(python, FERNET_KEY, vars.map((v) => v.val))).toEqual(['workspace-value', 'var-secret-Z5']);
+  });
+
+  it('lets the settings file win by default, listing what it shadows, and lose with dev.prefer=remote', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    await dev.writeProjectFile('airflow_settings.yaml', [
+      'airflow:',
+      '  connections:',
+      '    - conn_id: pg_dep',
+      '      conn_type: postgres',
+      '      conn_host: localhost',
+      '      conn_port: 5433',
+      '  variables:',
+      '    - variable_name: local_only',
+      '      variable_value: from-settings',
+      '',
+    ].join('\n'));
+    const db = await airflowDb('3.0');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.shadowed).toEqual([{ kind: 'connection', key: 'pg_dep', hidden: `deployment (${em.deployments.alpha1})`, winner: 'airflow_settings.yaml:3' }]);
+    let state = await readBack(db);
+    expect(state.connections.get('pg_dep')).toMatchObject({ host: 'localhost', port: 5433, password: null });
+    expect(state.variables.get('local_only')!.value).toBe('from-settings');
+
+    expect((await dev.cli(['config', 'set', 'dev.prefer', 'remote'])).code).toBe(0);
+    const again = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/connection pg_dep from airflow_settings\.yaml:3 is shadowed by deployment/);
+    state = await readBack(db);
+    expect(state.connections.get('pg_dep')).toMatchObject({ host: 'dep-db', port: 6543, password: 'dep-pw-Z4' });
+  });
+
+  it('writes nothing on an unchanged re-run or with --dry-run', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('2.7');
+    const dry = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((JSON.parse(dry.stdout) as Report).counts.create).toBe(5);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+    expect(await sql(db, "SELECT to_regclass('envmgr_sync_state') AS t")).toEqual([{ t: null }]);
+
+    expect((await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)])).code).toBe(0);
+    const before = await dump(db);
+    const rerun = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--json']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const report = JSON.parse(rerun.stdout) as Report;
+    expect(report.counts).toMatchObject({ create: 0, update: 0, delete: 0, conflict: 0, unchanged: 5 });
+    expect(await dump(db)).toBe(before);
+  });
+
+  it('prunes only rows envmgr wrote, and never overwrites a hand-made row without --overwrite', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    // Hand-made rows: one with a key the deployment also has, one of its own.
+    await sql(db, "INSERT INTO connection (conn_id, conn_type, host, is_encrypted, is_extra_encrypted) VALUES ('shared', 'http', 'my-own', false, false), ('mine', 'http', 'mine-host', false, false)");
+    const first = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--json']);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/conflict: connection shared/);
+    expect(first.stderr).toMatch(/--overwrite/);
+    expect((JSON.parse(first.stdout) as Report).rows.find((r) => r.key === 'shared')!.action).toBe('conflict');
+    expect((await readBack(db)).connections.get('shared')!.host).toBe('my-own');
+
+    const forced = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--overwrite']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect((await readBack(db)).connections.get('shared')!.host).toBe('from-deployment');
+
+    // The deployment drops pg_dep: --prune deletes it, and leaves the hand-made 'mine'.
+    const dep = await api(em)<{ id: string }>('POST', '/environment-objects', {
+      objectKey: 'temp_conn', objectType: 'CONNECTION', scope: 'DEPLOYMENT', scopeEntityId: em.deployments.alpha1, connection: { type: 'http', host: 't' },
+    });
+    expect((await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)])).code).toBe(0);
+    expect((await readBack(db)).connections.has('temp_conn')).toBe(true);
+    await call('DELETE', `/environment-objects/${dep.id}`);
+    const noPrune = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(noPrune.code).toBe(0);
+    expect((await readBack(db)).connections.has('temp_conn')).toBe(true);
+    const pruned = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--prune', '--json']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect((JSON.parse(pruned.stdout) as Report).rows.filter((r) => r.action === 'delete').map((r) => r.key)).toEqual(['temp_conn']);
+    const state = await readBack(db);
+    expect(state.connections.has('temp_conn')).toBe(false);
+    expect(state.connections.get('mine')!.host).toBe('mine-host');
+  });
+
+  it('warns when an AIRFLOW_CONN_ / AIRFLOW_VAR_ variable will shadow a synced row', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    await dev.writeProjectFile('.env', 'AIRFLOW_VAR_ENV_NAME=override\n');
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)], { env: { AIRFLOW_CONN_PG_DEP: 'postgres://x@y/z' } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/AIRFLOW_CONN_PG_DEP in the environment will shadow connection pg_dep/);
+    expect(run.stderr).toMatch(/AIRFLOW_VAR_ENV_NAME in \.env will shadow variable env_name/);
+  });
+
+  it('refuses --deployment-id when disable_env_objects is true, saying how to turn it back on', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    expect((await dev.cli(['config', 'set', '-g', 'disable_env_objects', 'true'])).code).toBe(0);
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/envmgr config set -g disable_env_objects false/);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
+  it('stops with the Astro message and guidance when the organization does not allow secrets fetching', async () => {
+    const dev = await developer(em, { token: em.lockedToken });
+    const res = await fetch(`${em.url}/v1/organizations/${em.lockedOrganizationId}/workspaces`, { headers: { authorization: `Bearer ${em.lockedToken}` } });
+    const workspace = ((await res.json()) as { workspaces: { id: string }[] }).workspaces[0]!.id;
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-w', workspace, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`showSecrets on organization with id ${em.lockedOrganizationId} is not allowed`);
+    expect(run.stderr).toMatch(/Environment Secrets Fetching/i);
+    expect(await dump(db)).not.toMatch(/state:/);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
+  it('gives a clear 403 to a WORKSPACE_MEMBER token and writes nothing', async () => {
+    const { id: userId } = await adminCreateUser(em.databaseUrl, { organizationId: em.organizationId, username: `member-${Date.now()}` });
+    const { token } = await adminCreateToken(em.databaseUrl, { organizationId: em.organizationId, name: 'member', userId, roles: [{ role: 'WORKSPACE_MEMBER', entityId: em.workspaces.alpha }] });
+    const dev = await developer(em, { token, workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/403|permission|WORKSPACE_AUTHOR/i);
+    expect(run.stderr).not.toMatch(/re-run with --verbose/);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
+  it('writes nothing when the API fails in the middle of pagination', async () => {
+    // A proxy in front of the real server: the first page claims more objects than it holds, the next page fails.
+    const upstream = new URL(em.url);
+    const proxy = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const isList = url.pathname.endsWith('/environment-objects') && req.method === 'GET';
+      if (isList && Number(url.searchParams.get('offset') ?? 0) > 0) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'internal error', requestId: 'r1', statusCode: 500 }));
+        return;
+      }
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          let body = Buffer.concat(chunks);
+          if (isList && up.statusCode === 200) {
+            const page = JSON.parse(body.toString()) as { totalCount: number };
+            page.totalCount += 5;
+            body = Buffer.from(JSON.stringify(page));
+          }
+          const headers = { ...up.headers, 'content-length': String(body.length) };
+          res.writeHead(up.statusCode ?? 502, headers).end(body);
+        });
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const dev = await developer(undefined);
+      const login = await dev.cli(['login', url, '--with-token', '--workspace-id', em.workspaces.alpha], { stdin: em.token });
+      expect(login.code, login.stderr).toBe(0);
+      const db = await airflowDb('3.1');
+      const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/500|internal error/);
+      expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+      expect(await sql(db, 'SELECT 1 FROM variable')).toEqual([]);
+    } finally {
+      await new Promise((done) => proxy.close(done));
+    }
+  });
+
+  it('refuses a wrong Fernet key before writing, naming where the key came from', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    expect((await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)])).code).toBe(0);
+    await call('POST', `/environment-objects/${ids.pg_dep}`, { connection: { type: 'postgres', host: 'changed-host', login: 'u', password: '****', port: 6543 } });
+    const before = await dump(db);
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, '--db-url', db, '--wait', '10s'], { env: { AIRFLOW__CORE__FERNET_KEY: OTHER_KEY } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/AIRFLOW__CORE__FERNET_KEY in the environment/);
+    expect(await dump(db)).toBe(before);
+    await call('POST', `/environment-objects/${ids.pg_dep}`, { connection: { type: 'postgres', host: 'dep-db', login: 'u', password: '****', port: 6543 } });
+  });
+
+  it('lists every problem of an invalid settings file with file and line, and writes nothing', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    await dev.writeProjectFile('airflow_settings.yaml', [
+      'airflow:',
+      '  connections:',
+      '    - conn_id: good',
+      '      conn_type: http',
+      '    - conn_id: bad port',
+      '      conn_type: postgres',
+      '    - conn_id: other',
+      '      conn_type: postgres',
+      '      conn_port: 99999',
+      '    - conn_id: third',
+      '      conn_colour: blue',
+      '',
+    ].join('\n'));
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/airflow_settings\.yaml:5.*conn_id/);
+    expect(run.stderr).toMatch(/airflow_settings\.yaml:9.*port/);
+    expect(run.stderr).toMatch(/airflow_settings\.yaml:11.*conn_colour/);
+    expect(run.stderr).toMatch(/nothing was written/);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+
+    const skipping = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--skip-invalid']);
+    expect(skipping.code).toBe(1);
+    const keys = (await sql<{ conn_id: string }>(db, 'SELECT conn_id FROM connection ORDER BY 1')).map((r) => r.conn_id);
+    expect(keys).toContain('good');
+    expect(keys).toContain('pg_dep');
+    expect(keys).not.toContain('other');
+  });
+});

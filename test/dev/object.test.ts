@@ -1,0 +1,174 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { ROOT } from '../cli/support/cli.js';
+import { airflowDb, developer, dump, FERNET_KEY, readBack, sql } from './support.js';
+
+const fixture = (name: string) => join(ROOT, 'fixtures', name);
+
+function target(db: string, key = FERNET_KEY): string[] {
+  return ['--db-url', db, '--fernet-key', key, '--wait', '10s'];
+}
+
+/** Plain objects of a database's decrypted state, for equality between two databases. */
+async function snapshot(db: string, key = FERNET_KEY) {
+  const s = await readBack(db, key);
+  const sorted = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return { connections: sorted(s.connections), variables: sorted(s.variables), pools: sorted(s.pools) };
+}
+
+describe('object import', () => {
+  it("imports Astro's settings format as Astro documents it: fields, conn_uri, conn_extra as map and JSON text, pools, variables", async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), ...target(db)]);
+    expect(run.code, run.stderr).toBe(0);
+    const s = await readBack(db);
+    expect(s.connections.get('warehouse')).toMatchObject({
+      conn_type: 'postgres', host: 'db.example.com', schema: 'analytics', login: 'etl', password: 's3cr3t#pa$$', port: 5432,
+      extra: { sslmode: 'require', connect_timeout: 10 },
+    });
+    // Parsed the way Airflow parses the URI: %40 decoded, query values as strings.
+    expect(s.connections.get('api_uri')).toMatchObject({
+      conn_type: 'http', host: 'api.example.com', login: 'user', password: 'p@ss', port: 8443, schema: 'v1', extra: { timeout: '30', verify: 'false' },
+    });
+    expect(s.connections.get('aws_default')!.extra).toEqual({ region_name: 'eu-central-1', config_kwargs: { retries: { mode: 'standard' } } });
+    // conn_extra replaces the URI's query, as `airflow connections add --conn-uri … --conn-extra …` does.
+    expect(s.connections.get('uri_with_extra_override')).toMatchObject({ conn_type: 'mysql', host: 'mysql', login: 'root', port: 3306, schema: 'app', extra: { charset: 'utf8mb4' } });
+    expect(s.pools.get('etl_pool')).toMatchObject({ slots: 5, description: 'Pool for ETL tasks', include_deferred: false });
+    expect(s.pools.get('unlimited')!.slots).toBe(-1);
+    expect(s.variables.get('retries')!.value).toBe('3');
+    expect(s.variables.get('config_json')!.value).toBe('{"a": [1, 2], "b": null}');
+  });
+
+  it("loads nothing from the template `astro dev init` writes, and reports it", async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('2.10');
+    const run = await dev.cli(['object', 'import', '-s', fixture('settings/astro-template.yaml'), ...target(db)]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
+  it('imports only the kinds asked for with -c / -v / -p', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.2');
+    expect((await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '-v', '-p', ...target(db)])).code).toBe(0);
+    const s = await readBack(db);
+    expect(s.connections.size).toBe(0);
+    expect(s.variables.size).toBe(3);
+    expect([...s.pools.keys()].sort()).toEqual(['default_pool', 'etl_pool', 'unlimited']);
+  });
+
+  it('honours --on-conflict fail and skip for rows envmgr did not write', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    await sql(db, "INSERT INTO connection (conn_id, conn_type, host, is_encrypted, is_extra_encrypted) VALUES ('warehouse', 'http', 'mine', false, false)");
+    const before = await dump(db);
+    const failed = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '--on-conflict', 'fail', ...target(db)]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/connection warehouse/);
+    expect(await dump(db)).toBe(before);
+
+    const skipped = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '--on-conflict', 'skip', ...target(db)]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    let s = await readBack(db);
+    expect(s.connections.get('warehouse')!.host).toBe('mine');
+    expect(s.connections.has('api_uri')).toBe(true);
+
+    const overwritten = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), ...target(db)]);
+    expect(overwritten.code, overwritten.stderr).toBe(0);
+    s = await readBack(db);
+    expect(s.connections.get('warehouse')!.host).toBe('db.example.com');
+  });
+});
+
+describe('object export', () => {
+  it('round-trips through .env: export --env-export, then import --env-file into an empty database gives identical rows', async () => {
+    for (const serialization of ['uri', 'json']) {
+      const dev = await developer(undefined);
+      const source = await airflowDb('3.1');
+      expect((await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '-c', '-v', ...target(source)])).code).toBe(0);
+      const exported = await dev.cli(['object', 'export', '--env-export', '-e', 'out.env', '--serialization', serialization, ...target(source)]);
+      expect(exported.code, exported.stderr).toBe(0);
+      const file = join(dev.home, 'project', 'out.env');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const text = await readFile(file, 'utf8');
+      // The real dotenv parser reads back the secret exactly (the URI form percent-encodes it).
+      const parsed = dotenv.parse(text);
+      expect(Object.keys(parsed).sort()).toEqual([
+        'AIRFLOW_CONN_API_URI', 'AIRFLOW_CONN_AWS_DEFAULT', 'AIRFLOW_CONN_URI_WITH_EXTRA_OVERRIDE', 'AIRFLOW_CONN_WAREHOUSE',
+        'AIRFLOW_VAR_CONFIG_JSON', 'AIRFLOW_VAR_ENVIRONMENT', 'AIRFLOW_VAR_RETRIES',
+      ]);
+      expect(parsed.AIRFLOW_VAR_CONFIG_JSON).toBe('{"a": [1, 2], "b": null}');
+
+      const target2 = await airflowDb('3.1');
+      const imported = await dev.cli(['object', 'import', '--env-file', 'out.env', ...target(target2)]);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(await snapshot(target2)).toEqual(await snapshot(source));
+    }
+  });
+
+  it('round-trips through airflow_settings.yaml, pools included', async () => {
+    const dev = await developer(undefined);
+    const source = await airflowDb('2.10');
+    expect((await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), ...target(source)])).code).toBe(0);
+    expect((await dev.cli(['object', 'export', '-s', 'exported.yaml', ...target(source)])).code).toBe(0);
+    const file = join(dev.home, 'project', 'exported.yaml');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const copy = await airflowDb('2.10');
+    const imported = await dev.cli(['object', 'import', '-s', 'exported.yaml', ...target(copy)]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(await snapshot(copy)).toEqual(await snapshot(source));
+  });
+
+  it('merges into existing files: same key replaced in place, others kept, nothing duplicated', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    expect((await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), ...target(db)])).code).toBe(0);
+    await dev.writeProjectFile('.env', '# project settings\nAIRFLOW_VAR_ENVIRONMENT=old\nOTHER_SETTING=kept\n');
+    await dev.writeProjectFile('airflow_settings.yaml', [
+      'airflow:',
+      '  connections:',
+      '    - conn_id: warehouse',
+      '      conn_type: sqlite',
+      '    - conn_id: keep_me',
+      '      conn_type: http',
+      '  variables:',
+      '    - variable_name: untouched',
+      '      variable_value: yes',
+      '',
+    ].join('\n'));
+    for (let i = 0; i < 2; i++) {
+      expect((await dev.cli(['object', 'export', '--env-export', ...target(db)])).code).toBe(0);
+      expect((await dev.cli(['object', 'export', ...target(db)])).code).toBe(0);
+    }
+    const env = await readFile(join(dev.home, 'project', '.env'), 'utf8');
+    const lines = env.split('\n');
+    expect(lines[0]).toBe('# project settings');
+    expect(lines[1]).toBe('AIRFLOW_VAR_ENVIRONMENT=dev');
+    expect(lines[2]).toBe('OTHER_SETTING=kept');
+    expect(lines.filter((l) => l.startsWith('AIRFLOW_VAR_ENVIRONMENT=')).length).toBe(1);
+    expect(lines.filter((l) => l.startsWith('AIRFLOW_CONN_WAREHOUSE=')).length).toBe(1);
+
+    const yaml = parseYaml(await readFile(join(dev.home, 'project', 'airflow_settings.yaml'), 'utf8')) as {
+      airflow: { connections: { conn_id: string; conn_type: string }[]; variables: { variable_name: string }[] };
+    };
+    const ids = yaml.airflow.connections.map((c) => c.conn_id);
+    expect(ids.slice(0, 2)).toEqual(['warehouse', 'keep_me']);
+    expect(ids.filter((id) => id === 'warehouse').length).toBe(1);
+    expect(yaml.airflow.connections[0]!.conn_type).toBe('postgres');
+    expect(yaml.airflow.variables.map((v) => v.variable_name)).toContain('untouched');
+    await writeFile(join(dev.home, 'unused'), '');
+  });
+
+  it('stores plaintext with the flags false when the key is set empty, and Airflow-readable either way', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '-c', ...target(db, '')]);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = await sql<{ password: string; is_encrypted: boolean; is_extra_encrypted: boolean }>(db, "SELECT password, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id = 'warehouse'");
+    expect(rows[0]).toEqual({ password: 's3cr3t#pa$$', is_encrypted: false, is_extra_encrypted: false });
+  });
+});
