@@ -227,6 +227,9 @@ export class ApiClient {
       UND_ERR_BODY_TIMEOUT: 'the response stalled',
       ECONNRESET: 'connection reset',
     }[code] ?? (code || (error as Error).message);
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      return new UserError(`cannot reach ${this.apiUrl}: its TLS certificate is not trusted (${code}); pass --ca-file <pem> (or set NODE_EXTRA_CA_CERTS) with the CA that signed it`, { cause: error });
+    }
     return new UserError(`cannot reach ${this.apiUrl}: ${what}; check the URL, your network and proxy settings, then try again`, { cause: error });
   }
 

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { Context } from './context.js';
 
 /** Attaches a group's commands to the program. */
@@ -52,7 +52,7 @@ export async function createProgram(ctx: Context, opts: CreateProgramOptions = {
     .option('--verbose', 'debug output on stderr (secrets redacted)')
     .option('--no-input', 'never prompt (implied without a terminal or when CI is set)')
     .option('--no-color', 'no colour (also NO_COLOR)')
-    .addOption(new Option('--ca-file <path>', 'extra CA certificates (PEM) to trust').env('ENVMGR_CA_FILE'))
+    .option('--ca-file <path>', 'extra CA certificates (PEM) to trust (also ENVMGR_CA_FILE)')
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
   applyOutput(program, ctx);
