@@ -24,3 +24,29 @@ export {
 } from './airflow/json.js';
 export type { ParsedConnection } from './airflow/json.js';
 export { validateConnection, validateVariable, validatePool, envVarNameFor, airflowValidateKey, sanitizeConnId, formatProblem } from './airflow/validate.js';
+export { readSettingsFile, writeSettingsFile } from './airflow/settings.js';
+export type { SettingsReadResult, SettingsContent } from './airflow/settings.js';
+export {
+  formatEnvLine,
+  formatEnvValue,
+  envQuotingFor,
+  mergeEnvFile,
+  parseEnvFile,
+  readAirflowEnvFile,
+  connectionEnvEntry,
+  variableEnvEntry,
+  EnvValueError,
+} from './airflow/envfile.js';
+export type { EnvEntry } from './airflow/envfile.js';
+export {
+  exportConnectionsJson,
+  exportConnectionsYaml,
+  exportConnectionsEnv,
+  exportVariablesJson,
+  exportPoolsJson,
+  parseLocalFilesystemSecrets,
+  loadLocalFilesystemConnections,
+  localFilesystemFormat,
+  AirflowFileError,
+} from './airflow/airflow-files.js';
+export type { ConnectionRow } from './airflow/airflow-files.js';

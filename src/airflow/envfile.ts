@@ -198,7 +198,8 @@ export function readAirflowEnvFile(
   const { entries, problems: lineProblems } = parseEnvFile(text);
   const file = opts.file;
   const loc = (line: number) => ({ ...(file !== undefined ? { file } : {}), line });
-  const problems: ValidationProblem[] = lineProblems.map((p) => ({ kind: 'connection', key: '', field: 'line', message: p.message, ...loc(p.line) }));
+  const kindOf = (message: string): 'connection' | 'variable' => (message.startsWith('AIRFLOW_VAR_') ? 'variable' : 'connection');
+  const problems: ValidationProblem[] = lineProblems.map((p) => ({ kind: kindOf(p.message), key: '', field: 'line', message: p.message, ...loc(p.line) }));
   const connections: LocatedConnection[] = [];
   const variables: LocatedVariable[] = [];
   const other: EnvFileEntry[] = [];
