@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, baseEnv, tempHome } from './support/cli.js';
+import { startTestEnvironmentManager, type TestEnvironmentManager } from './support/server.js';
+
+let em: TestEnvironmentManager;
+beforeAll(async () => {
+  em = await startTestEnvironmentManager();
+});
+afterAll(async () => em?.close());
+
+interface Step {
+  /** Text the terminal must show before `send` is typed. */
+  waitFor: string;
+  send: string;
+}
+
+/**
+ * Runs the CLI on a real pseudo-terminal (util-linux `script`), typing each answer only once its prompt is on
+ * screen, as a person would.
+ */
+function onTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Step[] = []): Promise<{ code: number | null; screen: string }> {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...env, TERM: 'xterm', COLUMNS: '120' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let next = 0;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+      while (next < steps.length && screen.includes(steps[next]!.waitFor)) child.stdin.write(steps[next++]!.send);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, screen });
+    });
+  });
+}
+
+const haveScript = await import('node:child_process').then(({ spawnSync }) => spawnSync('script', ['--version']).status === 0);
+
+describe.skipIf(!haveScript)('on a terminal', () => {
+  it('prompts for the token without echo and for the workspace, then prints tables with a header and colour', async () => {
+    const home = await tempHome();
+    const env = baseEnv(home);
+    const login = await onTerminal(['login', em.url], env, [
+      { waitFor: 'API token', send: `${em.token}\r` },
+      { waitFor: 'Workspace', send: '\u001b[B' },
+      { waitFor: 'beta', send: '\r' },
+    ]);
+    expect(login.code, login.screen).toBe(0);
+    expect(login.screen).not.toContain(em.token);
+    expect(await readFile(join(home, '.envmgr', 'config.yaml'), 'utf8')).toContain(`workspaceId: ${em.workspaces.beta}`);
+
+    const table = await onTerminal(['workspace', 'list'], env);
+    expect(table.code).toBe(0);
+    const lines = table.screen.split(/\r?\n/);
+    // Columns padded to the widest cell ("alpha", a 25-character id), two spaces apart, header in bold.
+    expect(lines[0]).toBe(`\u001b[1m${'NAME'.padEnd(5)}  ${'ID'.padEnd(em.workspaces.alpha.length)}  CURRENT\u001b[0m`);
+    expect(lines[2]).toMatch(new RegExp(`^beta\\s+${em.workspaces.beta}\\s+true$`));
+
+    const plain = await onTerminal(['workspace', 'list'], { ...env, NO_COLOR: '1' });
+    expect(plain.screen).not.toContain('\u001b[');
+    expect(plain.screen.split(/\r?\n/)[0]).toMatch(/^NAME\s+ID\s+CURRENT$/);
+  });
+
+  it('asks before deleting, and "no" cancels with exit 130', async () => {
+    const home = await tempHome();
+    const env = baseEnv(home, { ENVMGR_API_TOKEN: em.token, ENVMGR_DOMAIN: em.url });
+    const create = await onTerminal(['env', 'airflow-variable', 'create', 'tty_var', '-w', em.workspaces.alpha], env, [{ waitFor: 'Value', send: 'typed-in\r' }]);
+    expect(create.code, create.screen).toBe(0);
+    const refused = await onTerminal(['env', 'airflow-variable', 'delete', 'tty_var', '-w', em.workspaces.alpha], env, [{ waitFor: 'Delete variable tty_var', send: 'n\r' }]);
+    expect(refused.code).toBe(130);
+    const yes = await onTerminal(['env', 'airflow-variable', 'delete', 'tty_var', '-w', em.workspaces.alpha], env, [{ waitFor: 'Delete variable tty_var', send: 'y\r' }]);
+    expect(yes.code, yes.screen).toBe(0);
+  });
+});
