@@ -85,3 +85,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw err;
   }
 }
+
+/**
+ * For `envmgr server start`: closes the server gracefully on the first SIGINT or SIGTERM and resolves with the
+ * signal once it is closed (the caller chooses the exit code). The handlers are removed afterwards.
+ */
+export function closeOnSignals(
+  server: Pick<RunningServer, 'close'>,
+  signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
+): Promise<NodeJS.Signals> {
+  return new Promise((resolve, reject) => {
+    const handler = (signal: NodeJS.Signals) => {
+      for (const s of signals) process.off(s, handler);
+      server.close().then(() => resolve(signal), reject);
+    };
+    for (const s of signals) process.once(s, handler);
+  });
+}
