@@ -74,7 +74,7 @@ export function urlsplit(input: string): SplitResult {
 
 function checkBracketedHost(host: string): void {
   if (host.startsWith('v')) {
-    if (!/^v[a-fA-F0-9]+\..+$/s.test(host)) throw new PythonError('ValueError', 'IPvFuture address is invalid');
+    if (!/^v[a-fA-F0-9]+\.[^\n]+$/.test(host)) throw new PythonError('ValueError', 'IPvFuture address is invalid');
     return;
   }
   // ipaddress.ip_address: IPv4 or IPv6 (with an optional %scope).
