@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exportConnectionsJson, exportConnectionsYaml } from '../../src/airflow/airflow-files.js';
 import type { ConnectionRow } from '../../src/airflow/airflow-files.js';
-import { pythonJsonDumps, pythonJsonLoads } from '../../src/airflow/pyjson.js';
+import { pyReprStr, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from '../../src/airflow/pyjson.js';
 import { AIRFLOW_VARIANTS, airflowGetUri, parseConnectionUri } from '../../src/airflow/uri.js';
 import type { ConnectionFields } from '../../src/airflow/uri.js';
 import { findPython, runPython } from './python.js';
@@ -146,6 +146,8 @@ print(json.dumps({
     'loads': [loads(t) for t in req['loads']],
     'yaml': [yaml.dump(dict(d)) for d in req['yaml']],
     'json2': [json.dumps(dict(d), indent=2) for d in req['yaml']],
+    'json4': [json.dumps(json.loads(t), sort_keys=True, indent=4) for t in req['json4']],
+    'repr': [repr(t) for t in req['repr']],
 }))
 `;
 
@@ -210,6 +212,20 @@ const fieldsArb: fc.Arbitrary<ConnectionFields> = fc.record({
   ),
 });
 
+// Code points whose Unicode category has not changed between Python 3.11's Unicode 14 and Node's newer tables
+// (printability decides repr's escaping, and recent additions would differ).
+const stableChar = fc
+  .oneof(
+    fc.integer({ min: 0x0, max: 0x2ff }),
+    fc.integer({ min: 0x370, max: 0x4ff }),
+    fc.integer({ min: 0x2000, max: 0x206f }),
+    fc.integer({ min: 0x4e00, max: 0x9fff }),
+    fc.integer({ min: 0xac00, max: 0xd7a3 }),
+    fc.integer({ min: 0xe000, max: 0xf8ff }),
+    fc.integer({ min: 0x1f600, max: 0x1f64f }),
+  )
+  .map((cp) => String.fromCodePoint(cp));
+
 const jsonish = fc.oneof(
   fc.json(),
   fc.string({ unit: piece(['{', '}', '[', ']', '"', ':', ',', ' ', '\n', '1', '-', '.', 'e', 'tru', 'NaN', 'Infinity', '\\', '\\u12', '\t', 'a', '\u0001']), maxLength: 12 }),
@@ -236,6 +252,8 @@ if (!python) {
     const uris = fc.sample(uriArb, { numRuns: 400, seed: 42 });
     const fields = fc.sample(fieldsArb, { numRuns: 300, seed: 7 });
     const texts = fc.sample(jsonish, { numRuns: 300, seed: 3 });
+    const jsonTexts = fc.sample(fc.json(), { numRuns: 200, seed: 5 });
+    const reprTexts = fc.sample(fc.string({ unit: fc.oneof(piece(["'", '"', '\\', '\n', '\t', '\u0000', '\u007f', '\u00a0', '\u2028', 'é', '😀', '\u200b', '\ue000', 'a']), stableChar), maxLength: 8 }), { numRuns: 300, seed: 9 });
     const rowSets = fc.sample(fc.uniqueArray(rowArb, { selector: (r) => r.conn_id, maxLength: 4 }), { numRuns: 150, seed: 11 });
     // Pairs, not objects: a JS object would move integer-like ids ("11") to the front.
     const dumpable = rowSets.map((rows) =>
@@ -251,11 +269,15 @@ if (!python) {
       loads: ({ ok: string } | { error: [string, number, number] })[];
       yaml: string[];
       json2: string[];
+      json4: string[];
+      repr: string[];
     }>(python, AIRFLOW_PY, {
       parse: uris.flatMap((u) => AIRFLOW_VARIANTS.map((v) => [u, v])),
       get_uri: fields.flatMap((f) => AIRFLOW_VARIANTS.map((v) => [f, v])),
       loads: texts,
       yaml: dumpable,
+      json4: jsonTexts,
+      repr: reprTexts,
     });
 
     it('parseConnectionUri agrees with Python on every generated URI and variant', () => {
@@ -284,6 +306,14 @@ if (!python) {
         }
         expect(got, JSON.stringify(t)).toEqual(expected);
       });
+    });
+
+    it('pythonJsonDumpsIndent matches json.dumps(sort_keys=True, indent=4) (variables and pools export)', () => {
+      jsonTexts.forEach((t, i) => expect(pythonJsonDumpsIndent(pythonJsonLoads(t), 4, true), t).toBe(py.json4[i]));
+    });
+
+    it('pyReprStr matches repr() (used in Airflow messages such as port and key errors)', () => {
+      reprTexts.forEach((t, i) => expect(pyReprStr(t), JSON.stringify(t)).toBe(py.repr[i]));
     });
 
     it('connections export (yaml / json) matches PyYAML yaml.dump and json.dumps(indent=2)', () => {
