@@ -24,7 +24,13 @@ import { envVarNameFor, validateConnection, validateVariable } from './validate.
  * That is exactly the values that need quoting and contain (a `'`, a carriage return, or a trailing `\`) together
  * with (a `"`, a `\` or a `$`), e.g. `it's $5` or `a'b"c#`.
  *
- * dotenv on its own could represent more (for instance backtick quoting), but compose would read those differently.
+ * What dotenv 17 on its own can represent: bare values (no `#`, CR or LF, no white space at either end, not opening
+ * with a quote that closes); `'…'` or backtick text in which every quote of that kind is preceded by `\` (which
+ * stays in the value) and which has no CR; `"…"` text in which every `"` is preceded by `\`, where CR/LF can only be
+ * spelled `\r`/`\n` (so the two-character texts `\n` and `\r` cannot occur). A value that needs quoting and has
+ * an unescaped `'`, an unescaped backtick and an unescaped `"` (e.g. `'"\`#`) cannot be written for dotenv at all;
+ * the dialect above refuses a wider set because compose must agree too. A quoted value ending in `\` is refused
+ * because compose reads `\'` as an escaped quote and dotenv may extend such a value over later lines.
  */
 
 export class EnvValueError extends Error {
