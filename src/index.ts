@@ -11,6 +11,8 @@ export {
   connectionFromUri,
   connectionToUri,
   uriRoundTripIssues,
+  extraToText,
+  extraTextToObject,
   AIRFLOW_VARIANTS,
 } from './airflow/uri.js';
 export type { AirflowVariant, ConnectionFields, ConnectionFieldsInput, UriOptions } from './airflow/uri.js';

@@ -582,7 +582,7 @@ export function loadLocalFilesystemConnections(
   const out: Record<string, ParsedConnection> = {};
   for (const [connId, entry] of Object.entries((parsed as { connections: Record<string, LocalConnectionEntry> }).connections)) {
     if (entry.kind === 'uri') {
-      out[connId] = { ...parseConnectionUri(entry.value, { airflow: variant, conn_id: connId }), description: null };
+      out[connId] = parseConnectionUri(entry.value, { airflow: variant, conn_id: connId });
       continue;
     }
     const value = entry.value;

@@ -10,8 +10,16 @@ import type { AirflowVariant, ConnectionFields, ConnectionFieldsInput, UriOption
  * `AIRFLOW_CONN_*` value rule (`deserialize_connection`: stripped, a leading `{` means JSON, otherwise a URI).
  */
 
+/**
+ * The fields `Connection(...)` ends up with. `description` is present only when it is set, so that the result has
+ * exactly the shape of parseConnectionUri's in the usual case.
+ */
 export interface ParsedConnection extends ConnectionFields {
-  description: string | null;
+  description?: string;
+}
+
+function withDescription(fields: ConnectionFields, description: string | null): ParsedConnection {
+  return description === null ? fields : { ...fields, description };
 }
 
 const DEFAULT_CONN_ID = 'test_conn';
@@ -64,20 +72,22 @@ export function constructConnection(kwargs: PyDict, connId: string | null, varia
   let out: ParsedConnection;
   if (truthy(uri)) {
     const fields = parseConnectionUri(strField('uri', uri)!, { airflow: variant, conn_id: connId ?? DEFAULT_CONN_ID });
-    out = { ...fields, description };
+    out = withDescription(fields, description);
   } else {
     const password = strField('password', kwargs.get('password'));
     const extra = extraValue === undefined || extraValue === null ? null : strField('extra', extraValue);
-    out = {
-      conn_type: strField('conn_type', kwargs.get('conn_type')),
-      host: strField('host', kwargs.get('host')),
-      login: strField('login', kwargs.get('login')),
-      password: password ? password : null,
-      schema: strField('schema', kwargs.get('schema')),
-      port: portField(kwargs.get('port')),
-      extra,
+    out = withDescription(
+      {
+        conn_type: strField('conn_type', kwargs.get('conn_type')),
+        host: strField('host', kwargs.get('host')),
+        login: strField('login', kwargs.get('login')),
+        password: password ? password : null,
+        schema: strField('schema', kwargs.get('schema')),
+        port: portField(kwargs.get('port')),
+        extra,
+      },
       description,
-    };
+    );
   }
   if (out.extra && variant !== '2') validateExtraText(out.extra, connId);
   return out;
@@ -141,7 +151,7 @@ export function parseConnectionValue(value: string, opts: UriOptions = {}): Pars
   const v = pyStrip(value);
   if (v === '') throw new PythonError('IndexError', 'string index out of range');
   if (v.startsWith('{')) return parseConnectionJson(v, opts);
-  return { ...parseConnectionUri(v, opts), description: null };
+  return parseConnectionUri(v, opts);
 }
 
 export interface JsonFormatInput extends ConnectionFieldsInput {
@@ -189,7 +199,7 @@ function toModel(connId: string, f: ParsedConnection): AirflowConnection {
   return {
     conn_id: connId,
     conn_type: f.conn_type ?? '',
-    description: f.description,
+    description: f.description ?? null,
     host: f.host,
     login: f.login,
     password: f.password,

@@ -313,6 +313,11 @@ export function uriRoundTripIssues(conn: ConnectionFieldsInput, opts: UriOptions
   return issues;
 }
 
+/** The model's extra as the text Airflow would store (Python json.dumps form), null when absent or empty. */
+export function extraToText(extra: Record<string, unknown> | null | undefined): string | null {
+  return extraAsText(extra);
+}
+
 /** The `extra` text as an object for the model; throws when it is not a JSON object. */
 export function extraTextToObject(extra: string | null, connId: string): Record<string, unknown> | null {
   if (!extra) return null;
