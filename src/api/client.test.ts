@@ -99,6 +99,15 @@ describe('ApiClient', () => {
     expect(first.searchParams.getAll('workspaceIds')).toEqual(['a', 'b']);
   });
 
+  it('stops paging at the page cap instead of following a server that never ends', async () => {
+    server = await startScriptedServer((r, _i, res) => {
+      const offset = Number(new URL(r.url, 'http://x').searchParams.get('offset'));
+      sendJson(res, 200, { workspaces: [{ id: `w${offset}`, name: 'x' }], limit: 1, offset, totalCount: 1_000_000 });
+    });
+    await expect(client(server.url).workspaces('org')).rejects.toThrow(/did not end after 100 pages \(100 items read\); narrow the query/);
+    expect(server.requests).toHaveLength(100);
+  });
+
   it('fails clearly when nothing listens, after retrying', async () => {
     server = await startScriptedServer((_r, _i, res) => sendJson(res, 200, {}));
     const url = server.url;

@@ -142,7 +142,7 @@ export class ApiClient {
       items.push(...batch);
       if (batch.length === 0 || items.length >= body.totalCount) return items;
     }
-    throw new UserError(`more than ${MAX_PAGES * PAGE_SIZE} items at ${path}; narrow the query (e.g. --workspace-id)`);
+    throw new UserError(`the listing at ${path} did not end after ${MAX_PAGES} pages (${items.length} items read); narrow the query (e.g. --workspace-id)`);
   }
 
   /** One API call with retries; answers the parsed JSON body (undefined for 204). */

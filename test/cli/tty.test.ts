@@ -58,8 +58,10 @@ describe.skipIf(!haveScript)('on a terminal', () => {
     const table = await onTerminal(['workspace', 'list'], env);
     expect(table.code).toBe(0);
     const lines = table.screen.split(/\r?\n/);
-    // Columns padded to the widest cell ("alpha", a 25-character id), two spaces apart, header in bold.
-    expect(lines[0]).toBe(`\u001b[1m${'NAME'.padEnd(5)}  ${'ID'.padEnd(em.workspaces.alpha.length)}  CURRENT\u001b[0m`);
+    // A bold header; columns padded to the widest cell ("alpha", a 25-character id), two spaces apart.
+    expect(lines[0]!.startsWith('\u001b[1m')).toBe(true);
+    const strip = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+    expect(strip(lines[0]!)).toBe(`${'NAME'.padEnd(5)}  ${'ID'.padEnd(em.workspaces.alpha.length)}  CURRENT`);
     expect(lines[2]).toMatch(new RegExp(`^beta\\s+${em.workspaces.beta}\\s+true$`));
 
     const plain = await onTerminal(['workspace', 'list'], { ...env, NO_COLOR: '1' });
@@ -76,5 +78,18 @@ describe.skipIf(!haveScript)('on a terminal', () => {
     expect(refused.code).toBe(130);
     const yes = await onTerminal(['env', 'airflow-variable', 'delete', 'tty_var', '-w', em.workspaces.alpha], env, [{ waitFor: 'Delete variable tty_var', send: 'y\r' }]);
     expect(yes.code, yes.screen).toBe(0);
+  });
+
+  it('does not prompt with --no-input or CI even on a terminal, and names the flag', async () => {
+    const home = await tempHome();
+    for (const [args, extra] of [
+      [['login', em.url, '--no-input'], {}],
+      [['login', em.url], { CI: 'true' }],
+    ] as [string[], NodeJS.ProcessEnv][]) {
+      const result = await onTerminal(args, { ...baseEnv(home), ...extra });
+      expect(result.code).toBe(2);
+      expect(result.screen).toContain('pass --with-token');
+      expect(result.screen).not.toContain('? API token');
+    }
   });
 });
