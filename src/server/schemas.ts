@@ -60,10 +60,11 @@ export const variableUpdate = {
   properties: { value: variableValue, isSecret: { type: 'boolean' } },
 };
 
+// isSecret is accepted (a client may send back a whole variable) but an override's secrecy follows its base object.
 export const variableOverride = {
   type: 'object',
   additionalProperties: false,
-  properties: { value: variableValue },
+  properties: { value: variableValue, isSecret: { type: 'boolean' } },
 };
 
 const linkRequest = {

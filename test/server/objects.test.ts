@@ -102,6 +102,28 @@ describe('environment objects: create, read, update, delete', () => {
     expect(plain.body.setFields).toEqual(['value']);
   });
 
+  it('variable overrides: masked when the base is secret, kept when sent back masked, shown when the base is not', async () => {
+    const id = await create({
+      objectKey: 'var_links', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1,
+      airflowVariable: { value: 'base-secret', isSecret: true },
+      links: [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a, overrides: { airflowVariable: { value: 'override-secret' } } }],
+    });
+    const read = (await call(w.app, owner, 'GET', `${base()}/${id}`)).body;
+    expect(read.links).toEqual([{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a, airflowVariableOverrides: { value: '****' } }]);
+    const sentBack = await call(w.app, owner, 'POST', `${base()}/${id}`, {
+      links: [...read.links.map((l: any) => ({ scope: l.scope, scopeEntityId: l.scopeEntityId, overrides: { airflowVariable: { ...l.airflowVariableOverrides, isSecret: true } } })), { scope: 'DEPLOYMENT', scopeEntityId: w.dep1b }], // eslint-disable-line @typescript-eslint/no-explicit-any
+    });
+    expect(sentBack.status, JSON.stringify(sentBack.body)).toBe(200);
+    const resolvedA = (await list(`deploymentId=${w.dep1a}&resolveLinked=true&showSecrets=true&objectKey=var_links`)).body.environmentObjects;
+    expect(resolvedA[0].airflowVariable).toEqual({ value: 'override-secret', isSecret: true });
+    const maskedA = (await list(`deploymentId=${w.dep1a}&resolveLinked=true&objectKey=var_links`)).body.environmentObjects;
+    expect(maskedA[0].airflowVariable).toEqual({ value: '****', isSecret: true });
+    await call(w.app, owner, 'POST', `${base()}/${id}`, { airflowVariable: { isSecret: false } });
+    const plain = (await call(w.app, owner, 'GET', `${base()}/${id}`)).body;
+    expect(plain.links[0].airflowVariableOverrides).toEqual({ value: 'override-secret' });
+    expect((await list(`deploymentId=${w.dep1a}&resolveLinked=true&objectKey=var_links`)).body.environmentObjects[0].airflowVariable).toEqual({ value: 'override-secret', isSecret: false });
+  });
+
   it('deletes with 204, then 404; a missing id is 404 everywhere', async () => {
     const id = await create({ objectKey: 'del_me', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'x' } });
     const del = await call(w.app, owner, 'DELETE', `${base()}/${id}`);
