@@ -55,6 +55,8 @@ export function runCommand(command: string, args: string[], opts: RunOptions = {
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });
     });
+    // A command that exits without reading stdin closes the pipe first: EPIPE here is expected, not a failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.stdin ?? '');
   });
 }
