@@ -209,15 +209,15 @@ export class ObjectService {
    * The list as serialized JSON, through the response cache when secrets are masked. Authorization is checked
    * before the cache is consulted, on every request.
    */
-  async listText(p: Principal, organizationId: string, raw: RawQuery, serialize: (body: unknown) => string): Promise<string> {
+  async listText(p: Principal, organizationId: string, raw: RawQuery, serialize: (body: unknown) => string): Promise<string | Buffer> {
     const plan = await this.planList(p, organizationId, raw);
     if (!this.cache || plan.showSecrets) return serialize(await plan.compute());
     const key = `${organizationId}\n${p.organizationRevision}\n${plan.key}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
-    const text = serialize(await plan.compute());
-    this.cache.set(key, text);
-    return text;
+    const bytes = Buffer.from(serialize(await plan.compute()), 'utf8');
+    this.cache.set(key, bytes);
+    return bytes;
   }
 
   private async planList(p: Principal, organizationId: string, raw: RawQuery) {

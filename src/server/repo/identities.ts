@@ -49,26 +49,34 @@ export async function insertToken(
   );
 }
 
-export interface TokenLookup extends TokenRow {
+export interface TokenLookup {
+  id: string;
+  organization_id: string;
+  user_id: string | null;
+  name: string;
+  token_hash: Buffer;
+  roles: RoleGrant[];
+  expired: boolean;
   username: string | null;
   full_name: string | null;
   user_organization_role: OrganizationRole | null;
   secrets_fetching_enabled: boolean;
   revision: string;
-  now: Date;
 }
 
-/** One query per request: the token, its user and the organization facts the request needs. */
+/** One query per request: the token, its user and the organization facts the request needs, nothing more. */
 export async function findTokenByHash(q: Queryable, hash: Buffer): Promise<TokenLookup | undefined> {
   // Named, so each pooled connection prepares it once: it runs on every request.
   const { rows } = await q.query<TokenLookup>({
     name: 'envmgr-find-token',
-    text: `SELECT t.*, u.username, u.full_name, u.organization_role AS user_organization_role,
-            o.environment_secrets_fetching_enabled AS secrets_fetching_enabled, o.revision, now() AS now
-       FROM api_tokens t
-       JOIN organizations o ON o.id = t.organization_id
-       LEFT JOIN users u ON u.id = t.user_id
-      WHERE t.token_hash = $1`,
+    text: `SELECT t.id, t.organization_id, t.user_id, t.name, t.token_hash, t.roles,
+                  (t.expires_at IS NOT NULL AND t.expires_at <= now()) AS expired,
+                  u.username, u.full_name, u.organization_role AS user_organization_role,
+                  o.environment_secrets_fetching_enabled AS secrets_fetching_enabled, o.revision::text AS revision
+             FROM api_tokens t
+             JOIN organizations o ON o.id = t.organization_id
+             LEFT JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = $1`,
     values: [hash],
   });
   return rows[0];
