@@ -101,9 +101,11 @@ export class Context {
   }
 
   config(): Promise<Settings> {
-    this.settings ??= import('../config/settings.js').then(({ Settings }) =>
-      Settings.load({ env: this.env, cwd: this.cwd, homeDir: this.homeDir }),
-    );
+    this.settings ??= import('../config/settings.js').then(async ({ Settings }) => {
+      const settings = await Settings.load({ env: this.env, cwd: this.cwd, homeDir: this.homeDir });
+      this.log.debug(`config: global ${settings.globalFile}, project ${settings.projectDir ? settings.projectFile : '(none)'}`);
+      return settings;
+    });
     return this.settings;
   }
 
@@ -209,6 +211,7 @@ export class Context {
         organizationId = self.organizationId;
         user = self.username;
       }
+      this.log.debug(`session: ${endpoint.apiUrl}, token from ENVMGR_API_TOKEN`);
       return { ...endpoint, token: envToken, tokenSource: 'env', organizationId, workspaceId: saved?.workspaceId, user };
     }
     const domain = settings.currentDomain();
@@ -217,6 +220,7 @@ export class Context {
     const stored = await (await this.credentials()).get(domain);
     if (!stored) throw new AuthError(`no token stored for ${domain}; run envmgr login ${domain}`);
     this.log.addSecret(stored.token);
+    this.log.debug(`session: ${saved.apiUrl}, token from the ${stored.source}`);
     if (!saved.organizationId) throw new AuthError(`no organization recorded for ${domain}; run envmgr login ${domain}`);
     return {
       domain,

@@ -110,6 +110,7 @@ describe('program', () => {
     });
     expect(seen).toMatchObject({ json: true, input: false, verbose: true });
     expect(code).toBe(4);
-    expect(io.stderr()).toBe('error: not logged in; run envmgr login\n');
+    expect(io.stderr().endsWith('error: not logged in; run envmgr login\n')).toBe(true);
+    expect(io.stderr()).toMatch(/^debug: config: global /);
   });
 });

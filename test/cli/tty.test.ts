@@ -33,6 +33,7 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Step[] = []):
       while (next < steps.length && screen.includes(steps[next]!.waitFor)) child.stdin.write(steps[next++]!.send);
     });
     child.on('error', reject);
+    child.stdin.on('error', () => {});
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, screen });
