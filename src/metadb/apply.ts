@@ -1,13 +1,26 @@
 import type pg from 'pg';
 import type { FernetKeys } from '../airflow/fernet.js';
-import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
 import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
 import { fernetEncryptMany } from './fernet-batch.js';
 import { planSync, planWrites, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
-import { readAirflowObjects, verifyFernetKey } from './read.js';
+import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
-import { ensureSyncStateTable, readSyncState, syncStateStatements } from './sync-state.js';
+import {
+  canonicalConnection,
+  canonicalPool,
+  canonicalVariable,
+  connectionRowHash,
+  ensureSyncStateTable,
+  hashCanonical,
+  poolRowHash,
+  readSyncState,
+  stateKey,
+  syncStateStatements,
+  variableRowHash,
+  type SyncState,
+} from './sync-state.js';
 
 /**
  * Writing a plan: one transaction under an advisory lock, one statement per table and operation (arrays through
@@ -91,7 +104,12 @@ type Column = [name: string, type: string, values: unknown[]];
 /** Rows per connection statement: small enough that encrypting the next batch overlaps Postgres inserting this one. */
 const CONNECTION_BATCH = 2500;
 
-function connectionStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowConnection[]): Statement {
+/** A statement and, per row, the fingerprint of the row as it will be stored (recorded in the sync state). */
+interface RowsStatement extends Statement {
+  rowHashes: string[];
+}
+
+function connectionStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowConnection[]): RowsStatement {
   const n = rows.length;
   const conn_id = new Array<string>(n), conn_type = new Array<string>(n), description = new Array<string | null>(n);
   const host = new Array<string | null>(n), schema = new Array<string | null>(n), login = new Array<string | null>(n);
@@ -117,7 +135,14 @@ function connectionStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, r
     encryptInPlace(password, keys);
     encryptInPlace(extra, keys);
   }
-  return upsert(info.tables.connection, 'conn_id', [
+  const withDescription = info.has.connectionDescription;
+  const rowHashes = conn_id.map((_, i) =>
+    connectionRowHash({
+      conn_type: conn_type[i]!, description: withDescription ? description[i]! : null, host: host[i]!, login: login[i]!, password: password[i]!,
+      schema: schema[i]!, port: port[i]!, is_encrypted: isEncrypted[i]!, is_extra_encrypted: isExtraEncrypted[i]!, extra: extra[i]!,
+    }),
+  );
+  const statement = upsert(info.tables.connection, 'conn_id', [
     ['conn_id', 'text', conn_id],
     ['conn_type', 'text', conn_type],
     ...(info.has.connectionDescription ? [['description', 'text', description] as Column] : []),
@@ -130,25 +155,36 @@ function connectionStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, r
     ['is_extra_encrypted', 'bool', isExtraEncrypted],
     ['extra', 'text', extra],
   ]);
+  return { ...statement, rowHashes };
 }
 
-function variableStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowVariable[]): Statement {
-  return upsert(info.tables.variable, 'key', [
+function variableStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowVariable[]): RowsStatement {
+  // Variable.set_val encrypts any non-None value, '' included.
+  const vals = keys ? fernetEncryptMany(keys, rows.map((v) => v.value)) : rows.map((v) => v.value);
+  const descriptions = rows.map((v) => v.description ?? null);
+  const withDescription = info.has.variableDescription;
+  const statement = upsert(info.tables.variable, 'key', [
     ['key', 'text', rows.map((v) => v.key)],
-    // Variable.set_val encrypts any non-None value, '' included.
-    ['val', 'text', keys ? fernetEncryptMany(keys, rows.map((v) => v.value)) : rows.map((v) => v.value)],
-    ...(info.has.variableDescription ? [['description', 'text', rows.map((v) => v.description ?? null)] as Column] : []),
+    ['val', 'text', vals],
+    ...(withDescription ? [['description', 'text', descriptions] as Column] : []),
     ['is_encrypted', 'bool', rows.map(() => keys !== null)],
   ]);
+  return { ...statement, rowHashes: vals.map((val, i) => variableRowHash(val, withDescription ? descriptions[i]! : null, keys !== null)) };
 }
 
-function poolStatement(info: AirflowSchemaInfo, rows: readonly AirflowPool[]): Statement {
-  return upsert(info.tables.pool, 'pool', [
+function poolStatement(info: AirflowSchemaInfo, rows: readonly AirflowPool[]): RowsStatement {
+  const descriptions = rows.map((p) => p.description ?? null);
+  const deferred = rows.map((p) => p.include_deferred ?? false);
+  const statement = upsert(info.tables.pool, 'pool', [
     ['pool', 'text', rows.map((p) => p.name)],
     ['slots', 'int4', rows.map((p) => p.slots)],
-    ...(info.has.poolDescription ? [['description', 'text', rows.map((p) => p.description ?? null)] as Column] : []),
-    ...(info.has.includeDeferred ? [['include_deferred', 'bool', rows.map((p) => p.include_deferred ?? false)] as Column] : []),
+    ...(info.has.poolDescription ? [['description', 'text', descriptions] as Column] : []),
+    ...(info.has.includeDeferred ? [['include_deferred', 'bool', deferred] as Column] : []),
   ]);
+  const rowHashes = rows.map((p, i) =>
+    poolRowHash(p.slots, info.has.poolDescription ? descriptions[i]! : null, info.has.includeDeferred ? deferred[i]! : false),
+  );
+  return { ...statement, rowHashes };
 }
 
 /** `INSERT … SELECT FROM unnest(…) ON CONFLICT (key) DO UPDATE` over every given column (team columns untouched). */
@@ -183,16 +219,25 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
     running.catch(() => undefined); // awaited below, in order
     pending.push(running);
   };
-  // Statements that need no encryption go first.
-  for (const statement of syncStateStatements(info, writes.state.upsert, writes.state.delete)) send(statement);
+  const written = new Map<string, string>();
+  const sendRows = (kind: AirflowObjectKind, keysOf: readonly string[], statement: RowsStatement) => {
+    send(statement);
+    keysOf.forEach((key, i) => written.set(stateKey(kind, key), statement.rowHashes[i]!));
+  };
+  // Deletes need no encryption: Postgres starts on them while the values below are encrypted.
   if (writes.connections.delete.length > 0) send(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
   if (writes.variables.delete.length > 0) send(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
   if (writes.pools.delete.length > 0) send(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
-  if (writes.pools.upsert.length > 0) send(poolStatement(info, writes.pools.upsert));
-  if (writes.variables.upsert.length > 0) send(variableStatement(info, keys, writes.variables.upsert));
-  for (let i = 0; i < writes.connections.upsert.length; i += CONNECTION_BATCH) {
-    send(connectionStatement(info, keys, writes.connections.upsert.slice(i, i + CONNECTION_BATCH)));
+  if (writes.pools.upsert.length > 0) sendRows('pool', writes.pools.upsert.map((p) => p.name), poolStatement(info, writes.pools.upsert));
+  if (writes.variables.upsert.length > 0) {
+    sendRows('variable', writes.variables.upsert.map((v) => v.key), variableStatement(info, keys, writes.variables.upsert));
   }
+  for (let i = 0; i < writes.connections.upsert.length; i += CONNECTION_BATCH) {
+    const batch = writes.connections.upsert.slice(i, i + CONNECTION_BATCH);
+    sendRows('connection', batch.map((c) => c.conn_id), connectionStatement(info, keys, batch));
+  }
+  const upserts = writes.state.upsert.map((u) => (u.rowHash === null ? { ...u, rowHash: written.get(stateKey(u.kind, u.key)) ?? null } : u));
+  for (const statement of syncStateStatements(info, upserts, writes.state.delete)) send(statement);
   for (const running of pending) await running;
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
@@ -248,6 +293,39 @@ export interface SyncOutcome {
 }
 
 /**
+ * Which rows the sync need not decrypt: rows nothing will look at (neither desired nor, with prune, recorded), and
+ * rows still exactly as envmgr wrote them (same stored fingerprint) whose recorded content is what is desired or
+ * that are only candidates for pruning. Everything else is decrypted and compared in full.
+ */
+export function knownRowsFor(
+  desired: readonly DesiredObject[],
+  state: SyncState,
+  info: AirflowSchemaInfo,
+  options: Pick<SyncOptions, 'prune' | 'pruneSources'>,
+): KnownRows {
+  const wanted = new Map<string, string>();
+  for (const d of desired) {
+    const canonical =
+      d.kind === 'connection' ? canonicalConnection(d.object, info.has)
+      : d.kind === 'variable' ? canonicalVariable(d.object, info.has)
+      : canonicalPool(d.object, info.has);
+    wanted.set(stateKey(d.kind, d.key), hashCanonical(d.kind, canonical));
+  }
+  const pruneSources = options.pruneSources ? new Set(options.pruneSources) : undefined;
+  return (kind, key, rowHash) => {
+    const sk = stateKey(kind, key);
+    const want = wanted.get(sk);
+    const recorded = state.get(sk);
+    if (want === undefined) {
+      const prunable = options.prune === true && recorded !== undefined && (!pruneSources || pruneSources.has(recorded.source));
+      if (!prunable) return 'skip';
+    }
+    if (recorded && recorded.rowHash === rowHash && (want === undefined || want === recorded.hash)) return recorded.hash;
+    return undefined;
+  };
+}
+
+/**
  * The whole sync in one transaction: lock, check the Fernet key against an existing encrypted row, read and
  * decrypt the database and envmgr's sync state, plan, and (unless dry-run) write. A transaction that writes nothing
  * takes no transaction id and leaves every row untouched.
@@ -256,11 +334,8 @@ export async function syncAirflowDb(client: pg.ClientBase, desired: readonly Des
   return inTransaction(client, async () => {
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
-    const [check, current, state] = await Promise.all([
-      verifyFernetKey(client, options.keys, { info }),
-      readAirflowObjects(client, info, options.keys),
-      readSyncState(client, info),
-    ]);
+    const [check, state] = await Promise.all([verifyFernetKey(client, options.keys, { info }), readSyncState(client, info)]);
+    const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options) });
     const plan = planSync(desired, current, state, {
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
       ...(options.prune !== undefined ? { prune: options.prune } : {}),

@@ -141,20 +141,33 @@ export function planSync(
     let entry: PlanEntry;
     let write: boolean;
     let remember: boolean;
+    let rowHash: string | null = null;
     if (cur === undefined) {
       entry = { kind: d.kind, key: d.key, source: d.source, action: 'create' };
       write = remember = true;
     } else {
-      const have = canonicalOf(d.kind, cur, fields);
-      const haveText = canonicalText(have);
-      if (haveText === wantText) {
+      const known = (cur as { contentHash?: string }).contentHash;
+      let same: boolean;
+      let have: Canonical | undefined;
+      let haveText: string | undefined;
+      if (known !== undefined) {
+        // A row still exactly as envmgr wrote it (not decrypted): compare by hash.
+        same = known === wantHash;
+        if (!same) throw new Error(`${d.kind} '${d.key}' differs from the desired object but was not decrypted; read it without \`known\``);
+      } else {
+        have = canonicalOf(d.kind, cur, fields);
+        haveText = canonicalText(have);
+        same = haveText === wantText;
+      }
+      if (same) {
         entry = { kind: d.kind, key: d.key, source: d.source, action: 'unchanged' };
         write = false;
         // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.
         remember = !recorded || recorded.hash !== wantHash || recorded.source !== d.source;
+        rowHash = (cur as { rowHash?: string }).rowHash ?? null;
       } else {
-        const changedFields = changed(want, have);
-        if (recorded && recorded.hash === hashText(d.kind, haveText)) {
+        const changedFields = changed(want, have!);
+        if (recorded && recorded.hash === hashText(d.kind, haveText!)) {
           entry = { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields };
           write = remember = true;
         } else {
@@ -173,7 +186,7 @@ export function planSync(
       else if (d.kind === 'variable') writes.variables.upsert.push(d.object);
       else writes.pools.upsert.push(d.object);
     }
-    if (remember) writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash });
+    if (remember) writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash });
   }
 
   if (options.prune) {
@@ -193,7 +206,7 @@ export function planSync(
         entries.push({ ...base, action: 'unchanged', note: 'Airflow cannot delete default_pool; envmgr stops managing it' });
         continue;
       }
-      const haveHash = hashText(rec.kind, canonicalText(canonicalOf(rec.kind, cur, fields)));
+      const haveHash = (cur as { contentHash?: string }).contentHash ?? hashText(rec.kind, canonicalText(canonicalOf(rec.kind, cur, fields)));
       if (haveHash === rec.hash || options.overwrite) {
         const overwritten = haveHash !== rec.hash;
         entries.push({

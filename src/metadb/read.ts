@@ -3,6 +3,7 @@ import { fernetDecrypt, InvalidTokenError, type FernetKeys } from '../airflow/fe
 import { AirflowDbError } from './connect.js';
 import { fernetDecryptMany } from './fernet-batch.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
+import { connectionRowHash, poolRowHash, variableRowHash } from './sync-state.js';
 
 /**
  * Reading Airflow's connection / variable / slot_pool rows, decrypted the way Airflow reads them: a value is
@@ -23,6 +24,13 @@ export interface DbConnection {
   extra: Record<string, unknown> | null;
   /** The decrypted `extra` text as stored (2.x rows may hold text that is not a JSON object). */
   extraText: string | null;
+  /** Fingerprint of the stored row (see SyncStateEntry.rowHash). */
+  rowHash?: string;
+  /**
+   * Set only by a read with `known`: the row is still exactly as envmgr wrote it, its content hash is this, and
+   * its encrypted fields were not decrypted (password / extra / extraText are null).
+   */
+  contentHash?: string;
 }
 
 export interface DbVariable {
@@ -30,6 +38,9 @@ export interface DbVariable {
   /** NULL `val` stays null. */
   value: string | null;
   description: string | null;
+  rowHash?: string;
+  /** As DbConnection.contentHash (value is then null). */
+  contentHash?: string;
 }
 
 export interface DbPool {
@@ -37,6 +48,7 @@ export interface DbPool {
   slots: number | null;
   description: string | null;
   include_deferred: boolean;
+  rowHash?: string;
 }
 
 export interface AirflowDbState {
@@ -126,20 +138,49 @@ interface ConnectionRow {
   extra: string | null;
 }
 
+/**
+ * For a sync, which rows need decrypting. Given a row's kind, key and stored fingerprint: `undefined` to read it
+ * normally, a content hash to return it undecrypted with that `contentHash` (it is known to be unchanged since
+ * envmgr wrote it), or `'skip'` to leave it out (nothing will look at it).
+ */
+export type KnownRows = (kind: 'connection' | 'variable', key: string, rowHash: string) => string | 'skip' | undefined;
+
 export interface ReadOptions {
   /** Read only these kinds (default: all three). */
   kinds?: ReadonlyArray<'connection' | 'variable' | 'pool'>;
+  known?: KnownRows;
 }
 
-export async function readConnections(client: pg.ClientBase, info: AirflowSchemaInfo, keys: FernetKeys | null): Promise<Map<string, DbConnection>> {
+export async function readConnections(
+  client: pg.ClientBase,
+  info: AirflowSchemaInfo,
+  keys: FernetKeys | null,
+  known?: KnownRows,
+): Promise<Map<string, DbConnection>> {
   const description = info.has.connectionDescription ? 'description' : 'NULL::text AS description';
-  const { rows } = await client.query<ConnectionRow>(
+  const result = await client.query<ConnectionRow>(
     `SELECT conn_id, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
        FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id`,
   );
+  const out = new Map<string, DbConnection>();
+  const rows: ConnectionRow[] = [];
+  const rowHashes: string[] = [];
+  for (const row of result.rows) {
+    const rowHash = connectionRowHash(row);
+    const knownHash = known?.('connection', row.conn_id, rowHash);
+    if (knownHash === 'skip') continue;
+    if (knownHash !== undefined) {
+      out.set(row.conn_id, {
+        conn_id: row.conn_id, conn_type: row.conn_type ?? '', description: row.description, host: row.host, login: row.login,
+        password: null, schema: row.schema, port: row.port, extra: null, extraText: null, rowHash, contentHash: knownHash,
+      });
+      continue;
+    }
+    rows.push(row);
+    rowHashes.push(rowHash);
+  }
   const passwords = decryptColumn(rows, (r) => (r.password && r.is_encrypted === true ? r.password : null), keys, (r) => `connection '${r.conn_id}' (password)`);
   const extras = decryptColumn(rows, (r) => (r.extra && r.is_extra_encrypted === true ? r.extra : null), keys, (r) => `connection '${r.conn_id}' (extra)`);
-  const out = new Map<string, DbConnection>();
   rows.forEach((row, i) => {
     const extraText = extras[i] ?? row.extra;
     out.set(row.conn_id, {
@@ -153,20 +194,39 @@ export async function readConnections(client: pg.ClientBase, info: AirflowSchema
       port: row.port,
       extra: parseExtra(extraText),
       extraText,
+      rowHash: rowHashes[i]!,
     });
   });
   return out;
 }
 
-export async function readVariables(client: pg.ClientBase, info: AirflowSchemaInfo, keys: FernetKeys | null): Promise<Map<string, DbVariable>> {
+export async function readVariables(
+  client: pg.ClientBase,
+  info: AirflowSchemaInfo,
+  keys: FernetKeys | null,
+  known?: KnownRows,
+): Promise<Map<string, DbVariable>> {
   const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
-  const { rows } = await client.query<{ key: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
+  const result = await client.query<{ key: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
     `SELECT key, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key`,
   );
+  const out = new Map<string, DbVariable>();
+  const rows: typeof result.rows = [];
+  const rowHashes: string[] = [];
+  for (const row of result.rows) {
+    const rowHash = variableRowHash(row.val, row.description, row.is_encrypted);
+    const knownHash = known?.('variable', row.key, rowHash);
+    if (knownHash === 'skip') continue;
+    if (knownHash !== undefined) {
+      out.set(row.key, { key: row.key, value: null, description: row.description, rowHash, contentHash: knownHash });
+      continue;
+    }
+    rows.push(row);
+    rowHashes.push(rowHash);
+  }
   // '' is encrypted too (Variable.set_val encrypts any non-None value), so test for null, not truthiness.
   const values = decryptColumn(rows, (r) => (r.val !== null && r.is_encrypted === true ? r.val : null), keys, (r) => `variable '${r.key}'`);
-  const out = new Map<string, DbVariable>();
-  rows.forEach((row, i) => out.set(row.key, { key: row.key, value: values[i] ?? row.val, description: row.description }));
+  rows.forEach((row, i) => out.set(row.key, { key: row.key, value: values[i] ?? row.val, description: row.description, rowHash: rowHashes[i]! }));
   return out;
 }
 
@@ -178,12 +238,18 @@ export async function readPools(client: pg.ClientBase, info: AirflowSchemaInfo):
   );
   const out = new Map<string, DbPool>();
   for (const row of rows) {
-    out.set(row.pool, { name: row.pool, slots: row.slots, description: row.description, include_deferred: row.include_deferred === true });
+    const deferred = row.include_deferred === true;
+    out.set(row.pool, {
+      name: row.pool, slots: row.slots, description: row.description, include_deferred: deferred, rowHash: poolRowHash(row.slots, row.description, deferred),
+    });
   }
   return out;
 }
 
-/** Every connection, variable and pool, decrypted. Throws FernetMismatchError naming the key's source. */
+/**
+ * Every connection, variable and pool, decrypted (except rows `known` says need not be). Throws
+ * FernetMismatchError naming the key's source.
+ */
 export async function readAirflowObjects(
   client: pg.ClientBase,
   info: AirflowSchemaInfo,
@@ -193,8 +259,8 @@ export async function readAirflowObjects(
   const kinds = new Set(options.kinds ?? ['connection', 'variable', 'pool']);
   // Queued together: Postgres runs the next query while the previous result is decrypted.
   const [connections, variables, pools] = await Promise.all([
-    kinds.has('connection') ? readConnections(client, info, keys) : new Map<string, DbConnection>(),
-    kinds.has('variable') ? readVariables(client, info, keys) : new Map<string, DbVariable>(),
+    kinds.has('connection') ? readConnections(client, info, keys, options.known) : new Map<string, DbConnection>(),
+    kinds.has('variable') ? readVariables(client, info, keys, options.known) : new Map<string, DbVariable>(),
     kinds.has('pool') ? readPools(client, info) : new Map<string, DbPool>(),
   ]);
   return { connections, variables, pools };

@@ -15,7 +15,14 @@ export interface SyncStateEntry {
   kind: AirflowObjectKind;
   key: string;
   source: string;
+  /** SHA-256 of the decrypted canonical content envmgr wrote. */
   hash: string;
+  /**
+   * Fingerprint of the row as stored (ciphertext included) right after envmgr wrote it. While the row still has
+   * this fingerprint its content is known to be `hash` without decrypting it; any change to the row (an edit, a
+   * re-encryption) changes the fingerprint and the row is decrypted and compared instead.
+   */
+  rowHash: string | null;
   writtenAt: Date;
 }
 
@@ -119,6 +126,34 @@ export function hashCanonical(kind: AirflowObjectKind, canonical: Record<string,
   return hashText(kind, canonicalText(canonical));
 }
 
+/** The stored columns of a connection row, as read or as about to be written (tokens, not plaintext). */
+export interface StoredConnectionColumns {
+  conn_type: string | null;
+  description: string | null;
+  host: string | null;
+  login: string | null;
+  password: string | null;
+  schema: string | null;
+  port: number | null;
+  is_encrypted: boolean | null;
+  is_extra_encrypted: boolean | null;
+  extra: string | null;
+}
+
+export function connectionRowHash(r: StoredConnectionColumns): string {
+  return hashText('connection', JSON.stringify([
+    'row', r.conn_type, r.description, r.host, r.login, r.password, r.schema, r.port, r.is_encrypted, r.is_extra_encrypted, r.extra,
+  ]));
+}
+
+export function variableRowHash(val: string | null, description: string | null, isEncrypted: boolean | null): string {
+  return hashText('variable', JSON.stringify(['row', val, description, isEncrypted]));
+}
+
+export function poolRowHash(slots: number | null, description: string | null, includeDeferred: boolean): string {
+  return hashText('pool', JSON.stringify(['row', slots, description, includeDeferred]));
+}
+
 export async function syncStateTableExists(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<boolean> {
   const { rows } = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [info.tables.syncState]);
   return rows[0]?.t != null;
@@ -128,10 +163,12 @@ export async function syncStateTableExists(client: pg.ClientBase, info: AirflowS
 export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, SyncStateEntry>> {
   const out = new Map<string, SyncStateEntry>();
   if (!(await syncStateTableExists(client, info))) return out;
-  const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; written_at: Date }>(
-    `SELECT kind, key, source, content_hash, written_at FROM ${info.tables.syncState}`,
+  const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; row_hash: string | null; written_at: Date }>(
+    `SELECT kind, key, source, content_hash, row_hash, written_at FROM ${info.tables.syncState}`,
   );
-  for (const r of rows) out.set(stateKey(r.kind, r.key), { kind: r.kind, key: r.key, source: r.source, hash: r.content_hash, writtenAt: r.written_at });
+  for (const r of rows) {
+    out.set(stateKey(r.kind, r.key), { kind: r.kind, key: r.key, source: r.source, hash: r.content_hash, rowHash: r.row_hash, writtenAt: r.written_at });
+  }
   return out;
 }
 
@@ -144,6 +181,7 @@ export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowS
        key text NOT NULL,
        source text NOT NULL,
        content_hash text NOT NULL,
+       row_hash text,
        written_at timestamptz NOT NULL,
        PRIMARY KEY (kind, key)
      )`,
@@ -158,6 +196,8 @@ export interface StateUpsert {
   key: string;
   source: string;
   hash: string;
+  /** The stored row's fingerprint; null until the row is written (apply fills it in). */
+  rowHash: string | null;
 }
 
 /** The statements that record upserts and forget deletes (none when both are empty). */
@@ -169,10 +209,12 @@ export function syncStateStatements(
   const out: Array<{ text: string; values: unknown[] }> = [];
   if (upserts.length > 0) {
     out.push({
-      text: `INSERT INTO ${info.tables.syncState} (kind, key, source, content_hash, written_at)
-       SELECT u.kind, u.key, u.source, u.hash, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, key, source, hash)
-       ON CONFLICT (kind, key) DO UPDATE SET source = EXCLUDED.source, content_hash = EXCLUDED.content_hash, written_at = EXCLUDED.written_at`,
-      values: [upserts.map((u) => u.kind), upserts.map((u) => u.key), upserts.map((u) => u.source), upserts.map((u) => u.hash)],
+      text: `INSERT INTO ${info.tables.syncState} (kind, key, source, content_hash, row_hash, written_at)
+       SELECT u.kind, u.key, u.source, u.hash, u.row_hash, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(kind, key, source, hash, row_hash)
+       ON CONFLICT (kind, key) DO UPDATE
+         SET source = EXCLUDED.source, content_hash = EXCLUDED.content_hash, row_hash = EXCLUDED.row_hash, written_at = EXCLUDED.written_at`,
+      values: [upserts.map((u) => u.kind), upserts.map((u) => u.key), upserts.map((u) => u.source), upserts.map((u) => u.hash), upserts.map((u) => u.rowHash)],
     });
   }
   if (deletes.length > 0) {

@@ -27,7 +27,7 @@ function conn(c: AirflowConnection, source = 'deployment:d1'): DesiredObject {
 function recorded(written: AirflowConnection, source = 'deployment:d1'): [string, SyncStateEntry] {
   return [
     stateKey('connection', written.conn_id),
-    { kind: 'connection', key: written.conn_id, source, hash: hashCanonical('connection', canonicalConnection(written)), writtenAt: new Date(0) },
+    { kind: 'connection', key: written.conn_id, source, hash: hashCanonical('connection', canonicalConnection(written)), rowHash: null, writtenAt: new Date(0) },
   ];
 }
 
@@ -124,7 +124,7 @@ describe('planSync', () => {
   });
 
   it('never deletes default_pool', () => {
-    const state = new Map([[stateKey('pool', 'default_pool'), { kind: 'pool' as const, key: 'default_pool', source: 's', hash: 'h', writtenAt: new Date(0) }]]);
+    const state = new Map([[stateKey('pool', 'default_pool'), { kind: 'pool' as const, key: 'default_pool', source: 's', hash: 'h', rowHash: null, writtenAt: new Date(0) }]]);
     const plan = planSync([], dbState([], [], [{ name: 'default_pool', slots: 128, description: 'Default pool', include_deferred: false }]), state, { prune: true, overwrite: true });
     expect(planWrites(plan)!.pools.delete).toEqual([]);
     expect(plan.counts.delete).toBe(0);
@@ -153,6 +153,21 @@ describe('planSync', () => {
     const fields = { connectionDescription: false, variableDescription: true, poolDescription: true, includeDeferred: true };
     expect(planSync([desired], current, new Map(), { fields }).entries[0]!.action).toBe('unchanged');
     expect(planSync([desired], current, new Map()).entries[0]!.action).toBe('conflict');
+  });
+
+  it('compares rows known only by their content hash (not decrypted) by hash', () => {
+    const hash = hashCanonical('connection', canonicalConnection(pg1));
+    const knownRow = row({ conn_id: 'pg1', host: 'db', login: 'u', port: 5432, contentHash: hash, rowHash: 'fingerprint' });
+    const plan = planSync([conn(pg1)], dbState([knownRow]), new Map([recorded(pg1)]));
+    expect(plan.entries.map((e) => e.action)).toEqual(['unchanged']);
+    expect(plan.hasWrites).toBe(false);
+    // With a new source label the record is refreshed, keeping the row's fingerprint.
+    const relabelled = planSync([conn(pg1, 'workspace:w9')], dbState([knownRow]), new Map([recorded(pg1)]));
+    expect(planWrites(relabelled)!.state.upsert).toEqual([{ kind: 'connection', key: 'pg1', source: 'workspace:w9', hash, rowHash: 'fingerprint' }]);
+    // Prune deletes it without needing its content.
+    expect(planSync([], dbState([knownRow]), new Map([recorded(pg1)]), { prune: true }).entries[0]!.action).toBe('delete');
+    // A differing desired object needs the decrypted row: refused rather than guessed.
+    expect(() => planSync([conn({ ...pg1, port: 1 })], dbState([knownRow]), new Map([recorded(pg1)]))).toThrow(/was not decrypted/);
   });
 
   it('refuses the same object twice and a key that does not match the object', () => {

@@ -94,13 +94,13 @@ describe('reading rows Airflow wrote', () => {
     const back = await readAirflowObjects(client, info, key);
     expect(back.connections.get('pg_main')).toEqual({
       conn_id: 'pg_main', conn_type: 'postgres', description: null, host: 'db.example.com', schema: 'airflow', login: 'airflow',
-      password: 's3cr3t/p@ss', port: 5432, extra: { sslmode: 'require' }, extraText: '{"sslmode": "require"}',
+      password: 's3cr3t/p@ss', port: 5432, extra: { sslmode: 'require' }, extraText: '{"sslmode": "require"}', rowHash: expect.any(String),
     });
     for (const id of ['pg_plain', 'pg_null_flags']) {
       expect(back.connections.get(id)).toMatchObject({ password: 's3cr3t/p@ss', extra: { sslmode: 'require' } });
     }
     expect(back.connections.get('legacy')).toMatchObject({ extra: null, extraText: 'not json at all', password: null, port: null });
-    expect(back.variables.get('empty_var')).toEqual({ key: 'empty_var', value: '', description: null });
+    expect(back.variables.get('empty_var')).toEqual({ key: 'empty_var', value: '', description: null, rowHash: expect.any(String) });
     expect(back.variables.get('plain')?.value).toBe('text');
     expect(back.variables.get('nullval')?.value).toBeNull();
 

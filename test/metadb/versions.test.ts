@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFernetKeys } from '../../src/airflow/fernet.js';
-import { applySyncPlan, syncAirflowDb, SYNC_LOCK_KEY } from '../../src/metadb/apply.js';
+import { applySyncPlan, knownRowsFor, syncAirflowDb, SYNC_LOCK_KEY } from '../../src/metadb/apply.js';
 import { AIRFLOW_SCHEMA_VERSIONS, loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
 import { FernetMismatchError, readAirflowObjects } from '../../src/metadb/read.js';
@@ -54,20 +54,22 @@ describe.each(AIRFLOW_SCHEMA_VERSIONS)('Airflow %s schema', (version) => {
     const back = await readAirflowObjects(client, info, KEY);
     expect(back.connections.size).toBe(1000);
     for (let i = 0; i < 1000; i++) {
-      const { extraText: _t, ...got } = back.connections.get(makeConnection(i).conn_id)!;
+      const { extraText: _t, rowHash: _r, ...got } = back.connections.get(makeConnection(i).conn_id)!;
       expect(got).toEqual(expectedConnection(i));
     }
     expect(back.variables.size).toBe(100);
     for (let i = 0; i < 100; i++) {
       const v = makeVariable(i);
-      expect(back.variables.get(v.key)).toEqual({ key: v.key, value: v.value, description: v.description ?? null });
+      expect(back.variables.get(v.key)).toEqual({ key: v.key, value: v.value, description: v.description ?? null, rowHash: expect.any(String) });
     }
     // default_pool is the fixture's own.
     expect(back.pools.size).toBe(11);
-    expect(back.pools.get('default_pool')).toEqual({ name: 'default_pool', slots: 128, description: 'Default pool', include_deferred: false });
+    expect(back.pools.get('default_pool')).toEqual({ name: 'default_pool', slots: 128, description: 'Default pool', include_deferred: false, rowHash: expect.any(String) });
     for (let i = 0; i < 10; i++) {
       const p = makePool(i);
-      expect(back.pools.get(p.name)).toEqual({ name: p.name, slots: p.slots, description: p.description ?? null, include_deferred: p.include_deferred });
+      expect(back.pools.get(p.name)).toEqual({
+        name: p.name, slots: p.slots, description: p.description ?? null, include_deferred: p.include_deferred, rowHash: expect.any(String),
+      });
     }
 
     // Raw columns: flags set explicitly, secrets encrypted, team columns NULL.
@@ -109,6 +111,20 @@ describe.each(AIRFLOW_SCHEMA_VERSIONS)('Airflow %s schema', (version) => {
     // Same rows with the same xmin: not one row rewritten, not even with identical values.
     expect(await dumpTables(client)).toEqual(before);
     expect(await stats()).toEqual(statsBefore);
+
+    // Rows still as envmgr wrote them are not even decrypted: their recorded content hash stands in.
+    const infoForKnown = await detectAirflowSchema(client);
+    const state = await readSyncState(client, infoForKnown);
+    const known = knownRowsFor(desiredSet(1000, 100, 10), state, infoForKnown, {});
+    const shallow = await readAirflowObjects(client, infoForKnown, KEY, { known });
+    expect([...shallow.connections.values()].every((c) => c.contentHash !== undefined && c.password === null)).toBe(true);
+    expect([...shallow.variables.values()].every((v) => v.contentHash !== undefined && v.value === null)).toBe(true);
+    // A row edited by hand no longer matches its fingerprint and is read in full.
+    await client.query(`UPDATE connection SET host = 'edited' WHERE conn_id = 'conn_00001'`);
+    const edited = await readAirflowObjects(client, infoForKnown, KEY, { known });
+    expect(edited.connections.get('conn_00001')).toMatchObject({ host: 'edited', password: makeConnection(1).password });
+    expect(edited.connections.get('conn_00001')?.contentHash).toBeUndefined();
+    await client.query(`UPDATE connection SET host = $1 WHERE conn_id = 'conn_00001'`, [makeConnection(1).host]);
 
     // applySyncPlan of an all-unchanged plan sends no statement at all.
     const info = await detectAirflowSchema(client);
