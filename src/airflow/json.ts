@@ -1,4 +1,4 @@
-import type { AirflowConnection } from './model.js';
+import { normalizeConnection, type AirflowConnection } from './model.js';
 import { PyFloat, PyInt, jsToPy, pyRepr, pyTypeName, pythonJsonDumps, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
 import { PythonError, pyStrip, pythonInt } from './pyurl.js';
@@ -196,7 +196,7 @@ export function formatConnectionJson(conn: JsonFormatInput, opts: UriOptions = {
 }
 
 function toModel(connId: string, f: ParsedConnection): AirflowConnection {
-  return {
+  return normalizeConnection({
     conn_id: connId,
     conn_type: f.conn_type ?? '',
     description: f.description ?? null,
@@ -206,7 +206,7 @@ function toModel(connId: string, f: ParsedConnection): AirflowConnection {
     schema: f.schema,
     port: f.port,
     extra: extraTextToObject(f.extra, connId),
-  };
+  });
 }
 
 /** `Connection.from_json` into envmgr's model. */

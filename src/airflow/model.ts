@@ -44,3 +44,23 @@ export interface ValidationProblem extends SourceLocation {
   field: string;
   message: string;
 }
+
+const emptyToNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
+
+/**
+ * envmgr's one spelling of "no value": Airflow treats `''` and NULL alike for these fields (hooks test them for
+ * truthiness, and its URI parser turns an absent host or schema into `''`), so every reader maps `''` to null and
+ * an empty extra to null. Rows then compare equal whichever file or API they came from.
+ */
+export function normalizeConnection(c: AirflowConnection): AirflowConnection {
+  return {
+    ...c,
+    ...(c.description !== undefined ? { description: emptyToNull(c.description) } : {}),
+    host: emptyToNull(c.host),
+    login: emptyToNull(c.login),
+    password: emptyToNull(c.password),
+    schema: emptyToNull(c.schema),
+    port: c.port ? c.port : null,
+    extra: c.extra && Object.keys(c.extra).length > 0 ? c.extra : null,
+  };
+}

@@ -1,6 +1,6 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
 import type { Node, Pair, Scalar } from 'yaml';
-import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable, ValidationProblem } from './model.js';
+import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type ValidationProblem } from './model.js';
 import { extraTextToObject, parseConnectionUri } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 import { validateConnection, validatePool, validateVariable } from './validate.js';
@@ -140,6 +140,22 @@ function fieldsOf(r: Reader, kind: AirflowObjectKind, item: YAMLMap, allowed: st
   return { values, id };
 }
 
+/** The settings-file key behind each model field, so that a problem names what the user wrote and where. */
+const SETTINGS_FIELD: Record<string, string> = {
+  conn_id: 'conn_id', conn_type: 'conn_type', host: 'conn_host', schema: 'conn_schema', login: 'conn_login',
+  password: 'conn_password', port: 'conn_port', extra: 'conn_extra',
+  key: 'variable_name', value: 'variable_value',
+  name: 'pool_name', slots: 'pool_slot', description: 'pool_description',
+};
+
+/** Re-points a model-level problem at the settings key (and its line) that holds the offending value. */
+function locateField(p: ValidationProblem, values: Map<string, [unknown, number]>, uriField?: string): ValidationProblem {
+  let field = SETTINGS_FIELD[p.field] ?? p.field;
+  if (uriField && !values.has(field) && field !== 'conn_id') field = uriField;
+  const line = values.get(field)?.[1];
+  return { ...p, field, ...(line !== undefined ? { line } : {}) };
+}
+
 const isBlank = (v: unknown) => v === null || v === undefined || (isScalar(v) && ((v as Scalar).value === null || (v as Scalar).value === ''));
 
 /**
@@ -190,9 +206,11 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
     password: str('conn_password'),
   };
   const uri = str('conn_uri');
-  if (r.problems.length > before) return undefined;
+  // Field-level problems do not stop the checks below: every problem of the entry is reported at once.
+  const broken = r.problems.length > before;
   const anyField = Object.values(fields).some((v) => v) || (typeof port === 'number' && port !== 0);
   let connection: AirflowConnection;
+  const fromUri = Boolean(uri && !anyField);
   if (uri && !anyField) {
     try {
       const f = parseConnectionUri(uri, { airflow: variant, conn_id: connId });
@@ -236,9 +254,13 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
       extra,
     };
   }
-  const found = validateConnection(connection, r.loc(line));
+  connection = normalizeConnection(connection);
+  const reported = new Set(r.problems.slice(before).map((p) => p.field));
+  const found = validateConnection(connection, r.loc(line))
+    .map((p) => locateField(p, values, fromUri ? 'conn_uri' : undefined))
+    .filter((p) => !reported.has(p.field));
   r.problems.push(...found);
-  return found.length === 0 ? { connection, line } : undefined;
+  return found.length === 0 && !broken ? { connection, line } : undefined;
 }
 
 function readVariable(r: Reader, item: YAMLMap): SettingsVariable | undefined {
@@ -262,7 +284,7 @@ function readVariable(r: Reader, item: YAMLMap): SettingsVariable | undefined {
     return undefined;
   }
   const variable: AirflowVariable = { key, value };
-  const found = validateVariable(variable, r.loc(line));
+  const found = validateVariable(variable, r.loc(line)).map((p) => locateField(p, values));
   r.problems.push(...found);
   return found.length === 0 ? { variable, line } : undefined;
 }
@@ -288,7 +310,7 @@ function readPool(r: Reader, item: YAMLMap): SettingsPool | undefined {
     return undefined;
   }
   const pool: AirflowPool = { name, slots, description };
-  const found = validatePool(pool, r.loc(line));
+  const found = validatePool(pool, r.loc(line)).map((p) => locateField(p, values));
   r.problems.push(...found);
   return found.length === 0 ? { pool, line } : undefined;
 }

@@ -1,4 +1,4 @@
-import type { AirflowConnection } from './model.js';
+import { normalizeConnection, type AirflowConnection } from './model.js';
 import { PyFloat, PyInt, isPythonJson, jsToPy, pyReprStr, pyToJs, pythonJsonDumps, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
 import { PythonError, hostname, parseQsl, port as splitPort, quote, quotePlus, unquote, urlencode, urlsplit, userinfo } from './pyurl.js';
@@ -244,8 +244,9 @@ export function survivesJsonDecoding(value: string): boolean {
  * - extras go in a flat query only when every value is a string that 3.1.6+'s JSON decoding leaves alone (not
  *   `"123"`, `"true"`, `"null"`, `"\"x\""`, `"1e5"`, `"NaN"`, `"[...]"`), and no key is `__extra__`; otherwise the
  *   whole JSON object travels in `__extra__`.
- * Losses that are Airflow's own remain (see `uriRoundTripIssues`): host case, port 0, '' password, login-less
- * password (`''` login), conn_type case and `-`.
+ * - the host's case is kept by percent-encoding its first upper-case letter (see keepHostCase).
+ * Losses that are Airflow's own remain (see `uriRoundTripIssues`): port 0, '' password, login-less password (`''`
+ * login), conn_type case and `-`.
  */
 export function formatConnectionUri(conn: ConnectionFieldsInput, opts: UriOptions = {}): string {
   const variant = opts.airflow ?? '2';
@@ -273,7 +274,7 @@ export function formatConnectionUri(conn: ConnectionFieldsInput, opts: UriOption
   if (login !== null) authority += quote(login, '');
   if (password !== null) authority += `:${quote(password, '')}`;
   if (authority) uri += `${authority}@`;
-  let hostBlock = conn.host ? quote(conn.host, '') : '';
+  let hostBlock = conn.host ? keepHostCase(quote(conn.host, '')) : '';
   const portValue = conn.port ?? null;
   if (portValue) hostBlock += hostBlock === '' && authority === '' ? `@:${portValue}` : `:${portValue}`;
   const schema = conn.schema ?? null;
@@ -285,6 +286,20 @@ export function formatConnectionUri(conn: ConnectionFieldsInput, opts: UriOption
     else uri += sep + urlencode([[EXTRA_KEY, extra]]);
   }
   return uri;
+}
+
+/**
+ * urlsplit().hostname lower-cases the host only up to its first `%` (the rest is treated as an IPv6 zone), and
+ * Airflow unquotes the host afterwards. Percent-encoding the first upper-case letter therefore keeps the host's
+ * case through every variant's parser (`DB.example.com` → `%44B.example.com` → `DB.example.com`).
+ */
+function keepHostCase(quotedHost: string): string {
+  const firstEncoded = quotedHost.indexOf('%');
+  const lead = firstEncoded === -1 ? quotedHost : quotedHost.slice(0, firstEncoded);
+  const upper = lead.search(/[A-Z]/);
+  if (upper === -1) return quotedHost;
+  const hex = quotedHost.charCodeAt(upper).toString(16).toUpperCase();
+  return `${quotedHost.slice(0, upper)}%${hex}${quotedHost.slice(upper + 1)}`;
 }
 
 /** Fields that would not come back equal after `formatConnectionUri` → `parseConnectionUri` for the variant. */
@@ -334,7 +349,7 @@ export function extraTextToObject(extra: string | null, connId: string): Record<
 /** `Connection(conn_id, uri=uri)` as envmgr's model (extra as an object; empty extra as null). */
 export function connectionFromUri(connId: string, uri: string, opts: UriOptions = {}): AirflowConnection {
   const f = parseConnectionUri(uri, { ...opts, conn_id: opts.conn_id ?? connId });
-  return {
+  return normalizeConnection({
     conn_id: connId,
     conn_type: f.conn_type ?? '',
     host: f.host,
@@ -343,7 +358,7 @@ export function connectionFromUri(connId: string, uri: string, opts: UriOptions 
     schema: f.schema,
     port: f.port,
     extra: extraTextToObject(f.extra, connId),
-  };
+  });
 }
 
 /** The URI envmgr writes for a model connection (see formatConnectionUri). */

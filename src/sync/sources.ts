@@ -1,4 +1,4 @@
-import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable, SourceLocation } from '../airflow/model.js';
+import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type SourceLocation } from '../airflow/model.js';
 
 /**
  * One object a sync wants in the metadata database, with where it came from. `source` is the stable label kept in
@@ -49,7 +49,7 @@ export function desiredFromRemote(objects: readonly RemoteEnvironmentObject[]): 
       const c = obj.connection;
       out.push({
         kind: 'connection', key: obj.objectKey, source: REMOTE_SOURCE, origin,
-        object: {
+        object: normalizeConnection({
           conn_id: obj.objectKey,
           conn_type: c.type,
           description: obj.description ?? null,
@@ -58,8 +58,8 @@ export function desiredFromRemote(objects: readonly RemoteEnvironmentObject[]): 
           password: c.password ?? null,
           schema: c.schema ?? null,
           port: c.port ?? null,
-          extra: c.extra && Object.keys(c.extra).length > 0 ? c.extra : null,
-        },
+          extra: c.extra ?? null,
+        }),
       });
     } else if (obj.objectType === 'AIRFLOW_VARIABLE' && obj.airflowVariable) {
       out.push({

@@ -41,42 +41,34 @@ const connection = fc.record({
 const norm = (e: Record<string, unknown> | null | undefined) => (e && Object.keys(e).length > 0 ? e : null);
 
 /**
- * What Airflow itself gives back from a URI, whatever the writer does (these are Airflow's rules, not envmgr's):
- * - host: urlsplit().hostname lower-cases the netloc host up to its first `%` (the rest is kept as an IPv6 zone), so
- *   the leading run of characters quote() leaves alone (`A-Za-z0-9_.~-`) is lower-cased, unless the host contains
- *   `/` (Airflow then takes it from the raw netloc); absent → `''`;
- * - login: `''` comes back as absent (null) unless a password follows it; an absent login followed by a password
- *   (or by a port with no host) comes back as `''`;
- * - password `''` is never stored (the setter ignores falsy values) → null;
- * - schema absent → `''`; description is not part of a URI;
- * - an empty extra comes back as absent.
+ * The model envmgr reads back from the URI it wrote, under every variant. The only losses are the ones that do not
+ * exist for Airflow either: `''` and absent are one value in envmgr's model (Airflow's hooks test these fields for
+ * truthiness, and its URI parser turns absent host/schema into `''` and a login-less password into login `''`), an
+ * empty extra is absent, and a URI has no description. The host keeps its case (see keepHostCase in uri.ts).
  */
 function expectedFromUri(c: AirflowConnection): AirflowConnection {
-  const host = c.host ?? '';
-  const password = c.password ? c.password : null;
-  const login = c.login ? c.login : password || (c.port && !host) ? '' : null;
   return {
     conn_id: c.conn_id,
     conn_type: c.conn_type,
-    host: host.includes('/') ? host : host.replace(/^[A-Za-z0-9_.~-]*/, (x) => x.toLowerCase()),
-    login,
-    password,
-    schema: c.schema ?? '',
+    host: c.host || null,
+    login: c.login || null,
+    password: c.password || null,
+    schema: c.schema || null,
     port: c.port ?? null,
     extra: norm(c.extra),
   };
 }
 
-/** JSON (as_json/from_json) keeps everything except what Airflow's model drops: a `''` password, an empty extra. */
+/** JSON (as_json/from_json) keeps everything, with `''` read as absent as everywhere in envmgr's model. */
 function expectedFromJson(c: AirflowConnection): AirflowConnection {
   return {
     conn_id: c.conn_id,
     conn_type: c.conn_type,
-    description: c.description ?? null,
-    host: c.host ?? null,
-    login: c.login ?? null,
-    password: c.password ? c.password : null,
-    schema: c.schema ?? null,
+    description: c.description || null,
+    host: c.host || null,
+    login: c.login || null,
+    password: c.password || null,
+    schema: c.schema || null,
     port: c.port ?? null,
     extra: norm(c.extra),
   };

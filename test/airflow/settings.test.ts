@@ -76,7 +76,7 @@ describe('airflow_settings.yaml reader', () => {
     expect(brief).toEqual(
       expect.arrayContaining([
         [4, 'bad port', 'conn_id'],
-        [4, 'bad port', 'port'],
+        [6, 'bad port', 'conn_port'],
         [7, 'no_type', 'conn_type'],
         [11, 'typo', 'conn_hots'],
         [14, 'bad_extra', 'conn_extra'],
