@@ -146,7 +146,7 @@ export async function run() {
     await bare.listen({ host: '127.0.0.1', port: 0 });
     const bareUrl = `http://127.0.0.1:${bare.server.address().port}`;
 
-    const common = { durationMs: DURATION_MS, connections: CONNECTIONS, warmupMs: 1000 };
+    const common = { durationMs: DURATION_MS, connections: CONNECTIONS, warmupMs: 2000 };
     const paged = { headers, paths: pages.map((_, i) => listPath(i * 100, 100)) };
     const whole = { headers, paths: [listPath(0, 1000)] };
     const barePaged = { origin: bareUrl, headers: {}, paths: pages.map((_, i) => `/page/${i}`) };
@@ -157,8 +157,16 @@ export async function run() {
       'limit100.uncached': { envmgr: { origin: uncached.url, ...paged }, bare: barePaged },
       'limit1000.uncached': { envmgr: { origin: uncached.url, ...whole }, bare: bareWhole },
     };
+    // Settle the freshly written tables (statistics, visibility map) so autovacuum does not run mid-measurement.
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    await admin.query('VACUUM ANALYZE');
+    await admin.end();
+    const only = process.env.BENCH_SERVER_SCENARIOS?.split(',');
     const figures = {};
     for (const [name, s] of Object.entries(scenarios)) {
+      if (only && !only.includes(name)) continue;
       const ours = await load({ ...common, ...s.envmgr });
       const base = await load({ ...common, ...s.bare });
       if (ours.errors > 0 || base.errors > 0) throw new Error(`errors under load: envmgr ${ours.errors}, bare ${base.errors}`);

@@ -38,11 +38,14 @@ interface ErrorBody {
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const log = options.logger ?? silentLogger;
   const bodyLimit = options.config.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  // Request ids: a random per-app prefix (unique across processes) and a counter; cheaper than random bytes per request.
+  const idPrefix = `req_${randomBytes(6).toString('hex')}`;
+  let requestCount = 0;
   const app = Fastify({
     logger: false,
     bodyLimit,
     requestIdHeader: false,
-    genReqId: () => `req_${randomBytes(12).toString('hex')}`,
+    genReqId: () => `${idPrefix}${(++requestCount).toString(36).padStart(6, '0')}`,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
