@@ -34,6 +34,20 @@ export interface ApiClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+export interface DeviceCode {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  expiresIn: number;
+  interval: number;
+}
+
+export interface DeviceTokens {
+  accessToken: string;
+  refreshToken?: string;
+  expiresIn?: number;
+}
+
 type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 interface RequestSpec {
@@ -131,6 +145,32 @@ export class ApiClient {
 
   async excludeLinking(org: string, id: string, body: ExcludeLink): Promise<void> {
     await this.call({ method: 'POST', path: `/v1/organizations/${enc(org)}/environment-objects/${enc(id)}/exclude-linking`, body });
+  }
+
+  /** Starts a device login (API.md §Device login); undefined when the server does not offer it (404). */
+  async deviceCode(): Promise<DeviceCode | undefined> {
+    try {
+      return await this.call<DeviceCode>({ method: 'POST', path: '/v1/auth/device/code', body: {} });
+    } catch (error) {
+      // A server without the route may check the (absent) token before routing: 401 means "not offered" too.
+      if (error instanceof AuthError || (error instanceof ApiError && (error.status === 404 || error.status === 405))) return undefined;
+      throw error;
+    }
+  }
+
+  /** One poll of a device login: the tokens, or the pending state the server answered with. */
+  async deviceToken(deviceCode: string): Promise<DeviceTokens | { pending: 'authorization_pending' | 'slow_down' }> {
+    try {
+      return await this.call<DeviceTokens>({ method: 'POST', path: '/v1/auth/device/token', body: { deviceCode } });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400 && (error.apiMessage === 'authorization_pending' || error.apiMessage === 'slow_down')) {
+        return { pending: error.apiMessage };
+      }
+      if (error instanceof ApiError && error.status === 400 && (error.apiMessage === 'expired_token' || error.apiMessage === 'access_denied')) {
+        throw new AuthError(error.apiMessage === 'expired_token' ? 'the device code expired before it was approved; run envmgr login again' : 'the login was denied in the browser; run envmgr login again');
+      }
+      throw error;
+    }
   }
 
   /** Follows `offset` until `totalCount` items are read, at most MAX_PAGES pages. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, baseEnv, tempHome } from './support/cli.js';
 import { startTestEnvironmentManager, type TestEnvironmentManager } from './support/server.js';
+import { sendJson, startScriptedServer } from './support/http.js';
 
 let em: TestEnvironmentManager;
 beforeAll(async () => {
@@ -91,6 +92,39 @@ describe.skipIf(!haveScript)('on a terminal', () => {
       expect(result.code).toBe(2);
       expect(result.screen).toContain('pass --with-token');
       expect(result.screen).not.toContain('? API token');
+    }
+  });
+
+  it('logs in through the device flow when the server offers it, polling at the given interval', async () => {
+    const accessToken = 'device-access-token-42';
+    const api = await startScriptedServer((r, _i, res) => {
+      const polls = api.requests.filter((q) => q.url === '/v1/auth/device/token').length;
+      if (r.url === '/v1/auth/device/code') return sendJson(res, 200, { deviceCode: 'dc-1', userCode: 'WDJB-MJHT', verificationUri: 'https://example.test/activate', expiresIn: 60, interval: 1 });
+      if (r.url === '/v1/auth/device/token') {
+        // The request being answered is already recorded: the first two polls are pending, the third succeeds.
+        if (polls <= 2) return sendJson(res, 400, { message: 'authorization_pending', requestId: 'r', statusCode: 400 });
+        return sendJson(res, 200, { accessToken, refreshToken: 'refresh-1', expiresIn: 3600 });
+      }
+      if (r.headers.authorization !== `Bearer ${accessToken}`) return sendJson(res, 401, { message: 'no', requestId: 'r', statusCode: 401 });
+      if (r.url === '/v1/users/self') return sendJson(res, 200, { id: 'u1', username: 'dev-user', subjectType: 'USER', organizationId: 'o1', workspaceRoles: [], deploymentRoles: [] });
+      if (r.url.startsWith('/v1/organizations/o1/workspaces')) return sendJson(res, 200, { workspaces: [{ id: 'w1', name: 'solo', organizationId: 'o1', createdAt: '', updatedAt: '' }], limit: 1000, offset: 0, totalCount: 1 });
+      if (r.url.startsWith('/v1/organizations')) return sendJson(res, 200, { organizations: [{ id: 'o1', name: 'Org', createdAt: '', updatedAt: '' }], limit: 1000, offset: 0, totalCount: 1 });
+      sendJson(res, 404, { message: 'not found', requestId: 'r', statusCode: 404 });
+    });
+    try {
+      const home = await tempHome();
+      const login = await onTerminal(['login', api.url], baseEnv(home));
+      expect(login.code, login.screen).toBe(0);
+      expect(login.screen).toContain('enter the code WDJB-MJHT');
+      expect(login.screen).toContain('https://example.test/activate');
+      const polls = api.requests.filter((q) => q.url === '/v1/auth/device/token');
+      expect(polls).toHaveLength(3);
+      expect(polls[1]!.at - polls[0]!.at).toBeGreaterThanOrEqual(990);
+      expect(JSON.parse(polls[0]!.body)).toEqual({ deviceCode: 'dc-1' });
+      const stored = JSON.parse(await readFile(join(home, '.envmgr', 'credentials.json'), 'utf8')) as { tokens: Record<string, string> };
+      expect(Object.values(stored.tokens)).toEqual([accessToken]);
+    } finally {
+      await api.close();
     }
   });
 });

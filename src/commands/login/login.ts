@@ -48,7 +48,7 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<LoginR
     (await ctx.prompter.input('Domain or URL of the Environment Manager', { flag: 'a domain-or-url argument' }));
   const endpoint = resolveEndpoint(target);
 
-  const token = (await readToken(ctx, opts)).trim();
+  const token = (await readToken(ctx, opts, endpoint.apiUrl)).trim();
   if (token === '') throw new UsageError('empty token; pass a token with --token-login or on stdin with --with-token');
   ctx.log.addSecret(token);
 
@@ -97,10 +97,14 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<LoginR
   return result;
 }
 
-async function readToken(ctx: Context, opts: LoginOptions): Promise<string> {
+async function readToken(ctx: Context, opts: LoginOptions, apiUrl: string): Promise<string> {
   if (opts.tokenLogin !== undefined) return opts.tokenLogin;
   if (opts.withToken) return readAll(ctx.io.in);
-  return ctx.prompter.secret('API token', { flag: '--with-token (token on stdin) or --token-login <token>' });
+  const flag = '--with-token (token on stdin) or --token-login <token>';
+  if (!ctx.prompter.canPrompt) return ctx.prompter.secret('API token', { flag });
+  const { deviceLogin } = await import('./device.js');
+  const fromDevice = await deviceLogin(ctx, await ctx.createApiClient(apiUrl, undefined));
+  return fromDevice ?? ctx.prompter.secret('API token', { flag });
 }
 
 async function chooseWorkspace(ctx: Context, workspaces: Workspace[], wanted: string | undefined): Promise<Workspace | undefined> {
