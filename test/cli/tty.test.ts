@@ -62,7 +62,7 @@ describe.skipIf(!haveScript)('on a terminal', () => {
     const lines = table.screen.split(/\r?\n/);
     // A bold header; columns padded to the widest cell ("alpha", a 25-character id), two spaces apart.
     expect(lines[0]!.startsWith('\u001b[1m')).toBe(true);
-    const strip = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+    const strip = (text: string) => text.split('\u001b[1m').join('').split('\u001b[0m').join('');
     expect(strip(lines[0]!)).toBe(`${'NAME'.padEnd(5)}  ${'ID'.padEnd(em.workspaces.alpha.length)}  CURRENT`);
     expect(lines[2]).toMatch(new RegExp(`^beta\\s+${em.workspaces.beta}\\s+true$`));
 
