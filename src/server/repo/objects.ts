@@ -160,28 +160,34 @@ export async function listResolvedObjects(
 ): Promise<PageResult<ResolvedRow>> {
   const values: unknown[] = [deployment.id, deployment.workspaceId];
   const own = filterSql('o', filter, values);
-  const inner = `
-      SELECT o.*, false AS via_workspace, NULL::json AS connection_overrides, NULL::json AS airflow_variable_overrides,
-             NULL::text AS link_secrets, NULL::text AS link_secrets_key_id
+  // Narrow rows (id, sort keys) are resolved, counted, sorted and paged first; only the page's rows are then
+  // joined to their full columns and link overrides, so sorting never carries the wide columns.
+  const narrow = `
+      SELECT o.id, o.object_key, o.object_type, o.created_at, o.updated_at, false AS via_workspace
         FROM environment_objects o
        WHERE o.scope_entity_id = $1 AND o.deployment_id = $1${own}
       UNION ALL
-      SELECT o.*, true, l.connection_overrides, l.airflow_variable_overrides, l.secrets, l.secrets_key_id
+      SELECT o.id, o.object_key, o.object_type, o.created_at, o.updated_at, true
         FROM environment_objects o
-        LEFT JOIN environment_object_links l ON l.object_id = o.id AND l.deployment_id = $1
        WHERE o.workspace_id = $2 AND o.scope = 'WORKSPACE'${own}
-         AND (l.object_id IS NOT NULL
+         AND (EXISTS (SELECT 1 FROM environment_object_links l WHERE l.object_id = o.id AND l.deployment_id = $1)
               OR (o.auto_link_deployments
                   AND NOT EXISTS (SELECT 1 FROM environment_object_exclusions e WHERE e.object_id = o.id AND e.deployment_id = $1)))
          AND NOT EXISTS (SELECT 1 FROM environment_objects d
                           WHERE d.scope_entity_id = $1 AND d.object_type = o.object_type AND d.object_key = o.object_key)`;
   const { rows } = await q.query<ResolvedRow & { total_count: string }>(
-    `SELECT o.*, count(*) OVER () AS total_count FROM (${inner}) o
-      ORDER BY ${page.orderBy} LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
+    `SELECT o.*, p.via_workspace, p.total_count,
+            l.connection_overrides, l.airflow_variable_overrides, l.secrets AS link_secrets, l.secrets_key_id AS link_secrets_key_id
+       FROM (SELECT o.id, o.via_workspace, count(*) OVER () AS total_count, row_number() OVER (ORDER BY ${page.orderBy}) AS rn
+               FROM (${narrow}) o
+              ORDER BY ${page.orderBy} LIMIT $${values.length + 1} OFFSET $${values.length + 2}) p
+       JOIN environment_objects o ON o.id = p.id
+       LEFT JOIN environment_object_links l ON p.via_workspace AND l.object_id = p.id AND l.deployment_id = $1
+      ORDER BY p.rn`,
     [...values, page.limit, page.offset],
   );
   return withTotal(rows, page.offset, async () => {
-    const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${inner}) o`, values);
+    const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${narrow}) o`, values);
     return r.rows[0]?.n ?? 0;
   });
 }
