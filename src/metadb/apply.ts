@@ -4,16 +4,12 @@ import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable
 import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
 import { fernetEncryptMany } from './fernet-batch.js';
-import { planSync, planWrites, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
+import { desiredContent, planSync, planWrites, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
-  canonicalConnection,
-  canonicalPool,
-  canonicalVariable,
   connectionRowHash,
   ensureSyncStateTable,
-  hashCanonical,
   poolRowHash,
   readSyncState,
   stateKey,
@@ -213,32 +209,33 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
   await ensureSyncStateTable(client, info);
-  const pending: Array<Promise<unknown>> = [];
-  const send = (statement: Statement) => {
-    const running = client.query(statement.text, statement.values);
-    running.catch(() => undefined); // awaited below, in order
-    pending.push(running);
+  // Each statement is built (and its values encrypted) while Postgres still runs the previous one; node-postgres
+  // takes one query at a time, so the previous one is awaited just before sending.
+  let running: Promise<unknown> = Promise.resolve();
+  const send = async (statement: Statement) => {
+    await running;
+    running = client.query(statement.text, statement.values);
+    running.catch(() => undefined); // it is awaited before the next statement or at the end
   };
   const written = new Map<string, string>();
-  const sendRows = (kind: AirflowObjectKind, keysOf: readonly string[], statement: RowsStatement) => {
-    send(statement);
+  const sendRows = async (kind: AirflowObjectKind, keysOf: readonly string[], statement: RowsStatement) => {
     keysOf.forEach((key, i) => written.set(stateKey(kind, key), statement.rowHashes[i]!));
+    await send(statement);
   };
-  // Deletes need no encryption: Postgres starts on them while the values below are encrypted.
-  if (writes.connections.delete.length > 0) send(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
-  if (writes.variables.delete.length > 0) send(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
-  if (writes.pools.delete.length > 0) send(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
-  if (writes.pools.upsert.length > 0) sendRows('pool', writes.pools.upsert.map((p) => p.name), poolStatement(info, writes.pools.upsert));
+  if (writes.connections.delete.length > 0) await send(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
+  if (writes.variables.delete.length > 0) await send(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
+  if (writes.pools.delete.length > 0) await send(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
+  if (writes.pools.upsert.length > 0) await sendRows('pool', writes.pools.upsert.map((p) => p.name), poolStatement(info, writes.pools.upsert));
   if (writes.variables.upsert.length > 0) {
-    sendRows('variable', writes.variables.upsert.map((v) => v.key), variableStatement(info, keys, writes.variables.upsert));
+    await sendRows('variable', writes.variables.upsert.map((v) => v.key), variableStatement(info, keys, writes.variables.upsert));
   }
   for (let i = 0; i < writes.connections.upsert.length; i += CONNECTION_BATCH) {
     const batch = writes.connections.upsert.slice(i, i + CONNECTION_BATCH);
-    sendRows('connection', batch.map((c) => c.conn_id), connectionStatement(info, keys, batch));
+    await sendRows('connection', batch.map((c) => c.conn_id), connectionStatement(info, keys, batch));
   }
   const upserts = writes.state.upsert.map((u) => (u.rowHash === null ? { ...u, rowHash: written.get(stateKey(u.kind, u.key)) ?? null } : u));
-  for (const statement of syncStateStatements(info, upserts, writes.state.delete)) send(statement);
-  for (const running of pending) await running;
+  for (const statement of syncStateStatements(info, upserts, writes.state.delete)) await send(statement);
+  await running;
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
 
@@ -304,13 +301,7 @@ export function knownRowsFor(
   options: Pick<SyncOptions, 'prune' | 'pruneSources'>,
 ): KnownRows {
   const wanted = new Map<string, string>();
-  for (const d of desired) {
-    const canonical =
-      d.kind === 'connection' ? canonicalConnection(d.object, info.has)
-      : d.kind === 'variable' ? canonicalVariable(d.object, info.has)
-      : canonicalPool(d.object, info.has);
-    wanted.set(stateKey(d.kind, d.key), hashCanonical(d.kind, canonical));
-  }
+  for (const d of desired) wanted.set(stateKey(d.kind, d.key), desiredContent(d, info.has).hash);
   const pruneSources = options.pruneSources ? new Set(options.pruneSources) : undefined;
   return (kind, key, rowHash) => {
     const sk = stateKey(kind, key);
@@ -334,7 +325,8 @@ export async function syncAirflowDb(client: pg.ClientBase, desired: readonly Des
   return inTransaction(client, async () => {
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
-    const [check, state] = await Promise.all([verifyFernetKey(client, options.keys, { info }), readSyncState(client, info)]);
+    const check = await verifyFernetKey(client, options.keys, { info });
+    const state = await readSyncState(client, info);
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options) });
     const plan = planSync(desired, current, state, {
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),

@@ -104,6 +104,29 @@ function currentOf(state: AirflowDbState, kind: AirflowObjectKind, key: string):
   return kind === 'connection' ? state.connections.get(key) : kind === 'variable' ? state.variables.get(key) : state.pools.get(key);
 }
 
+interface Content {
+  fields: FieldSupport;
+  canonical: Canonical;
+  text: string;
+  hash: string;
+}
+
+const contentCache = new WeakMap<DesiredObject, Content>();
+
+/**
+ * The canonical content of a desired object, its text and hash (as recorded in the sync state). Remembered per
+ * object, since a sync needs it twice (to choose which rows to decrypt, then to plan).
+ */
+export function desiredContent(d: DesiredObject, fields: FieldSupport): Content {
+  const cached = contentCache.get(d);
+  if (cached && cached.fields === fields) return cached;
+  const canonical = canonicalOf(d.kind, d.object, fields);
+  const text = canonicalText(canonical);
+  const content = { fields, canonical, text, hash: hashText(d.kind, text) };
+  contentCache.set(d, content);
+  return content;
+}
+
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
 
 export function planSync(
@@ -132,9 +155,7 @@ export function planSync(
     const keyField = d.kind === 'connection' ? (d.object as AirflowConnection).conn_id : d.kind === 'variable' ? (d.object as AirflowVariable).key : (d.object as AirflowPool).name;
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
-    const want = canonicalOf(d.kind, d.object, fields);
-    const wantText = canonicalText(want);
-    const wantHash = hashText(d.kind, wantText);
+    const { canonical: want, text: wantText, hash: wantHash } = desiredContent(d, fields);
     const recorded = state.get(sk);
     const cur = currentOf(current, d.kind, d.key);
     // This loop runs for every object of every sync: plain literals, no per-object closures.

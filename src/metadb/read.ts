@@ -257,12 +257,10 @@ export async function readAirflowObjects(
   options: ReadOptions = {},
 ): Promise<AirflowDbState> {
   const kinds = new Set(options.kinds ?? ['connection', 'variable', 'pool']);
-  // Queued together: Postgres runs the next query while the previous result is decrypted.
-  const [connections, variables, pools] = await Promise.all([
-    kinds.has('connection') ? readConnections(client, info, keys, options.known) : new Map<string, DbConnection>(),
-    kinds.has('variable') ? readVariables(client, info, keys, options.known) : new Map<string, DbVariable>(),
-    kinds.has('pool') ? readPools(client, info) : new Map<string, DbPool>(),
-  ]);
+  // One query at a time: node-postgres deprecates queueing queries on a busy client.
+  const connections = kinds.has('connection') ? await readConnections(client, info, keys, options.known) : new Map<string, DbConnection>();
+  const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known) : new Map<string, DbVariable>();
+  const pools = kinds.has('pool') ? await readPools(client, info) : new Map<string, DbPool>();
   return { connections, variables, pools };
 }
 

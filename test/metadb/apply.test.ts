@@ -7,7 +7,7 @@ import type { DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
 import { createTestDatabase } from '../support/pg.js';
-import { dumpTables, openClient } from './helpers.js';
+import { desiredSet, dumpTables, openClient, trackInFlight } from './helpers.js';
 
 const A = '1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=';
 const B = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
@@ -97,6 +97,23 @@ describe('syncAirflowDb', () => {
     expect(outcome.plan.counts).toMatchObject({ unchanged: 2, update: 0, conflict: 0 });
     expect(outcome.result.wrote).toBe(false);
     expect(await dumpTables(client)).toEqual(before);
+  });
+
+  it('sends one query at a time (node-postgres deprecates queueing) across batched statements', async () => {
+    const inFlight = trackInFlight(client);
+    {
+      const many = desiredSet(6000, 5, 3);
+      const first = await syncAirflowDb(client, many, { keys: keyA });
+      expect(first.plan.counts.create).toBe(6008);
+      const changed = many.map((d) => (d.kind === 'connection' ? ({ ...d, object: { ...d.object, port: 4242 } } as DesiredObject) : d));
+      const second = await syncAirflowDb(client, changed, { keys: keyA, prune: true });
+      expect(second.plan.counts).toMatchObject({ update: 6000, unchanged: 8 });
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(inFlight.calls).toBeGreaterThan(10);
+    expect(inFlight.max).toBe(1);
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM connection WHERE port = 4242');
+    expect(rows[0].n).toBe(6000);
   });
 
   it('leaves 3.x team columns alone on update', async () => {

@@ -99,3 +99,22 @@ export function recordStatements(client: pg.Client): string[] {
 }
 
 export const WRITE_SQL = /^\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COMMENT|TRUNCATE)\b/i;
+
+/** Counts how many queries a client has in flight at most (node-postgres wants one at a time). */
+export function trackInFlight(client: pg.Client): { max: number; calls: number } {
+  const seen = { max: 0, calls: 0 };
+  let inFlight = 0;
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    inFlight++;
+    seen.calls++;
+    seen.max = Math.max(seen.max, inFlight);
+    const result = original(...args) as Promise<unknown>;
+    const done = () => {
+      inFlight--;
+    };
+    result.then(done, done);
+    return result;
+  };
+  return seen;
+}

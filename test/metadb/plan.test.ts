@@ -27,7 +27,7 @@ function conn(c: AirflowConnection, source = 'deployment:d1'): DesiredObject {
 function recorded(written: AirflowConnection, source = 'deployment:d1'): [string, SyncStateEntry] {
   return [
     stateKey('connection', written.conn_id),
-    { kind: 'connection', key: written.conn_id, source, hash: hashCanonical('connection', canonicalConnection(written)), rowHash: null, writtenAt: new Date(0) },
+    { kind: 'connection', key: written.conn_id, source, hash: hashCanonical('connection', canonicalConnection(written)), rowHash: null, writtenAt: '1970-01-01T00:00:00.000000Z' },
   ];
 }
 
@@ -124,7 +124,7 @@ describe('planSync', () => {
   });
 
   it('never deletes default_pool', () => {
-    const state = new Map([[stateKey('pool', 'default_pool'), { kind: 'pool' as const, key: 'default_pool', source: 's', hash: 'h', rowHash: null, writtenAt: new Date(0) }]]);
+    const state = new Map([[stateKey('pool', 'default_pool'), { kind: 'pool' as const, key: 'default_pool', source: 's', hash: 'h', rowHash: null, writtenAt: '1970-01-01T00:00:00.000000Z' }]]);
     const plan = planSync([], dbState([], [], [{ name: 'default_pool', slots: 128, description: 'Default pool', include_deferred: false }]), state, { prune: true, overwrite: true });
     expect(planWrites(plan)!.pools.delete).toEqual([]);
     expect(plan.counts.delete).toBe(0);
