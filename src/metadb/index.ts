@@ -29,6 +29,7 @@ export {
   type DbPool,
   type KeyCheck,
   type ReadOptions,
+  type KnownRows,
 } from './read.js';
 export {
   readSyncState,
@@ -39,6 +40,7 @@ export {
   stateKey,
   type SyncState,
   type SyncStateEntry,
+  type FieldSupport,
 } from './sync-state.js';
 export {
   planSync,
