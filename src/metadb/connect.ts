@@ -158,12 +158,21 @@ function reason(err: unknown, target: AirflowDbTarget): string {
   return typeof password === 'string' && password.length > 0 ? text.split(password).join('****') : text;
 }
 
-/** Connects once (no retry). */
+/**
+ * With `[database] sql_alchemy_schema`, make it the session's first schema, so that everything resolving the
+ * current schema (detectAirflowSchema without options, ad-hoc queries) finds Airflow's tables.
+ */
+async function useSchema(client: pg.Client, target: AirflowDbTarget): Promise<void> {
+  if (target.schema) await client.query(`SET search_path TO "${target.schema.replace(/"/g, '""')}", public`);
+}
+
+/** Connects once (no retry); with a schema in the target, the session's search_path starts with it. */
 export async function connectAirflowDb(target: string | AirflowDbTarget, options?: TargetOptions): Promise<pg.Client> {
   const t = targetOf(target, options);
   const client = new pg.Client(t.config);
   try {
     await client.connect();
+    await useSchema(client, t);
   } catch (err) {
     await client.end().catch(() => undefined);
     throw new AirflowDbError(`cannot connect to the Airflow database at ${t.display}: ${reason(err, t)}`);
@@ -211,6 +220,7 @@ export async function waitForAirflowDb(target: string | AirflowDbTarget, options
     });
     try {
       await client.connect();
+      await useSchema(client, t);
       if (await hasConnectionTable(client, t.schema)) return client;
       last = `connected, but there is no Airflow 'connection' table${t.schema ? ` in schema ${t.schema}` : ''} yet (has \`airflow db migrate\` run?)`;
     } catch (err) {

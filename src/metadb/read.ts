@@ -51,6 +51,7 @@ export interface DbPool {
   rowHash?: string;
 }
 
+/** Each map iterates in bytewise key order (`COLLATE "C"`: the same on every database). */
 export interface AirflowDbState {
   readonly connections: Map<string, DbConnection>;
   readonly variables: Map<string, DbVariable>;
@@ -160,7 +161,7 @@ export async function readConnections(
   const description = info.has.connectionDescription ? 'description' : 'NULL::text AS description';
   const result = await client.query<ConnectionRow>(
     `SELECT conn_id, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
-       FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id`,
+       FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id COLLATE "C"`,
   );
   const out = new Map<string, DbConnection>();
   const rows: ConnectionRow[] = [];
@@ -208,7 +209,7 @@ export async function readVariables(
 ): Promise<Map<string, DbVariable>> {
   const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
   const result = await client.query<{ key: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
-    `SELECT key, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key`,
+    `SELECT key, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key COLLATE "C"`,
   );
   const out = new Map<string, DbVariable>();
   const rows: typeof result.rows = [];
@@ -234,7 +235,7 @@ export async function readPools(client: pg.ClientBase, info: AirflowSchemaInfo):
   const description = info.has.poolDescription ? 'description' : 'NULL::text AS description';
   const deferred = info.has.includeDeferred ? 'include_deferred' : 'false AS include_deferred';
   const { rows } = await client.query<{ pool: string; slots: number | null; description: string | null; include_deferred: boolean | null }>(
-    `SELECT pool, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool`,
+    `SELECT pool, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool COLLATE "C"`,
   );
   const out = new Map<string, DbPool>();
   for (const row of rows) {

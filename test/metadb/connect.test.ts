@@ -100,6 +100,8 @@ describe('waitForAirflowDb', () => {
     await expect(waitForAirflowDb(url, { timeoutMs: 100, intervalMs: 20 })).rejects.toThrow(/no Airflow 'connection' table/);
     const client = await waitForAirflowDb(parseAirflowDbUrl(url, { schema: 'airflow meta' }), { timeoutMs: 10_000 });
     try {
+      // The client's session already looks in that schema first.
+      expect((await detectAirflowSchema(client)).schema).toBe('airflow meta');
       const info = await detectAirflowSchema(client, { schema: 'airflow meta' });
       expect(info.tables.connection).toBe('"airflow meta"."connection"');
       const keys = parseFernetKeys('1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=', 'test');
