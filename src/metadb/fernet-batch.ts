@@ -59,47 +59,64 @@ export function fernetEncryptMany(keys: FernetKeys, plaintexts: readonly string[
   if (!key) throw new Error('no Fernet key given');
   const n = plaintexts.length;
   if (n === 0) return [];
-  const ivs = randomBytes(16 * n);
-  const header = Buffer.alloc(9);
-  header[0] = 0x80;
-  header.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000)), 1);
-
-  const raws: Buffer[] = new Array<Buffer>(n);
+  // All tokens live in one buffer. Each starts at an offset of 3 (mod 4), so that its IV (at +9) and ciphertext
+  // (at +25) are 4-byte aligned and CBC's XORs run a 32-bit word at a time.
+  const starts = new Array<number>(n);
+  const lengths = new Array<number>(n);
+  let total = 3;
+  for (let i = 0; i < n; i++) {
+    const bytes = Buffer.byteLength(plaintexts[i]!, 'utf8');
+    starts[i] = total;
+    lengths[i] = bytes;
+    total += HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC; // 57 + 16k: the next offset is 0 (mod 4)
+    total += 3; // back to 3 (mod 4)
+  }
+  const all = Buffer.from(new ArrayBuffer(total + 1));
+  const words = new Uint32Array(all.buffer, 0, all.length >>> 2);
+  const random = randomBytes(16 * n); // may sit at any offset of a shared pool: copy it out before viewing as words
+  const ivs = new Uint32Array(random.buffer.slice(random.byteOffset, random.byteOffset + 16 * n));
+  const timestamp = BigInt(Math.floor(Date.now() / 1000));
   let maxBlocks = 0;
   for (let i = 0; i < n; i++) {
-    const plain = Buffer.from(plaintexts[i]!, 'utf8');
-    const blocks = Math.floor(plain.length / 16) + 1;
-    const raw = Buffer.allocUnsafe(HEADER + blocks * 16 + MAC);
-    header.copy(raw, 0);
-    ivs.copy(raw, 9, i * 16, i * 16 + 16);
-    // PKCS7: the padded plaintext goes where the ciphertext will be, and is encrypted in place block by block.
-    plain.copy(raw, HEADER);
-    const pad = blocks * 16 - plain.length;
-    raw.fill(pad, HEADER + plain.length, HEADER + blocks * 16);
-    raws[i] = raw;
+    const at = starts[i]!;
+    all[at] = 0x80;
+    all.writeBigUInt64BE(timestamp, at + 1);
+    const iv = (at + 9) >>> 2;
+    for (let w = 0; w < 4; w++) words[iv + w] = ivs[i * 4 + w]!;
+    // PKCS7: the padded plaintext goes where its ciphertext will be and is encrypted in place, block by block.
+    const blocks = Math.floor(lengths[i]! / 16) + 1;
+    all.write(plaintexts[i]!, at + HEADER, 'utf8');
+    all.fill(blocks * 16 - lengths[i]!, at + HEADER + lengths[i]!, at + HEADER + blocks * 16);
     if (blocks > maxBlocks) maxBlocks = blocks;
   }
   const ecb = createCipheriv('aes-128-ecb', key.encryption, null);
   ecb.setAutoPadding(false);
   for (let round = 0; round < maxBlocks; round++) {
     const members: number[] = [];
-    for (let i = 0; i < n; i++) if (raws[i]!.length - HEADER - MAC > round * 16) members.push(i);
-    const input = Buffer.allocUnsafe(members.length * 16);
-    members.forEach((i, m) => {
-      const raw = raws[i]!;
-      const at = HEADER + round * 16;
-      const prev = round === 0 ? 9 : at - 16; // the IV, then the previous ciphertext block
-      for (let b = 0; b < 16; b++) input[m * 16 + b] = raw[at + b]! ^ raw[prev + b]!;
-    });
-    const output = ecb.update(input);
-    members.forEach((i, m) => output.copy(raws[i]!, HEADER + round * 16, m * 16, m * 16 + 16));
+    for (let i = 0; i < n; i++) if (lengths[i]! >= round * 16) members.push(i);
+    const input = new Uint32Array(members.length * 4);
+    for (let m = 0; m < members.length; m++) {
+      const block = (starts[members[m]!]! + HEADER) / 4 + round * 4;
+      const prev = block - 4; // the previous ciphertext block, or the IV for the first
+      for (let w = 0; w < 4; w++) input[m * 4 + w] = words[block + w]! ^ words[prev + w]!;
+    }
+    const encrypted = ecb.update(Buffer.from(input.buffer));
+    const output = encrypted.byteOffset % 4 === 0 ? encrypted : Buffer.from(encrypted);
+    const out = new Uint32Array(output.buffer, output.byteOffset, output.length >>> 2);
+    for (let m = 0; m < members.length; m++) {
+      const block = (starts[members[m]!]! + HEADER) / 4 + round * 4;
+      for (let w = 0; w < 4; w++) words[block + w] = out[m * 4 + w]!;
+    }
   }
   const mac = new Hmac(key.signing);
-  return raws.map((raw) => {
-    const bodyEnd = raw.length - MAC;
-    mac.digest(raw.subarray(0, bodyEnd)).copy(raw, bodyEnd);
-    return toToken(raw);
-  });
+  const tokens = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const at = starts[i]!;
+    const bodyEnd = at + HEADER + (Math.floor(lengths[i]! / 16) + 1) * 16;
+    mac.digest(all.subarray(at, bodyEnd)).copy(all, bodyEnd);
+    tokens[i] = toToken(all.subarray(at, bodyEnd + MAC));
+  }
+  return tokens;
 }
 
 const STRICT_TOKEN = /^[A-Za-z0-9_-]+={0,2}$/;

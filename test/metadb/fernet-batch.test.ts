@@ -24,6 +24,13 @@ describe('batched Fernet', () => {
     // Fresh IVs: the same value twice gives two different tokens.
     const [t1, t2] = fernetEncryptMany(keyA, ['same', 'same']);
     expect(t1).not.toBe(t2);
+    // Every IV (bytes 9-24 of the token) is fresh, in small and large batches alike.
+    for (const size of [1, 3, 300]) {
+      const ivs = fernetEncryptMany(keyA, Array.from({ length: size }, () => 'v')).map((t) => Buffer.from(t, 'base64url').subarray(9, 25).toString('hex'));
+      const again = fernetEncryptMany(keyA, ['v']).map((t) => Buffer.from(t, 'base64url').subarray(9, 25).toString('hex'));
+      expect(new Set([...ivs, ...again]).size).toBe(size + 1);
+      expect(ivs.every((iv) => iv !== '0'.repeat(32))).toBe(true);
+    }
   });
 
   it('decrypts tokens made one at a time, with any key of a MultiFernet', () => {
