@@ -90,14 +90,23 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     else if (ws) scope = { workspaceId: ws };
   }
 
-  // Fetched before the database is touched: any API failure stops the command with nothing written.
-  const remoteObjects = scope ? await fetchRemote(ctx, scope) : [];
+  // The database is opened while the objects are fetched (both mostly wait on the network). Nothing is written
+  // before every page has arrived: any API failure stops the command here, and the connection is closed.
+  const opening = openTarget(ctx, project, opts);
+  opening.catch(() => undefined);
+  let remoteObjects: RemoteEnvironmentObject[];
+  try {
+    remoteObjects = scope ? await fetchRemote(ctx, scope) : [];
+  } catch (err) {
+    void opening.then((t) => t.client.end(), () => undefined);
+    throw err;
+  }
   if (scope) {
     const what = 'deploymentId' in scope ? `deployment ${scope.deploymentId}` : `workspace ${scope.workspaceId}`;
     ctx.io.err(`Fetched ${remoteObjects.length} environment object${remoteObjects.length === 1 ? '' : 's'} for ${what}\n`);
   }
 
-  const target = await openTarget(ctx, project, opts);
+  const target = await opening;
   try {
     const settingsPath = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
     const local = await readSettingsSource(settingsPath, { cwd: ctx.cwd, required: opts.settingsFile !== undefined, airflow: target.info.uriVariant });
