@@ -68,7 +68,7 @@ function load(config) {
   });
 }
 
-async function seed(url, token, org, ws, dep) {
+export async function seed(url, token, org, ws, dep) {
   const { request } = await import('undici');
   const bodies = [];
   for (let i = 0; i < 400; i++) {
@@ -131,18 +131,29 @@ export async function run() {
     await seed(envmgr.url, token, org, ws, dep);
 
     const listPath = (offset, limit) => `/v1/organizations/${org}/environment-objects?deploymentId=${dep}&resolveLinked=true&offset=${offset}&limit=${limit}`;
+    // What `envmgr dev start` sends: secrets in clear (the organization allows it, the token is an owner).
+    const secretPath = (offset, limit) => `/v1/organizations/${org}/environment-objects?deploymentId=${dep}&showSecrets=true&resolveLinked=true&offset=${offset}&limit=${limit}`;
     const headers = { authorization: `Bearer ${token}` };
     const fetchText = async (path) => (await (await request(`${envmgr.url}${path}`, { headers })).body.text());
     const full = JSON.parse(await fetchText(listPath(0, 1000)));
     if (full.totalCount !== 1000 || full.environmentObjects.length !== 1000) throw new Error(`expected 1000 resolved objects, got ${full.totalCount}`);
+    const clear = JSON.parse(await fetchText(secretPath(0, 1000)));
+    if (clear.environmentObjects.find((o) => o.objectKey === 'dep_conn_0')?.connection?.password !== 'pw-0') throw new Error('showSecrets did not return secrets in clear');
     const pages = [];
-    for (let offset = 0; offset < 1000; offset += 100) pages.push(await fetchText(listPath(offset, 100)));
+    const secretPages = [];
+    for (let offset = 0; offset < 1000; offset += 100) {
+      pages.push(await fetchText(listPath(offset, 100)));
+      secretPages.push(await fetchText(secretPath(offset, 100)));
+    }
     const bigText = await fetchText(listPath(0, 1000));
+    const bigSecretText = await fetchText(secretPath(0, 1000));
 
     // The baseline: the same bytes, served as a static body by a bare fastify route.
     bare = Fastify({ logger: false });
     bare.get('/page/:n', (req, reply) => reply.type('application/json').send(pages[Number(req.params.n)]));
     bare.get('/all', (_req, reply) => reply.type('application/json').send(bigText));
+    bare.get('/secret-page/:n', (req, reply) => reply.type('application/json').send(secretPages[Number(req.params.n)]));
+    bare.get('/secret-all', (_req, reply) => reply.type('application/json').send(bigSecretText));
     await bare.listen({ host: '127.0.0.1', port: 0 });
     const bareUrl = `http://127.0.0.1:${bare.server.address().port}`;
 
@@ -151,9 +162,17 @@ export async function run() {
     const whole = { headers, paths: [listPath(0, 1000)] };
     const barePaged = { origin: bareUrl, headers: {}, paths: pages.map((_, i) => `/page/${i}`) };
     const bareWhole = { origin: bareUrl, headers: {}, paths: ['/all'] };
+    const secretPaged = { headers, paths: pages.map((_, i) => secretPath(i * 100, 100)) };
+    const secretWhole = { headers, paths: [secretPath(0, 1000)] };
+    const bareSecretPaged = { origin: bareUrl, headers: {}, paths: pages.map((_, i) => `/secret-page/${i}`) };
+    const bareSecretWhole = { origin: bareUrl, headers: {}, paths: ['/secret-all'] };
     const scenarios = {
       limit100: { envmgr: { origin: envmgr.url, ...paged }, bare: barePaged },
       limit1000: { envmgr: { origin: envmgr.url, ...whole }, bare: bareWhole },
+      'limit100.showSecrets': { envmgr: { origin: envmgr.url, ...secretPaged }, bare: bareSecretPaged },
+      'limit1000.showSecrets': { envmgr: { origin: envmgr.url, ...secretWhole }, bare: bareSecretWhole },
+      'limit100.showSecrets.uncached': { envmgr: { origin: uncached.url, ...secretPaged }, bare: bareSecretPaged },
+      'limit1000.showSecrets.uncached': { envmgr: { origin: uncached.url, ...secretWhole }, bare: bareSecretWhole },
       'limit100.uncached': { envmgr: { origin: uncached.url, ...paged }, bare: barePaged },
       'limit1000.uncached': { envmgr: { origin: uncached.url, ...whole }, bare: bareWhole },
     };
@@ -173,7 +192,7 @@ export async function run() {
       const size = `${Math.round(ours.bytesPerRequest / 1024)} KiB/response`;
       figures[`server.resolved-list.${name}.throughput`] = {
         value: Number(ours.rps.toFixed(1)), baseline: Number(base.rps.toFixed(1)), unit: 'req/s', target: 0.5, lowerIsBetter: false,
-        note: `resolved list of 1,000 objects, ${name.startsWith('limit1000') ? 'one page of 1,000' : 'ten pages of 100 in turn'}${name.endsWith('uncached') ? ', response cache off' : ', masked (served from the revision-keyed response cache after the first request)'}, ${CONNECTIONS} connections from a separate process for ${DURATION_MS / 1000} s; baseline: bare fastify serving the same bytes statically (${size})`,
+        note: `resolved list of 1,000 objects, ${name.startsWith('limit1000') ? 'one page of 1,000' : 'ten pages of 100 in turn'}${name.includes('showSecrets') ? ', showSecrets=true (secrets in clear, as dev start asks)' : ', secrets masked'}${name.endsWith('uncached') ? ', response cache off' : ', response cache on (revision-keyed)'}, ${CONNECTIONS} connections from a separate process for ${DURATION_MS / 1000} s; baseline: bare fastify serving the same bytes statically (${size})`,
       };
       figures[`server.resolved-list.${name}.p99`] = {
         value: Number((ours.p99Ms / 1000).toFixed(4)), baseline: Number((base.p99Ms / 1000).toFixed(4)), unit: 's', target: 3,

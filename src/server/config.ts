@@ -5,7 +5,7 @@ export interface ServerConfig {
   keyring: Keyring;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  /** Cache serialized masked list responses per organization revision (default true). */
+  /** Cache list responses (masked and showSecrets) per organization revision, see cache.ts (default true). */
   responseCache?: boolean;
 }
 

@@ -5,6 +5,7 @@ import { withTransaction, type Queryable } from './db.js';
 import { badRequest, conflict, notFound, type FieldError } from './errors.js';
 import { formatTime, newId } from './ids.js';
 import { QueryReader, type RawQuery } from './query.js';
+import type { Page } from './repo/listing.js';
 import { bumpRevision } from './repo/organizations.js';
 import { getDeployment, getDeploymentsByIds, type DeploymentRow } from './repo/deployments.js';
 import { getWorkspace } from './repo/workspaces.js';
@@ -202,25 +203,78 @@ export class ObjectService {
   /** The list as an object (for callers in-process). */
   async list(p: Principal, organizationId: string, raw: RawQuery) {
     const plan = await this.planList(p, organizationId, raw);
-    return plan.compute();
+    const result = await plan.compute(plan.page);
+    return listEnvelope(result.items, plan.page, result.totalCount);
   }
 
   /**
-   * The list as serialized JSON, through the response cache when secrets are masked. Authorization is checked
-   * before the cache is consulted, on every request.
+   * The list as serialized JSON. Authorization is checked (planList) before the cache is consulted, on every request.
+   * With the cache on, the whole filtered, sorted set (up to FULL_SET_MAX objects) is resolved once per organization
+   * revision and view (masked or showSecrets), kept as one serialized fragment per object, and every page is sliced
+   * from it; the page's bytes are cached too. See cache.ts for why secret-bearing text may be kept there.
    */
-  async listText(p: Principal, organizationId: string, raw: RawQuery, serialize: (body: unknown) => string): Promise<string | Buffer> {
+  async listText(
+    p: Principal,
+    organizationId: string,
+    raw: RawQuery,
+    serialize: { list: (body: unknown) => string; item: (item: ApiEnvironmentObject) => string },
+  ): Promise<string | Buffer> {
     const plan = await this.planList(p, organizationId, raw);
-    if (!this.cache || plan.showSecrets) return serialize(await plan.compute());
-    const key = `${organizationId}\n${p.organizationRevision}\n${plan.key}`;
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit;
-    const bytes = Buffer.from(serialize(await plan.compute()), 'utf8');
-    this.cache.set(key, bytes);
+    const cache = this.cache;
+    if (!cache) {
+      const result = await plan.compute(plan.page);
+      return serialize.list(listEnvelope(result.items, plan.page, result.totalCount));
+    }
+    const revision = p.organizationRevision;
+    const view = plan.showSecrets ? 'clear' : 'masked';
+    const pageKey = `page\n${view}\n${plan.key}\n${plan.page.offset}\n${plan.page.limit}`;
+    const hit = cache.get(organizationId, revision, pageKey);
+    if (Buffer.isBuffer(hit)) return hit;
+    const setKey = `set\n${view}\n${plan.key}`;
+    let set = cache.get(organizationId, revision, setKey);
+    if (!Array.isArray(set)) {
+      set = (await this.resolveSet(organizationId, revision, setKey, plan, serialize.item)) ?? undefined;
+    }
+    let bytes: Buffer;
+    if (set) {
+      const { offset, limit } = plan.page;
+      bytes = Buffer.from(listEnvelopeText(set.slice(offset, offset + limit), plan.page, set.length), 'utf8');
+    } else {
+      // Too many objects to keep as a set: this page alone, straight from the database.
+      const result = await plan.compute(plan.page);
+      bytes = Buffer.from(serialize.list(listEnvelope(result.items, plan.page, result.totalCount)), 'utf8');
+    }
+    cache.set(organizationId, revision, pageKey, bytes);
     return bytes;
   }
 
-  private async planList(p: Principal, organizationId: string, raw: RawQuery) {
+  // Concurrent misses for the same set (every client asking right after a write) share one computation.
+  private readonly pendingSets = new Map<string, Promise<string[] | null>>();
+
+  private resolveSet(
+    organizationId: string,
+    revision: string,
+    setKey: string,
+    plan: ListPlan,
+    serializeItem: (item: ApiEnvironmentObject) => string,
+  ): Promise<string[] | null> {
+    const pendingKey = `${organizationId}\n${revision}\n${setKey}`;
+    const pending = this.pendingSets.get(pendingKey);
+    if (pending) return pending;
+    const work = (async () => {
+      const all = await plan.compute({ offset: 0, limit: FULL_SET_MAX + 1, orderBy: plan.page.orderBy });
+      if (all.totalCount > FULL_SET_MAX) return null;
+      const fragments = all.items.map(serializeItem);
+      this.cache?.set(organizationId, revision, setKey, fragments);
+      return fragments;
+    })();
+    this.pendingSets.set(pendingKey, work);
+    const clear = () => this.pendingSets.delete(pendingKey);
+    work.then(clear, clear);
+    return work;
+  }
+
+  private async planList(p: Principal, organizationId: string, raw: RawQuery): Promise<ListPlan> {
     const query = new QueryReader(raw);
     const workspaceId = query.one('workspaceId');
     const deploymentId = query.one('deploymentId');
@@ -240,13 +294,8 @@ export class ObjectService {
     }
     query.done();
     const filter = { objectType, objectKey };
-    const key = JSON.stringify([workspaceId, deploymentId, objectType, objectKey, resolveLinked, page.offset, page.limit, page.orderBy]);
-    const envelope = (items: ApiEnvironmentObject[], totalCount: number) => ({
-      environmentObjects: items,
-      limit: page.limit,
-      offset: page.offset,
-      totalCount,
-    });
+    // Everything that decides the set and its order, but not the page (offset, limit) nor the view (showSecrets).
+    const key = JSON.stringify([workspaceId, deploymentId, objectType, objectKey, resolveLinked, page.orderBy]);
     if (workspaceId) {
       const wsId = await this.workspaceOf(organizationId, workspaceId);
       requireWorkspaceRole(p, wsId, 'WORKSPACE_MEMBER');
@@ -254,9 +303,10 @@ export class ObjectService {
       return {
         key,
         showSecrets,
-        compute: async () => {
-          const result = await listOwnedObjects(this.pool, organizationId, wsId, filter, page);
-          return envelope(await this.withLinks(this.pool, result.rows, showSecrets), result.totalCount);
+        page,
+        compute: async (pg) => {
+          const result = await listOwnedObjects(this.pool, organizationId, wsId, filter, pg);
+          return { items: await this.withLinks(this.pool, result.rows, showSecrets), totalCount: result.totalCount };
         },
       };
     }
@@ -266,13 +316,14 @@ export class ObjectService {
     return {
       key,
       showSecrets,
-      compute: async () => {
+      page,
+      compute: async (pg) => {
         if (resolveLinked) {
-          const result = await listResolvedObjects(this.pool, target, filter, page);
-          return envelope(result.rows.map((row) => this.presentResolved(row, target.id, showSecrets)), result.totalCount);
+          const result = await listResolvedObjects(this.pool, target, filter, pg);
+          return { items: result.rows.map((row) => this.presentResolved(row, target.id, showSecrets)), totalCount: result.totalCount };
         }
-        const result = await listOwnedObjects(this.pool, organizationId, target.id, filter, page);
-        return envelope(result.rows.map((row) => this.present(row, showSecrets)), result.totalCount);
+        const result = await listOwnedObjects(this.pool, organizationId, target.id, filter, pg);
+        return { items: result.rows.map((row) => this.present(row, showSecrets)), totalCount: result.totalCount };
       },
     };
   }
@@ -517,6 +568,26 @@ export class ObjectService {
       return { deploymentId: link.scopeEntityId, connectionOverrides: null, airflowVariableOverrides: null, secrets: null, secretsKeyId: null };
     });
   }
+}
+
+/** The largest set kept whole in the cache; a bigger list is served page by page from the database. */
+const FULL_SET_MAX = 5000;
+
+/** A list request, authorized: the set it names (key), its page and view, and how to compute any page of it. */
+interface ListPlan {
+  key: string;
+  showSecrets: boolean;
+  page: Page;
+  compute: (page: Page) => Promise<{ items: ApiEnvironmentObject[]; totalCount: number }>;
+}
+
+function listEnvelope(items: ApiEnvironmentObject[], page: Page, totalCount: number) {
+  return { environmentObjects: items, limit: page.limit, offset: page.offset, totalCount };
+}
+
+/** The same text the route's response schema gives for listEnvelope(...), from already serialized items. */
+function listEnvelopeText(fragments: string[], page: Page, totalCount: number): string {
+  return `{"environmentObjects":[${fragments.join(',')}],"limit":${page.limit},"offset":${page.offset},"totalCount":${totalCount}}`;
 }
 
 /** A non-secret variable's override values are shown in clear, so they must be opened even without showSecrets. */

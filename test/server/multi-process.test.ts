@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminCreateDeployment, adminCreateOrganization, adminCreateToken, adminCreateWorkspace } from '../../src/server/admin.js';
+import { adminCreateDeployment, adminCreateOrganization, adminCreateToken, adminCreateWorkspace, adminSetOrganization } from '../../src/server/admin.js';
 import { createTestDatabase } from '../support/pg.js';
 import { TEST_MASTER_KEY } from './helpers.js';
 
@@ -103,6 +103,20 @@ describe('two server processes on one database', () => {
     expect(updated.status).toBe(200);
     expect(await maskedVia(a.url)).toEqual(['two']);
     expect((await resolvedVia(a.url))[0].connection).toEqual({ type: 'postgres', host: 'two', password: 'multi-secret' });
+
+    // showSecrets lists are cached per process too: a secret changed through b shows through a at once.
+    expect((await resolvedVia(a.url))[0].connection.password).toBe('multi-secret');
+    const rotated = await api(b.url, 'POST', `/environment-objects/${created.body.id}`, { connection: { password: 'rotated-secret' } });
+    expect(rotated.status).toBe(200);
+    expect((await resolvedVia(a.url))[0].connection.password).toBe('rotated-secret');
+
+    // The organization's setting, changed by `server admin` straight on the database, holds at once in both.
+    await adminSetOrganization(databaseUrl, { organizationId: org, environmentSecretsFetchingEnabled: false });
+    for (const base of [a.url, b.url]) {
+      const refused = await api(base, 'GET', `/environment-objects?deploymentId=${dep}&resolveLinked=true&showSecrets=true`);
+      expect([refused.status, refused.body.message]).toEqual([403, `showSecrets on organization with id ${org} is not allowed`]);
+    }
+    await adminSetOrganization(databaseUrl, { organizationId: org, environmentSecretsFetchingEnabled: true });
 
     const excluded = await request(`${b.url}/v1/organizations/${org}/environment-objects/${created.body.id}/exclude-linking`, {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ scope: 'DEPLOYMENT', scopeEntityId: dep }),

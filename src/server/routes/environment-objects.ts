@@ -25,7 +25,10 @@ export async function environmentObjectRoutes(app: FastifyInstance, { ctx }: { c
     },
     async (request, reply) => {
       requireOrganization(request.principal!, request.params.org);
-      const text = await ctx.objects.listText(request.principal!, request.params.org, request.query, (body) => reply.serialize(body) as string);
+      const text = await ctx.objects.listText(request.principal!, request.params.org, request.query, {
+        list: (body) => reply.serialize(body) as string,
+        item: reply.compileSerializationSchema(environmentObjectSchema) as (item: unknown) => string,
+      });
       return reply.type('application/json; charset=utf-8').send(text);
     },
   );
