@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const DURATION_MS = Number(process.env.BENCH_SERVER_DURATION_MS ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_SERVER_CONNECTIONS ?? 8);
+const ROUNDS = Number(process.env.BENCH_SERVER_ROUNDS ?? 5);
 const self = fileURLToPath(import.meta.url);
 
 if (process.argv[2] === '--load') {
@@ -18,45 +19,59 @@ if (process.argv[2] === '--load') {
   process.exit(0);
 }
 
-/** A bounded closed-loop load: `connections` workers, each sending its next request when the last one is read. */
-async function generateLoad({ origin, paths, headers, durationMs, connections, warmupMs }) {
+/**
+ * A bounded closed-loop load: `connections` workers per target, each sending its next request when the last one is
+ * read. The targets (envmgr and the bare baseline) are measured in alternating rounds from this one process, so a
+ * burst of other work on the machine falls on both sides alike instead of on whichever happened to run then; each
+ * target gets `durationMs` in total.
+ */
+async function generateLoad({ targets, durationMs, rounds, connections, warmupMs }) {
   const { Pool } = await import('undici');
-  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(origin)) throw new Error(`refusing to load anything but 127.0.0.1: ${origin}`);
-  const pool = new Pool(origin, { connections, pipelining: 1 });
-  let next = 0;
-  const once = async () => {
-    const path = paths[next++ % paths.length];
-    const res = await pool.request({ method: 'GET', path, headers });
+  const sides = targets.map(({ origin, paths, headers }) => {
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(origin)) throw new Error(`refusing to load anything but 127.0.0.1: ${origin}`);
+    return { pool: new Pool(origin, { connections, pipelining: 1 }), paths, headers, next: 0, latencies: [], bytes: 0, errors: 0, elapsed: 0 };
+  });
+  const once = async (side) => {
+    const path = side.paths[side.next++ % side.paths.length];
+    const res = await side.pool.request({ method: 'GET', path, headers: side.headers });
     const body = await res.body.arrayBuffer();
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
     return body.byteLength;
   };
-  const warmEnd = performance.now() + warmupMs;
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (performance.now() < warmEnd) await once();
-  }));
-  const latencies = [];
-  let bytes = 0;
-  let errors = 0;
-  const start = performance.now();
-  const end = start + durationMs;
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      try {
-        const n = await once();
-        bytes += n;
-        latencies.push(performance.now() - t);
-      } catch {
-        errors += 1;
+  const drive = async (side, ms, record) => {
+    const start = performance.now();
+    const end = start + ms;
+    await Promise.all(Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        try {
+          const n = await once(side);
+          if (record) {
+            side.bytes += n;
+            side.latencies.push(performance.now() - t);
+          }
+        } catch {
+          side.errors += 1;
+        }
       }
-    }
-  }));
-  const elapsed = (performance.now() - start) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { requests: latencies.length, errors, rps: latencies.length / elapsed, p50Ms: pct(0.5), p99Ms: pct(0.99), bytesPerRequest: bytes / Math.max(1, latencies.length) };
+    }));
+    if (record) side.elapsed += (performance.now() - start) / 1000;
+  };
+  for (const side of sides) await drive(side, warmupMs, false);
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which side goes first, so neither always follows the other's leftovers.
+    const order = r % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) await drive(side, durationMs / rounds, true);
+  }
+  await Promise.all(sides.map((s) => s.pool.close()));
+  return sides.map((side) => {
+    const latencies = side.latencies.sort((a, b) => a - b);
+    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+    return {
+      requests: latencies.length, errors: side.errors, rps: latencies.length / side.elapsed, p50Ms: pct(0.5), p99Ms: pct(0.99),
+      bytesPerRequest: side.bytes / Math.max(1, latencies.length),
+    };
+  });
 }
 
 function load(config) {
@@ -157,7 +172,7 @@ export async function run() {
     await bare.listen({ host: '127.0.0.1', port: 0 });
     const bareUrl = `http://127.0.0.1:${bare.server.address().port}`;
 
-    const common = { durationMs: DURATION_MS, connections: CONNECTIONS, warmupMs: 2000 };
+    const common = { durationMs: DURATION_MS, rounds: ROUNDS, connections: CONNECTIONS, warmupMs: 1500 };
     const paged = { headers, paths: pages.map((_, i) => listPath(i * 100, 100)) };
     const whole = { headers, paths: [listPath(0, 1000)] };
     const barePaged = { origin: bareUrl, headers: {}, paths: pages.map((_, i) => `/page/${i}`) };
@@ -186,13 +201,12 @@ export async function run() {
     const figures = {};
     for (const [name, s] of Object.entries(scenarios)) {
       if (only && !only.includes(name)) continue;
-      const ours = await load({ ...common, ...s.envmgr });
-      const base = await load({ ...common, ...s.bare });
+      const [ours, base] = await load({ ...common, targets: [s.envmgr, s.bare] });
       if (ours.errors > 0 || base.errors > 0) throw new Error(`errors under load: envmgr ${ours.errors}, bare ${base.errors}`);
       const size = `${Math.round(ours.bytesPerRequest / 1024)} KiB/response`;
       figures[`server.resolved-list.${name}.throughput`] = {
         value: Number(ours.rps.toFixed(1)), baseline: Number(base.rps.toFixed(1)), unit: 'req/s', target: 0.5, lowerIsBetter: false,
-        note: `resolved list of 1,000 objects, ${name.startsWith('limit1000') ? 'one page of 1,000' : 'ten pages of 100 in turn'}${name.includes('showSecrets') ? ', showSecrets=true (secrets in clear, as dev start asks)' : ', secrets masked'}${name.endsWith('uncached') ? ', response cache off' : ', response cache on (revision-keyed)'}, ${CONNECTIONS} connections from a separate process for ${DURATION_MS / 1000} s; baseline: bare fastify serving the same bytes statically (${size})`,
+        note: `resolved list of 1,000 objects, ${name.startsWith('limit1000') ? 'one page of 1,000' : 'ten pages of 100 in turn'}${name.includes('showSecrets') ? ', showSecrets=true (secrets in clear, as dev start asks)' : ', secrets masked'}${name.endsWith('uncached') ? ', response cache off' : ', response cache on (revision-keyed)'}, ${CONNECTIONS} connections from a separate process for ${DURATION_MS / 1000} s in ${ROUNDS} rounds alternating with the baseline; baseline: bare fastify serving the same bytes statically (${size})`,
       };
       figures[`server.resolved-list.${name}.p99`] = {
         value: Number((ours.p99Ms / 1000).toFixed(4)), baseline: Number((base.p99Ms / 1000).toFixed(4)), unit: 's', target: 3,

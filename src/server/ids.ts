@@ -14,9 +14,13 @@ export function newId(): string {
   return out;
 }
 
+const API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
 /** API.md times: UTC, `YYYY-MM-DDTHH:MM:SSZ` (no fraction). */
 export function formatTime(value: Date | string | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined;
+  // Already in API form (list queries format times in SQL: parsing them into Dates cost more than the query).
+  if (typeof value === 'string' && value.length === 20 && API_TIME.test(value)) return value;
   const date = value instanceof Date ? value : new Date(value);
   return `${date.toISOString().slice(0, 19)}Z`;
 }

@@ -75,6 +75,11 @@ describe('list cache', () => {
     expect(pages.map((p) => [p.limit, p.offset, p.totalCount])).toEqual([[3, 0, 7], [3, 3, 7], [3, 6, 7], [3, 10, 7]]);
     expect(secretsOf(pages[0])).toEqual({ api: 'pw-override', db: 'pw-dep-1', flag: 's3cr3t' });
     expect(pages[0].environmentObjects[1].connection.extra).toEqual({ api_key: 'k-1', sslmode: 'require' });
+    // Times formatted by the list query are those of the single-object answer (API.md form, whole seconds, UTC).
+    const one = await call(w.app, owner, 'GET', `/v1/organizations/${w.org}/environment-objects/${ids.db}`);
+    const listed = pages[0].environmentObjects[1];
+    expect([listed.createdAt, listed.updatedAt]).toEqual([one.body.createdAt, one.body.updatedAt]);
+    expect(listed.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     const masked = JSON.parse((await raw(w.app, owner, listUrl('limit=3'))).text);
     expect(secretsOf(masked)).toEqual({ api: '****', db: '****', flag: '****' });
     expect(masked.environmentObjects[1].connection.extra).toEqual({ api_key: '****', sslmode: 'require' });

@@ -26,8 +26,9 @@ export interface ObjectRow {
   body: ConnectionFields | VariableFields;
   secrets: string | null;
   secrets_key_id: string | null;
-  created_at: Date;
-  updated_at: Date;
+  /** A Date, or already the API's text form in list rows. */
+  created_at: Date | string;
+  updated_at: Date | string;
   created_by: Actor;
   updated_by: Actor;
 }
@@ -109,6 +110,15 @@ export async function deleteObject(q: Queryable, id: string): Promise<void> {
   await q.query('DELETE FROM environment_objects WHERE id = $1', [id]);
 }
 
+/**
+ * The columns of an object row for lists: every column, with the two times already in API form (UTC, whole
+ * seconds, like formatTime), so thousands of rows are not parsed into Dates only to be formatted back.
+ */
+const LIST_COLUMNS = `o.id, o.organization_id, o.workspace_id, o.deployment_id, o.scope, o.scope_entity_id, o.object_key,
+  o.object_type, o.description, o.auto_link_deployments, o.body, o.secrets, o.secrets_key_id, o.created_by, o.updated_by,
+  to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
+  to_char(o.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS updated_at`;
+
 export interface ObjectFilter {
   objectType?: ObjectType;
   objectKey?: string;
@@ -138,7 +148,7 @@ export async function listOwnedObjects(
   const values: unknown[] = [organizationId, scopeEntityId];
   const where = `o.organization_id = $1 AND o.scope_entity_id = $2${filterSql('o', filter, values)}`;
   const { rows } = await q.query<ObjectRow & { total_count: string }>(
-    `SELECT o.*, count(*) OVER () AS total_count FROM environment_objects o
+    `SELECT ${LIST_COLUMNS}, count(*) OVER () AS total_count FROM environment_objects o
       WHERE ${where} ORDER BY ${page.orderBy} LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
     [...values, page.limit, page.offset],
   );
@@ -176,7 +186,7 @@ export async function listResolvedObjects(
          AND NOT EXISTS (SELECT 1 FROM environment_objects d
                           WHERE d.scope_entity_id = $1 AND d.object_type = o.object_type AND d.object_key = o.object_key)`;
   const { rows } = await q.query<ResolvedRow & { total_count: string }>(
-    `SELECT o.*, p.via_workspace, p.total_count,
+    `SELECT ${LIST_COLUMNS}, p.via_workspace, p.total_count,
             l.connection_overrides, l.airflow_variable_overrides, l.secrets AS link_secrets, l.secrets_key_id AS link_secrets_key_id
        FROM (SELECT o.id, o.via_workspace, count(*) OVER () AS total_count, row_number() OVER (ORDER BY ${page.orderBy}) AS rn
                FROM (${narrow}) o
