@@ -1,20 +1,21 @@
 import type pg from 'pg';
 import type { FernetKeys } from '../airflow/fernet.js';
-import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow/model.js';
 import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
+import { copyFrom, copyValue } from './copy.js';
 import { fernetEncryptMany } from './fernet-batch.js';
-import { desiredContent, planSync, planWrites, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
+import { desiredContent, planSync, planWrites, stateHash, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
-  connectionRowHash,
   ensureSyncStateTable,
-  poolRowHash,
   readSyncState,
+  rowFingerprint,
   stateKey,
-  syncStateStatements,
-  variableRowHash,
+  SYNC_STATE_COLUMNS,
+  syncStateDeleteStatement,
+  type StateUpsert,
   type SyncState,
 } from './sync-state.js';
 
@@ -60,6 +61,8 @@ export async function acquireSyncLock(client: pg.ClientBase, options: LockOption
 
 export interface ApplyOptions extends LockOptions {
   info: AirflowSchemaInfo;
+  /** Called inside the transaction, after the lock and the key check, just before the first write. */
+  beforeWrite?: (plan: SyncPlan) => void | Promise<void>;
   /** The Fernet key(s) Airflow uses; null writes plaintext with the flags false, as Airflow does without a key. */
   keys: FernetKeys | null;
 }
@@ -81,161 +84,225 @@ export interface ApplyResult {
 function encryptInPlace(values: Array<string | null>, keys: FernetKeys): void {
   const at: number[] = [];
   const plain: string[] = [];
-  values.forEach((v, i) => {
-    if (v !== null) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) {
       at.push(i);
       plain.push(v);
     }
-  });
-  fernetEncryptMany(keys, plain).forEach((token, j) => (values[at[j]!] = token));
-}
-
-interface Statement {
-  text: string;
-  values: unknown[];
-}
-
-type Column = [name: string, type: string, values: unknown[]];
-
-/** Rows per connection statement: small enough that encrypting the next batch overlaps Postgres inserting this one. */
-const CONNECTION_BATCH = 2500;
-
-/** A statement and, per row, the fingerprint of the row as it will be stored (recorded in the sync state). */
-interface RowsStatement extends Statement {
-  rowHashes: string[];
-}
-
-function connectionStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowConnection[]): RowsStatement {
-  const n = rows.length;
-  const conn_id = new Array<string>(n), conn_type = new Array<string>(n), description = new Array<string | null>(n);
-  const host = new Array<string | null>(n), schema = new Array<string | null>(n), login = new Array<string | null>(n);
-  const password = new Array<string | null>(n), port = new Array<number | null>(n), extra = new Array<string | null>(n);
-  const isEncrypted = new Array<boolean>(n), isExtraEncrypted = new Array<boolean>(n);
-  rows.forEach((c, i) => {
-    // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-    const pw = c.password ? c.password : null;
-    const extraText = c.extra && Object.keys(c.extra).length > 0 ? pythonJsonDumps(c.extra) : null;
-    conn_id[i] = c.conn_id;
-    conn_type[i] = c.conn_type;
-    description[i] = c.description ?? null;
-    host[i] = c.host ?? null;
-    schema[i] = c.schema ?? null;
-    login[i] = c.login ?? null;
-    password[i] = pw;
-    port[i] = c.port ?? null;
-    extra[i] = extraText;
-    isEncrypted[i] = keys !== null && pw !== null;
-    isExtraEncrypted[i] = keys !== null && extraText !== null;
-  });
-  if (keys) {
-    encryptInPlace(password, keys);
-    encryptInPlace(extra, keys);
   }
-  const withDescription = info.has.connectionDescription;
-  const rowHashes = conn_id.map((_, i) =>
-    connectionRowHash({
-      conn_type: conn_type[i]!, description: withDescription ? description[i]! : null, host: host[i]!, login: login[i]!, password: password[i]!,
-      schema: schema[i]!, port: port[i]!, is_encrypted: isEncrypted[i]!, is_extra_encrypted: isExtraEncrypted[i]!, extra: extra[i]!,
-    }),
-  );
-  const statement = upsert(info.tables.connection, 'conn_id', [
-    ['conn_id', 'text', conn_id],
-    ['conn_type', 'text', conn_type],
-    ...(info.has.connectionDescription ? [['description', 'text', description] as Column] : []),
-    ['host', 'text', host],
-    ['schema', 'text', schema],
-    ['login', 'text', login],
-    ['password', 'text', password],
-    ['port', 'int4', port],
-    ['is_encrypted', 'bool', isEncrypted],
-    ['is_extra_encrypted', 'bool', isExtraEncrypted],
-    ['extra', 'text', extra],
-  ]);
-  return { ...statement, rowHashes };
-}
-
-function variableStatement(info: AirflowSchemaInfo, keys: FernetKeys | null, rows: readonly AirflowVariable[]): RowsStatement {
-  // Variable.set_val encrypts any non-None value, '' included.
-  const vals = keys ? fernetEncryptMany(keys, rows.map((v) => v.value)) : rows.map((v) => v.value);
-  const descriptions = rows.map((v) => v.description ?? null);
-  const withDescription = info.has.variableDescription;
-  const statement = upsert(info.tables.variable, 'key', [
-    ['key', 'text', rows.map((v) => v.key)],
-    ['val', 'text', vals],
-    ...(withDescription ? [['description', 'text', descriptions] as Column] : []),
-    ['is_encrypted', 'bool', rows.map(() => keys !== null)],
-  ]);
-  return { ...statement, rowHashes: vals.map((val, i) => variableRowHash(val, withDescription ? descriptions[i]! : null, keys !== null)) };
-}
-
-function poolStatement(info: AirflowSchemaInfo, rows: readonly AirflowPool[]): RowsStatement {
-  const descriptions = rows.map((p) => p.description ?? null);
-  const deferred = rows.map((p) => p.include_deferred ?? false);
-  const statement = upsert(info.tables.pool, 'pool', [
-    ['pool', 'text', rows.map((p) => p.name)],
-    ['slots', 'int4', rows.map((p) => p.slots)],
-    ...(info.has.poolDescription ? [['description', 'text', descriptions] as Column] : []),
-    ...(info.has.includeDeferred ? [['include_deferred', 'bool', deferred] as Column] : []),
-  ]);
-  const rowHashes = rows.map((p, i) =>
-    poolRowHash(p.slots, info.has.poolDescription ? descriptions[i]! : null, info.has.includeDeferred ? deferred[i]! : false),
-  );
-  return { ...statement, rowHashes };
-}
-
-/** `INSERT … SELECT FROM unnest(…) ON CONFLICT (key) DO UPDATE` over every given column (team columns untouched). */
-function upsert(table: string, conflictColumn: string, columns: readonly Column[]): Statement {
-  const names = columns.map(([name]) => `"${name}"`);
-  const arrays = columns.map(([, type], i) => `$${i + 1}::${type}[]`);
-  const updates = columns.filter(([name]) => name !== conflictColumn).map(([name]) => `"${name}" = EXCLUDED."${name}"`);
-  return {
-    text: `INSERT INTO ${table} (${names.join(', ')})
-          SELECT * FROM unnest(${arrays.join(', ')})
-          ON CONFLICT ("${conflictColumn}") DO UPDATE SET ${updates.join(', ')}`,
-    values: columns.map(([, , v]) => v),
-  };
-}
-
-function deleteStatement(table: string, column: string, keys: readonly string[]): Statement {
-  return { text: `DELETE FROM ${table} WHERE "${column}" = ANY($1::text[])`, values: [keys] };
+  const tokens = fernetEncryptMany(keys, plain);
+  for (let j = 0; j < tokens.length; j++) values[at[j]!] = tokens[j]!;
 }
 
 /**
- * The writes of a plan, inside a transaction that already holds the sync lock. Statements are queued on the
- * connection without waiting for each other, so that Postgres executes one while the next batch is encrypted; the
- * first failure is the one reported (later statements then fail as "transaction aborted").
+ * Rows are written as COPY text, a batch at a time: while Postgres ingests one batch, the next is encrypted and
+ * serialized (node-postgres' array parameters would cost more to encode than the whole COPY).
  */
-async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null): Promise<ApplyResult> {
+const BATCH = 1000;
+
+/** A table being written: its columns (in COPY order), its unique key, and how a batch of rows becomes COPY text. */
+interface RowsSpec<T> {
+  table: string;
+  conflict: readonly string[];
+  columns: readonly string[];
+  /** COPY text lines ("\n"-terminated) for a batch of rows. */
+  lines(rows: readonly T[]): string;
+}
+
+function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowConnection> {
+  const withDescription = info.has.connectionDescription;
+  return {
+    table: info.tables.connection,
+    conflict: ['conn_id'],
+    columns: ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'],
+    lines(rows) {
+      const n = rows.length;
+      const password = new Array<string | null>(n);
+      const extra = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const c = rows[i]!;
+        // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
+        password[i] = c.password ? c.password : null;
+        extra[i] = c.extra && Object.keys(c.extra).length > 0 ? pythonJsonDumps(c.extra) : null;
+      }
+      if (keys) {
+        // Flags follow the plaintext: an encrypted value is never null.
+        encryptInPlace(password, keys);
+        encryptInPlace(extra, keys);
+      }
+      let out = '';
+      for (let i = 0; i < n; i++) {
+        const c = rows[i]!;
+        const pw = password[i]!;
+        const ex = extra[i]!;
+        out +=
+          `${copyValue(c.conn_id)}\t${copyValue(c.conn_type)}\t${withDescription ? `${copyValue(c.description)}\t` : ''}` +
+          `${copyValue(c.host)}\t${copyValue(c.schema)}\t${copyValue(c.login)}\t${copyValue(pw)}\t${copyValue(c.port)}\t` +
+          `${keys !== null && pw !== null ? 't' : 'f'}\t${keys !== null && ex !== null ? 't' : 'f'}\t${copyValue(ex)}\n`;
+      }
+      return out;
+    },
+  };
+}
+
+function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowVariable> {
+  const withDescription = info.has.variableDescription;
+  return {
+    table: info.tables.variable,
+    conflict: ['key'],
+    columns: ['key', 'val', ...(withDescription ? ['description'] : []), 'is_encrypted'],
+    lines(rows) {
+      // Variable.set_val encrypts any non-None value, '' included.
+      const vals = keys ? fernetEncryptMany(keys, rows.map((v) => v.value)) : rows.map((v) => v.value);
+      let out = '';
+      for (let i = 0; i < rows.length; i++) {
+        const v = rows[i]!;
+        out += `${copyValue(v.key)}\t${copyValue(vals[i])}\t${withDescription ? `${copyValue(v.description)}\t` : ''}${keys !== null ? 't' : 'f'}\n`;
+      }
+      return out;
+    },
+  };
+}
+
+function poolSpec(info: AirflowSchemaInfo): RowsSpec<AirflowPool> {
+  const { poolDescription, includeDeferred } = info.has;
+  return {
+    table: info.tables.pool,
+    conflict: ['pool'],
+    columns: ['pool', 'slots', ...(poolDescription ? ['description'] : []), ...(includeDeferred ? ['include_deferred'] : [])],
+    lines(rows) {
+      let out = '';
+      for (const p of rows) {
+        out += `${copyValue(p.name)}\t${copyValue(p.slots)}${poolDescription ? `\t${copyValue(p.description)}` : ''}` +
+          `${includeDeferred ? `\t${p.include_deferred === true ? 't' : 'f'}` : ''}\n`;
+      }
+      return out;
+    },
+  };
+}
+
+/** State entries are serialized before they are written: `lines` is the identity. */
+function stateSpec(info: AirflowSchemaInfo): RowsSpec<string> {
+  return { table: info.tables.syncState, conflict: ['kind', 'key'], columns: SYNC_STATE_COLUMNS, lines: (chunks) => chunks.join('') };
+}
+
+/** A COPY that hit a unique violation on rows the plan took for new (something inserted them since it read). */
+export class CopyConflictError extends AirflowDbError {
+  override name = 'CopyConflictError';
+}
+
+const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
+
+/** Batches of COPY text, produced one at a time as the COPY asks for them; `after` runs once a batch is sent. */
+function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent: Buffer[] | null, after?: (batch: readonly T[]) => void): Generator<Buffer> {
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const batch = rows.slice(i, i + BATCH);
+    const chunk = Buffer.from(spec.lines(batch), 'utf8');
+    sent?.push(chunk);
+    yield chunk;
+    after?.(batch);
+  }
+}
+
+/** Bulk-loads rows that should not exist yet; a unique violation becomes CopyConflictError (nothing is kept). */
+async function copyNew<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>): Promise<void> {
+  try {
+    await copyFrom(client, `COPY ${spec.table} (${quoted(spec.columns)}) FROM STDIN`, chunks);
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') {
+      throw new CopyConflictError(`a row appeared in ${spec.table} while envmgr was writing (${(err as Error).message})`);
+    }
+    throw err;
+  }
+}
+
+let stages = 0;
+
+/**
+ * Upserts rows through a temporary table: COPY into it, then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`
+ * setting every given column. The temporary table goes with the transaction.
+ */
+async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>): Promise<void> {
+  const stage = `envmgr_stage_${++stages}`;
+  const cols = quoted(spec.columns);
+  await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
+  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
+  const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
+  await client.query(
+    `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
+      ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,
+  );
+}
+
+/** Writes one table's rows: new ones by COPY (when allowed), the others through the stage. */
+async function writeRows<T>(
+  client: pg.ClientBase,
+  spec: RowsSpec<T>,
+  rows: readonly T[],
+  isNew: (row: T) => boolean,
+  bulk: boolean,
+  after?: (batch: readonly T[]) => void,
+): Promise<void> {
+  const fresh: T[] = [];
+  const existing: T[] = [];
+  for (const row of rows) (bulk && isNew(row) ? fresh : existing).push(row);
+  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec, null, after));
+  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec, null, after));
+}
+
+function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {
+  return { text: `DELETE FROM ${table} WHERE "${column}" = ANY($1::text[])`, values: [keys] };
+}
+
+interface WriteOptions {
+  /** Bulk-load rows the plan found absent with COPY (else every row goes through the upsert). */
+  bulk: boolean;
+}
+
+/**
+ * The writes of a plan, inside a transaction that already holds the sync lock. Every row written gets this
+ * transaction's id as xmin (no savepoints are used), which is the fingerprint recorded in the sync state.
+ */
+async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null, options: WriteOptions): Promise<ApplyResult> {
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
   await ensureSyncStateTable(client, info);
-  // Each statement is built (and its values encrypted) while Postgres still runs the previous one; node-postgres
-  // takes one query at a time, so the previous one is awaited just before sending.
-  let running: Promise<unknown> = Promise.resolve();
-  const send = async (statement: Statement) => {
-    await running;
-    running = client.query(statement.text, statement.values);
-    running.catch(() => undefined); // it is awaited before the next statement or at the end
+  const { rows } = await client.query<{ xid: string; now: string }>('SELECT txid_current()::text AS xid, now()::text AS now');
+  // txid_current() carries the epoch above the 32 bits a row's xmin holds.
+  const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
+  const now = copyValue(rows[0]!.now);
+
+  // State entries, serialized as their rows are sent (hashing new content while Postgres ingests the rows).
+  const newState: string[] = [];
+  const oldState: string[] = [];
+  const done = new Set<StateUpsert>();
+  const record = (u: StateUpsert, rowHash: string | null) => {
+    done.add(u);
+    (u.recorded ? oldState : newState).push(
+      `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`,
+    );
   };
-  const written = new Map<string, string>();
-  const sendRows = async (kind: AirflowObjectKind, keysOf: readonly string[], statement: RowsStatement) => {
-    keysOf.forEach((key, i) => written.set(stateKey(kind, key), statement.rowHashes[i]!));
-    await send(statement);
+  const recordBatch = (batch: readonly object[]) => {
+    for (const row of batch) {
+      const u = writes.stateOf.get(row);
+      if (u) record(u, fingerprint);
+    }
   };
-  if (writes.connections.delete.length > 0) await send(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
-  if (writes.variables.delete.length > 0) await send(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
-  if (writes.pools.delete.length > 0) await send(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
-  if (writes.pools.upsert.length > 0) await sendRows('pool', writes.pools.upsert.map((p) => p.name), poolStatement(info, writes.pools.upsert));
-  if (writes.variables.upsert.length > 0) {
-    await sendRows('variable', writes.variables.upsert.map((v) => v.key), variableStatement(info, keys, writes.variables.upsert));
-  }
-  for (let i = 0; i < writes.connections.upsert.length; i += CONNECTION_BATCH) {
-    const batch = writes.connections.upsert.slice(i, i + CONNECTION_BATCH);
-    await sendRows('connection', batch.map((c) => c.conn_id), connectionStatement(info, keys, batch));
-  }
-  const upserts = writes.state.upsert.map((u) => (u.rowHash === null ? { ...u, rowHash: written.get(stateKey(u.kind, u.key)) ?? null } : u));
-  for (const statement of syncStateStatements(info, upserts, writes.state.delete)) await send(statement);
-  await running;
+
+  if (writes.connections.delete.length > 0) await client.query(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
+  if (writes.variables.delete.length > 0) await client.query(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
+  if (writes.pools.delete.length > 0) await client.query(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
+  const { connections, variables, pools } = writes;
+  await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk, recordBatch);
+  await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk, recordBatch);
+  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, recordBatch);
+  // Entries for rows adopted unchanged keep the fingerprint the row has.
+  for (const u of writes.state.upsert) if (!done.has(u)) record(u, u.rowHash);
+  const state = stateSpec(info);
+  if (newState.length > 0) await writeRows(client, state, newState, () => true, options.bulk);
+  if (oldState.length > 0) await writeRows(client, state, oldState, () => false, options.bulk);
+  if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
 
@@ -264,11 +331,21 @@ async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Pr
  */
 export async function applySyncPlan(client: pg.ClientBase, plan: SyncPlan, options: ApplyOptions): Promise<ApplyResult> {
   if (!plan.hasWrites) return resultOf(plan, 0, false);
-  return inTransaction(client, async () => {
-    await acquireSyncLock(client, options);
-    await verifyFernetKey(client, options.keys, { info: options.info });
-    return writePlan(client, plan, options.info, options.keys);
-  });
+  const attempt = (bulk: boolean) =>
+    inTransaction(client, async () => {
+      await acquireSyncLock(client, options);
+      await verifyFernetKey(client, options.keys, { info: options.info });
+      await options.beforeWrite?.(plan);
+      return writePlan(client, plan, options.info, options.keys, { bulk });
+    });
+  try {
+    return await attempt(true);
+  } catch (err) {
+    // A row the plan took for new exists now: write this plan's rows as upserts instead (its caller accepted a plan
+    // made outside the lock).
+    if (err instanceof CopyConflictError) return attempt(false);
+    throw err;
+  }
 }
 
 export interface SyncOptions extends LockOptions, Omit<PlanOptions, 'fields'> {
@@ -279,6 +356,8 @@ export interface SyncOptions extends LockOptions, Omit<PlanOptions, 'fields'> {
   schema?: string;
   /** Plan only: read and plan under the lock, write nothing. */
   dryRun?: boolean;
+  /** Called inside the transaction with the plan, just before the first write (not for a dry run). */
+  beforeWrite?: (plan: SyncPlan) => void | Promise<void>;
 }
 
 export interface SyncOutcome {
@@ -300,8 +379,9 @@ export function knownRowsFor(
   info: AirflowSchemaInfo,
   options: Pick<SyncOptions, 'prune' | 'pruneSources'>,
 ): KnownRows {
-  const wanted = new Map<string, string>();
-  for (const d of desired) wanted.set(stateKey(d.kind, d.key), desiredContent(d, info.has).hash);
+  // Content hashes are computed only for rows that exist (an empty database needs none before writing).
+  const wanted = new Map<string, DesiredObject>();
+  for (const d of desired) wanted.set(stateKey(d.kind, d.key), d);
   const pruneSources = options.pruneSources ? new Set(options.pruneSources) : undefined;
   return (kind, key, rowHash) => {
     const sk = stateKey(kind, key);
@@ -311,7 +391,7 @@ export function knownRowsFor(
       const prunable = options.prune === true && recorded !== undefined && (!pruneSources || pruneSources.has(recorded.source));
       if (!prunable) return 'skip';
     }
-    if (recorded && recorded.rowHash === rowHash && (want === undefined || want === recorded.hash)) return recorded.hash;
+    if (recorded && recorded.rowHash === rowHash && (want === undefined || desiredContent(want, info.has).hash === recorded.hash)) return recorded.hash;
     return undefined;
   };
 }
@@ -322,6 +402,18 @@ export function knownRowsFor(
  * takes no transaction id and leaves every row untouched.
  */
 export async function syncAirflowDb(client: pg.ClientBase, desired: readonly DesiredObject[], options: SyncOptions): Promise<SyncOutcome> {
+  try {
+    return await syncOnce(client, desired, options, true);
+  } catch (err) {
+    // A row the plan took for new was inserted meanwhile (by Airflow: other syncs wait for the lock). Everything was
+    // rolled back; read and plan again, so that the row is compared like any other (a conflict unless overwriting),
+    // this time without the bulk load so that a second race cannot loop.
+    if (err instanceof CopyConflictError) return syncOnce(client, desired, options, false);
+    throw err;
+  }
+}
+
+async function syncOnce(client: pg.ClientBase, desired: readonly DesiredObject[], options: SyncOptions, bulk: boolean): Promise<SyncOutcome> {
   return inTransaction(client, async () => {
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
@@ -337,7 +429,10 @@ export async function syncAirflowDb(client: pg.ClientBase, desired: readonly Des
     let result: ApplyResult;
     if (!plan.hasWrites) result = resultOf(plan, 0, false);
     else if (options.dryRun) result = { ...resultOf(plan, 0, false), created: 0, updated: 0, deleted: 0 };
-    else result = await writePlan(client, plan, info, options.keys);
+    else {
+      await options.beforeWrite?.(plan);
+      result = await writePlan(client, plan, info, options.keys, { bulk });
+    }
     return { info, plan, result, keyCheckedAgainst: check.checked };
   });
 }

@@ -65,12 +65,24 @@ export interface SyncPlan {
   readonly hasWrites: boolean;
 }
 
+/**
+ * Rows of one table to write. `upsert` holds every row to write; those in `created` had no row when the plan was
+ * made (apply may bulk-load them with COPY, and falls back to the upsert if one appeared meanwhile).
+ */
+export interface TableWrites<T> {
+  upsert: T[];
+  created: Set<T>;
+  delete: string[];
+}
+
 /** What apply writes; kept out of the plan's printable content because it holds secrets. */
 export interface PlanWrites {
-  readonly connections: { upsert: AirflowConnection[]; delete: string[] };
-  readonly variables: { upsert: AirflowVariable[]; delete: string[] };
-  readonly pools: { upsert: AirflowPool[]; delete: string[] };
+  readonly connections: TableWrites<AirflowConnection>;
+  readonly variables: TableWrites<AirflowVariable>;
+  readonly pools: TableWrites<AirflowPool>;
   readonly state: { upsert: StateUpsert[]; delete: Array<{ kind: AirflowObjectKind; key: string }> };
+  /** The state entry recorded for each written object (its row fingerprint is known only once written). */
+  readonly stateOf: Map<object, StateUpsert>;
 }
 
 const writesOf = new WeakMap<SyncPlan, PlanWrites>();
@@ -127,6 +139,19 @@ export function desiredContent(d: DesiredObject, fields: FieldSupport): Content 
   return content;
 }
 
+function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
+  table.upsert.push(row);
+  if (created) table.created.add(row);
+}
+
+/** The content hash a state entry records (computed now if the plan left it for later). */
+export function stateHash(u: StateUpsert, fields: FieldSupport): string {
+  if (u.hash !== null) return u.hash;
+  const d = u.desired as DesiredObject | undefined;
+  if (!d) throw new Error(`no content hash for ${u.kind} '${u.key}'`);
+  return desiredContent(d, fields).hash;
+}
+
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
 
 export function planSync(
@@ -138,10 +163,11 @@ export function planSync(
   const fields = options.fields ?? { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
   const entries: PlanEntry[] = [];
   const writes: PlanWrites = {
-    connections: { upsert: [], delete: [] },
-    variables: { upsert: [], delete: [] },
-    pools: { upsert: [], delete: [] },
+    connections: { upsert: [], created: new Set(), delete: [] },
+    variables: { upsert: [], created: new Set(), delete: [] },
+    pools: { upsert: [], created: new Set(), delete: [] },
     state: { upsert: [], delete: [] },
+    stateOf: new Map(),
   };
   const remove = (kind: AirflowObjectKind, key: string) => {
     (kind === 'connection' ? writes.connections : kind === 'variable' ? writes.variables : writes.pools).delete.push(key);
@@ -155,7 +181,6 @@ export function planSync(
     const keyField = d.kind === 'connection' ? (d.object as AirflowConnection).conn_id : d.kind === 'variable' ? (d.object as AirflowVariable).key : (d.object as AirflowPool).name;
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
-    const { canonical: want, text: wantText, hash: wantHash } = desiredContent(d, fields);
     const recorded = state.get(sk);
     const cur = currentOf(current, d.kind, d.key);
     // This loop runs for every object of every sync: plain literals, no per-object closures.
@@ -163,10 +188,14 @@ export function planSync(
     let write: boolean;
     let remember: boolean;
     let rowHash: string | null = null;
+    // A new row's content hash is computed only when apply records it (while Postgres ingests the rows before it).
+    let wantHash: string | null = null;
     if (cur === undefined) {
       entry = { kind: d.kind, key: d.key, source: d.source, action: 'create' };
       write = remember = true;
     } else {
+      const { canonical: want, text: wantText, hash } = desiredContent(d, fields);
+      wantHash = hash;
       const known = (cur as { contentHash?: string }).contentHash;
       let same: boolean;
       let have: Canonical | undefined;
@@ -202,12 +231,19 @@ export function planSync(
       }
     }
     entries.push(entry);
+    const created = cur === undefined;
     if (write) {
-      if (d.kind === 'connection') writes.connections.upsert.push(d.object);
-      else if (d.kind === 'variable') writes.variables.upsert.push(d.object);
-      else writes.pools.upsert.push(d.object);
+      if (d.kind === 'connection') addRow(writes.connections, d.object, created);
+      else if (d.kind === 'variable') addRow(writes.variables, d.object, created);
+      else addRow(writes.pools, d.object, created);
     }
-    if (remember) writes.state.upsert.push({ kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash });
+    if (remember) {
+      const upsert: StateUpsert = {
+        kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash, recorded: recorded !== undefined, desired: wantHash === null ? d : undefined,
+      };
+      writes.state.upsert.push(upsert);
+      if (write) writes.stateOf.set(d.object, upsert);
+    }
   }
 
   if (options.prune) {

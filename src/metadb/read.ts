@@ -3,7 +3,7 @@ import { fernetDecrypt, InvalidTokenError, type FernetKeys } from '../airflow/fe
 import { AirflowDbError } from './connect.js';
 import { fernetDecryptMany } from './fernet-batch.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
-import { connectionRowHash, poolRowHash, variableRowHash } from './sync-state.js';
+import { rowFingerprint } from './sync-state.js';
 
 /**
  * Reading Airflow's connection / variable / slot_pool rows, decrypted the way Airflow reads them: a value is
@@ -24,7 +24,7 @@ export interface DbConnection {
   extra: Record<string, unknown> | null;
   /** The decrypted `extra` text as stored (2.x rows may hold text that is not a JSON object). */
   extraText: string | null;
-  /** Fingerprint of the stored row (see SyncStateEntry.rowHash). */
+  /** Fingerprint of the stored row version (see SyncStateEntry.rowHash). */
   rowHash?: string;
   /**
    * Set only by a read with `known`: the row is still exactly as envmgr wrote it, its content hash is this, and
@@ -127,6 +127,7 @@ function parseExtra(text: string | null): Record<string, unknown> | null {
 
 interface ConnectionRow {
   conn_id: string;
+  row_xmin: string;
   conn_type: string | null;
   description: string | null;
   host: string | null;
@@ -160,14 +161,14 @@ export async function readConnections(
 ): Promise<Map<string, DbConnection>> {
   const description = info.has.connectionDescription ? 'description' : 'NULL::text AS description';
   const result = await client.query<ConnectionRow>(
-    `SELECT conn_id, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
+    `SELECT conn_id, xmin::text AS row_xmin, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
        FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id COLLATE "C"`,
   );
   const out = new Map<string, DbConnection>();
   const rows: ConnectionRow[] = [];
   const rowHashes: string[] = [];
   for (const row of result.rows) {
-    const rowHash = connectionRowHash(row);
+    const rowHash = rowFingerprint(row.row_xmin);
     const knownHash = known?.('connection', row.conn_id, rowHash);
     if (knownHash === 'skip') continue;
     if (knownHash !== undefined) {
@@ -208,14 +209,14 @@ export async function readVariables(
   known?: KnownRows,
 ): Promise<Map<string, DbVariable>> {
   const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
-  const result = await client.query<{ key: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
-    `SELECT key, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key COLLATE "C"`,
+  const result = await client.query<{ key: string; row_xmin: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
+    `SELECT key, xmin::text AS row_xmin, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key COLLATE "C"`,
   );
   const out = new Map<string, DbVariable>();
   const rows: typeof result.rows = [];
   const rowHashes: string[] = [];
   for (const row of result.rows) {
-    const rowHash = variableRowHash(row.val, row.description, row.is_encrypted);
+    const rowHash = rowFingerprint(row.row_xmin);
     const knownHash = known?.('variable', row.key, rowHash);
     if (knownHash === 'skip') continue;
     if (knownHash !== undefined) {
@@ -234,14 +235,14 @@ export async function readVariables(
 export async function readPools(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, DbPool>> {
   const description = info.has.poolDescription ? 'description' : 'NULL::text AS description';
   const deferred = info.has.includeDeferred ? 'include_deferred' : 'false AS include_deferred';
-  const { rows } = await client.query<{ pool: string; slots: number | null; description: string | null; include_deferred: boolean | null }>(
-    `SELECT pool, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool COLLATE "C"`,
+  const { rows } = await client.query<{ pool: string; row_xmin: string; slots: number | null; description: string | null; include_deferred: boolean | null }>(
+    `SELECT pool, xmin::text AS row_xmin, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool COLLATE "C"`,
   );
   const out = new Map<string, DbPool>();
   for (const row of rows) {
     const deferred = row.include_deferred === true;
     out.set(row.pool, {
-      name: row.pool, slots: row.slots, description: row.description, include_deferred: deferred, rowHash: poolRowHash(row.slots, row.description, deferred),
+      name: row.pool, slots: row.slots, description: row.description, include_deferred: deferred, rowHash: rowFingerprint(row.row_xmin),
     });
   }
   return out;

@@ -18,9 +18,9 @@ export interface SyncStateEntry {
   /** SHA-256 of the decrypted canonical content envmgr wrote. */
   hash: string;
   /**
-   * Fingerprint of the row as stored (ciphertext included) right after envmgr wrote it. While the row still has
-   * this fingerprint its content is known to be `hash` without decrypting it; any change to the row (an edit, a
-   * re-encryption) changes the fingerprint and the row is decrypted and compared instead.
+   * Fingerprint of the row version envmgr wrote (`rowFingerprint`). While the row still has this fingerprint its
+   * content is known to be `hash` without decrypting it; any change to the row (an edit, a re-encryption) changes
+   * the fingerprint and the row is decrypted and compared instead.
    */
   rowHash: string | null;
   /** When envmgr wrote it, as Postgres prints a timestamptz (ISO 8601, UTC). */
@@ -127,32 +127,15 @@ export function hashCanonical(kind: AirflowObjectKind, canonical: Record<string,
   return hashText(kind, canonicalText(canonical));
 }
 
-/** The stored columns of a connection row, as read or as about to be written (tokens, not plaintext). */
-export interface StoredConnectionColumns {
-  conn_type: string | null;
-  description: string | null;
-  host: string | null;
-  login: string | null;
-  password: string | null;
-  schema: string | null;
-  port: number | null;
-  is_encrypted: boolean | null;
-  is_extra_encrypted: boolean | null;
-  extra: string | null;
-}
-
-export function connectionRowHash(r: StoredConnectionColumns): string {
-  return hashText('connection', JSON.stringify([
-    'row', r.conn_type, r.description, r.host, r.login, r.password, r.schema, r.port, r.is_encrypted, r.is_extra_encrypted, r.extra,
-  ]));
-}
-
-export function variableRowHash(val: string | null, description: string | null, isEncrypted: boolean | null): string {
-  return hashText('variable', JSON.stringify(['row', val, description, isEncrypted]));
-}
-
-export function poolRowHash(slots: number | null, description: string | null, includeDeferred: boolean): string {
-  return hashText('pool', JSON.stringify(['row', slots, description, includeDeferred]));
+/**
+ * The fingerprint of a stored row version: its `xmin`, the id of the transaction that wrote it. Any later change
+ * to the row (an edit, `airflow rotate-fernet-key`, a dump and restore) writes a new version with another xmin, so
+ * a row still carrying the xmin envmgr recorded is exactly what envmgr wrote. (A 32-bit xid only repeats after ~4
+ * billion transactions, and a repeat would also need that very transaction to rewrite this very row; freezing keeps
+ * the raw xmin.) Anything else (an older envmgr's content fingerprint) never matches, which only costs decrypting.
+ */
+export function rowFingerprint(xmin: string | number | bigint): string {
+  return `xmin:${String(xmin)}`;
 }
 
 export async function syncStateTableExists(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<boolean> {
@@ -198,34 +181,27 @@ export interface StateUpsert {
   kind: AirflowObjectKind;
   key: string;
   source: string;
-  hash: string;
+  /** The content hash; null when the plan left it to be computed from `desired` as the row is written. */
+  hash: string | null;
   /** The stored row's fingerprint; null until the row is written (apply fills it in). */
   rowHash: string | null;
+  /** Whether envmgr_sync_state already has an entry for this key (else apply inserts one). */
+  recorded: boolean;
+  /** The desired object (a plan.ts DesiredObject), when `hash` is left for later. */
+  desired?: unknown;
 }
 
-/** The statements that record upserts and forget deletes (none when both are empty). */
-export function syncStateStatements(
+/** The columns of envmgr_sync_state, in the order apply writes them. */
+export const SYNC_STATE_COLUMNS = ['kind', 'key', 'source', 'content_hash', 'row_hash', 'written_at'] as const;
+
+/** The statement that forgets deleted keys. */
+export function syncStateDeleteStatement(
   info: AirflowSchemaInfo,
-  upserts: readonly StateUpsert[],
   deletes: ReadonlyArray<{ kind: AirflowObjectKind; key: string }>,
-): Array<{ text: string; values: unknown[] }> {
-  const out: Array<{ text: string; values: unknown[] }> = [];
-  if (upserts.length > 0) {
-    out.push({
-      text: `INSERT INTO ${info.tables.syncState} (kind, key, source, content_hash, row_hash, written_at)
-       SELECT u.kind, u.key, u.source, u.hash, u.row_hash, now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(kind, key, source, hash, row_hash)
-       ON CONFLICT (kind, key) DO UPDATE
-         SET source = EXCLUDED.source, content_hash = EXCLUDED.content_hash, row_hash = EXCLUDED.row_hash, written_at = EXCLUDED.written_at`,
-      values: [upserts.map((u) => u.kind), upserts.map((u) => u.key), upserts.map((u) => u.source), upserts.map((u) => u.hash), upserts.map((u) => u.rowHash)],
-    });
-  }
-  if (deletes.length > 0) {
-    out.push({
-      text: `DELETE FROM ${info.tables.syncState} s USING unnest($1::text[], $2::text[]) AS d(kind, key)
-        WHERE s.kind = d.kind AND s.key = d.key`,
-      values: [deletes.map((d) => d.kind), deletes.map((d) => d.key)],
-    });
-  }
-  return out;
+): { text: string; values: unknown[] } {
+  return {
+    text: `DELETE FROM ${info.tables.syncState} s USING unnest($1::text[], $2::text[]) AS d(kind, key)
+      WHERE s.kind = d.kind AND s.key = d.key`,
+    values: [deletes.map((d) => d.kind), deletes.map((d) => d.key)],
+  };
 }

@@ -109,10 +109,20 @@ export function trackInFlight(client: pg.Client): { max: number; calls: number }
     inFlight++;
     seen.calls++;
     seen.max = Math.max(seen.max, inFlight);
-    const result = original(...args) as Promise<unknown>;
     const done = () => {
       inFlight--;
     };
+    const submittable = args[0] as { submit?: unknown; callback?: (...a: unknown[]) => void };
+    if (typeof submittable?.submit === 'function') {
+      // A COPY (copy.ts) is a query object whose callback reports its end.
+      const callback = submittable.callback;
+      submittable.callback = (...a: unknown[]) => {
+        done();
+        callback?.(...a);
+      };
+      return original(...args);
+    }
+    const result = original(...args) as Promise<unknown>;
     result.then(done, done);
     return result;
   };

@@ -163,7 +163,7 @@ describe('planSync', () => {
     expect(plan.hasWrites).toBe(false);
     // With a new source label the record is refreshed, keeping the row's fingerprint.
     const relabelled = planSync([conn(pg1, 'workspace:w9')], dbState([knownRow]), new Map([recorded(pg1)]));
-    expect(planWrites(relabelled)!.state.upsert).toEqual([{ kind: 'connection', key: 'pg1', source: 'workspace:w9', hash, rowHash: 'fingerprint' }]);
+    expect(planWrites(relabelled)!.state.upsert).toEqual([{ kind: 'connection', key: 'pg1', source: 'workspace:w9', hash, rowHash: 'fingerprint', recorded: true }]);
     // Prune deletes it without needing its content.
     expect(planSync([], dbState([knownRow]), new Map([recorded(pg1)]), { prune: true }).entries[0]!.action).toBe('delete');
     // A differing desired object needs the decrypted row: refused rather than guessed.

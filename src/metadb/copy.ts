@@ -1,0 +1,107 @@
+import type pg from 'pg';
+
+/**
+ * `COPY … FROM STDIN` over node-postgres, without a dependency: a query object that node-postgres drives like any
+ * other (it implements the Submittable hooks) and that answers the server's CopyInResponse by writing the chunks it
+ * is given as CopyData messages. Chunks are produced lazily, so that the caller can encrypt and serialize the next
+ * rows while Postgres ingests the previous ones; the socket's backpressure is honoured.
+ */
+
+/** The part of node-postgres' internal Connection that COPY needs (stable across pg 8). */
+interface CopyConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+  sendCopyFail(message: string): void;
+  stream: NodeJS.WritableStream & { writableNeedDrain?: boolean };
+}
+
+export type CopyChunks = Iterable<Buffer | string> | AsyncIterable<Buffer | string>;
+
+class CopyFromStdin {
+  callback?: (err: Error | null, rowCount?: number) => void;
+  private error: Error | null = null;
+  private rowCount = 0;
+
+  constructor(
+    readonly text: string,
+    private readonly chunks: CopyChunks,
+  ) {}
+
+  submit(connection: CopyConnection): void {
+    connection.query(this.text);
+  }
+
+  handleCopyInResponse(connection: CopyConnection): void {
+    void this.pump(connection);
+  }
+
+  private async pump(connection: CopyConnection): Promise<void> {
+    try {
+      for await (const chunk of this.chunks) {
+        if (this.error) break; // the server already refused (e.g. a unique violation): stop producing
+        connection.sendCopyFromChunk(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+        if (connection.stream.writableNeedDrain) await new Promise((resolve) => connection.stream.once('drain', resolve));
+      }
+      connection.endCopyFrom();
+    } catch (err) {
+      // A failure while producing rows (not the server's): abort the COPY, which fails the statement.
+      this.error ??= err instanceof Error ? err : new Error(String(err));
+      connection.sendCopyFail('envmgr: aborted while producing rows');
+    }
+  }
+
+  handleCommandComplete(msg: { text?: string }): void {
+    const m = /(\d+)$/.exec(msg.text ?? '');
+    this.rowCount = m ? Number(m[1]) : 0;
+  }
+
+  /**
+   * The server refused the statement: node-postgres then forgets this query (ReadyForQuery will not reach it), so
+   * the outcome is reported now. Rows still being produced are not sent; a CopyData or CopyDone that was already
+   * under way is ignored by the server, as the protocol specifies.
+   */
+  handleError(err: Error): void {
+    // Keep the first error: one raised while producing rows explains the server's "COPY from stdin failed".
+    this.error ??= err;
+    this.finish();
+  }
+
+  handleReadyForQuery(): void {
+    this.finish();
+  }
+
+  private finish(): void {
+    const cb = this.callback;
+    this.callback = undefined;
+    cb?.(this.error, this.rowCount);
+  }
+
+  // Not expected for COPY FROM; present because node-postgres may call them on any active query.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
+
+/** Runs `COPY <table> (<columns>) FROM STDIN` with the given chunks of COPY text; resolves to the rows copied. */
+export function copyFrom(client: pg.ClientBase, sql: string, chunks: CopyChunks): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const query = new CopyFromStdin(sql, chunks);
+    query.callback = (err, rowCount) => (err ? reject(err) : resolve(rowCount ?? 0));
+    (client as unknown as { query(q: unknown): void }).query(query);
+  });
+}
+
+const SPECIAL = /[\\\n\r\t]/;
+const SPECIALS = /[\\\n\r\t]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** A value in COPY's text format: NULL is `\N`; backslash, newline, carriage return and tab are escaped. */
+export function copyValue(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'string') return SPECIAL.test(value) ? value.replace(SPECIALS, (c) => ESCAPES[c]!) : value;
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  return String(value);
+}
