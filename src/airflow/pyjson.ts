@@ -67,13 +67,20 @@ export function pythonJsonDumps(value: unknown): string {
       return value.toString();
     case 'object':
       if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(', ')}]`;
-      return `{${Object.entries(value as Record<string, unknown>)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${asciiString(k)}: ${pythonJsonDumps(v)}`)
-        .join(', ')}}`;
+      return objectDumps(value as Record<string, unknown>);
     default:
       throw new TypeError(`cannot serialize ${typeof value} as JSON`);
   }
+}
+
+function objectDumps(record: Record<string, unknown>): string {
+  let out = '{';
+  for (const k of Object.keys(record)) {
+    const v = record[k];
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ', ' : ''}${asciiString(k)}: ${pythonJsonDumps(v)}`;
+  }
+  return `${out}}`;
 }
 
 /** Python `json.dumps(obj, indent=n, sort_keys=...)` (the CLI export form: `", "` becomes `","` at line ends). */
@@ -107,6 +114,13 @@ export function comparePyStr(a: string, b: string): number {
 }
 
 function asciiString(text: string): string {
+  // Most keys and values are printable ASCII without quotes or backslashes: nothing to escape.
+  let plain = true;
+  for (let i = 0; i < text.length && plain; i++) {
+    const c = text.charCodeAt(i);
+    plain = c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c;
+  }
+  if (plain) return `"${text}"`;
   return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

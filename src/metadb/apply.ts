@@ -3,8 +3,8 @@ import type { FernetKeys } from '../airflow/fernet.js';
 import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow/model.js';
 import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
-import { copyFrom, copyValue } from './copy.js';
-import { fernetEncryptMany } from './fernet-batch.js';
+import { copyFrom, copyValue, CopyText } from './copy.js';
+import { fernetEncryptRaw, type RawTokens } from './fernet-batch.js';
 import { desiredContent, planSync, planWrites, stateHash, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -80,21 +80,6 @@ export interface ApplyResult {
   wrote: boolean;
 }
 
-/** Replaces every non-null value of a column by its Fernet token, in one batch. */
-function encryptInPlace(values: Array<string | null>, keys: FernetKeys): void {
-  const at: number[] = [];
-  const plain: string[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined) {
-      at.push(i);
-      plain.push(v);
-    }
-  }
-  const tokens = fernetEncryptMany(keys, plain);
-  for (let j = 0; j < tokens.length; j++) values[at[j]!] = tokens[j]!;
-}
-
 /**
  * Rows are written as COPY text, a batch at a time: while Postgres ingests one batch, the next is encrypted and
  * serialized (node-postgres' array parameters would cost more to encode than the whole COPY).
@@ -106,61 +91,104 @@ interface RowsSpec<T> {
   table: string;
   conflict: readonly string[];
   columns: readonly string[];
-  /** COPY text lines ("\n"-terminated) for a batch of rows. */
-  lines(rows: readonly T[]): string;
+  /** COPY text lines (each ending in "\n") for a batch of rows. */
+  chunk(rows: readonly T[]): Buffer;
+}
+
+/**
+ * Values to store, encrypted when there is a key: `at(i)` is where value i's token is in `tokens` (-1 for NULL).
+ * Without a key the plaintext is stored.
+ */
+class SecretColumn {
+  private readonly plain: string[] = [];
+  private readonly index: Int32Array;
+  private tokens: RawTokens | null = null;
+
+  constructor(n: number) {
+    this.index = new Int32Array(n).fill(-1);
+  }
+
+  set(i: number, value: string | null): void {
+    if (value === null) return;
+    this.index[i] = this.plain.length;
+    this.plain.push(value);
+  }
+
+  isNull(i: number): boolean {
+    return this.index[i]! < 0;
+  }
+
+  encrypt(keys: FernetKeys | null): void {
+    if (keys) this.tokens = fernetEncryptRaw(keys, this.plain);
+  }
+
+  write(out: CopyText, i: number): void {
+    const j = this.index[i]!;
+    if (j < 0) out.text('\\N');
+    else if (this.tokens) out.base64url(this.tokens.data, this.tokens.starts[j]!, this.tokens.ends[j]!);
+    else out.text(copyValue(this.plain[j]!));
+  }
 }
 
 function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowConnection> {
   const withDescription = info.has.connectionDescription;
+  const out = new CopyText();
   return {
     table: info.tables.connection,
     conflict: ['conn_id'],
     columns: ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'],
-    lines(rows) {
+    chunk(rows) {
       const n = rows.length;
-      const password = new Array<string | null>(n);
-      const extra = new Array<string | null>(n);
+      const password = new SecretColumn(n);
+      const extra = new SecretColumn(n);
       for (let i = 0; i < n; i++) {
         const c = rows[i]!;
         // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-        password[i] = c.password ? c.password : null;
-        extra[i] = c.extra && Object.keys(c.extra).length > 0 ? pythonJsonDumps(c.extra) : null;
+        password.set(i, c.password ? c.password : null);
+        extra.set(i, c.extra && hasKeys(c.extra) ? pythonJsonDumps(c.extra) : null);
       }
-      if (keys) {
-        // Flags follow the plaintext: an encrypted value is never null.
-        encryptInPlace(password, keys);
-        encryptInPlace(extra, keys);
-      }
-      let out = '';
+      password.encrypt(keys);
+      extra.encrypt(keys);
       for (let i = 0; i < n; i++) {
         const c = rows[i]!;
-        const pw = password[i]!;
-        const ex = extra[i]!;
-        out +=
+        out.text(
           `${copyValue(c.conn_id)}\t${copyValue(c.conn_type)}\t${withDescription ? `${copyValue(c.description)}\t` : ''}` +
-          `${copyValue(c.host)}\t${copyValue(c.schema)}\t${copyValue(c.login)}\t${copyValue(pw)}\t${copyValue(c.port)}\t` +
-          `${keys !== null && pw !== null ? 't' : 'f'}\t${keys !== null && ex !== null ? 't' : 'f'}\t${copyValue(ex)}\n`;
+            `${copyValue(c.host)}\t${copyValue(c.schema)}\t${copyValue(c.login)}\t`,
+        );
+        password.write(out, i);
+        // The flags say whether the stored value is a token (FACTS.md §2): never for NULL, never without a key.
+        out.text(`\t${copyValue(c.port)}\t${keys !== null && !password.isNull(i) ? 't' : 'f'}\t${keys !== null && !extra.isNull(i) ? 't' : 'f'}\t`);
+        extra.write(out, i);
+        out.text('\n');
       }
-      return out;
+      return out.take();
     },
   };
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowVariable> {
   const withDescription = info.has.variableDescription;
+  const out = new CopyText();
   return {
     table: info.tables.variable,
     conflict: ['key'],
     columns: ['key', 'val', ...(withDescription ? ['description'] : []), 'is_encrypted'],
-    lines(rows) {
+    chunk(rows) {
       // Variable.set_val encrypts any non-None value, '' included.
-      const vals = keys ? fernetEncryptMany(keys, rows.map((v) => v.value)) : rows.map((v) => v.value);
-      let out = '';
-      for (let i = 0; i < rows.length; i++) {
-        const v = rows[i]!;
-        out += `${copyValue(v.key)}\t${copyValue(vals[i])}\t${withDescription ? `${copyValue(v.description)}\t` : ''}${keys !== null ? 't' : 'f'}\n`;
-      }
-      return out;
+      const vals = new SecretColumn(rows.length);
+      rows.forEach((v, i) => vals.set(i, v.value));
+      vals.encrypt(keys);
+      rows.forEach((v, i) => {
+        out.text(`${copyValue(v.key)}\t`);
+        vals.write(out, i);
+        out.text(`\t${withDescription ? `${copyValue(v.description)}\t` : ''}${keys !== null ? 't' : 'f'}\n`);
+      });
+      return out.take();
     },
   };
 }
@@ -171,20 +199,27 @@ function poolSpec(info: AirflowSchemaInfo): RowsSpec<AirflowPool> {
     table: info.tables.pool,
     conflict: ['pool'],
     columns: ['pool', 'slots', ...(poolDescription ? ['description'] : []), ...(includeDeferred ? ['include_deferred'] : [])],
-    lines(rows) {
-      let out = '';
+    chunk(rows) {
+      let text = '';
       for (const p of rows) {
-        out += `${copyValue(p.name)}\t${copyValue(p.slots)}${poolDescription ? `\t${copyValue(p.description)}` : ''}` +
+        text += `${copyValue(p.name)}\t${copyValue(p.slots)}${poolDescription ? `\t${copyValue(p.description)}` : ''}` +
           `${includeDeferred ? `\t${p.include_deferred === true ? 't' : 'f'}` : ''}\n`;
       }
-      return out;
+      return Buffer.from(text, 'utf8');
     },
   };
 }
 
-/** State entries are serialized before they are written: `lines` is the identity. */
-function stateSpec(info: AirflowSchemaInfo): RowsSpec<string> {
-  return { table: info.tables.syncState, conflict: ['kind', 'key'], columns: SYNC_STATE_COLUMNS, lines: (chunks) => chunks.join('') };
+/** State entries are serialized as their rows are written (see writePlan): chunks arrive ready. */
+function stateSpec(info: AirflowSchemaInfo): RowsSpec<never> {
+  return {
+    table: info.tables.syncState,
+    conflict: ['kind', 'key'],
+    columns: SYNC_STATE_COLUMNS,
+    chunk: () => {
+      throw new Error('state rows arrive serialized');
+    },
+  };
 }
 
 /** A COPY that hit a unique violation on rows the plan took for new (something inserted them since it read). */
@@ -198,7 +233,7 @@ const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join
 function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent: Buffer[] | null, after?: (batch: readonly T[]) => void): Generator<Buffer> {
   for (let i = 0; i < rows.length; i += BATCH) {
     const batch = rows.slice(i, i + BATCH);
-    const chunk = Buffer.from(spec.lines(batch), 'utf8');
+    const chunk = spec.chunk(batch);
     sent?.push(chunk);
     yield chunk;
     after?.(batch);
@@ -273,13 +308,17 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
   const now = copyValue(rows[0]!.now);
 
-  // State entries, serialized as their rows are sent (hashing new content while Postgres ingests the rows).
-  const newState: string[] = [];
-  const oldState: string[] = [];
+  // State entries, serialized (off the JS heap) as their rows are sent, hashing new content while Postgres ingests.
+  const newState = new CopyText();
+  const oldState = new CopyText();
+  let newCount = 0;
+  let oldCount = 0;
   const done = new Set<StateUpsert>();
   const record = (u: StateUpsert, rowHash: string | null) => {
     done.add(u);
-    (u.recorded ? oldState : newState).push(
+    if (u.recorded) oldCount++;
+    else newCount++;
+    (u.recorded ? oldState : newState).text(
       `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`,
     );
   };
@@ -300,8 +339,11 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   // Entries for rows adopted unchanged keep the fingerprint the row has.
   for (const u of writes.state.upsert) if (!done.has(u)) record(u, u.rowHash);
   const state = stateSpec(info);
-  if (newState.length > 0) await writeRows(client, state, newState, () => true, options.bulk);
-  if (oldState.length > 0) await writeRows(client, state, oldState, () => false, options.bulk);
+  if (newCount > 0) {
+    if (options.bulk) await copyNew(client, state, [newState.take()]);
+    else await upsertThroughStage(client, state, [newState.take()]);
+  }
+  if (oldCount > 0) await upsertThroughStage(client, state, [oldState.take()]);
   if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }

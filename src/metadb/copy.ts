@@ -105,3 +105,73 @@ export function copyValue(value: string | number | boolean | null | undefined): 
   if (typeof value === 'boolean') return value ? 't' : 'f';
   return String(value);
 }
+
+const BASE64URL = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (c) => c.charCodeAt(0));
+const EQUALS = 0x3d;
+
+/**
+ * COPY text built directly as UTF-8 bytes, so that Fernet tokens go from their raw bytes to base64 in place (no
+ * string per token, no large string to encode again).
+ */
+export class CopyText {
+  private buf: Buffer;
+  private at = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+
+  /** Text that is already COPY-escaped (see copyValue). */
+  text(s: string): this {
+    this.reserve(s.length * 3);
+    this.at += this.buf.write(s, this.at, 'utf8');
+    return this;
+  }
+
+  /** `bytes[start, end)` as base64url with `=` padding (a Fernet token's text), or `\N` when start < 0. */
+  base64url(bytes: Uint8Array, start: number, end: number): this {
+    if (start < 0) return this.text('\\N');
+    const length = end - start;
+    this.reserve(Math.ceil(length / 3) * 4);
+    const out = this.buf;
+    let o = this.at;
+    let i = start;
+    for (const full = end - ((end - start) % 3); i < full; i += 3) {
+      const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+      out[o++] = BASE64URL[v >>> 18]!;
+      out[o++] = BASE64URL[(v >>> 12) & 63]!;
+      out[o++] = BASE64URL[(v >>> 6) & 63]!;
+      out[o++] = BASE64URL[v & 63]!;
+    }
+    if (end - i === 1) {
+      const v = bytes[i]! << 16;
+      out[o++] = BASE64URL[v >>> 18]!;
+      out[o++] = BASE64URL[(v >>> 12) & 63]!;
+      out[o++] = EQUALS;
+      out[o++] = EQUALS;
+    } else if (end - i === 2) {
+      const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+      out[o++] = BASE64URL[v >>> 18]!;
+      out[o++] = BASE64URL[(v >>> 12) & 63]!;
+      out[o++] = BASE64URL[(v >>> 6) & 63]!;
+      out[o++] = EQUALS;
+    }
+    this.at = o;
+    return this;
+  }
+
+  /** The bytes written so far; later writes go to a new buffer (this one may still be on its way to the socket). */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.at);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.at = 0;
+    return out;
+  }
+}

@@ -19,69 +19,88 @@ function toToken(raw: Buffer): string {
   return text + '='.repeat((4 - (text.length % 4)) % 4);
 }
 
-/** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key). */
-export function fernetEncryptMany(keys: FernetKeys, plaintexts: readonly string[]): string[] {
+/** Tokens in raw (not yet base64) form: token i is `data[starts[i], ends[i])`. */
+export interface RawTokens {
+  data: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+/** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key), as raw tokens. */
+export function fernetEncryptRaw(keys: FernetKeys, plaintexts: readonly string[]): RawTokens {
   const key = keys.keys[0];
   if (!key) throw new Error('no Fernet key given');
   const n = plaintexts.length;
-  if (n === 0) return [];
   // All tokens live in one buffer. Each starts at an offset of 3 (mod 4), so that its IV (at +9) and ciphertext
   // (at +25) are 4-byte aligned and CBC's XORs run a 32-bit word at a time.
-  const starts = new Array<number>(n);
-  const lengths = new Array<number>(n);
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
+  const lengths = new Int32Array(n);
   let total = 3;
   for (let i = 0; i < n; i++) {
     const bytes = Buffer.byteLength(plaintexts[i]!, 'utf8');
     starts[i] = total;
     lengths[i] = bytes;
     total += HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC; // 57 + 16k: the next offset is 0 (mod 4)
+    ends[i] = total;
     total += 3; // back to 3 (mod 4)
   }
   const all = Buffer.from(new ArrayBuffer(total + 1));
+  if (n === 0) return { data: all, starts, ends };
   const words = new Uint32Array(all.buffer, 0, all.length >>> 2);
   const random = randomBytes(16 * n); // may sit at any offset of a shared pool: copy it out before viewing as words
   const ivs = new Uint32Array(random.buffer.slice(random.byteOffset, random.byteOffset + 16 * n));
-  const timestamp = BigInt(Math.floor(Date.now() / 1000));
+  const header = Buffer.alloc(9);
+  header[0] = 0x80;
+  header.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000)), 1);
   let maxBlocks = 0;
   for (let i = 0; i < n; i++) {
     const at = starts[i]!;
-    all[at] = 0x80;
-    all.writeBigUInt64BE(timestamp, at + 1);
+    for (let b = 0; b < 9; b++) all[at + b] = header[b]!;
     const iv = (at + 9) >>> 2;
     for (let w = 0; w < 4; w++) words[iv + w] = ivs[i * 4 + w]!;
     // PKCS7: the padded plaintext goes where its ciphertext will be and is encrypted in place, block by block.
-    const blocks = Math.floor(lengths[i]! / 16) + 1;
+    const length = lengths[i]!;
+    const blocks = Math.floor(length / 16) + 1;
     all.write(plaintexts[i]!, at + HEADER, 'utf8');
-    all.fill(blocks * 16 - lengths[i]!, at + HEADER + lengths[i]!, at + HEADER + blocks * 16);
+    const pad = blocks * 16 - length;
+    for (let p = at + HEADER + length, end = at + HEADER + blocks * 16; p < end; p++) all[p] = pad;
     if (blocks > maxBlocks) maxBlocks = blocks;
   }
   const ecb = createCipheriv('aes-128-ecb', key.encryption, null);
   ecb.setAutoPadding(false);
+  const input = new Uint32Array(n * 4);
+  const members = new Int32Array(n);
   for (let round = 0; round < maxBlocks; round++) {
-    const members: number[] = [];
-    for (let i = 0; i < n; i++) if (lengths[i]! >= round * 16) members.push(i);
-    const input = new Uint32Array(members.length * 4);
-    for (let m = 0; m < members.length; m++) {
+    let count = 0;
+    for (let i = 0; i < n; i++) if (lengths[i]! >= round * 16) members[count++] = i;
+    for (let m = 0; m < count; m++) {
       const block = (starts[members[m]!]! + HEADER) / 4 + round * 4;
       const prev = block - 4; // the previous ciphertext block, or the IV for the first
       for (let w = 0; w < 4; w++) input[m * 4 + w] = words[block + w]! ^ words[prev + w]!;
     }
-    const encrypted = ecb.update(Buffer.from(input.buffer));
+    const encrypted = ecb.update(Buffer.from(input.buffer, 0, count * 16));
     const output = encrypted.byteOffset % 4 === 0 ? encrypted : Buffer.from(encrypted);
     const out = new Uint32Array(output.buffer, output.byteOffset, output.length >>> 2);
-    for (let m = 0; m < members.length; m++) {
+    for (let m = 0; m < count; m++) {
       const block = (starts[members[m]!]! + HEADER) / 4 + round * 4;
       for (let w = 0; w < 4; w++) words[block + w] = out[m * 4 + w]!;
     }
   }
   const mac = new HmacSha256(key.signing);
-  const tokens = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const at = starts[i]!;
-    const bodyEnd = at + HEADER + (Math.floor(lengths[i]! / 16) + 1) * 16;
+    const bodyEnd = ends[i]! - MAC;
     mac.macInto(all, at, bodyEnd - at, all, bodyEnd);
-    tokens[i] = toToken(all.subarray(at, bodyEnd + MAC));
   }
+  return { data: all, starts, ends };
+}
+
+/** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key). */
+export function fernetEncryptMany(keys: FernetKeys, plaintexts: readonly string[]): string[] {
+  const raw = fernetEncryptRaw(keys, plaintexts);
+  const tokens = new Array<string>(plaintexts.length);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = toToken(raw.data.subarray(raw.starts[i]!, raw.ends[i]!));
   return tokens;
 }
 

@@ -5,6 +5,7 @@ import {
   canonicalPool,
   canonicalVariable,
   canonicalText,
+  connectionCanonicalText,
   hashText,
   stateKey,
   type FieldSupport,
@@ -144,12 +145,18 @@ function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
   if (created) table.created.add(row);
 }
 
-/** The content hash a state entry records (computed now if the plan left it for later). */
+/**
+ * The content hash a state entry records (computed now if the plan left it for later). Not remembered: it is needed
+ * once, and keeping thousands of canonical texts alive only makes garbage collection slower.
+ */
 export function stateHash(u: StateUpsert, fields: FieldSupport): string {
   if (u.hash !== null) return u.hash;
   const d = u.desired as DesiredObject | undefined;
   if (!d) throw new Error(`no content hash for ${u.kind} '${u.key}'`);
-  return desiredContent(d, fields).hash;
+  const cached = contentCache.get(d);
+  if (cached && cached.fields === fields) return cached.hash;
+  const text = d.kind === 'connection' ? connectionCanonicalText(d.object, fields) : canonicalText(canonicalOf(d.kind, d.object, fields));
+  return hashText(d.kind, text);
 }
 
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };

@@ -23,12 +23,17 @@ const K = constants(64, Math.cbrt);
 const H0 = constants(8, Math.sqrt);
 const W = new Int32Array(64);
 
-/** One compression of the 64-byte block at `at` into `state`. */
-function compress(state: Int32Array, block: Uint8Array, at: number): void {
+
+/** Loads the 64-byte block at `at` as the first 16 schedule words (big-endian). */
+function load(block: Uint8Array, at: number): void {
   for (let t = 0; t < 16; t++) {
     const p = at + 4 * t;
     W[t] = (block[p]! << 24) | (block[p + 1]! << 16) | (block[p + 2]! << 8) | block[p + 3]!;
   }
+}
+
+/** One compression of the block whose 16 words are in W[0..15] into `state`. */
+function compress(state: Int32Array): void {
   for (let t = 16; t < 64; t++) {
     const x = W[t - 15]!;
     const y = W[t - 2]!;
@@ -61,35 +66,35 @@ function compress(state: Int32Array, block: Uint8Array, at: number): void {
   state[7] = (state[7]! + h) | 0;
 }
 
-const tail = new Uint8Array(128);
-
 /**
  * Continues a hash whose `state` has already absorbed `prefix` bytes (a multiple of 64) with `length` bytes of
- * `data` from `at`, and writes the 32-byte digest to `out` at `outAt`.
+ * `data` from `at`, leaving the final state (the digest, as words) in `state`.
  */
-function finish(state: Int32Array, prefix: number, data: Uint8Array, at: number, length: number, out: Uint8Array, outAt: number): void {
+function absorb(state: Int32Array, prefix: number, data: Uint8Array, at: number, length: number): void {
   let p = at;
   const end = at + length;
-  for (; p + 64 <= end; p += 64) compress(state, data, p);
+  for (; p + 64 <= end; p += 64) {
+    load(data, p);
+    compress(state);
+  }
+  // The last bytes, the 0x80 marker, zeros and the bit length, as one or two blocks of words.
   const rest = end - p;
-  tail.fill(0);
-  for (let i = 0; i < rest; i++) tail[i] = data[p + i]!;
-  tail[rest] = 0x80;
-  const blocks = rest + 9 <= 64 ? 1 : 2;
-  const bits = (prefix + length) * 8;
-  const last = blocks * 64;
-  // Message length in bits, big-endian 64-bit (messages here are far below 2^53 bits).
-  const high = Math.floor(bits / 0x100000000);
-  tail[last - 8] = high >>> 24;
-  tail[last - 7] = high >>> 16;
-  tail[last - 6] = high >>> 8;
-  tail[last - 5] = high;
-  tail[last - 4] = bits >>> 24;
-  tail[last - 3] = bits >>> 16;
-  tail[last - 2] = bits >>> 8;
-  tail[last - 1] = bits;
-  compress(state, tail, 0);
-  if (blocks === 2) compress(state, tail, 64);
+  for (let t = 0; t < 16; t++) W[t] = 0;
+  for (let i = 0; i < rest; i++) W[i >> 2] = W[i >> 2]! | (data[p + i]! << (24 - 8 * (i & 3)));
+  W[rest >> 2] = W[rest >> 2]! | (0x80 << (24 - 8 * (rest & 3)));
+  const bits = (prefix + length) * 8; // far below 2^53
+  const high = Math.floor(bits / 0x100000000) | 0;
+  const low = bits | 0;
+  if (rest + 9 > 64) {
+    compress(state);
+    for (let t = 0; t < 14; t++) W[t] = 0;
+  }
+  W[14] = high;
+  W[15] = low;
+  compress(state);
+}
+
+function store(state: Int32Array, out: Uint8Array, outAt: number): void {
   for (let i = 0; i < 8; i++) {
     const w = state[i]!;
     out[outAt + 4 * i] = w >>> 24;
@@ -101,7 +106,9 @@ function finish(state: Int32Array, prefix: number, data: Uint8Array, at: number,
 
 /** SHA-256 of `length` bytes of `data` from `at`, written to `out` at `outAt`. */
 export function sha256Into(data: Uint8Array, at: number, length: number, out: Uint8Array, outAt: number): void {
-  finish(H0.slice(), 0, data, at, length, out, outAt);
+  const state = H0.slice();
+  absorb(state, 0, data, at, length);
+  store(state, out, outAt);
 }
 
 /** HMAC-SHA256 with one key, its inner and outer states computed once for any number of messages. */
@@ -109,7 +116,6 @@ export class HmacSha256 {
   private readonly inner = new Int32Array(8);
   private readonly outer = new Int32Array(8);
   private readonly state = new Int32Array(8);
-  private readonly digest = new Uint8Array(32);
 
   constructor(key: Uint8Array) {
     let k = key;
@@ -121,17 +127,26 @@ export class HmacSha256 {
     const pad = new Uint8Array(64);
     this.inner.set(H0);
     for (let i = 0; i < 64; i++) pad[i] = (k[i] ?? 0) ^ 0x36;
-    compress(this.inner, pad, 0);
+    load(pad, 0);
+    compress(this.inner);
     this.outer.set(H0);
     for (let i = 0; i < 64; i++) pad[i] = (k[i] ?? 0) ^ 0x5c;
-    compress(this.outer, pad, 0);
+    load(pad, 0);
+    compress(this.outer);
   }
 
   /** The MAC of `length` bytes of `data` from `at`, written to `out` at `outAt`. */
   macInto(data: Uint8Array, at: number, length: number, out: Uint8Array, outAt: number): void {
-    this.state.set(this.inner);
-    finish(this.state, 64, data, at, length, this.digest, 0);
-    this.state.set(this.outer);
-    finish(this.state, 64, this.digest, 0, 32, out, outAt);
+    const state = this.state;
+    state.set(this.inner);
+    absorb(state, 64, data, at, length);
+    // The outer hash is one block: the inner digest (8 words), the marker, zeros, and (64 + 32) * 8 bits.
+    for (let t = 0; t < 8; t++) W[t] = state[t]!;
+    W[8] = 0x80000000 | 0;
+    for (let t = 9; t < 15; t++) W[t] = 0;
+    W[15] = (64 + 32) * 8;
+    state.set(this.outer);
+    compress(state);
+    store(state, out, outAt);
   }
 }

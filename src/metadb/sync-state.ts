@@ -109,6 +109,17 @@ export function canonicalPool(p: AirflowPool | DbPool, fields: FieldSupport = AL
   return out;
 }
 
+/**
+ * `canonicalText(canonicalConnection(c, fields))` for a desired connection, without the intermediate object (a
+ * sync hashes every new connection; this is the same text, built in one step).
+ */
+export function connectionCanonicalText(c: AirflowConnection, fields: FieldSupport): string {
+  const extra = canonicalExtra(c);
+  return fields.connectionDescription
+    ? JSON.stringify([c.conn_type, c.description ?? null, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra])
+    : JSON.stringify([c.conn_type, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra]);
+}
+
 /** The canonical content as one string (field order is fixed per kind), which is what gets hashed. */
 export function canonicalText(canonical: Record<string, unknown>): string {
   return JSON.stringify(Object.values(canonical));

@@ -1,0 +1,171 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fernetDecrypt, parseFernetKeys } from '../../src/airflow/fernet.js';
+import { applySyncPlan, syncAirflowDb } from '../../src/metadb/apply.js';
+import { copyFrom, copyValue, CopyText } from '../../src/metadb/copy.js';
+import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
+import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
+import { readAirflowObjects } from '../../src/metadb/read.js';
+import { detectAirflowSchema } from '../../src/metadb/schema.js';
+import { HmacSha256, sha256Into } from '../../src/metadb/sha256.js';
+import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
+import { createTestDatabase } from '../support/pg.js';
+import { desiredSet, makeConnection, openClient } from './helpers.js';
+
+const KEY = parseFernetKeys('1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=', 'test key');
+
+const conn = (id: string, host: string): DesiredObject => ({
+  kind: 'connection', key: id, source: 'deployment:d1', object: { conn_id: id, conn_type: 'postgres', host, password: `pw-${id}`, extra: { a: 1 } },
+});
+
+describe('SHA-256 and HMAC-SHA256 in JavaScript', () => {
+  it('agree with node:crypto for every length around the block boundaries and for long keys', () => {
+    for (let length = 0; length <= 300; length++) {
+      const data = randomBytes(length + 7);
+      const out = new Uint8Array(40);
+      sha256Into(data, 7, length, out, 5);
+      expect(Buffer.from(out.subarray(5, 37)).toString('hex')).toBe(createHash('sha256').update(data.subarray(7)).digest('hex'));
+      for (const keyLength of [16, 64, 65, 100]) {
+        const key = randomBytes(keyLength);
+        new HmacSha256(key).macInto(data, 7, length, out, 1);
+        expect(Buffer.from(out.subarray(1, 33)).toString('hex')).toBe(createHmac('sha256', key).update(data.subarray(7)).digest('hex'));
+      }
+    }
+    // FIPS 180-2 example: SHA-256("abc").
+    const abc = new Uint8Array(32);
+    sha256Into(Buffer.from('abc'), 0, 3, abc, 0);
+    expect(Buffer.from(abc).toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('COPY text', () => {
+  it('escapes backslash, newline, carriage return and tab, and writes NULL as \\N', () => {
+    expect(copyValue('a\\b\nc\rd\te')).toBe('a\\\\b\\nc\\rd\\te');
+    expect(copyValue(null)).toBe('\\N');
+    expect(copyValue(true)).toBe('t');
+    expect(copyValue(5432)).toBe('5432');
+  });
+
+  it('writes base64url with padding for every remainder, as Python urlsafe_b64encode does', () => {
+    for (let n = 0; n < 40; n++) {
+      const bytes = randomBytes(n + 3);
+      const text = new CopyText(8).base64url(bytes, 3, n + 3).take().toString('latin1');
+      const expected = bytes.subarray(3).toString('base64url');
+      expect(text).toBe(expected + '='.repeat((4 - (expected.length % 4)) % 4));
+    }
+  });
+
+  it('round-trips awkward text through a real COPY', async () => {
+    const client = await openClient(await createTestDatabase('copytext'));
+    try {
+      await client.query('CREATE TABLE t (a text, b text)');
+      const values = ['tab\there', 'line\nbreak', 'cr\rx', 'back\\slash', '\\N', 'ünïcödé 🚀', ''];
+      const out = new CopyText(4);
+      for (const v of values) out.text(`${copyValue(v)}\t${copyValue(null)}\n`);
+      expect(await copyFrom(client, 'COPY t (a, b) FROM STDIN', [out.take()])).toBe(values.length);
+      const { rows } = await client.query('SELECT a, b FROM t');
+      expect(rows).toEqual(values.map((a) => ({ a, b: null })));
+      // A refused COPY rejects and leaves the connection usable.
+      await expect(copyFrom(client, 'COPY t (a, b) FROM STDIN', ['only-one-column\n'])).rejects.toThrow(/missing data/);
+      expect((await client.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(values.length);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('canonical text of a connection', () => {
+  it('is the same built in one step as through canonicalConnection', () => {
+    for (let i = 0; i < 70; i++) {
+      const c = makeConnection(i);
+      for (const connectionDescription of [true, false]) {
+        const fields = { connectionDescription, variableDescription: true, poolDescription: true, includeDeferred: true };
+        expect(connectionCanonicalText(c, fields)).toBe(canonicalText(canonicalConnection(c, fields)));
+      }
+    }
+  });
+});
+
+describe('bulk load of new rows', () => {
+  let client: pg.Client;
+  let url: string;
+  beforeEach(async () => {
+    url = await createTestDatabase('bulk');
+    await loadSchemaFixture(url, '3.2');
+    client = await openClient(url);
+  });
+  afterEach(async () => {
+    await client.end();
+  });
+
+  it('records the xmin of the rows it wrote, so that an unchanged re-run decrypts nothing', async () => {
+    const desired = desiredSet(1500, 20, 3);
+    await syncAirflowDb(client, desired, { keys: KEY });
+    const info = await detectAirflowSchema(client);
+    const state = await readSyncState(client, info);
+    const { rows } = await client.query<{ conn_id: string; x: string }>('SELECT conn_id, xmin::text AS x FROM connection');
+    expect(rows).toHaveLength(1500);
+    for (const r of rows) expect(state.get(stateKey('connection', r.conn_id))?.rowHash).toBe(`xmin:${r.x}`);
+    const again = await syncAirflowDb(client, desired, { keys: KEY });
+    expect(again.result.wrote).toBe(false);
+    expect(again.plan.counts.unchanged).toBe(1523);
+  });
+
+  it('re-plans when a row it was about to create appears meanwhile: the newcomer is a conflict, not overwritten', async () => {
+    const other = await openClient(url);
+    try {
+      const desired = [conn('a', 'mine-a'), conn('b', 'mine-b'), conn('c', 'mine-c')];
+      let calls = 0;
+      const outcome = await syncAirflowDb(client, desired, {
+        keys: KEY,
+        beforeWrite: async () => {
+          // Airflow (which does not take envmgr's lock) inserts 'b' after envmgr read the table.
+          if (calls++ === 0) await other.query(`INSERT INTO connection (conn_id, conn_type, host) VALUES ('b', 'http', 'airflow-b')`);
+        },
+      });
+      expect(calls).toBe(2);
+      expect(outcome.plan.counts).toMatchObject({ create: 2, conflict: 1 });
+      expect(outcome.plan.entries.find((e) => e.key === 'b')).toMatchObject({ action: 'conflict', conflict: 'unmanaged' });
+      const { rows } = await client.query('SELECT conn_id, host FROM connection ORDER BY conn_id');
+      expect(rows).toEqual([{ conn_id: 'a', host: 'mine-a' }, { conn_id: 'b', host: 'airflow-b' }, { conn_id: 'c', host: 'mine-c' }]);
+      const state = await readSyncState(client, await detectAirflowSchema(client));
+      expect([...state.keys()].sort()).toEqual([stateKey('connection', 'a'), stateKey('connection', 'c')]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('applySyncPlan falls back to upserting every row of its plan when a row it took for new exists by then', async () => {
+    const info = await detectAirflowSchema(client);
+    const desired = [conn('a', 'mine-a'), conn('b', 'mine-b')];
+    const plan = planSync(desired, await readAirflowObjects(client, info, KEY), new Map(), { fields: info.has });
+    expect(plan.counts.create).toBe(2);
+    await client.query(`INSERT INTO connection (conn_id, conn_type, host) VALUES ('b', 'http', 'airflow-b')`);
+    const result = await applySyncPlan(client, plan, { info, keys: KEY });
+    expect(result).toMatchObject({ created: 2, wrote: true });
+    const { rows } = await client.query('SELECT conn_id, host, password, is_encrypted FROM connection ORDER BY conn_id');
+    expect(rows.map((r) => [r.conn_id, r.host, fernetDecrypt(KEY, r.password), r.is_encrypted])).toEqual([
+      ['a', 'mine-a', 'pw-a', true],
+      ['b', 'mine-b', 'pw-b', true],
+    ]);
+    // The state records the rows as written by the upsert (same xmin), so the next sync needs no decryption.
+    const state = await readSyncState(client, info);
+    const xmins = await client.query<{ conn_id: string; x: string }>('SELECT conn_id, xmin::text AS x FROM connection');
+    for (const r of xmins.rows) expect(state.get(stateKey('connection', r.conn_id))?.rowHash).toBe(`xmin:${r.x}`);
+  });
+
+  it('a failure while producing rows aborts the COPY and leaves nothing behind', async () => {
+    const bad: DesiredObject = {
+      kind: 'connection', key: 'bad', source: 's',
+      // A value Python's json.dumps cannot write: the serializer throws in the middle of the COPY.
+      object: { conn_id: 'bad', conn_type: 'http', extra: { f: () => 1 } as unknown as Record<string, unknown> },
+    };
+    await expect(syncAirflowDb(client, [...desiredSet(1200, 0, 0), bad], { keys: KEY })).rejects.toThrow(/cannot serialize/);
+    expect((await client.query('SELECT count(*)::int AS n FROM connection')).rows[0].n).toBe(0);
+    expect((await client.query(`SELECT to_regclass('envmgr_sync_state') AS t`)).rows[0].t).toBeNull();
+    // The client is still usable afterwards.
+    const ok = await syncAirflowDb(client, desiredSet(3, 0, 0), { keys: KEY });
+    expect(ok.plan.counts.create).toBe(3);
+  });
+});
