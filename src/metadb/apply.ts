@@ -461,7 +461,7 @@ async function syncOnce(client: pg.ClientBase, desired: readonly DesiredObject[]
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
     const check = await verifyFernetKey(client, options.keys, { info });
     const state = await readSyncState(client, info);
-    const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options) });
+    const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
       ...(options.prune !== undefined ? { prune: options.prune } : {}),

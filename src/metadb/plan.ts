@@ -1,5 +1,5 @@
 import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
-import type { AirflowDbState } from './read.js';
+import type { AirflowDbState, DbConnection } from './read.js';
 import {
   canonicalConnection,
   canonicalPool,
@@ -119,23 +119,26 @@ function currentOf(state: AirflowDbState, kind: AirflowObjectKind, key: string):
 
 interface Content {
   fields: FieldSupport;
-  canonical: Canonical;
   text: string;
   hash: string;
 }
 
 const contentCache = new WeakMap<DesiredObject, Content>();
 
+/** The canonical text of a desired object (connections in one step: a sync does this for every object). */
+function desiredText(d: DesiredObject, fields: FieldSupport): string {
+  return d.kind === 'connection' ? connectionCanonicalText(d.object, fields) : canonicalText(canonicalOf(d.kind, d.object, fields));
+}
+
 /**
- * The canonical content of a desired object, its text and hash (as recorded in the sync state). Remembered per
- * object, since a sync needs it twice (to choose which rows to decrypt, then to plan).
+ * The canonical text of a desired object and its hash (as recorded in the sync state). Remembered per object, since
+ * a sync needs it twice (to choose which rows to decrypt, then to plan).
  */
 export function desiredContent(d: DesiredObject, fields: FieldSupport): Content {
   const cached = contentCache.get(d);
   if (cached && cached.fields === fields) return cached;
-  const canonical = canonicalOf(d.kind, d.object, fields);
-  const text = canonicalText(canonical);
-  const content = { fields, canonical, text, hash: hashText(d.kind, text) };
+  const text = desiredText(d, fields);
+  const content = { fields, text, hash: hashText(d.kind, text) };
   contentCache.set(d, content);
   return content;
 }
@@ -155,8 +158,7 @@ export function stateHash(u: StateUpsert, fields: FieldSupport): string {
   if (!d) throw new Error(`no content hash for ${u.kind} '${u.key}'`);
   const cached = contentCache.get(d);
   if (cached && cached.fields === fields) return cached.hash;
-  const text = d.kind === 'connection' ? connectionCanonicalText(d.object, fields) : canonicalText(canonicalOf(d.kind, d.object, fields));
-  return hashText(d.kind, text);
+  return hashText(d.kind, desiredText(d, fields));
 }
 
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
@@ -201,7 +203,7 @@ export function planSync(
       entry = { kind: d.kind, key: d.key, source: d.source, action: 'create' };
       write = remember = true;
     } else {
-      const { canonical: want, text: wantText, hash } = desiredContent(d, fields);
+      const { text: wantText, hash } = desiredContent(d, fields);
       wantHash = hash;
       const known = (cur as { contentHash?: string }).contentHash;
       let same: boolean;
@@ -212,9 +214,9 @@ export function planSync(
         same = known === wantHash;
         if (!same) throw new Error(`${d.kind} '${d.key}' differs from the desired object but was not decrypted; read it without \`known\``);
       } else {
-        have = canonicalOf(d.kind, cur, fields);
-        haveText = canonicalText(have);
+        haveText = d.kind === 'connection' ? connectionCanonicalText(cur as DbConnection, fields) : canonicalText(canonicalOf(d.kind, cur, fields));
         same = haveText === wantText;
+        if (!same) have = canonicalOf(d.kind, cur, fields);
       }
       if (same) {
         entry = { kind: d.kind, key: d.key, source: d.source, action: 'unchanged' };
@@ -223,7 +225,8 @@ export function planSync(
         remember = !recorded || recorded.hash !== wantHash || recorded.source !== d.source;
         rowHash = (cur as { rowHash?: string }).rowHash ?? null;
       } else {
-        const changedFields = changed(want, have!);
+        // Only a row that differs needs the desired content as fields, to name what changed.
+        const changedFields = changed(canonicalOf(d.kind, d.object, fields), have!);
         if (recorded && recorded.hash === hashText(d.kind, haveText!)) {
           entry = { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields };
           write = remember = true;

@@ -27,8 +27,8 @@ export interface DbConnection {
   /** Fingerprint of the stored row version (see SyncStateEntry.rowHash). */
   rowHash?: string;
   /**
-   * Set only by a read with `known`: the row is still exactly as envmgr wrote it, its content hash is this, and
-   * its encrypted fields were not decrypted (password / extra / extraText are null).
+   * Set only by a read with `known`: the row is still exactly as envmgr wrote it and its content hash is this; its
+   * columns were not read (conn_type is '', every other column null).
    */
   contentHash?: string;
 }
@@ -51,7 +51,7 @@ export interface DbPool {
   rowHash?: string;
 }
 
-/** Each map iterates in bytewise key order (`COLLATE "C"`: the same on every database). */
+/** Each map iterates in bytewise key order (`COLLATE "C"`: the same on every database), unless read `unordered`. */
 export interface AirflowDbState {
   readonly connections: Map<string, DbConnection>;
   readonly variables: Map<string, DbVariable>;
@@ -151,6 +151,8 @@ export interface ReadOptions {
   /** Read only these kinds (default: all three). */
   kinds?: ReadonlyArray<'connection' | 'variable' | 'pool'>;
   known?: KnownRows;
+  /** Maps in whatever order the database returns (a sync does not need the sorted order, which costs a sort). */
+  unordered?: boolean;
 }
 
 export async function readConnections(
@@ -158,29 +160,45 @@ export async function readConnections(
   info: AirflowSchemaInfo,
   keys: FernetKeys | null,
   known?: KnownRows,
+  unordered = false,
 ): Promise<Map<string, DbConnection>> {
-  const description = info.has.connectionDescription ? 'description' : 'NULL::text AS description';
-  const result = await client.query<ConnectionRow>(
-    `SELECT conn_id, xmin::text AS row_xmin, conn_type, ${description}, host, login, password, schema, port, is_encrypted, is_extra_encrypted, extra
-       FROM ${info.tables.connection} WHERE conn_id IS NOT NULL ORDER BY conn_id COLLATE "C"`,
-  );
+  const list = (c: string) =>
+    `${c}conn_id, ${c}xmin::text AS row_xmin, ${c}conn_type, ${info.has.connectionDescription ? `${c}description` : 'NULL::text AS description'}, ` +
+    `${c}host, ${c}login, ${c}password, ${c}schema, ${c}port, ${c}is_encrypted, ${c}is_extra_encrypted, ${c}extra`;
+  const columns = list('');
+  const table = info.tables.connection;
   const out = new Map<string, DbConnection>();
-  const rows: ConnectionRow[] = [];
-  const rowHashes: string[] = [];
-  for (const row of result.rows) {
-    const rowHash = rowFingerprint(row.row_xmin);
-    const knownHash = known?.('connection', row.conn_id, rowHash);
-    if (knownHash === 'skip') continue;
-    if (knownHash !== undefined) {
-      out.set(row.conn_id, {
-        conn_id: row.conn_id, conn_type: row.conn_type ?? '', description: row.description, host: row.host, login: row.login,
-        password: null, schema: row.schema, port: row.port, extra: null, extraText: null, rowHash, contentHash: knownHash,
-      });
-      continue;
+  let result: { rows: ConnectionRow[] };
+  if (known) {
+    // Two steps: every row's key and fingerprint (small), then the full rows only of those that must be decrypted.
+    // Rows still as envmgr wrote them, and rows nothing looks at, never cross the wire in full.
+    const ids = await client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`);
+    const wanted: string[] = [];
+    for (const row of ids.rows) {
+      const rowHash = rowFingerprint(row.row_xmin);
+      const knownHash = known('connection', row.conn_id, rowHash);
+      if (knownHash === 'skip') continue;
+      if (knownHash === undefined) wanted.push(row.conn_id);
+      else {
+        out.set(row.conn_id, {
+          conn_id: row.conn_id, conn_type: '', description: null, host: null, login: null, password: null, schema: null, port: null,
+          extra: null, extraText: null, rowHash, contentHash: knownHash,
+        });
+      }
     }
-    rows.push(row);
-    rowHashes.push(rowHash);
+    if (wanted.length === 0) result = { rows: [] };
+    else if (wanted.length === ids.rows.length) result = await client.query<ConnectionRow>(`SELECT ${columns} FROM ${table} WHERE conn_id IS NOT NULL`);
+    else {
+      result = await client.query<ConnectionRow>(
+        `SELECT ${list('c.')} FROM ${table} c JOIN unnest($1::text[]) AS w(id) ON c.conn_id = w.id`,
+        [wanted],
+      );
+    }
+  } else {
+    result = await client.query<ConnectionRow>(`SELECT ${columns} FROM ${table} WHERE conn_id IS NOT NULL${unordered ? '' : ' ORDER BY conn_id COLLATE "C"'}`);
   }
+  const rows = result.rows;
+  const rowHashes = rows.map((row) => rowFingerprint(row.row_xmin));
   const passwords = decryptColumn(rows, (r) => (r.password && r.is_encrypted === true ? r.password : null), keys, (r) => `connection '${r.conn_id}' (password)`);
   const extras = decryptColumn(rows, (r) => (r.extra && r.is_extra_encrypted === true ? r.extra : null), keys, (r) => `connection '${r.conn_id}' (extra)`);
   rows.forEach((row, i) => {
@@ -207,10 +225,11 @@ export async function readVariables(
   info: AirflowSchemaInfo,
   keys: FernetKeys | null,
   known?: KnownRows,
+  unordered = false,
 ): Promise<Map<string, DbVariable>> {
   const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
   const result = await client.query<{ key: string; row_xmin: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
-    `SELECT key, xmin::text AS row_xmin, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL ORDER BY key COLLATE "C"`,
+    `SELECT key, xmin::text AS row_xmin, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL${unordered ? '' : ' ORDER BY key COLLATE "C"'}`,
   );
   const out = new Map<string, DbVariable>();
   const rows: typeof result.rows = [];
@@ -260,8 +279,9 @@ export async function readAirflowObjects(
 ): Promise<AirflowDbState> {
   const kinds = new Set(options.kinds ?? ['connection', 'variable', 'pool']);
   // One query at a time: node-postgres deprecates queueing queries on a busy client.
-  const connections = kinds.has('connection') ? await readConnections(client, info, keys, options.known) : new Map<string, DbConnection>();
-  const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known) : new Map<string, DbVariable>();
+  const unordered = options.unordered === true;
+  const connections = kinds.has('connection') ? await readConnections(client, info, keys, options.known, unordered) : new Map<string, DbConnection>();
+  const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known, unordered) : new Map<string, DbVariable>();
   const pools = kinds.has('pool') ? await readPools(client, info) : new Map<string, DbPool>();
   return { connections, variables, pools };
 }

@@ -100,8 +100,13 @@ async function resolveSchema(client: pg.ClientBase, schema: string | undefined):
 export async function detectAirflowSchema(client: pg.ClientBase, options: { schema?: string } = {}): Promise<AirflowSchemaInfo> {
   const schema = await resolveSchema(client, options.schema);
   const { rows } = await client.query<{ table_name: string; column_name: string }>(
-    `SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = $1 AND table_name IN ('connection', 'variable', 'slot_pool', 'alembic_version')`,
+    // The catalogs directly: information_schema.columns costs several milliseconds more for the same answer.
+    `SELECT c.relname AS table_name, a.attname AS column_name
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname IN ('connection', 'variable', 'slot_pool', 'alembic_version')
+        AND c.relkind IN ('r', 'p', 'v', 'f', 'm') AND a.attnum > 0 AND NOT a.attisdropped`,
     [schema],
   );
   const columns = { connection: new Set<string>(), variable: new Set<string>(), pool: new Set<string>(), alembic: new Set<string>() };

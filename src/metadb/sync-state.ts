@@ -23,8 +23,8 @@ export interface SyncStateEntry {
    * the fingerprint and the row is decrypted and compared instead.
    */
   rowHash: string | null;
-  /** When envmgr wrote it, as Postgres prints a timestamptz (ISO 8601, UTC). */
-  writtenAt: string;
+  /** When envmgr wrote it (ISO 8601, UTC). readSyncState leaves it out: the column is for people reading the table. */
+  writtenAt?: string;
 }
 
 /** Keyed by `stateKey(kind, key)`. */
@@ -110,10 +110,10 @@ export function canonicalPool(p: AirflowPool | DbPool, fields: FieldSupport = AL
 }
 
 /**
- * `canonicalText(canonicalConnection(c, fields))` for a desired connection, without the intermediate object (a
- * sync hashes every new connection; this is the same text, built in one step).
+ * `canonicalText(canonicalConnection(c, fields))` without the intermediate object (a sync builds this for every
+ * connection it compares or records; this is the same text, built in one step).
  */
-export function connectionCanonicalText(c: AirflowConnection, fields: FieldSupport): string {
+export function connectionCanonicalText(c: AirflowConnection | DbConnection, fields: FieldSupport): string {
   const extra = canonicalExtra(c);
   return fields.connectionDescription
     ? JSON.stringify([c.conn_type, c.description ?? null, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra])
@@ -158,13 +158,12 @@ export async function syncStateTableExists(client: pg.ClientBase, info: AirflowS
 export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, SyncStateEntry>> {
   const out = new Map<string, SyncStateEntry>();
   if (!(await syncStateTableExists(client, info))) return out;
-  const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; row_hash: string | null; written_at: string }>(
-    // Text, not Date: parsing thousands of timestamps costs more than the rest of the row, and planning ignores them.
-    `SELECT kind, key, source, content_hash, row_hash, to_char(written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS written_at
-       FROM ${info.tables.syncState}`,
+  // No written_at: formatting thousands of timestamps costs more than the rest of the rows, and planning ignores it.
+  const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; row_hash: string | null }>(
+    `SELECT kind, key, source, content_hash, row_hash FROM ${info.tables.syncState}`,
   );
   for (const r of rows) {
-    out.set(stateKey(r.kind, r.key), { kind: r.kind, key: r.key, source: r.source, hash: r.content_hash, rowHash: r.row_hash, writtenAt: r.written_at });
+    out.set(stateKey(r.kind, r.key), { kind: r.kind, key: r.key, source: r.source, hash: r.content_hash, rowHash: r.row_hash });
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { applySyncPlan, syncAirflowDb } from '../../src/metadb/apply.js';
 import { copyFrom, copyValue, CopyText } from '../../src/metadb/copy.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
-import { readAirflowObjects } from '../../src/metadb/read.js';
+import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
 import { HmacSha256, sha256Into } from '../../src/metadb/sha256.js';
 import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
@@ -83,6 +83,14 @@ describe('canonical text of a connection', () => {
         const fields = { connectionDescription, variableDescription: true, poolDescription: true, includeDeferred: true };
         expect(connectionCanonicalText(c, fields)).toBe(canonicalText(canonicalConnection(c, fields)));
       }
+    }
+    // Rows as read from the database: extra parsed, raw text that is not a JSON object, empty text, '{}'.
+    const row = (extraText: string | null, extra: Record<string, unknown> | null): DbConnection => ({
+      conn_id: 'x', conn_type: 'http', description: null, host: 'h', login: null, password: '', schema: '', port: 1, extra, extraText,
+    });
+    for (const r of [row('{"b": 1, "a": [2]}', { b: 1, a: [2] }), row('not json', null), row('', null), row(null, null), row('{}', {})]) {
+      const fields = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
+      expect(connectionCanonicalText(r, fields)).toBe(canonicalText(canonicalConnection(r, fields)));
     }
   });
 });
