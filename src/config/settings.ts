@@ -109,7 +109,9 @@ export class Settings {
     try {
       return parseDuration(resolved.value ?? '0s');
     } catch {
-      throw new UserError(`invalid duration "${resolved.value}" for ${key} (from ${resolved.origin ?? resolved.source}); use e.g. 30s or 5m`);
+      // A bad flag value is a usage error (exit 2); a bad value in a file or the environment is not.
+      const Failure = resolved.source === 'flag' ? UsageError : UserError;
+      throw new Failure(`invalid duration "${resolved.value}" for ${key} (from ${resolved.origin ?? resolved.source}); use e.g. 30s or 5m`);
     }
   }
 

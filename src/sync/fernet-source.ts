@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFernetKeys, type FernetKeys } from '../airflow/fernet.js';
+import { UserError } from '../cli/errors.js';
+import { fileErrorReason } from './local.js';
 
 /**
  * The key Astro CLI's Airflow 2 compose template sets for every local project (`AIRFLOW__CORE__FERNET_KEY` in the
@@ -53,7 +55,7 @@ export function resolveFernetKey(inputs: FernetKeyInputs): ResolvedFernetKey {
     try {
       text = readFileSync(inputs.keyFile, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read dev.fernet_key_file ${inputs.keyFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw new UserError(`cannot read dev.fernet_key_file ${inputs.keyFile}: ${fileErrorReason(err)}`);
     }
     return fromSpec(text.trim(), `dev.fernet_key_file (${inputs.keyFile})`);
   }

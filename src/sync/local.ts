@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { ValidationProblem } from '../airflow/model.js';
+import { UserError } from '../cli/errors.js';
 import type { AirflowVariant } from '../airflow/uri.js';
 import { ENV_FILE_SOURCE, SETTINGS_SOURCE, type DesiredObject } from './sources.js';
 
@@ -24,8 +25,17 @@ async function readText(path: string, required: boolean, what: string): Promise<
     return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined;
-    throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UserError(`cannot read ${what} ${path}: ${fileErrorReason(err)}`);
   }
+}
+
+/** Why a file could not be read, in words (a user error, not an unexpected one). */
+export function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied', EPERM: 'permission denied', ENOTDIR: 'a parent is not a directory',
+  };
+  return (code && words[code]) ?? code ?? (err as Error).message;
 }
 
 /**
