@@ -229,15 +229,9 @@ export class CopyConflictError extends AirflowDbError {
 
 const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
 
-/** Batches of COPY text, produced one at a time as the COPY asks for them; `after` runs once a batch is sent. */
-function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent: Buffer[] | null, after?: (batch: readonly T[]) => void): Generator<Buffer> {
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const batch = rows.slice(i, i + BATCH);
-    const chunk = spec.chunk(batch);
-    sent?.push(chunk);
-    yield chunk;
-    after?.(batch);
-  }
+/** Batches of COPY text, produced one at a time as the COPY asks for them. */
+function* batches<T>(rows: readonly T[], spec: RowsSpec<T>): Generator<Buffer> {
+  for (let i = 0; i < rows.length; i += BATCH) yield spec.chunk(rows.slice(i, i + BATCH));
 }
 
 /** Bulk-loads rows that should not exist yet; a unique violation becomes CopyConflictError (nothing is kept). */
@@ -277,13 +271,12 @@ async function writeRows<T>(
   rows: readonly T[],
   isNew: (row: T) => boolean,
   bulk: boolean,
-  after?: (batch: readonly T[]) => void,
 ): Promise<void> {
   const fresh: T[] = [];
   const existing: T[] = [];
   for (const row of rows) (bulk && isNew(row) ? fresh : existing).push(row);
-  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec, null, after));
-  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec, null, after));
+  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec));
+  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec));
 }
 
 function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {
@@ -308,43 +301,38 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
   const now = copyValue(rows[0]!.now);
 
-  // State entries, serialized (off the JS heap) as their rows are sent, hashing new content while Postgres ingests.
-  const newState = new CopyText();
-  const oldState = new CopyText();
-  let newCount = 0;
-  let oldCount = 0;
-  const done = new Set<StateUpsert>();
-  const record = (u: StateUpsert, rowHash: string | null) => {
-    done.add(u);
-    if (u.recorded) oldCount++;
-    else newCount++;
-    (u.recorded ? oldState : newState).text(
-      `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`,
-    );
-  };
-  const recordBatch = (batch: readonly object[]) => {
-    for (const row of batch) {
-      const u = writes.stateOf.get(row);
-      if (u) record(u, fingerprint);
+  // The sync state goes first: its rows' fingerprint is this transaction's id, known already, and Postgres then
+  // ingests the last batch of Airflow rows while nothing else is left to do (rather than the whole state after them).
+  const written = new Set(writes.stateOf.values());
+  const state = stateSpec(info);
+  const stateOut = new CopyText();
+  function* stateChunks(entries: readonly StateUpsert[]): Generator<Buffer> {
+    for (let i = 0; i < entries.length; i += BATCH) {
+      for (let j = i; j < Math.min(i + BATCH, entries.length); j++) {
+        const u = entries[j]!;
+        // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
+        const rowHash = written.has(u) ? fingerprint : u.rowHash;
+        stateOut.text(`${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`);
+      }
+      yield stateOut.take();
     }
-  };
+  }
+  const newEntries = writes.state.upsert.filter((u) => !u.recorded);
+  const oldEntries = writes.state.upsert.filter((u) => u.recorded);
+  if (newEntries.length > 0) {
+    if (options.bulk) await copyNew(client, state, stateChunks(newEntries));
+    else await upsertThroughStage(client, state, stateChunks(newEntries));
+  }
+  if (oldEntries.length > 0) await upsertThroughStage(client, state, stateChunks(oldEntries));
+  if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
 
   if (writes.connections.delete.length > 0) await client.query(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
   if (writes.variables.delete.length > 0) await client.query(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
   if (writes.pools.delete.length > 0) await client.query(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
   const { connections, variables, pools } = writes;
-  await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk, recordBatch);
-  await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk, recordBatch);
-  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, recordBatch);
-  // Entries for rows adopted unchanged keep the fingerprint the row has.
-  for (const u of writes.state.upsert) if (!done.has(u)) record(u, u.rowHash);
-  const state = stateSpec(info);
-  if (newCount > 0) {
-    if (options.bulk) await copyNew(client, state, [newState.take()]);
-    else await upsertThroughStage(client, state, [newState.take()]);
-  }
-  if (oldCount > 0) await upsertThroughStage(client, state, [oldState.take()]);
-  if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
+  await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk);
+  await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk);
+  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk);
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
 
