@@ -135,7 +135,7 @@ export async function faultSuite(h, opts) {
         current = target;
       } else if (run.code === 1) {
         tally.failedCleanly++;
-        messages.add(`${c.kind}: ${stderrLines[stderrLines.length - 1]}`);
+        messages.add(`${c.kind}: ${stderrLines.find((l) => l.startsWith('error:')) ?? stderrLines[stderrLines.length - 1]}`);
         if ((await rawDump(db)) !== before) {
           r.partialStates++;
           r.problems.push(`${label}: exit 1 but the database changed`);
@@ -143,7 +143,7 @@ export async function faultSuite(h, opts) {
         if (c.mode === 'first' && ['reset', '502', '503', 'truncated', 'delay'].includes(c.kind)) {
           // One fault on a GET that the client retries: giving up here is a missing retry.
           r.failures++;
-          r.problems.push(`${label}: a single retriable fault was not retried: ${stderrLines.slice(-1)[0]}`);
+          r.problems.push(`${label}: a single retriable fault was not retried: ${stderrLines.find((l) => l.startsWith('error:'))}`);
         }
       } else {
         r.failures++;

@@ -61,7 +61,9 @@ const RETRY_STATUS = new Set([429, 502, 503, 504]);
 /** Connection failures after which the request certainly never reached the server: safe to retry any method. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** Failures after which the server may have acted: retried for GET only. */
-const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+const MAYBE_SENT = new Set([
+  'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
 
@@ -192,6 +194,7 @@ export class ApiClient {
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       let response: Dispatcher.ResponseData;
+      let text: string;
       try {
         response = await request(url, {
           method: spec.method,
@@ -201,6 +204,8 @@ export class ApiClient {
           headersTimeout: this.requestTimeoutMs,
           bodyTimeout: this.requestTimeoutMs,
         });
+        // Read inside the try: a body cut short or stalled is a network failure like a reset, retried for GET.
+        text = await response.body.text();
       } catch (error) {
         const code = errorCode(error);
         const retriable = NOT_SENT.has(code) || (spec.method === 'GET' && MAYBE_SENT.has(code));
@@ -212,7 +217,6 @@ export class ApiClient {
         throw this.networkError(error, code);
       }
       const requestId = headerValue(response.headers['x-request-id']);
-      const text = await response.body.text();
       this.opts.debug?.(`${label} → ${response.statusCode} (${Date.now() - started} ms${requestId ? `, request id ${requestId}` : ''})`);
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return (text === '' ? undefined : parseJson(text, label)) as T;
@@ -266,6 +270,8 @@ export class ApiClient {
       UND_ERR_HEADERS_TIMEOUT: 'no response in time',
       UND_ERR_BODY_TIMEOUT: 'the response stalled',
       ECONNRESET: 'connection reset',
+      UND_ERR_SOCKET: 'the connection closed before the answer was complete',
+      UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short',
     }[code] ?? (code || (error as Error).message);
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
       return new UserError(`cannot reach ${this.apiUrl}: its TLS certificate is not trusted (${code}); pass --ca-file <pem> (or set NODE_EXTRA_CA_CERTS) with the CA that signed it`, { cause: error });
@@ -275,7 +281,9 @@ export class ApiClient {
 
   private httpError(status: number, text: string, headerRequestId: string | undefined, retryAfter: string | undefined): UserError {
     const body = tryParseJson(text) as { message?: string; requestId?: string; fieldErrors?: FieldError[] } | undefined;
-    const message = body?.message ?? (text.trim().slice(0, 200) || `HTTP ${status}`);
+    // An HTML page (a proxy's or load balancer's error page) says nothing useful on a terminal line.
+    const page = body === undefined && /^\s*</.test(text);
+    const message = body?.message ?? (page ? 'an HTML page, not an Environment Manager answer (a proxy in the way?)' : text.trim().slice(0, 200) || `HTTP ${status}`);
     const requestId = body?.requestId ?? headerRequestId;
     const fieldErrors = body?.fieldErrors ?? [];
     if (status === 401) {
