@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { securitySuite } from '../../scripts/reliability/suites.mjs';
+import { harness } from './harness.js';
+
+describe('security (small)', () => {
+  it('planted secrets only where asked for, 0600/0700 modes, failed authentication never a 5xx', async () => {
+    const r = await securitySuite(harness, { failedAuthAttempts: 20 });
+    expect(r.problems).toEqual([]);
+    expect(r.failures).toBe(0);
+    expect(Number(r.figures.filesChecked)).toBeGreaterThanOrEqual(3);
+    expect(r.figures.failedAuthStatuses).not.toHaveProperty('500');
+  }, 120_000);
+});
