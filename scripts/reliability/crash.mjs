@@ -1,6 +1,7 @@
 // Crash safety: kill -9 the CLI at random points of `dev start`; the metadata database must then hold exactly the
 // state before or the state after that sync, and a re-run must converge.
 import { randomInt } from 'node:crypto';
+import pg from 'pg';
 import {
   airflowDb, apiCall, connectionBodies, devStartArgs, logicalDump, pool, result, rng, runCli, startEnvironmentManager, tempHome, tokenEnv,
 } from './lib.mjs';
@@ -58,15 +59,25 @@ export async function crashSuite(h, opts) {
     const first = await runCli(devStartArgs(db, em.deployments[0]), { env, cwd });
     if (first.code !== 0 || (await logicalDump(db)) !== expected[0]) throw new Error(`initial sync failed: ${first.stderr.slice(-500)}`);
 
+    // A third of the kills wait until the sync holds its advisory lock (its write transaction is open).
+    const watcher = new pg.Client({ connectionString: db });
+    await watcher.connect();
+    const lockHeld = async () => (await watcher.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).rows[0].n > 0;
+    const rollbacks = async () => (await watcher.query('SELECT xact_rollback::int AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n;
+    const rollbacksBefore = await rollbacks();
+    const modes = { spawn: 0, fetched: 0, locked: 0 };
     const outcomes = { old: 0, new: 0, finishedBeforeKill: 0 };
     const convergeMs = [];
     for (let k = 0; k < opts.kills; k++) {
       const target = 1 - current;
-      const afterFetch = k % 2 === 1;
-      const span = Math.round((afterFetch ? afterFetchMs[target] : fullMs[target]) * 1.05);
+      const mode = ['spawn', 'fetched', 'locked'][k % 3];
+      modes[mode]++;
+      const afterFetch = mode === 'fetched';
+      const span = Math.round(mode === 'locked' ? Math.max(50, afterFetchMs[target] * 0.3) : (afterFetch ? afterFetchMs[target] : fullMs[target]) * 1.05);
       const delay = random(Math.max(1, span));
       let timer;
       let killedAt;
+      let polling = true;
       const kill = (child) => {
         timer = setTimeout(() => {
           killedAt = delay;
@@ -76,7 +87,17 @@ export async function crashSuite(h, opts) {
       let armed = false;
       const run = await runCli(devStartArgs(db, em.deployments[target]), {
         env, cwd,
-        onSpawn: (child) => !afterFetch && kill(child),
+        onSpawn: (child) => {
+          if (mode === 'spawn') kill(child);
+          if (mode === 'locked') {
+            void (async () => {
+              while (polling && child.exitCode === null) {
+                if (await lockHeld().catch(() => false)) return kill(child);
+                await new Promise((resolve) => setTimeout(resolve, 5));
+              }
+            })();
+          }
+        },
         onStderr: (s, child) => {
           if (afterFetch && !armed && s.includes('Fetched')) {
             armed = true;
@@ -84,6 +105,7 @@ export async function crashSuite(h, opts) {
           }
         },
       });
+      polling = false;
       clearTimeout(timer);
       r.runs++;
       const state = await logicalDump(db);
@@ -103,7 +125,7 @@ export async function crashSuite(h, opts) {
       }
       if (found === 'partial') {
         r.partialStates++;
-        r.problems.push(`run ${k}: killed ${afterFetch ? 'after the fetch' : 'after spawn'} +${delay} ms: the database holds neither the old nor the new state`);
+        r.problems.push(`run ${k}: killed ${mode} +${delay} ms: the database holds neither the old nor the new state`);
       }
 
       // Converge: a normal re-run must reach the new state.
@@ -115,9 +137,14 @@ export async function crashSuite(h, opts) {
         r.problems.push(`run ${k}: the re-run did not converge (exit ${again.code}): ${again.stderr.slice(-300)}`);
       }
       current = target;
-      h.log?.(`  kill ${k + 1}/${opts.kills} at +${delay} ms${afterFetch ? ' after the fetch' : ''}: ${found}`);
+      h.log?.(`  kill ${k + 1}/${opts.kills} at +${delay} ms after ${mode}: ${found}`);
     }
+    // Postgres counts the transactions it rolled back when a killed client's connection dropped mid-write.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    r.figures.writeTransactionsRolledBack = (await rollbacks()) - rollbacksBefore;
+    await watcher.end();
     r.figures.kills = opts.kills;
+    r.figures.killTriggers = modes;
     r.figures.killsFoundOld = outcomes.old;
     r.figures.killsFoundNew = outcomes.new;
     r.figures.finishedBeforeKill = outcomes.finishedBeforeKill;
