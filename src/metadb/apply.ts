@@ -5,14 +5,13 @@ import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom, copyValue, CopyText } from './copy.js';
 import { fernetEncryptRaw, type RawTokens } from './fernet-batch.js';
-import { desiredContent, planSync, planWrites, stateHash, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
+import { desiredContent, planSync, planWrites, stateByKind, stateHash, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
   ensureSyncStateTable,
   readSyncState,
   rowFingerprint,
-  stateKey,
   SYNC_STATE_COLUMNS,
   syncStateDeleteStatement,
   type StateUpsert,
@@ -253,7 +252,7 @@ let stages = 0;
  * setting every given column. The temporary table goes with the transaction.
  */
 async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>): Promise<void> {
-  const stage = `envmgr_stage_${++stages}`;
+  const stage = `pg_temp.envmgr_stage_${++stages}`;
   const cols = quoted(spec.columns);
   await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
   await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
@@ -409,14 +408,15 @@ export function knownRowsFor(
   info: AirflowSchemaInfo,
   options: Pick<SyncOptions, 'prune' | 'pruneSources'>,
 ): KnownRows {
-  // Content hashes are computed only for rows that exist (an empty database needs none before writing).
-  const wanted = new Map<string, DesiredObject>();
-  for (const d of desired) wanted.set(stateKey(d.kind, d.key), d);
+  // Content hashes are computed only for rows that exist (an empty database needs none before writing). Maps per
+  // kind keyed by the plain key: this runs for every row of the database.
+  const wanted = { connection: new Map<string, DesiredObject>(), variable: new Map<string, DesiredObject>(), pool: new Map<string, DesiredObject>() };
+  for (const d of desired) wanted[d.kind].set(d.key, d);
+  const recordedByKind = stateByKind(state);
   const pruneSources = options.pruneSources ? new Set(options.pruneSources) : undefined;
   return (kind, key, rowHash) => {
-    const sk = stateKey(kind, key);
-    const want = wanted.get(sk);
-    const recorded = state.get(sk);
+    const want = wanted[kind].get(key);
+    const recorded = recordedByKind[kind].get(key);
     if (want === undefined) {
       const prunable = options.prune === true && recorded !== undefined && (!pruneSources || pruneSources.has(recorded.source));
       if (!prunable) return 'skip';

@@ -7,10 +7,10 @@ import {
   canonicalText,
   connectionCanonicalText,
   hashText,
-  stateKey,
   type FieldSupport,
   type StateUpsert,
   type SyncState,
+  type SyncStateEntry,
 } from './sync-state.js';
 
 /**
@@ -143,6 +143,13 @@ export function desiredContent(d: DesiredObject, fields: FieldSupport): Content 
   return content;
 }
 
+/** The sync state as one map per kind, keyed by the plain key. */
+export function stateByKind(state: SyncState): Record<AirflowObjectKind, Map<string, SyncStateEntry>> {
+  const out = { connection: new Map<string, SyncStateEntry>(), variable: new Map<string, SyncStateEntry>(), pool: new Map<string, SyncStateEntry>() };
+  for (const entry of state.values()) out[entry.kind].set(entry.key, entry);
+  return out;
+}
+
 function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
   table.upsert.push(row);
   if (created) table.created.add(row);
@@ -182,15 +189,17 @@ export function planSync(
     (kind === 'connection' ? writes.connections : kind === 'variable' ? writes.variables : writes.pools).delete.push(key);
   };
 
-  const seen = new Set<string>();
+  // Per-kind maps keyed by the plain key: building `stateKey` strings for every lookup costs more than the rest.
+  const seen = { connection: new Set<string>(), variable: new Set<string>(), pool: new Set<string>() };
+  const recordedByKind = stateByKind(state);
   for (const d of desired) {
-    const sk = stateKey(d.kind, d.key);
-    if (seen.has(sk)) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
-    seen.add(sk);
+    const seenOfKind = seen[d.kind];
+    if (seenOfKind.has(d.key)) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
+    seenOfKind.add(d.key);
     const keyField = d.kind === 'connection' ? (d.object as AirflowConnection).conn_id : d.kind === 'variable' ? (d.object as AirflowVariable).key : (d.object as AirflowPool).name;
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
-    const recorded = state.get(sk);
+    const recorded = recordedByKind[d.kind].get(d.key);
     const cur = currentOf(current, d.kind, d.key);
     // This loop runs for every object of every sync: plain literals, no per-object closures.
     let entry: PlanEntry;
@@ -258,8 +267,8 @@ export function planSync(
 
   if (options.prune) {
     const sources = options.pruneSources ? new Set(options.pruneSources) : undefined;
-    for (const [sk, rec] of state) {
-      if (seen.has(sk)) continue;
+    for (const rec of state.values()) {
+      if (seen[rec.kind].has(rec.key)) continue;
       if (sources && !sources.has(rec.source)) continue;
       const cur = currentOf(current, rec.kind, rec.key);
       const base = { kind: rec.kind, key: rec.key, source: rec.source };
