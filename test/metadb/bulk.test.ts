@@ -11,7 +11,7 @@ import { detectAirflowSchema } from '../../src/metadb/schema.js';
 import { HmacSha256, sha256Into } from '../../src/metadb/sha256.js';
 import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
-import { desiredSet, makeConnection, openClient } from './helpers.js';
+import { desiredSet, makeConnection, openClient, recordStatements, WRITE_SQL } from './helpers.js';
 
 const KEY = parseFernetKeys('1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=', 'test key');
 
@@ -109,7 +109,13 @@ describe('bulk load of new rows', () => {
 
   it('records the xmin of the rows it wrote, so that an unchanged re-run decrypts nothing', async () => {
     const desired = desiredSet(1500, 20, 3);
+    const log = recordStatements(client);
     await syncAirflowDb(client, desired, { keys: KEY });
+    // New rows go in by COPY (what WRITE_SQL, used to check that a no-op sync writes nothing, must recognise).
+    expect(log.filter((sql) => /^COPY /.test(sql)).map((sql) => /^COPY (\S+)/.exec(sql)![1])).toEqual([
+      '"public"."envmgr_sync_state"', '"public"."slot_pool"', '"public"."variable"', '"public"."connection"',
+    ]);
+    expect(log.filter((sql) => WRITE_SQL.test(sql)).length).toBeGreaterThan(4);
     const info = await detectAirflowSchema(client);
     const state = await readSyncState(client, info);
     const { rows } = await client.query<{ conn_id: string; x: string }>('SELECT conn_id, xmin::text AS x FROM connection');

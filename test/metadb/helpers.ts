@@ -98,7 +98,8 @@ export function recordStatements(client: pg.Client): string[] {
   return log;
 }
 
-export const WRITE_SQL = /^\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COMMENT|TRUNCATE)\b/i;
+/** Statements that write (COPY included), or that take a transaction id (txid_current), which a no-op sync must not. */
+export const WRITE_SQL = /^\s*(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|COMMENT|TRUNCATE|COPY)\b|\btxid_current\b/i;
 
 /** Counts how many queries a client has in flight at most (node-postgres wants one at a time). */
 export function trackInFlight(client: pg.Client): { max: number; calls: number } {
