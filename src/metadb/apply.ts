@@ -19,9 +19,16 @@ import {
 } from './sync-state.js';
 
 /**
- * Writing a plan: one transaction under an advisory lock, one statement per table and operation (arrays through
- * `unnest`), every column set explicitly because Airflow's tables have no server defaults, values encrypted exactly
- * as Airflow's models encrypt them (FACTS.md §2).
+ * Writing a plan: one transaction under an advisory lock, batched statements per table (never a round trip per row),
+ * every column set explicitly because Airflow's tables have no server defaults, values encrypted exactly as
+ * Airflow's models encrypt them (FACTS.md §2).
+ *
+ * Rows the plan found absent are bulk-loaded with `COPY … FROM STDIN`, streamed in batches so that Node encrypts the
+ * next batch while Postgres ingests the last. Every other row is upserted by `INSERT … SELECT … ON CONFLICT (key) DO
+ * UPDATE` from a temporary table filled the same way. If a row appeared since the plan was made (Airflow does not
+ * take envmgr's lock), the COPY fails on the unique key, the transaction is rolled back, and the sync is read and
+ * planned again (applySyncPlan, whose plan was made outside the lock, upserts instead): correctness never depends on
+ * the fast path.
  */
 
 /**

@@ -4,7 +4,8 @@
 //   const client = await waitForAirflowDb(parseAirflowDbUrl(url, { schema }), { timeoutMs, onProgress });
 //   const info = await detectAirflowSchema(client);            // info.label: "Airflow 3.1.0 (revision cc92b33c6709)"
 //   const { plan, result } = await syncAirflowDb(client, desired, { keys, info, overwrite, prune, pruneSources,
-//                                                               dryRun, lockTimeoutMs, onLockWait });
+//                                                               dryRun, lockTimeoutMs, onLockWait, beforeWrite });
+//   // Writes: COPY for new rows, upserts through a temporary table, the sync state in the same transaction.
 //   // plan.entries: kind, key, source, action, changedFields, conflict, note (never a value); plan.counts
 // An export: readAirflowObjects(client, info, keys) -> decrypted connections / variables / pools.
 // `keys` is a FernetKeys from parseFernetKeys(spec, sourceLabel), or null for plaintext (Airflow without a key).
