@@ -126,6 +126,30 @@ describe('bulk load of new rows', () => {
     expect(again.plan.counts.unchanged).toBe(1523);
   });
 
+  it('writes values with tabs, newlines, backslashes and a literal \\N unchanged, with and without a key', async () => {
+    const awkward = {
+      conn_id: 'tab\tnew\nline\\id', conn_type: 'http', description: '\\N', host: 'h\r\n\t', login: '\\', schema: 'ü 🚀',
+      password: 'p\tw\\d\n', port: 1, extra: { 'k\t': 'v\n\\' },
+    };
+    const variable = { key: 'v\tk', value: '\\N', description: 'd\n' };
+    for (const keys of [null, KEY]) {
+      const url2 = await createTestDatabase('bulk_awkward');
+      await loadSchemaFixture(url2, '3.2');
+      const c2 = await openClient(url2);
+      try {
+        await syncAirflowDb(c2, [
+          { kind: 'connection', key: awkward.conn_id, source: 's', object: awkward },
+          { kind: 'variable', key: variable.key, source: 's', object: variable },
+        ], { keys });
+        const back = await readAirflowObjects(c2, await detectAirflowSchema(c2), keys);
+        expect(back.connections.get(awkward.conn_id)).toMatchObject({ ...awkward, extra: awkward.extra });
+        expect(back.variables.get(variable.key)).toMatchObject({ key: variable.key, value: '\\N', description: 'd\n' });
+      } finally {
+        await c2.end();
+      }
+    }
+  });
+
   it('re-plans when a row it was about to create appears meanwhile: the newcomer is a conflict, not overwritten', async () => {
     const other = await openClient(url);
     try {
