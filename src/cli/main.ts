@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// "--" ends Node's own options: Node 20 otherwise reads a `--env-file` given to envmgr (object import --env-file) as its own.
 const argv = process.argv.slice(2);
 // `--version` alone needs neither the command tree nor the context.
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

@@ -29,6 +29,11 @@ async function readText(path: string, required: boolean, what: string): Promise<
   }
 }
 
+/** Fails early, before any database is waited for, when a file the user named cannot be read. */
+export async function assertReadable(path: string, what: string): Promise<void> {
+  await readText(path, true, what);
+}
+
 /** Why a file could not be read, in words (a user error, not an unexpected one). */
 export function fileErrorReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;

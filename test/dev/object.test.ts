@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ROOT } from '../cli/support/cli.js';
+import { ROOT, runCommand } from '../cli/support/cli.js';
 import { airflowDb, developer, dump, FERNET_KEY, readBack, sql } from './support.js';
 
 const fixture = (name: string) => join(ROOT, 'fixtures', name);
@@ -83,6 +83,16 @@ describe('object import', () => {
     expect(overwritten.code, overwritten.stderr).toBe(0);
     s = await readBack(db);
     expect(s.connections.get('warehouse')!.host).toBe('db.example.com');
+  });
+});
+
+describe('the installed bin', () => {
+  it('hands --env-file to envmgr, not to Node (which would exit 9 on a missing file before envmgr starts)', async () => {
+    const dev = await developer(undefined);
+    // Executed through its shebang, as npm's bin link runs it.
+    const run = await runCommand(join(ROOT, 'dist/cli/main.js'), ['object', 'import', '--env-file', 'missing.env', '--db-url', 'postgresql://u@127.0.0.1:1/x', '--wait', '1s'], { env: dev.env, cwd: join(dev.home, 'project') });
+    expect(run.stderr).toMatch(/cannot read \.env file .*missing\.env: no such file/);
+    expect(run.code).toBe(1);
   });
 });
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
-import { displayPath, readEnvFileSource, readSettingsSource } from '../../sync/local.js';
+import { assertReadable, displayPath, readEnvFileSource, readSettingsSource } from '../../sync/local.js';
 import type { SyncReport } from '../../sync/report.js';
 import { runSync } from '../../sync/run.js';
 import { ENV_FILE_SOURCE, findRuntimeShadows, SETTINGS_SOURCE } from '../../sync/sources.js';
@@ -42,15 +42,17 @@ export async function runObjectImport(ctx: Context, opts: ObjectImportOptions): 
   const settings = await ctx.config();
   const project = await loadProject(ctx, opts.envFile);
   const kinds = selectedKinds(opts);
+  const sourcePath = opts.envFileSource
+    ? resolve(ctx.cwd, opts.envFileSource)
+    : opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
+  await assertReadable(sourcePath, opts.envFileSource ? '.env file' : 'settings file');
   const target = await openTarget(ctx, project, opts);
   try {
+    // Parsed once the database is known: how a conn_uri reads depends on its Airflow version.
     const airflow = target.info.uriVariant;
     const source = opts.envFileSource
-      ? await readEnvFileSource(resolve(ctx.cwd, opts.envFileSource), { cwd: ctx.cwd, airflow, kinds })
-      : await readSettingsSource(
-          opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value),
-          { cwd: ctx.cwd, required: true, airflow, kinds },
-        );
+      ? await readEnvFileSource(sourcePath, { cwd: ctx.cwd, airflow, kinds })
+      : await readSettingsSource(sourcePath, { cwd: ctx.cwd, required: true, airflow, kinds });
     for (const w of source.warnings) ctx.io.err(`warning: ${w.file ?? source.file}:${w.line ?? '?'}: ${w.message}\n`);
     const onConflict = opts.onConflict ?? 'overwrite';
     return await runSync(ctx, target, {

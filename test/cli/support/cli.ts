@@ -39,7 +39,7 @@ export async function tempHome(prefix = 'envmgr-e2e-'): Promise<string> {
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  return runCommand(process.execPath, [CLI, ...args], opts);
+  return runCommand(process.execPath, ['--', CLI, ...args], opts);
 }
 
 export function runCommand(command: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
