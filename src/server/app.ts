@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type pg from 'pg';
 import { authenticate, TokenLookups } from './auth.js';
 import { ResponseCache } from './cache.js';
+import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
 import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
 import { HttpError, type FieldError } from './errors.js';
 import { silentLogger, type ServerLogger } from './logging.js';
@@ -92,12 +93,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Two lookups on their way at most; requests arriving meanwhile share the next (measured: about a quarter more
   // cached list requests per second at 8 concurrent clients than one query per request).
   const lookups = new TokenLookups(ctx.pool, 2);
+  const limit = options.config.authFailureLimit;
+  const limiter = limit === false ? undefined : new AuthFailureLimiter(limit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   await app.register(async (authenticated) => {
-    authenticated.addHook('onRequest', (request, _reply, done) => {
+    authenticated.addHook('onRequest', (request, reply, done) => {
+      try {
+        limiter?.check(request.ip);
+      } catch (error) {
+        reply.header('retry-after', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 60));
+        done(error as FastifyError);
+        return;
+      }
       authenticate(lookups, request).then((principal) => {
         request.principal = principal;
         done();
-      }, done);
+      }, (error: FastifyError) => {
+        // A token was presented and refused: that is a guess to count. A missing header is not.
+        if (error instanceof HttpError && error.statusCode === 401 && request.headers.authorization) limiter?.failed(request.ip);
+        done(error);
+      });
     });
     await authenticated.register(identityRoutes, { ctx });
     await authenticated.register(workspaceRoutes, { ctx });

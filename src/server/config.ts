@@ -1,3 +1,4 @@
+import type { AuthFailureLimit } from './auth-limit.js';
 import type { Keyring } from './crypto.js';
 
 export interface ServerConfig {
@@ -7,6 +8,8 @@ export interface ServerConfig {
   bodyLimit?: number;
   /** Cache list responses (masked and showSecrets) per organization revision, see cache.ts (default true). */
   responseCache?: boolean;
+  /** Per-client limit on failed authentications (default 100 per minute); `false` turns it off. */
+  authFailureLimit?: AuthFailureLimit | false;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

@@ -1,3 +1,4 @@
+import type { AuthFailureLimit } from '../../src/server/auth-limit.js';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { createDeploymentIn, createOrganizationIn, createTokenIn, createUserIn, createWorkspaceIn } from '../../src/server/admin.js';
@@ -41,7 +42,7 @@ export type TokenName =
   | 'EXPIRED';
 
 /** A fresh database with two organizations, two workspaces, three deployments and one token per role. */
-export async function makeWorld(options: { secretsFetching?: boolean; bodyLimit?: number } = {}): Promise<World> {
+export async function makeWorld(options: { secretsFetching?: boolean; bodyLimit?: number; authFailureLimit?: AuthFailureLimit | false } = {}): Promise<World> {
   const databaseUrl = await createTestDatabase('srv');
   const pool = createPool(databaseUrl, 5);
   await migrate(pool);
@@ -71,7 +72,7 @@ export async function makeWorld(options: { secretsFetching?: boolean; bodyLimit?
   const logs: LogEntry[] = [];
   const app = await buildApp({
     pool,
-    config: { keyring: parseMasterKeys(TEST_MASTER_KEY, 'test key'), bodyLimit: options.bodyLimit },
+    config: { keyring: parseMasterKeys(TEST_MASTER_KEY, 'test key'), bodyLimit: options.bodyLimit, authFailureLimit: options.authFailureLimit },
     logger: (e) => logs.push(e),
   });
   await app.ready();
