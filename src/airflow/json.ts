@@ -1,8 +1,8 @@
-import { normalizeConnection, type AirflowConnection } from './model.js';
+import type { AirflowConnection } from './model.js';
 import { PyFloat, PyInt, jsToPy, pyRepr, pyTypeName, pythonJsonDumps, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
 import { PythonError, pyStrip, pythonInt } from './pyurl.js';
-import { extraTextToObject, normalizeConnType, parseConnectionUri, validateExtraText } from './uri.js';
+import { connectionFromFields, normalizeConnType, parseConnectionUri, validateExtraText } from './uri.js';
 import type { AirflowVariant, ConnectionFields, ConnectionFieldsInput, UriOptions } from './uri.js';
 
 /**
@@ -196,17 +196,7 @@ export function formatConnectionJson(conn: JsonFormatInput, opts: UriOptions = {
 }
 
 function toModel(connId: string, f: ParsedConnection): AirflowConnection {
-  return normalizeConnection({
-    conn_id: connId,
-    conn_type: f.conn_type ?? '',
-    description: f.description ?? null,
-    host: f.host,
-    login: f.login,
-    password: f.password,
-    schema: f.schema,
-    port: f.port,
-    extra: extraTextToObject(f.extra, connId),
-  });
+  return connectionFromFields(connId, { ...f, description: f.description ?? null });
 }
 
 /** `Connection.from_json` into envmgr's model. */

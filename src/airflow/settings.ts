@@ -1,7 +1,7 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
 import type { Node, Pair, Scalar } from 'yaml';
 import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type ValidationProblem } from './model.js';
-import { extraTextToObject, parseConnectionUri } from './uri.js';
+import { connectionFromFields, extraTextToObject, parseConnectionUri } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 import { validateConnection, validatePool, validateVariable } from './validate.js';
 
@@ -214,16 +214,7 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
   if (uri && !anyField) {
     try {
       const f = parseConnectionUri(uri, { airflow: variant, conn_id: connId });
-      connection = {
-        conn_id: connId,
-        conn_type: f.conn_type ?? '',
-        host: f.host,
-        login: f.login,
-        password: f.password,
-        schema: f.schema,
-        port: f.port,
-        extra: extraGiven ? extra : extraTextToObject(f.extra, connId),
-      };
+      connection = extraGiven ? { ...connectionFromFields(connId, { ...f, extra: null }), extra } : connectionFromFields(connId, f);
     } catch (e) {
       r.problem('connection', connId, 'conn_uri', `conn_uri: ${(e as Error).message}`, values.get('conn_uri')![1]);
       return undefined;

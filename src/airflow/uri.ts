@@ -346,12 +346,12 @@ export function extraTextToObject(extra: string | null, connId: string): Record<
   return parsed.size === 0 ? null : (pyToJs(parsed) as Record<string, unknown>);
 }
 
-/** `Connection(conn_id, uri=uri)` as envmgr's model (extra as an object; empty extra as null). */
-export function connectionFromUri(connId: string, uri: string, opts: UriOptions = {}): AirflowConnection {
-  const f = parseConnectionUri(uri, { ...opts, conn_id: opts.conn_id ?? connId });
+/** Fields as Airflow's Connection holds them (extra as text) → envmgr's model, normalized. */
+export function connectionFromFields(connId: string, f: ConnectionFields & { description?: string | null }): AirflowConnection {
   return normalizeConnection({
     conn_id: connId,
     conn_type: f.conn_type ?? '',
+    ...(f.description !== undefined ? { description: f.description } : {}),
     host: f.host,
     login: f.login,
     password: f.password,
@@ -359,6 +359,11 @@ export function connectionFromUri(connId: string, uri: string, opts: UriOptions 
     port: f.port,
     extra: extraTextToObject(f.extra, connId),
   });
+}
+
+/** `Connection(conn_id, uri=uri)` as envmgr's model (extra as an object; empty extra as null). */
+export function connectionFromUri(connId: string, uri: string, opts: UriOptions = {}): AirflowConnection {
+  return connectionFromFields(connId, parseConnectionUri(uri, { ...opts, conn_id: opts.conn_id ?? connId }));
 }
 
 /** The URI envmgr writes for a model connection (see formatConnectionUri). */

@@ -64,6 +64,9 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest
     });
   let outcome;
   try {
+    // --on-conflict fail plans first (a dry run writes nothing) and writes in a second transaction only when the
+    // plan has no conflict; that write re-plans under the lock, so a row appearing in between is a conflict
+    // left alone (reported), never overwritten.
     outcome = await run(req.dryRun || req.failOnConflict === true);
     if (req.failOnConflict && outcome.plan.counts.conflict > 0) {
       const keys = outcome.plan.entries.filter((e) => e.action === 'conflict').map((e) => `${e.kind} ${e.key}`);
