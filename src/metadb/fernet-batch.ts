@@ -1,12 +1,14 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { fernetDecrypt, type FernetKeys } from '../airflow/fernet.js';
-import { HmacSha256 } from './sha256.js';
+import { fernetCore, HEAP } from './fernet-core.js';
 
 /**
  * Fernet over many values at once, giving exactly the tokens `fernetEncrypt` gives (and reading exactly what
  * `fernetDecrypt` reads). Syncing thousands of rows spends most of its time creating one AES and one HMAC object per
  * value; here AES-CBC runs as a few ECB passes over all values together (CBC's chaining is a XOR away from ECB), and
- * HMAC-SHA256 runs in JavaScript from the key's precomputed inner/outer hash states (sha256.ts). Anything unusual falls back to the one-at-a-time code.
+ * the per-byte work (token layout, those XORs, HMAC-SHA256 from the key's precomputed inner/outer states) runs in
+ * WebAssembly (fernet-core.wat), which is fast from its first call where JavaScript would first spend tens of
+ * milliseconds warming up. Anything unusual falls back to the one-at-a-time code.
  */
 
 type FernetKey = FernetKeys['keys'][number];
@@ -31,69 +33,52 @@ export function fernetEncryptRaw(keys: FernetKeys, plaintexts: readonly string[]
   const key = keys.keys[0];
   if (!key) throw new Error('no Fernet key given');
   const n = plaintexts.length;
-  // All tokens live in one buffer. Each starts at an offset of 3 (mod 4), so that its IV (at +9) and ciphertext
-  // (at +25) are 4-byte aligned and CBC's XORs run a 32-bit word at a time.
   const starts = new Int32Array(n);
   const ends = new Int32Array(n);
   const lengths = new Int32Array(n);
-  let total = 3;
+  let total = 0;
   for (let i = 0; i < n; i++) {
     const bytes = Buffer.byteLength(plaintexts[i]!, 'utf8');
     starts[i] = total;
     lengths[i] = bytes;
-    total += HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC; // 57 + 16k: the next offset is 0 (mod 4)
+    total += HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC;
     ends[i] = total;
-    total += 3; // back to 3 (mod 4)
   }
-  const all = Buffer.from(new ArrayBuffer(total + 1));
-  if (n === 0) return { data: all, starts, ends };
-  const words = new Uint32Array(all.buffer, 0, all.length >>> 2);
-  const random = randomBytes(16 * n); // may sit at any offset of a shared pool: copy it out before viewing as words
-  const ivs = new Uint32Array(random.buffer.slice(random.byteOffset, random.byteOffset + 16 * n));
-  const header = Buffer.alloc(9);
-  header[0] = 0x80;
-  header.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000)), 1);
-  let maxBlocks = 0;
+  if (n === 0) return { data: Buffer.alloc(0), starts, ends };
+  // In the module's memory: token offsets, plaintext lengths, token ends, IVs, the AES staging area, the header,
+  // then the tokens themselves.
+  const core = fernetCore();
+  const startsAt = HEAP;
+  const lengthsAt = startsAt + 4 * n;
+  const endsAt = lengthsAt + 4 * n;
+  const ivsAt = endsAt + 4 * n;
+  const stageAt = ivsAt + 16 * n;
+  const headerAt = stageAt + 16 * n;
+  const tokensAt = headerAt + 16;
+  const mem = core.reserve(tokensAt + total);
+  const words = new Int32Array(mem.buffer, 0, tokensAt >>> 2);
   for (let i = 0; i < n; i++) {
-    const at = starts[i]!;
-    for (let b = 0; b < 9; b++) all[at + b] = header[b]!;
-    const iv = (at + 9) >>> 2;
-    for (let w = 0; w < 4; w++) words[iv + w] = ivs[i * 4 + w]!;
-    // PKCS7: the padded plaintext goes where its ciphertext will be and is encrypted in place, block by block.
-    const length = lengths[i]!;
-    const blocks = Math.floor(length / 16) + 1;
-    all.write(plaintexts[i]!, at + HEADER, 'utf8');
-    const pad = blocks * 16 - length;
-    for (let p = at + HEADER + length, end = at + HEADER + blocks * 16; p < end; p++) all[p] = pad;
-    if (blocks > maxBlocks) maxBlocks = blocks;
+    words[(startsAt >>> 2) + i] = tokensAt + starts[i]!;
+    words[(lengthsAt >>> 2) + i] = lengths[i]!;
+    words[(endsAt >>> 2) + i] = tokensAt + ends[i]!;
+    mem.write(plaintexts[i]!, tokensAt + starts[i]! + HEADER, 'utf8');
   }
+  randomFillSync(mem, ivsAt, 16 * n);
+  mem[headerAt] = 0x80;
+  mem.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000)), headerAt + 1);
+  core.fn.layout(n, startsAt, lengthsAt, ivsAt, headerAt);
+  // CBC, one block of every token per round, as one ECB pass each (CBC's chaining is the XOR the module does).
   const ecb = createCipheriv('aes-128-ecb', key.encryption, null);
   ecb.setAutoPadding(false);
-  const input = new Uint32Array(n * 4);
-  const members = new Int32Array(n);
-  for (let round = 0; round < maxBlocks; round++) {
-    let count = 0;
-    for (let i = 0; i < n; i++) if (lengths[i]! >= round * 16) members[count++] = i;
-    for (let m = 0; m < count; m++) {
-      const block = (starts[members[m]!]! + HEADER) / 4 + round * 4;
-      const prev = block - 4; // the previous ciphertext block, or the IV for the first
-      for (let w = 0; w < 4; w++) input[m * 4 + w] = words[block + w]! ^ words[prev + w]!;
-    }
-    const encrypted = ecb.update(Buffer.from(input.buffer, 0, count * 16));
-    const output = encrypted.byteOffset % 4 === 0 ? encrypted : Buffer.from(encrypted);
-    const out = new Uint32Array(output.buffer, output.byteOffset, output.length >>> 2);
-    for (let m = 0; m < count; m++) {
-      const block = (starts[members[m]!]! + HEADER) / 4 + round * 4;
-      for (let w = 0; w < 4; w++) words[block + w] = out[m * 4 + w]!;
-    }
+  for (let round = 0; ; round++) {
+    const count = core.fn.cbcGather(round, n, startsAt, lengthsAt, stageAt);
+    if (count === 0) break;
+    mem.set(ecb.update(mem.subarray(stageAt, stageAt + 16 * count)), stageAt);
+    core.fn.cbcScatter(round, n, startsAt, lengthsAt, stageAt);
   }
-  const mac = new HmacSha256(key.signing);
-  for (let i = 0; i < n; i++) {
-    const at = starts[i]!;
-    const bodyEnd = ends[i]! - MAC;
-    mac.macInto(all, at, bodyEnd - at, all, bodyEnd);
-  }
-  return { data: all, starts, ends };
+  core.useKey(key.signing);
+  core.fn.macMany(n, startsAt, endsAt);
+  return { data: Buffer.from(mem.subarray(tokensAt, tokensAt + total)), starts, ends };
 }
 
 /** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key). */
@@ -113,17 +98,6 @@ const STRICT_TOKEN = /^[A-Za-z0-9_-]+={0,2}$/;
 export function fernetDecryptMany(keys: FernetKeys, tokens: readonly string[]): string[] {
   const n = tokens.length;
   const out: string[] = new Array<string>(n);
-  const macs = keys.keys.map((k) => new HmacSha256(k.signing));
-  const expected = new Uint8Array(32);
-  // Compares the token's tag with the MAC computed under key k, touching every byte whatever differs.
-  const verifies = (k: number, raw: Buffer): boolean => {
-    const bodyLength = raw.length - MAC;
-    macs[k]!.macInto(raw, 0, bodyLength, expected, 0);
-    let diff = 0;
-    for (let j = 0; j < MAC; j++) diff |= expected[j]! ^ raw[bodyLength + j]!;
-    return diff === 0;
-  };
-  const byKey: Array<Array<{ i: number; raw: Buffer }>> = keys.keys.map(() => []);
   const slow = (i: number) => {
     try {
       out[i] = fernetDecrypt(keys, tokens[i]!);
@@ -132,49 +106,65 @@ export function fernetDecryptMany(keys: FernetKeys, tokens: readonly string[]): 
       throw err;
     }
   };
+  // Raw tokens go into the module's memory one after another (then a MAC scratch area); each is verified there.
+  let size = 0;
+  for (let i = 0; i < n; i++) size += (tokens[i]!.length >>> 2) * 3;
+  const core = fernetCore();
+  const macAt = HEAP;
+  const rawAt = macAt + 32;
+  let mem = core.reserve(rawAt + size);
+  const at = new Int32Array(n);
+  const lengths = new Int32Array(n);
+  const keyOf = new Int8Array(n).fill(-1);
+  let used = rawAt;
   for (let i = 0; i < n; i++) {
     const token = tokens[i]!;
-    if (!STRICT_TOKEN.test(token) || token.length % 4 !== 0) {
-      slow(i);
-      continue;
+    if (!STRICT_TOKEN.test(token) || token.length % 4 !== 0) continue;
+    const length = mem.write(token, used, 'base64url');
+    const cipherLength = length - HEADER - MAC;
+    if (mem[used] !== 0x80 || cipherLength < 16 || cipherLength % 16 !== 0) continue;
+    for (let k = 0; k < keys.keys.length; k++) {
+      core.useKey(keys.keys[k]!.signing);
+      core.fn.mac(used, length - MAC, macAt);
+      // Every byte of the tag is compared whatever differs.
+      let diff = 0;
+      for (let j = 0; j < MAC; j++) diff |= mem[macAt + j]! ^ mem[used + length - MAC + j]!;
+      if (diff === 0) {
+        keyOf[i] = k;
+        break;
+      }
     }
-    const raw = Buffer.from(token, 'base64url');
-    const cipherLength = raw.length - HEADER - MAC;
-    if (raw[0] !== 0x80 || cipherLength < 16 || cipherLength % 16 !== 0) {
-      slow(i);
-      continue;
-    }
-    let k = -1;
-    for (let j = 0; j < macs.length && k < 0; j++) if (verifies(j, raw)) k = j;
-    if (k < 0) {
-      slow(i);
-      continue;
-    }
-    byKey[k]!.push({ i, raw });
+    if (keyOf[i]! < 0) continue;
+    at[i] = used;
+    lengths[i] = length;
+    used += length;
   }
-  byKey.forEach((items, k) => {
-    if (items.length === 0) return;
-    const key: FernetKey = keys.keys[k]!;
-    const total = items.reduce((sum, { raw }) => sum + raw.length - HEADER - MAC, 0);
+  // Per key, every verified token's ciphertext through one ECB pass, then CBC's XOR with the block before.
+  keys.keys.forEach((key: FernetKey, k) => {
+    let total = 0;
+    for (let i = 0; i < n; i++) if (keyOf[i] === k) total += lengths[i]! - HEADER - MAC;
+    if (total === 0) return;
     const input = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const { raw } of items) at += raw.copy(input, at, HEADER, raw.length - MAC);
+    let p = 0;
+    for (let i = 0; i < n; i++) if (keyOf[i] === k) p += mem.copy(input, p, at[i]! + HEADER, at[i]! + lengths[i]! - MAC);
     const ecb = createDecipheriv('aes-128-ecb', key.encryption, null);
     ecb.setAutoPadding(false);
-    const plain = ecb.update(input);
-    at = 0;
-    for (const { i, raw } of items) {
-      const length = raw.length - HEADER - MAC;
-      // CBC: each decrypted block XOR the previous ciphertext block (the IV for the first).
-      // The IV sits right before the ciphertext, so "the previous block" of byte p is always raw[9 + p].
-      for (let p = 0; p < length; p++) plain[at + p] = plain[at + p]! ^ raw[9 + p]!;
-      const pad = plain[at + length - 1]!;
+    const plainAt = used;
+    mem = core.reserve(plainAt + total);
+    mem.set(ecb.update(input), plainAt);
+    p = plainAt;
+    for (let i = 0; i < n; i++) {
+      if (keyOf[i] !== k) continue;
+      const length = lengths[i]! - HEADER - MAC;
+      // The IV sits right before the ciphertext: "the block before" block j is always raw[9 + 16 j].
+      core.fn.xorInto(p, at[i]! + 9, length);
+      const pad = mem[p + length - 1]!;
       let valid = pad >= 1 && pad <= 16;
-      for (let p = length - pad; valid && p < length; p++) valid = plain[at + p] === pad;
-      if (valid) out[i] = plain.toString('utf8', at, at + length - pad);
-      else slow(i);
-      at += length;
+      for (let q = p + length - pad; valid && q < p + length; q++) valid = mem[q] === pad;
+      if (valid) out[i] = mem.toString('utf8', p, p + length - pad);
+      p += length;
     }
   });
+  for (let i = 0; i < n; i++) if (out[i] === undefined) slow(i);
   return out;
 }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fernetDecrypt, parseFernetKeys } from '../../src/airflow/fernet.js';
@@ -8,7 +8,6 @@ import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
-import { HmacSha256, sha256Into } from '../../src/metadb/sha256.js';
 import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { desiredSet, makeConnection, openClient, recordStatements, WRITE_SQL } from './helpers.js';
@@ -17,26 +16,6 @@ const KEY = parseFernetKeys('1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=', 'tes
 
 const conn = (id: string, host: string): DesiredObject => ({
   kind: 'connection', key: id, source: 'deployment:d1', object: { conn_id: id, conn_type: 'postgres', host, password: `pw-${id}`, extra: { a: 1 } },
-});
-
-describe('SHA-256 and HMAC-SHA256 in JavaScript', () => {
-  it('agree with node:crypto for every length around the block boundaries and for long keys', () => {
-    for (let length = 0; length <= 300; length++) {
-      const data = randomBytes(length + 7);
-      const out = new Uint8Array(40);
-      sha256Into(data, 7, length, out, 5);
-      expect(Buffer.from(out.subarray(5, 37)).toString('hex')).toBe(createHash('sha256').update(data.subarray(7)).digest('hex'));
-      for (const keyLength of [16, 64, 65, 100]) {
-        const key = randomBytes(keyLength);
-        new HmacSha256(key).macInto(data, 7, length, out, 1);
-        expect(Buffer.from(out.subarray(1, 33)).toString('hex')).toBe(createHmac('sha256', key).update(data.subarray(7)).digest('hex'));
-      }
-    }
-    // FIPS 180-2 example: SHA-256("abc").
-    const abc = new Uint8Array(32);
-    sha256Into(Buffer.from('abc'), 0, 3, abc, 0);
-    expect(Buffer.from(abc).toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-  });
 });
 
 describe('COPY text', () => {

@@ -1,0 +1,88 @@
+import { FERNET_CORE_WASM } from './fernet-core.wasm.js';
+
+/**
+ * The WebAssembly half of batched Fernet (fernet-core.wat): HMAC-SHA256, token layout and the XORs around CBC's AES
+ * rounds, over values laid out in the module's memory. One instance per process, created on first use.
+ */
+
+/** The parts of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+};
+
+interface CoreExports {
+  memory: WasmMemory;
+  hmacKey(key: number, length: number): void;
+  mac(at: number, length: number, out: number): void;
+  macMany(n: number, starts: number, ends: number): void;
+  layout(n: number, starts: number, lengths: number, ivs: number, header: number): void;
+  cbcGather(round: number, n: number, starts: number, lengths: number, stage: number): number;
+  cbcScatter(round: number, n: number, starts: number, lengths: number, stage: number): void;
+  xorInto(plain: number, prev: number, length: number): void;
+}
+
+/** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */
+export const HEAP = 1024;
+const KEY_AT = 768;
+const K_AT = 0;
+const H0_AT = 608;
+
+/** The first `count` primes' `root`s, fractional parts as 32-bit words (SHA-256's K and H0, FIPS 180-4 §4.2.2, §5.3.3). */
+function constants(count: number, root: (n: number) => number): Int32Array {
+  const out = new Int32Array(count);
+  let n = 2;
+  for (let i = 0; i < count; n++) {
+    let prime = true;
+    for (let d = 2; d * d <= n; d++) if (n % d === 0) prime = false;
+    if (!prime) continue;
+    const r = root(n);
+    out[i++] = Math.floor((r - Math.floor(r)) * 0x100000000) | 0;
+  }
+  return out;
+}
+
+export class FernetCore {
+  readonly fn: CoreExports;
+  /** The module's memory as a Buffer (replaced when the memory grows). */
+  bytes: Buffer;
+  private key: Buffer | null = null;
+
+  constructor() {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(FERNET_CORE_WASM, 'base64')));
+    this.fn = instance.exports as unknown as CoreExports;
+    this.bytes = Buffer.from(this.fn.memory.buffer);
+    const words = new Int32Array(this.fn.memory.buffer);
+    words.set(constants(64, Math.cbrt), K_AT / 4);
+    words.set(constants(8, Math.sqrt), H0_AT / 4);
+  }
+
+  /** Makes the memory at least `size` bytes long. */
+  reserve(size: number): Buffer {
+    const memory = this.fn.memory;
+    const missing = size - memory.buffer.byteLength;
+    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+    if (this.bytes.buffer !== memory.buffer) this.bytes = Buffer.from(memory.buffer);
+    return this.bytes;
+  }
+
+  /** Sets the HMAC key (Fernet's 16-byte signing key; anything up to 64 bytes). */
+  useKey(key: Buffer): void {
+    if (this.key !== null && this.key.equals(key)) return;
+    if (key.length > 64) throw new Error('HMAC keys over 64 bytes are not supported here');
+    this.bytes.set(key, KEY_AT);
+    this.fn.hmacKey(KEY_AT, key.length);
+    this.key = Buffer.from(key);
+  }
+}
+
+let core: FernetCore | undefined;
+
+export function fernetCore(): FernetCore {
+  core ??= new FernetCore();
+  return core;
+}

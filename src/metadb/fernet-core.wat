@@ -1,0 +1,243 @@
+;; The per-byte parts of Fernet over many values at once: token layout, the XORs of CBC chaining around AES rounds
+;; that node:crypto runs (as ECB over all values), and HMAC-SHA256 (FIPS 180-4, RFC 2104). JavaScript spends tens of
+;; milliseconds warming up before such loops run fast; WebAssembly runs them at full speed from the first call.
+;; Built into fernet-core.wasm.ts by scripts/build-wasm.mjs (checked by test/metadb/fernet-core.test.ts).
+;;
+;; Memory (little-endian i32 words unless said otherwise):
+;;   0    K[64]       SHA-256 round constants (written by the loader)
+;;   256  W[64]       message schedule
+;;   512  state[8]    working hash state
+;;   544  inner[8]    HMAC inner state after the key block
+;;   576  outer[8]    HMAC outer state after the key block
+;;   608  H0[8]       SHA-256 initial state (written by the loader)
+;;   640  pad[128]    scratch bytes for the last block(s) and the key block
+;;   1024 ...         free for the caller (see HEAP in fernet-core.ts)
+(module
+  (memory (export "memory") 1)
+
+  (func $bswap (param $x i32) (result i32)
+    (i32.or
+      (i32.and (i32.rotl (local.get $x) (i32.const 8)) (i32.const 0x00ff00ff))
+      (i32.and (i32.rotr (local.get $x) (i32.const 8)) (i32.const 0xff00ff00))))
+
+  ;; W[0..15] = the 64 bytes at $p read as big-endian words.
+  (func $loadBlock (param $p i32)
+    (local $t i32)
+    (loop $next
+      (i32.store offset=256 (local.get $t) (call $bswap (i32.load (i32.add (local.get $p) (local.get $t)))))
+      (local.set $t (i32.add (local.get $t) (i32.const 4)))
+      (br_if $next (i32.lt_u (local.get $t) (i32.const 64)))))
+
+  ;; One compression of the block in W[0..15] into the state at $s. $t runs over byte offsets (4 per word).
+  (func $compress (param $s i32)
+    (local $t i32) (local $x i32) (local $y i32) (local $t1 i32) (local $t2 i32)
+    (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $e i32) (local $f i32) (local $g i32) (local $h i32)
+    (local.set $t (i32.const 64))
+    (loop $extend
+      ;; W[t] = W[t-16] + s0(W[t-15]) + W[t-7] + s1(W[t-2])
+      (local.set $x (i32.load offset=196 (local.get $t)))
+      (local.set $y (i32.load offset=248 (local.get $t)))
+      (i32.store offset=256 (local.get $t)
+        (i32.add
+          (i32.add
+            (i32.load offset=192 (local.get $t))
+            (i32.xor
+              (i32.xor (i32.rotr (local.get $x) (i32.const 7)) (i32.rotr (local.get $x) (i32.const 18)))
+              (i32.shr_u (local.get $x) (i32.const 3))))
+          (i32.add
+            (i32.load offset=228 (local.get $t))
+            (i32.xor
+              (i32.xor (i32.rotr (local.get $y) (i32.const 17)) (i32.rotr (local.get $y) (i32.const 19)))
+              (i32.shr_u (local.get $y) (i32.const 10))))))
+      (local.set $t (i32.add (local.get $t) (i32.const 4)))
+      (br_if $extend (i32.lt_u (local.get $t) (i32.const 256))))
+    (local.set $a (i32.load offset=0 (local.get $s)))
+    (local.set $b (i32.load offset=4 (local.get $s)))
+    (local.set $c (i32.load offset=8 (local.get $s)))
+    (local.set $d (i32.load offset=12 (local.get $s)))
+    (local.set $e (i32.load offset=16 (local.get $s)))
+    (local.set $f (i32.load offset=20 (local.get $s)))
+    (local.set $g (i32.load offset=24 (local.get $s)))
+    (local.set $h (i32.load offset=28 (local.get $s)))
+    (local.set $t (i32.const 0))
+    (loop $round
+      ;; t1 = h + S1(e) + ch(e, f, g) + K[t] + W[t]
+      (local.set $t1
+        (i32.add
+          (i32.add
+            (i32.add
+              (local.get $h)
+              (i32.xor
+                (i32.xor (i32.rotr (local.get $e) (i32.const 6)) (i32.rotr (local.get $e) (i32.const 11)))
+                (i32.rotr (local.get $e) (i32.const 25))))
+            (i32.xor
+              (i32.and (local.get $e) (local.get $f))
+              (i32.and (i32.xor (local.get $e) (i32.const -1)) (local.get $g))))
+          (i32.add (i32.load offset=0 (local.get $t)) (i32.load offset=256 (local.get $t)))))
+      ;; t2 = S0(a) + maj(a, b, c)
+      (local.set $t2
+        (i32.add
+          (i32.xor
+            (i32.xor (i32.rotr (local.get $a) (i32.const 2)) (i32.rotr (local.get $a) (i32.const 13)))
+            (i32.rotr (local.get $a) (i32.const 22)))
+          (i32.xor
+            (i32.xor (i32.and (local.get $a) (local.get $b)) (i32.and (local.get $a) (local.get $c)))
+            (i32.and (local.get $b) (local.get $c)))))
+      (local.set $h (local.get $g))
+      (local.set $g (local.get $f))
+      (local.set $f (local.get $e))
+      (local.set $e (i32.add (local.get $d) (local.get $t1)))
+      (local.set $d (local.get $c))
+      (local.set $c (local.get $b))
+      (local.set $b (local.get $a))
+      (local.set $a (i32.add (local.get $t1) (local.get $t2)))
+      (local.set $t (i32.add (local.get $t) (i32.const 4)))
+      (br_if $round (i32.lt_u (local.get $t) (i32.const 256))))
+    (i32.store offset=0 (local.get $s) (i32.add (i32.load offset=0 (local.get $s)) (local.get $a)))
+    (i32.store offset=4 (local.get $s) (i32.add (i32.load offset=4 (local.get $s)) (local.get $b)))
+    (i32.store offset=8 (local.get $s) (i32.add (i32.load offset=8 (local.get $s)) (local.get $c)))
+    (i32.store offset=12 (local.get $s) (i32.add (i32.load offset=12 (local.get $s)) (local.get $d)))
+    (i32.store offset=16 (local.get $s) (i32.add (i32.load offset=16 (local.get $s)) (local.get $e)))
+    (i32.store offset=20 (local.get $s) (i32.add (i32.load offset=20 (local.get $s)) (local.get $f)))
+    (i32.store offset=24 (local.get $s) (i32.add (i32.load offset=24 (local.get $s)) (local.get $g)))
+    (i32.store offset=28 (local.get $s) (i32.add (i32.load offset=28 (local.get $s)) (local.get $h))))
+
+  ;; Continues the hash at $s, which has absorbed $prefix bytes (a multiple of 64), with $len bytes at $p, and
+  ;; finishes it (padding and bit length). Messages stay far below 512 MiB, so the length's high word is zero.
+  (func $absorb (param $s i32) (param $prefix i32) (param $p i32) (param $len i32)
+    (local $end i32) (local $rest i32) (local $bits i32)
+    (local.set $end (i32.add (local.get $p) (local.get $len)))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.gt_u (i32.add (local.get $p) (i32.const 64)) (local.get $end)))
+        (call $loadBlock (local.get $p))
+        (call $compress (local.get $s))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (br $blocks)))
+    (local.set $rest (i32.sub (local.get $end) (local.get $p)))
+    (local.set $bits (call $bswap (i32.shl (i32.add (local.get $prefix) (local.get $len)) (i32.const 3))))
+    (memory.fill (i32.const 640) (i32.const 0) (i32.const 128))
+    (memory.copy (i32.const 640) (local.get $p) (local.get $rest))
+    (i32.store8 offset=640 (local.get $rest) (i32.const 0x80))
+    (if (i32.gt_u (i32.add (local.get $rest) (i32.const 9)) (i32.const 64))
+      (then
+        (i32.store (i32.const 764) (local.get $bits))
+        (call $loadBlock (i32.const 640))
+        (call $compress (local.get $s))
+        (call $loadBlock (i32.const 704))
+        (call $compress (local.get $s)))
+      (else
+        (i32.store (i32.const 700) (local.get $bits))
+        (call $loadBlock (i32.const 640))
+        (call $compress (local.get $s)))))
+
+  ;; The key block XOR $byte (0x36 or 0x5c) absorbed from H0 into the state at $s.
+  (func $keyState (param $key i32) (param $len i32) (param $byte i32) (param $s i32)
+    (local $i i32)
+    (memory.fill (i32.const 640) (i32.const 0) (i32.const 64))
+    (memory.copy (i32.const 640) (local.get $key) (local.get $len))
+    (loop $xor
+      (i32.store8 offset=640 (local.get $i) (i32.xor (i32.load8_u offset=640 (local.get $i)) (local.get $byte)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $xor (i32.lt_u (local.get $i) (i32.const 64))))
+    (memory.copy (local.get $s) (i32.const 608) (i32.const 32))
+    (call $loadBlock (i32.const 640))
+    (call $compress (local.get $s)))
+
+  ;; Sets the HMAC key ($len <= 64 bytes at $key; longer keys are hashed by the caller first).
+  (func (export "hmacKey") (param $key i32) (param $len i32)
+    (call $keyState (local.get $key) (local.get $len) (i32.const 0x36) (i32.const 544))
+    (call $keyState (local.get $key) (local.get $len) (i32.const 0x5c) (i32.const 576)))
+
+  ;; HMAC-SHA256 under the current key of the $len bytes at $p, written (32 bytes) at $out.
+  (func $mac (export "mac") (param $p i32) (param $len i32) (param $out i32)
+    (local $i i32)
+    (memory.copy (i32.const 512) (i32.const 544) (i32.const 32))
+    (call $absorb (i32.const 512) (i32.const 64) (local.get $p) (local.get $len))
+    ;; The outer hash is one block: the inner digest, the 0x80 marker, zeros and the length (64 + 32) * 8 bits.
+    (memory.copy (i32.const 256) (i32.const 512) (i32.const 32))
+    (i32.store (i32.const 288) (i32.const 0x80000000))
+    (memory.fill (i32.const 292) (i32.const 0) (i32.const 24))
+    (i32.store (i32.const 316) (i32.const 768))
+    (memory.copy (i32.const 512) (i32.const 576) (i32.const 32))
+    (call $compress (i32.const 512))
+    (loop $store
+      (i32.store (i32.add (local.get $out) (local.get $i)) (call $bswap (i32.load offset=512 (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $store (i32.lt_u (local.get $i) (i32.const 32)))))
+
+  ;; Token i spans [starts[i], ends[i]); its last 32 bytes get the HMAC of the bytes before them.
+  (func (export "macMany") (param $n i32) (param $starts i32) (param $ends i32)
+    (local $i i32) (local $start i32) (local $body i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $start (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $body (i32.sub (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 32)))
+        (call $mac (local.get $start) (i32.sub (local.get $body) (local.get $start)) (local.get $body))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; For each token: the 9-byte header at $header, IV i (16 bytes at $ivs + 16 i), and the PKCS7 padding after the
+  ;; plaintext of lengths[i] bytes that the caller wrote at starts[i] + 25.
+  (func (export "layout") (param $n i32) (param $starts i32) (param $lengths i32) (param $ivs i32) (param $header i32)
+    (local $i i32) (local $at i32) (local $len i32) (local $pad i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $len (i32.load (i32.add (local.get $lengths) (i32.shl (local.get $i) (i32.const 2)))))
+        (memory.copy (local.get $at) (local.get $header) (i32.const 9))
+        (memory.copy (i32.add (local.get $at) (i32.const 9)) (i32.add (local.get $ivs) (i32.shl (local.get $i) (i32.const 4))) (i32.const 16))
+        (local.set $pad (i32.sub (i32.const 16) (i32.and (local.get $len) (i32.const 15))))
+        (memory.fill (i32.add (i32.add (local.get $at) (i32.const 25)) (local.get $len)) (local.get $pad) (local.get $pad))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; CBC round $round (the block at starts[i] + 25 + 16 round of every token that has one): gathers each block
+  ;; XOR the block before it (ciphertext already, or the IV) into $stage, for one AES-ECB pass; returns how many.
+  (func (export "cbcGather") (param $round i32) (param $n i32) (param $starts i32) (param $lengths i32) (param $stage i32) (result i32)
+    (local $i i32) (local $count i32) (local $block i32) (local $out i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.ge_u (i32.load (i32.add (local.get $lengths) (i32.shl (local.get $i) (i32.const 2)))) (i32.shl (local.get $round) (i32.const 4)))
+          (then
+            (local.set $block
+              (i32.add (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))) (i32.add (i32.const 25) (i32.shl (local.get $round) (i32.const 4)))))
+            (local.set $out (i32.add (local.get $stage) (i32.shl (local.get $count) (i32.const 4))))
+            (i64.store (local.get $out) (i64.xor (i64.load (local.get $block)) (i64.load offset=0 (i32.sub (local.get $block) (i32.const 16)))))
+            (i64.store offset=8 (local.get $out) (i64.xor (i64.load offset=8 (local.get $block)) (i64.load (i32.sub (local.get $block) (i32.const 8)))))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $count))
+
+  ;; Puts the encrypted blocks of round $round back where cbcGather took them from.
+  (func (export "cbcScatter") (param $round i32) (param $n i32) (param $starts i32) (param $lengths i32) (param $stage i32)
+    (local $i i32) (local $count i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.ge_u (i32.load (i32.add (local.get $lengths) (i32.shl (local.get $i) (i32.const 2)))) (i32.shl (local.get $round) (i32.const 4)))
+          (then
+            (memory.copy
+              (i32.add (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))) (i32.add (i32.const 25) (i32.shl (local.get $round) (i32.const 4))))
+              (i32.add (local.get $stage) (i32.shl (local.get $count) (i32.const 4)))
+              (i32.const 16))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; CBC decryption's XOR: the $len bytes at $plain (AES-ECB-decrypted blocks) XOR the $len bytes at $prev (the IV
+  ;; followed by all but the last ciphertext block), in place.
+  (func (export "xorInto") (param $plain i32) (param $prev i32) (param $len i32)
+    (local $i i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (i64.store (i32.add (local.get $plain) (local.get $i))
+          (i64.xor (i64.load (i32.add (local.get $plain) (local.get $i))) (i64.load (i32.add (local.get $prev) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $next))))
+)
