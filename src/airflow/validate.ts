@@ -13,8 +13,14 @@ export const MAX_HOST_LENGTH = 500;
 export const MAX_SCHEMA_LENGTH = 500;
 export const MAX_POOL_NAME_LENGTH = 256;
 
+/** Length in code points (what Python's len() counts). */
 function codePoints(s: string): number {
   return [...s].length;
+}
+
+/** Whether `s` has more than `max` code points; a string of at most `max` UTF-16 units never has (no counting). */
+function longerThan(s: string, max: number): boolean {
+  return s.length > max && codePoints(s) > max;
 }
 
 function problem(kind: AirflowObjectKind, key: string, field: string, message: string, loc?: SourceLocation): ValidationProblem {
@@ -25,7 +31,7 @@ function keyProblem(kind: AirflowObjectKind, key: unknown, field: string, loc?: 
   const shown = typeof key === 'string' ? key : String(key);
   if (typeof key !== 'string') return problem(kind, shown, field, `${field} must be a string`, loc);
   if (key.length === 0) return problem(kind, key, field, `${field} is empty; use 1-200 characters from A-Z a-z 0-9 _ . -`, loc);
-  if (codePoints(key) > 200) return problem(kind, key, field, `${field} is ${codePoints(key)} characters long; at most 200 are allowed`, loc);
+  if (longerThan(key, 200)) return problem(kind, key, field, `${field} is ${codePoints(key)} characters long; at most 200 are allowed`, loc);
   if (!KEY_PATTERN.test(key)) {
     const bad = [...new Set([...key].filter((c) => !/[A-Za-z0-9_.-]/.test(c)))].map((c) => JSON.stringify(c)).join(', ');
     return problem(kind, key, field, `${field} contains ${bad}; only A-Z a-z 0-9 _ . - are allowed`, loc);
@@ -44,10 +50,10 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
     const v = conn[field];
     if (v !== undefined && v !== null && typeof v !== 'string') p(field, `${field} must be a string`);
   }
-  if (typeof conn.host === 'string' && codePoints(conn.host) > MAX_HOST_LENGTH) {
+  if (typeof conn.host === 'string' && longerThan(conn.host, MAX_HOST_LENGTH)) {
     p('host', `host is ${codePoints(conn.host)} characters long; at most ${MAX_HOST_LENGTH} are allowed`);
   }
-  if (typeof conn.schema === 'string' && codePoints(conn.schema) > MAX_SCHEMA_LENGTH) {
+  if (typeof conn.schema === 'string' && longerThan(conn.schema, MAX_SCHEMA_LENGTH)) {
     p('schema', `schema is ${codePoints(conn.schema)} characters long; at most ${MAX_SCHEMA_LENGTH} are allowed`);
   }
   if (conn.port !== undefined && conn.port !== null) {
@@ -85,7 +91,7 @@ export function validatePool(pool: AirflowPool, loc?: SourceLocation): Validatio
   const name = typeof pool.name === 'string' ? pool.name : String(pool.name);
   const p = (field: string, message: string) => out.push(problem('pool', name, field, message, loc));
   if (typeof pool.name !== 'string' || pool.name.trim() === '') p('name', 'pool name must not be blank');
-  else if (codePoints(pool.name) > MAX_POOL_NAME_LENGTH) {
+  else if (longerThan(pool.name, MAX_POOL_NAME_LENGTH)) {
     p('name', `pool name is ${codePoints(pool.name)} characters long; at most ${MAX_POOL_NAME_LENGTH} are allowed`);
   }
   if (typeof pool.slots !== 'number' || !Number.isInteger(pool.slots) || pool.slots < -1 || pool.slots > 2147483647) {
@@ -106,7 +112,7 @@ const PY_WORD = '\\p{L}\\p{N}_';
  * Airflow's AirflowException message. Python's `$` also matches before one trailing newline.
  */
 export function airflowValidateKey(key: string, maxLength = 250): string | null {
-  if (codePoints(key) > maxLength) return `The key has to be less than ${maxLength} characters`;
+  if (longerThan(key, maxLength)) return `The key has to be less than ${maxLength} characters`;
   if (!new RegExp(`^[${PY_WORD}.-]+\\n?$`, 'u').test(key)) {
     return `The key ${pyReprStr(key)} has to be made of alphanumeric characters, dashes, dots and underscores exclusively`;
   }
@@ -118,7 +124,7 @@ export function airflowValidateKey(key: string, maxLength = 250): string | null 
  * `unicodeWord` false gives 2.8.2–2.11 behaviour (google-re2: ASCII `\w`); true gives 3.x (Python `re`).
  */
 export function sanitizeConnId(connId: string, maxLength = 250, unicodeWord = true): string | null {
-  if (codePoints(connId) > maxLength) return null;
+  if (longerThan(connId, maxLength)) return null;
   const word = unicodeWord ? PY_WORD : 'A-Za-z0-9_';
   const m = new RegExp(`^[${word}#!()\\-.:/\\\\]{1,}(?=\\n?$)`, 'u').exec(connId);
   return m ? m[0] : null;

@@ -125,11 +125,17 @@ export function findRuntimeShadows(
   dotenvName = '.env',
 ): RuntimeShadow[] {
   const out: RuntimeShadow[] = [];
+  // The names that could shadow anything, gathered once: a lookup in process.env costs a getenv() each time.
+  const names = (vars: Readonly<Record<string, string | undefined>>) =>
+    new Set(Object.keys(vars).filter((n) => (n.startsWith('AIRFLOW_CONN_') || n.startsWith('AIRFLOW_VAR_')) && vars[n] !== undefined));
+  const inEnv = names(env);
+  const inDotenv = names(dotenv);
+  if (inEnv.size === 0 && inDotenv.size === 0) return out;
   for (const obj of desired) {
     if (obj.kind === 'pool') continue;
     const variable = `${obj.kind === 'connection' ? 'AIRFLOW_CONN_' : 'AIRFLOW_VAR_'}${obj.key.toUpperCase()}`;
-    if (env[variable] !== undefined) out.push({ kind: obj.kind, key: obj.key, variable, where: 'the environment' });
-    else if (dotenv[variable] !== undefined) out.push({ kind: obj.kind, key: obj.key, variable, where: dotenvName });
+    if (inEnv.has(variable)) out.push({ kind: obj.kind, key: obj.key, variable, where: 'the environment' });
+    else if (inDotenv.has(variable)) out.push({ kind: obj.kind, key: obj.key, variable, where: dotenvName });
   }
   return out;
 }
