@@ -99,6 +99,41 @@ describe('ApiClient', () => {
     expect(first.searchParams.getAll('workspaceIds')).toEqual(['a', 'b']);
   });
 
+  it('fetches the pages after the first a few at a time, and keeps their order', async () => {
+    const all = Array.from({ length: 29 }, (_, i) => ({ id: `w${String(i).padStart(2, '0')}`, name: `ws${i}` }));
+    let inFlight = 0;
+    let most = 0;
+    server = await startScriptedServer(async (r, _i, res) => {
+      const offset = Number(new URL(r.url, 'http://x').searchParams.get('offset'));
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Later pages answer sooner, so an order taken from arrival would be wrong.
+      await new Promise((resolve) => setTimeout(resolve, offset === 0 ? 0 : 60 - offset));
+      inFlight--;
+      sendJson(res, 200, { workspaces: all.slice(offset, offset + 3), limit: 3, offset, totalCount: all.length });
+    });
+    const workspaces = await client(server.url).workspaces('org');
+    expect(workspaces.map((w) => w.id)).toEqual(all.map((w) => w.id));
+    expect(server.requests).toHaveLength(10);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
+  it('reads the listing again page after page when it changes while being read', async () => {
+    let all = Array.from({ length: 6 }, (_, i) => ({ id: `w${i}`, name: `ws${i}` }));
+    server = await startScriptedServer((r, i, res) => {
+      const offset = Number(new URL(r.url, 'http://x').searchParams.get('offset'));
+      // Someone adds a workspace right after the first page was served.
+      if (i === 1) all = [...all, { id: 'w6', name: 'ws6' }];
+      sendJson(res, 200, { workspaces: all.slice(offset, offset + 2), limit: 2, offset, totalCount: all.length });
+    });
+    const workspaces = await client(server.url).workspaces('org');
+    expect(workspaces.map((w) => w.id)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6']);
+    // The re-read starts over at offset 0 and follows offset to the new totalCount.
+    const offsets = server.requests.map((q) => Number(new URL(q.url, 'http://x').searchParams.get('offset')));
+    expect(offsets.slice(-4)).toEqual([0, 2, 4, 6]);
+  });
+
   it('stops paging at the page cap instead of following a server that never ends', async () => {
     server = await startScriptedServer((r, _i, res) => {
       const offset = Number(new URL(r.url, 'http://x').searchParams.get('offset'));
