@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import pg from 'pg';
 import type { Queryable } from './db.js';
 import { hashToken, sameHash } from './crypto.js';
 import { unauthorized } from './errors.js';
@@ -14,37 +15,53 @@ interface Waiting {
 /**
  * Token lookups for API requests, several per round trip. A request's lookup is always a query sent AFTER the
  * request arrived (nothing about tokens, roles, expiry or the organization is kept between requests), so a change
- * in the database holds for every later request, in every process. What is shared: while `maxInFlight` lookups are
- * on their way to the database, requests arriving meanwhile wait and then go together in the next one
- * (`token_hash = ANY(...)`), which under load spares the database most of its per-query work.
+ * in the database holds for every later request, in every process. What is shared: the requests read in the same
+ * turn of the event loop, and those arriving while the previous lookup is on its way, go together in the next one
+ * (`token_hash = ANY(...)`). Under load that is one round trip for several requests, which spares the database and
+ * this process most of the per-query work.
  */
 export class TokenLookups {
   private waiting: Waiting[] = [];
   private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     private readonly q: Queryable,
-    private readonly maxInFlight = 2,
+    private readonly maxInFlight = 1,
     private readonly maxBatch = 100,
   ) {}
 
   find(hash: Buffer): Promise<TokenLookup | undefined> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ hash, resolve, reject });
-      this.pump();
+      // Sent from the check phase, once every request the current poll phase read has joined the batch (no timer:
+      // it goes out in the same turn of the event loop).
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
     });
   }
 
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    this.pump();
+  };
+
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.maxBatch);
+      const all = this.waiting;
+      const batch = all.length <= this.maxBatch ? all : all.slice(0, this.maxBatch);
+      this.waiting = all.length <= this.maxBatch ? [] : all.slice(this.maxBatch);
       this.inFlight += 1;
-      const unique = new Map(batch.map((w) => [w.hash.toString('hex'), w.hash]));
+      const unique = new Map<string, Buffer>();
+      for (const w of batch) unique.set(w.hash.toString('latin1'), w.hash);
       findTokensByHashes(this.q, [...unique.values()])
         .then(
           (rows) => {
-            const byHash = new Map(rows.map((r) => [r.token_hash.toString('hex'), r]));
-            for (const w of batch) w.resolve(byHash.get(w.hash.toString('hex')));
+            const byHash = new Map<string, TokenLookup>();
+            for (const r of rows) byHash.set(r.token_hash.toString('latin1'), r);
+            for (const w of batch) w.resolve(byHash.get(w.hash.toString('latin1')));
           },
           (err: unknown) => {
             for (const w of batch) w.reject(err);
@@ -58,6 +75,79 @@ export class TokenLookups {
   }
 }
 
+/**
+ * The connection token lookups go through: one of their own, outside the pool, so a lookup never waits behind
+ * other queries for a pooled connection nor pays the pool's checkout on every request. Its session uses a generic
+ * plan for prepared statements: left to choose, Postgres re-plans the lookup (a three-table join) with every
+ * execution, and planning cost the database about twice what running it does. A failed connection is dropped and
+ * the next query opens a new one; a lookup that failed because its connection was lost is sent once more on a new
+ * connection (it only reads, and it is still sent after its requests arrived).
+ */
+export class LookupConnection implements Queryable {
+  private current: { client: pg.Client; ready: Promise<pg.Client> } | undefined;
+  private closed = false;
+
+  constructor(private readonly config: pg.ClientConfig) {}
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const attempt = async (): Promise<pg.QueryResult<R>> => {
+      const client = await this.connection();
+      try {
+        return await (typeof text === 'string' ? client.query<R>(text, values) : client.query<R>(text));
+      } catch (err) {
+        if (connectionLost(err)) this.drop(client);
+        throw err;
+      }
+    };
+    return attempt().catch((err: unknown) => {
+      if (!connectionLost(err) || this.closed) throw err;
+      return attempt();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const current = this.current;
+    this.current = undefined;
+    if (current) await current.ready.then((c) => c.end()).catch(() => undefined);
+  }
+
+  private connection(): Promise<pg.Client> {
+    if (this.closed) return Promise.reject(new Error('the server is closing'));
+    if (this.current) return this.current.ready;
+    const client = new pg.Client(this.config);
+    // A connection lost while idle must not crash the process; the next query opens a new one.
+    client.on('error', () => this.drop(client));
+    const ready = (async () => {
+      try {
+        await client.connect();
+        await client.query('SET plan_cache_mode = force_generic_plan');
+        return client;
+      } catch (err) {
+        this.drop(client);
+        throw err;
+      }
+    })();
+    this.current = { client, ready };
+    return ready;
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.current?.client === client) this.current = undefined;
+    client.end().catch(() => undefined);
+  }
+}
+
+/** Anything but an SQL error reported by the server on a live session: a network failure, a terminated backend. */
+function connectionLost(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return true;
+  // Class 08: connection exception; class 57: operator intervention (terminated, shutting down).
+  return typeof err.code === 'string' && (err.code.startsWith('08') || err.code.startsWith('57'));
+}
+
+// Requests answered by the same lookup row (the same token in one batch) share one principal; it is never modified.
+const principals = new WeakMap<TokenLookup, Principal>();
+
 /** Resolves the bearer token to a principal; 401 when it is missing, unknown or expired. */
 export async function authenticate(lookups: TokenLookups, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
@@ -70,7 +160,9 @@ export async function authenticate(lookups: TokenLookups, request: FastifyReques
   if (row.expired) {
     throw unauthorized('the API token has expired: ask for a new token');
   }
-  return principalFromGrants(
+  const known = principals.get(row);
+  if (known) return known;
+  const principal = principalFromGrants(
     {
       tokenId: row.id,
       tokenName: row.name,
@@ -85,4 +177,6 @@ export async function authenticate(lookups: TokenLookups, request: FastifyReques
     row.roles,
     row.user_organization_role,
   );
+  principals.set(row, principal);
+  return principal;
 }

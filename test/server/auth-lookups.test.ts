@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { TokenLookups } from '../../src/server/auth.js';
+import { LookupConnection, TokenLookups } from '../../src/server/auth.js';
 import { createOrganizationIn, createTokenIn } from '../../src/server/admin.js';
 import { hashToken } from '../../src/server/crypto.js';
 import { createPool, type Queryable } from '../../src/server/db.js';
@@ -45,8 +45,37 @@ describe('TokenLookups', () => {
       expect(row?.id, `request ${i}`).toBe(expected);
       if (row) expect(row.token_hash.equals(hashToken(asked[i]!))).toBe(true);
     });
-    // One lookup goes at once; the 29 arriving while it is out go together in the next.
-    expect(count()).toBe(2);
+    // All 30 were asked in one turn of the event loop: one query answers them all.
+    expect(count()).toBe(1);
+  });
+
+  it('sends the requests arriving while a lookup is out together in the next one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let sent = 0;
+    const held = {
+      query: async (...args: unknown[]) => {
+        sent += 1;
+        if (sent === 1) await gate;
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+    } as unknown as Queryable;
+    const lookups = new TokenLookups(held, 1);
+    const first = lookups.find(hashToken(tokens[0]!.token));
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    await turn();
+    expect(sent).toBe(1);
+    // Three more requests, each in a later turn, while the first lookup is held back.
+    const later: Array<Promise<unknown>> = [];
+    for (const t of [tokens[1]!, tokens[2]!, tokens[1]!]) {
+      later.push(lookups.find(hashToken(t.token)));
+      await turn();
+    }
+    expect(sent).toBe(1);
+    release();
+    const rows = (await Promise.all([first, ...later])) as Array<{ id: string } | undefined>;
+    expect(rows.map((r) => r?.id)).toEqual([tokens[0]!.id, tokens[1]!.id, tokens[2]!.id, tokens[1]!.id]);
+    expect(sent).toBe(2);
   });
 
   it('sends every lookup after its request arrived: a change in the database holds for the next request', async () => {
@@ -71,5 +100,44 @@ describe('TokenLookups', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     expect((await lookups.find(hashToken(tokens[2]!.token)))?.id).toBe(tokens[2]!.id);
+  });
+});
+
+describe('LookupConnection', () => {
+  it('answers queries on a session of its own that plans prepared statements once', async () => {
+    const connection = new LookupConnection(pool.options);
+    try {
+      const { rows } = await connection.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
+      expect(rows[0]?.plan_cache_mode).toBe('force_generic_plan');
+      const lookups = new TokenLookups(connection, 1);
+      expect((await lookups.find(hashToken(tokens[4]!.token)))?.id).toBe(tokens[4]!.id);
+      // The pool's own sessions keep the default.
+      expect((await pool.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]?.plan_cache_mode).toBe('auto');
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('opens a new session when its backend was terminated, and the lookup in flight still succeeds', async () => {
+    const connection = new LookupConnection(pool.options);
+    try {
+      const pid = (await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      const lookups = new TokenLookups(connection, 1);
+      expect((await lookups.find(hashToken(tokens[4]!.token)))?.id).toBe(tokens[4]!.id);
+      const again = (await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      expect(again).not.toBe(pid);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('reports an SQL error without dropping its session, and refuses queries once closed', async () => {
+    const connection = new LookupConnection(pool.options);
+    const pid = (await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await expect(connection.query('SELECT * FROM no_such_table')).rejects.toThrow(/no_such_table/);
+    expect((await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).toBe(pid);
+    await connection.close();
+    await expect(connection.query('SELECT 1')).rejects.toThrow(/closing/);
   });
 });
