@@ -75,6 +75,8 @@ export class TokenLookups {
   }
 }
 
+export const LOOKUP_APPLICATION_NAME = 'envmgr token lookups';
+
 /**
  * The connection token lookups go through: one of their own, outside the pool, so a lookup never waits behind
  * other queries for a pooled connection nor pays the pool's checkout on every request. Its session uses a generic
@@ -87,7 +89,12 @@ export class LookupConnection implements Queryable {
   private current: { client: pg.Client; ready: Promise<pg.Client> } | undefined;
   private closed = false;
 
-  constructor(private readonly config: pg.ClientConfig) {}
+  private readonly config: pg.ClientConfig;
+
+  constructor(config: pg.ClientConfig) {
+    // Named, so an operator can tell these sessions from the pool's (a connection string's own name still wins).
+    this.config = { ...config, application_name: LOOKUP_APPLICATION_NAME };
+  }
 
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
     const attempt = async (): Promise<pg.QueryResult<R>> => {
@@ -135,6 +142,33 @@ export class LookupConnection implements Queryable {
   private drop(client: pg.Client): void {
     if (this.current?.client === client) this.current = undefined;
     client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Several lookup connections as one Queryable: each query goes to the connection with the fewest queries on their
+ * way, so `TokenLookups` with as many lookups in flight as connections never queues one behind another.
+ */
+export class LookupConnections implements Queryable {
+  private readonly connections: LookupConnection[];
+  private readonly busy: number[];
+
+  constructor(config: pg.ClientConfig, count: number) {
+    this.connections = Array.from({ length: count }, () => new LookupConnection(config));
+    this.busy = this.connections.map(() => 0);
+  }
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    let index = 0;
+    for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[index]!) index = i;
+    this.busy[index]! += 1;
+    return this.connections[index]!.query<R>(text, values).finally(() => {
+      this.busy[index]! -= 1;
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.close()));
   }
 }
 

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { LookupConnection, TokenLookups } from '../../src/server/auth.js';
+import { LOOKUP_APPLICATION_NAME, LookupConnection, TokenLookups } from '../../src/server/auth.js';
+import { buildApp } from '../../src/server/app.js';
+import { parseMasterKeys } from '../../src/server/crypto.js';
+import { TEST_MASTER_KEY } from './helpers.js';
 import { createOrganizationIn, createTokenIn } from '../../src/server/admin.js';
 import { hashToken } from '../../src/server/crypto.js';
 import { createPool, type Queryable } from '../../src/server/db.js';
@@ -139,5 +142,25 @@ describe('LookupConnection', () => {
     expect((await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).toBe(pid);
     await connection.close();
     await expect(connection.query('SELECT 1')).rejects.toThrow(/closing/);
+  });
+
+  it('belongs to the app: its sessions open with the first request and end when the app closes', async () => {
+    const sessions = async () =>
+      Number((await pool.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+        [LOOKUP_APPLICATION_NAME],
+      )).rows[0]!.n);
+    const before = await sessions();
+    const app = await buildApp({ pool, config: { keyring: parseMasterKeys(TEST_MASTER_KEY, 'k') } });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/v1/users/self', headers: { authorization: `Bearer ${tokens[4]!.token}` } });
+      expect(res.statusCode).toBe(200);
+      expect(await sessions()).toBeGreaterThan(before);
+    } finally {
+      await app.close();
+    }
+    // A backend leaves pg_stat_activity a moment after its client hung up.
+    for (let i = 0; i < 200 && (await sessions()) > before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await sessions()).toBe(before);
   });
 });
