@@ -96,13 +96,28 @@ const STRICT_TOKEN = /^[A-Za-z0-9_-]+={0,2}$/;
  * same InvalidTokenError `fernetDecrypt` throws (with its index in `badIndex` of the error).
  */
 export function fernetDecryptMany(keys: FernetKeys, tokens: readonly string[]): string[] {
+  // A few megabytes of tokens at a time: the module's memory never shrinks, so it stays about that size.
+  const out: string[] = [];
+  for (let from = 0; from < tokens.length; ) {
+    let to = from;
+    for (let size = 0; to < tokens.length && (to === from || size + tokens[to]!.length <= CHUNK_CHARS); to++) size += tokens[to]!.length;
+    const texts = decryptChunk(keys, from === 0 && to === tokens.length ? tokens : tokens.slice(from, to), from);
+    for (const text of texts) out.push(text);
+    from = to;
+  }
+  return out;
+}
+
+const CHUNK_CHARS = 4 << 20;
+
+function decryptChunk(keys: FernetKeys, tokens: readonly string[], offset: number): string[] {
   const n = tokens.length;
   const out: string[] = new Array<string>(n);
   const slow = (i: number) => {
     try {
       out[i] = fernetDecrypt(keys, tokens[i]!);
     } catch (err) {
-      if (err instanceof Error) Object.assign(err, { badIndex: i });
+      if (err instanceof Error) Object.assign(err, { badIndex: offset + i });
       throw err;
     }
   };

@@ -67,4 +67,20 @@ describe('batched Fernet', () => {
     expect(() => fernetDecryptMany(keyA, [tampered])).toThrow(InvalidTokenError);
     expect(() => fernetDecryptMany(keyA, ['not a token'])).toThrow(InvalidTokenError);
   });
+
+  it('decrypts more than one chunk of tokens (a few MB at a time), naming a bad one by its index in the whole list', () => {
+    const big = ['a', 'b', 'c', 'd'].map((c) => c.repeat(1_500_000));
+    const tokens = fernetEncryptMany(keyA, [...big, 'small']);
+    expect(fernetDecryptMany(keyA, tokens)).toEqual([...big, 'small']);
+    const err = (() => {
+      try {
+        fernetDecryptMany(keyA, [...tokens, fernetEncrypt(B, 'not for A')]);
+      } catch (e) {
+        return e as Error & { badIndex?: number };
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(InvalidTokenError);
+    expect(err?.badIndex).toBe(5);
+  });
 });
