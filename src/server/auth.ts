@@ -16,9 +16,9 @@ interface Waiting {
  * Token lookups for API requests, several per round trip. A request's lookup is always a query sent AFTER the
  * request arrived (nothing about tokens, roles, expiry or the organization is kept between requests), so a change
  * in the database holds for every later request, in every process. What is shared: the requests read in the same
- * turn of the event loop, and those arriving while the previous lookup is on its way, go together in the next one
- * (`token_hash = ANY(...)`). Under load that is one round trip for several requests, which spares the database and
- * this process most of the per-query work.
+ * turn of the event loop, and those arriving while `maxInFlight` lookups are on their way, go together in the next
+ * one (`token_hash = ANY(...)`). Under load that is one round trip for several requests, which spares the database
+ * and this process most of the per-query work.
  */
 export class TokenLookups {
   private waiting: Waiting[] = [];
@@ -128,7 +128,10 @@ export class LookupConnection implements Queryable {
     const ready = (async () => {
       try {
         await client.connect();
-        await client.query('SET plan_cache_mode = force_generic_plan');
+        await client.query('SET plan_cache_mode = force_generic_plan').catch((err: unknown) => {
+          // Postgres before 12 has no such setting: it plans as it always did, which is slower but right.
+          if (!(err instanceof pg.DatabaseError && err.code === '42704')) throw err;
+        });
         return client;
       } catch (err) {
         this.drop(client);
