@@ -4,8 +4,11 @@ import { createTestDatabase } from '../support/pg.js';
 import { generateMasterKey } from '../../src/server/index.js';
 import { CLI, baseEnv, runCli, tempHome } from './support/cli.js';
 
-/** Starts `envmgr server start …` and resolves once it prints the URL it listens on. */
-function startServerProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {
+/**
+ * Starts `envmgr server start …` and resolves once it prints the URL it listens on and, when given, `ready` (the
+ * lines of the announcement can arrive in separate chunks).
+ */
+function startServerProcess(args: string[], env: NodeJS.ProcessEnv, ready?: RegExp): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [CLI, 'server', 'start', '--port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -14,7 +17,7 @@ function startServerProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
+      if (match && (!ready || ready.test(output))) {
         clearTimeout(timer);
         resolve({ child, url: match[1]!, output: () => output, exited });
       }
@@ -71,7 +74,7 @@ describe('envmgr server through the CLI', () => {
     const home = await tempHome();
     const env = baseEnv(home);
     const devToken = 'dev-token-for-e2e-0001';
-    const server = await startServerProcess(['--dev', '--ephemeral', '--dev-token', devToken], env);
+    const server = await startServerProcess(['--dev', '--ephemeral', '--dev-token', devToken], env, /Log in with:/);
     try {
       expect(server.output()).toContain(`Owner token: ${devToken}`);
       const list = await runCli(['workspace', 'list', '--json'], { env: { ...env, ENVMGR_API_TOKEN: devToken, ENVMGR_DOMAIN: server.url } });
