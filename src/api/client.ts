@@ -190,7 +190,7 @@ export class ApiClient {
     const size = items.length;
     const total = first.totalCount;
     if (size === 0 || size >= total) return items;
-    if (Math.ceil(total / size) > MAX_PAGES) return this.paginateInTurn(path, query, key, items);
+    if (Math.ceil(total / size) > MAX_PAGES) return this.paginateInTurn(path, key, page, items);
     const offsets: number[] = [];
     for (let offset = size; offset < total; offset += size) offsets.push(offset);
     const pages = new Array<T[] | undefined>(offsets.length);
@@ -207,15 +207,20 @@ export class ApiClient {
         }
       }),
     );
-    if (changed) return this.paginateInTurn(path, query, key, []);
+    if (changed) return this.paginateInTurn(path, key, page, []);
     for (const batch of pages) for (const item of batch!) items.push(item);
     return items;
   }
 
   /** Follows `offset` from `items.length` until `totalCount` items are read, at most MAX_PAGES pages in all. */
-  private async paginateInTurn<K extends string, T>(path: string, query: Query, key: K, items: T[]): Promise<T[]> {
-    for (let page = items.length === 0 ? 0 : 1; page < MAX_PAGES; page++) {
-      const body = await this.call<Page & Record<K, T[]>>({ method: 'GET', path, query: { ...query, offset: items.length, limit: PAGE_SIZE } });
+  private async paginateInTurn<K extends string, T>(
+    path: string,
+    key: K,
+    page: (offset: number) => Promise<Page & Record<K, T[]>>,
+    items: T[],
+  ): Promise<T[]> {
+    for (let read = items.length === 0 ? 0 : 1; read < MAX_PAGES; read++) {
+      const body = await page(items.length);
       const batch = body[key] ?? [];
       for (const item of batch) items.push(item);
       if (batch.length === 0 || items.length >= body.totalCount) return items;
