@@ -179,6 +179,8 @@ function decryptChunk(keys: FernetKeys, tokens: readonly string[], offset: numbe
       if (valid) out[i] = mem.toString('utf8', p, p + length - pad);
       p += length;
     }
+    // The plaintexts are strings now; the module's memory keeps no copy of them.
+    mem.fill(0, plainAt, plainAt + total);
   });
   for (let i = 0; i < n; i++) if (out[i] === undefined) slow(i);
   return out;

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fernetDecrypt, fernetEncrypt, InvalidTokenError, parseFernetKeys } from '../../src/airflow/fernet.js';
 import { fernetDecryptMany, fernetEncryptMany } from '../../src/metadb/fernet-batch.js';
+import { fernetCore } from '../../src/metadb/fernet-core.js';
 
 const A = '1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=';
 const B = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
@@ -37,6 +38,12 @@ describe('batched Fernet', () => {
     const multi = parseFernetKeys(`${B},${A}`, 'rotation');
     const tokens = SAMPLES.map((s, i) => fernetEncrypt(i % 2 ? A : B, s));
     expect(fernetDecryptMany(multi, tokens)).toEqual(SAMPLES);
+  });
+
+  it('leaves no decrypted plaintext behind in the WebAssembly memory', () => {
+    const secret = `plaintext-${Date.now()}-left-behind?`;
+    expect(fernetDecryptMany(keyA, [fernetEncrypt(A, secret)])).toEqual([secret]);
+    expect(fernetCore().bytes.indexOf(secret)).toBe(-1);
   });
 
   it('round-trips arbitrary strings', () => {
