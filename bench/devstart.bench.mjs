@@ -100,6 +100,8 @@ export async function run() {
 
     const keys = parseFernetKeys(KEY, 'bench');
     const home = join(tmp, 'home');
+    // Both sides run with exactly this environment: the shell's own (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, which alone
+    // adds ~50 ms to every Node start-up here) must not weigh on one side only.
     const env = {
       PATH: process.env.PATH, HOME: tmp, ENVMGR_HOME: home, ENVMGR_API_TOKEN: token, ENVMGR_DOMAIN: em.url,
       ENVMGR_ORGANIZATION_ID: org, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent', NO_COLOR: '1',
@@ -141,7 +143,7 @@ export async function run() {
       let baseRss = 0;
       for (let r = 0; r < RUNS; r++) {
         const db1 = await freshDb();
-        const base = await timed(process.execPath, ['--require', rssHook, here, 'baseline', em.url, org, dep, token, db1, csv], { ...process.env, ENVMGR_BENCH_RSS_FILE: env.ENVMGR_BENCH_RSS_FILE });
+        const base = await timed(process.execPath, ['--require', rssHook, here, 'baseline', em.url, org, dep, token, db1, csv], env);
         baseRss = Math.max(baseRss, Number(await readFile(env.ENVMGR_BENCH_RSS_FILE, 'utf8')));
         if (JSON.parse(base.stdout).fetched !== n) throw new Error('baseline fetched the wrong number of objects');
         baseTimes.push(base.seconds);
