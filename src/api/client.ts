@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from './undici.js';
 import { AuthError, UserError } from '../cli/errors.js';
 import { ApiError, SHOW_SECRETS_FORBIDDEN, type FieldError } from './errors.js';
 import type {

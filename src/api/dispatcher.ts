@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { Agent, envHttpProxyAgent, type Dispatcher } from './undici.js';
 import { UserError } from '../cli/errors.js';
 
 export interface DispatcherOptions {
@@ -22,6 +22,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
   const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
   if (httpsProxy || httpProxy) {
+    const EnvHttpProxyAgent = envHttpProxyAgent();
     return new EnvHttpProxyAgent({
       httpProxy,
       httpsProxy,
