@@ -311,16 +311,17 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   // ingests the last batch of Airflow rows while nothing else is left to do (rather than the whole state after them).
   const written = new Set(writes.stateOf.values());
   const state = stateSpec(info);
-  const stateOut = new CopyText();
   function* stateChunks(entries: readonly StateUpsert[]): Generator<Buffer> {
     for (let i = 0; i < entries.length; i += BATCH) {
+      // One string per batch, encoded once (a Buffer write per row costs more than the row's text).
+      let text = '';
       for (let j = i; j < Math.min(i + BATCH, entries.length); j++) {
         const u = entries[j]!;
         // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
         const rowHash = written.has(u) ? fingerprint : u.rowHash;
-        stateOut.text(`${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`);
+        text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`;
       }
-      yield stateOut.take();
+      yield Buffer.from(text, 'utf8');
     }
   }
   const newEntries = writes.state.upsert.filter((u) => !u.recorded);
