@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
+import { Client } from '../pg/driver.js';
 
 /**
  * Connecting to a local Airflow's Postgres metadata database from the URL forms people actually have at hand:
@@ -11,7 +12,7 @@ export class AirflowDbError extends Error {
 }
 
 export interface AirflowDbTarget {
-  /** Ready for `new pg.Client(config)`. */
+  /** Ready for `new Client(config)`. */
   readonly config: pg.ClientConfig;
   /** `[database] sql_alchemy_schema`: the Postgres schema holding Airflow's tables; undefined = the search_path's. */
   readonly schema?: string;
@@ -169,7 +170,7 @@ async function useSchema(client: pg.Client, target: AirflowDbTarget): Promise<vo
 /** Connects once (no retry); with a schema in the target, the session's search_path starts with it. */
 export async function connectAirflowDb(target: string | AirflowDbTarget, options?: TargetOptions): Promise<pg.Client> {
   const t = targetOf(target, options);
-  const client = new pg.Client(t.config);
+  const client = new Client(t.config);
   try {
     await client.connect();
     await useSchema(client, t);
@@ -214,7 +215,7 @@ export async function waitForAirflowDb(target: string | AirflowDbTarget, options
   const started = Date.now();
   let last = '';
   for (;;) {
-    const client = new pg.Client({
+    const client = new Client({
       ...t.config,
       connectionTimeoutMillis: Math.min(t.config.connectionTimeoutMillis ?? 10_000, Math.max(timeoutMs, 1000)),
     });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { Client } from '../pg/driver.js';
 import { quoteIdent } from './schema.js';
 
 /**
@@ -27,7 +27,7 @@ export async function loadSchemaFixture(url: string, version: AirflowSchemaVersi
     throw new Error(`no Airflow schema fixture for ${String(version)} (have ${AIRFLOW_SCHEMA_VERSIONS.join(', ')})`);
   }
   const sql = await readFile(schemaFixturePath(version), 'utf8');
-  const client = new pg.Client({ connectionString: url });
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     await client.query('BEGIN');

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import pg from 'pg';
+import type pg from 'pg';
+import { Client, DatabaseError } from '../pg/driver.js';
 import type { Queryable } from './db.js';
 import { hashToken, sameHash } from './crypto.js';
 import { unauthorized } from './errors.js';
@@ -122,7 +123,7 @@ export class LookupConnection implements Queryable {
   private connection(): Promise<pg.Client> {
     if (this.closed) return Promise.reject(new Error('the server is closing'));
     if (this.current) return this.current.ready;
-    const client = new pg.Client(this.config);
+    const client = new Client(this.config);
     // A connection lost while idle must not crash the process; the next query opens a new one.
     client.on('error', () => this.drop(client));
     const ready = (async () => {
@@ -130,7 +131,7 @@ export class LookupConnection implements Queryable {
         await client.connect();
         await client.query('SET plan_cache_mode = force_generic_plan').catch((err: unknown) => {
           // Postgres before 12 has no such setting: it plans as it always did, which is slower but right.
-          if (!(err instanceof pg.DatabaseError && err.code === '42704')) throw err;
+          if (!(err instanceof DatabaseError && err.code === '42704')) throw err;
         });
         return client;
       } catch (err) {
@@ -177,7 +178,7 @@ export class LookupConnections implements Queryable {
 
 /** Anything but an SQL error reported by the server on a live session: a network failure, a terminated backend. */
 function connectionLost(err: unknown): boolean {
-  if (!(err instanceof pg.DatabaseError)) return true;
+  if (!(err instanceof DatabaseError)) return true;
   // Class 08: connection exception; class 57: operator intervention (terminated, shutting down).
   return typeof err.code === 'string' && (err.code.startsWith('08') || err.code.startsWith('57'));
 }

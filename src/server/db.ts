@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { Pool } from '../pg/driver.js';
 
 /** Anything that runs a query: the pool or a client inside a transaction. Repositories take one of these. */
 export interface Queryable {
@@ -7,7 +8,7 @@ export interface Queryable {
 }
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000 });
+  const pool = new Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
+import { Client } from '../pg/driver.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../pg/embedded.js';
 import { createTokenIn } from './admin.js';
 import { buildApp } from './app.js';
@@ -79,7 +80,7 @@ async function readOrCreateKey(path: string): Promise<string> {
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
