@@ -4,7 +4,7 @@ import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow
 import { pythonJsonDumps } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom, copyValue, CopyText } from './copy.js';
-import { fernetEncryptRaw, type RawTokens } from './fernet-batch.js';
+import { fernetEncryptTexts, type TokenTexts } from './fernet-batch.js';
 import { desiredContent, planSync, planWrites, stateByKind, stateHash, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -108,7 +108,7 @@ interface RowsSpec<T> {
 class SecretColumn {
   private readonly plain: string[] = [];
   private readonly index: Int32Array;
-  private tokens: RawTokens | null = null;
+  private tokens: TokenTexts | null = null;
 
   constructor(n: number) {
     this.index = new Int32Array(n).fill(-1);
@@ -125,13 +125,13 @@ class SecretColumn {
   }
 
   encrypt(keys: FernetKeys | null): void {
-    if (keys) this.tokens = fernetEncryptRaw(keys, this.plain);
+    if (keys) this.tokens = fernetEncryptTexts(keys, this.plain);
   }
 
   write(out: CopyText, i: number): void {
     const j = this.index[i]!;
     if (j < 0) out.text('\\N');
-    else if (this.tokens) out.base64url(this.tokens.data, this.tokens.starts[j]!, this.tokens.ends[j]!);
+    else if (this.tokens) out.bytes(this.tokens.data, this.tokens.starts[j]!, this.tokens.ends[j]!);
     else out.text(copyValue(this.plain[j]!));
   }
 }

@@ -106,11 +106,9 @@ export function copyValue(value: string | number | boolean | null | undefined): 
   return String(value);
 }
 
-const BASE64URL = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (c) => c.charCodeAt(0));
-const EQUALS = 0x3d;
 
 /**
- * COPY text built directly as UTF-8 bytes, so that Fernet tokens go from their raw bytes to base64 in place (no
+ * COPY text built directly as UTF-8 bytes, so that Fernet tokens go in as the bytes the encryption produced (no
  * string per token, no large string to encode again).
  */
 export class CopyText {
@@ -135,35 +133,10 @@ export class CopyText {
     return this;
   }
 
-  /** `bytes[start, end)` as base64url with `=` padding (a Fernet token's text), or `\N` when start < 0. */
-  base64url(bytes: Uint8Array, start: number, end: number): this {
-    if (start < 0) return this.text('\\N');
-    const length = end - start;
-    this.reserve(Math.ceil(length / 3) * 4);
-    const out = this.buf;
-    let o = this.at;
-    let i = start;
-    for (const full = end - ((end - start) % 3); i < full; i += 3) {
-      const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-      out[o++] = BASE64URL[v >>> 18]!;
-      out[o++] = BASE64URL[(v >>> 12) & 63]!;
-      out[o++] = BASE64URL[(v >>> 6) & 63]!;
-      out[o++] = BASE64URL[v & 63]!;
-    }
-    if (end - i === 1) {
-      const v = bytes[i]! << 16;
-      out[o++] = BASE64URL[v >>> 18]!;
-      out[o++] = BASE64URL[(v >>> 12) & 63]!;
-      out[o++] = EQUALS;
-      out[o++] = EQUALS;
-    } else if (end - i === 2) {
-      const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-      out[o++] = BASE64URL[v >>> 18]!;
-      out[o++] = BASE64URL[(v >>> 12) & 63]!;
-      out[o++] = BASE64URL[(v >>> 6) & 63]!;
-      out[o++] = EQUALS;
-    }
-    this.at = o;
+  /** `bytes[start, end)` as they are: text that needs no COPY escaping (a Fernet token's base64url). */
+  bytes(bytes: Buffer, start: number, end: number): this {
+    this.reserve(end - start);
+    this.at += bytes.copy(this.buf, this.at, start, end);
     return this;
   }
 

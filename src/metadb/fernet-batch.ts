@@ -16,20 +16,15 @@ type FernetKey = FernetKeys['keys'][number];
 const HEADER = 25; // version (1) + timestamp (8) + IV (16)
 const MAC = 32;
 
-function toToken(raw: Buffer): string {
-  const text = raw.toString('base64url');
-  return text + '='.repeat((4 - (text.length % 4)) % 4);
-}
-
-/** Tokens in raw (not yet base64) form: token i is `data[starts[i], ends[i])`. */
-export interface RawTokens {
+/** Tokens as their text (base64url, ASCII): token i is `data[starts[i], ends[i])`. */
+export interface TokenTexts {
   data: Buffer;
   starts: Int32Array;
   ends: Int32Array;
 }
 
-/** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key), as raw tokens. */
-export function fernetEncryptRaw(keys: FernetKeys, plaintexts: readonly string[]): RawTokens {
+/** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key), as token texts. */
+export function fernetEncryptTexts(keys: FernetKeys, plaintexts: readonly string[]): TokenTexts {
   const key = keys.keys[0];
   if (!key) throw new Error('no Fernet key given');
   const n = plaintexts.length;
@@ -37,16 +32,20 @@ export function fernetEncryptRaw(keys: FernetKeys, plaintexts: readonly string[]
   const ends = new Int32Array(n);
   const lengths = new Int32Array(n);
   let total = 0;
+  let textTotal = 0;
   for (let i = 0; i < n; i++) {
     const bytes = Buffer.byteLength(plaintexts[i]!, 'utf8');
-    starts[i] = total;
+    const tokenLength = HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC;
     lengths[i] = bytes;
-    total += HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC;
+    // Raw token i goes at `total` in the module's memory; its text at `textTotal` in the result.
+    starts[i] = total;
+    total += tokenLength;
     ends[i] = total;
+    textTotal += Math.ceil(tokenLength / 3) * 4;
   }
   if (n === 0) return { data: Buffer.alloc(0), starts, ends };
   // In the module's memory: token offsets, plaintext lengths, token ends, IVs, the AES staging area, the header,
-  // then the tokens themselves.
+  // the raw tokens, then their text.
   const core = fernetCore();
   const startsAt = HEAP;
   const lengthsAt = startsAt + 4 * n;
@@ -55,7 +54,8 @@ export function fernetEncryptRaw(keys: FernetKeys, plaintexts: readonly string[]
   const stageAt = ivsAt + 16 * n;
   const headerAt = stageAt + 16 * n;
   const tokensAt = headerAt + 16;
-  const mem = core.reserve(tokensAt + total);
+  const textAt = tokensAt + total;
+  const mem = core.reserve(textAt + textTotal);
   const words = new Int32Array(mem.buffer, 0, tokensAt >>> 2);
   for (let i = 0; i < n; i++) {
     words[(startsAt >>> 2) + i] = tokensAt + starts[i]!;
@@ -78,14 +78,22 @@ export function fernetEncryptRaw(keys: FernetKeys, plaintexts: readonly string[]
   }
   core.useKey(key.signing);
   core.fn.macMany(n, startsAt, endsAt);
-  return { data: Buffer.from(mem.subarray(tokensAt, tokensAt + total)), starts, ends };
+  const textEnd = core.fn.base64Many(n, startsAt, endsAt, textAt);
+  if (textEnd !== textAt + textTotal) throw new Error(`fernet-core wrote ${textEnd - textAt} bytes of token text, expected ${textTotal}`);
+  for (let i = 0, at = 0; i < n; i++) {
+    starts[i] = at;
+    at += Math.ceil((HEADER + (Math.floor(lengths[i]! / 16) + 1) * 16 + MAC) / 3) * 4;
+    ends[i] = at;
+  }
+  // (No plaintext is left behind: CBC replaced every block of it with ciphertext.)
+  return { data: Buffer.from(mem.subarray(textAt, textAt + textTotal)), starts, ends };
 }
 
 /** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key). */
 export function fernetEncryptMany(keys: FernetKeys, plaintexts: readonly string[]): string[] {
-  const raw = fernetEncryptRaw(keys, plaintexts);
+  const texts = fernetEncryptTexts(keys, plaintexts);
   const tokens = new Array<string>(plaintexts.length);
-  for (let i = 0; i < tokens.length; i++) tokens[i] = toToken(raw.data.subarray(raw.starts[i]!, raw.ends[i]!));
+  for (let i = 0; i < tokens.length; i++) tokens[i] = texts.data.toString('latin1', texts.starts[i]!, texts.ends[i]!);
   return tokens;
 }
 

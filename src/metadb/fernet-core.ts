@@ -1,8 +1,9 @@
 import { FERNET_CORE_WASM } from './fernet-core.wasm.js';
 
 /**
- * The WebAssembly half of batched Fernet (fernet-core.wat): HMAC-SHA256, token layout and the XORs around CBC's AES
- * rounds, over values laid out in the module's memory. One instance per process, created on first use.
+ * The WebAssembly half of batched Fernet (fernet-core.wat): HMAC-SHA256, token layout, the XORs around CBC's AES
+ * rounds and the tokens' base64url text, over values laid out in the module's memory. One instance per process,
+ * created on first use.
  */
 
 /** The parts of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
@@ -24,11 +25,13 @@ interface CoreExports {
   cbcGather(round: number, n: number, starts: number, lengths: number, stage: number): number;
   cbcScatter(round: number, n: number, starts: number, lengths: number, stage: number): void;
   xorInto(plain: number, prev: number, length: number): void;
+  base64Many(n: number, starts: number, ends: number, dst: number): number;
 }
 
 /** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */
 export const HEAP = 1024;
 const KEY_AT = 768;
+const B64_AT = 960;
 const K_AT = 0;
 const H0_AT = 608;
 
@@ -59,6 +62,7 @@ export class FernetCore {
     const words = new Int32Array(this.fn.memory.buffer);
     words.set(constants(64, Math.cbrt), K_AT / 4);
     words.set(constants(8, Math.sqrt), H0_AT / 4);
+    this.bytes.write('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', B64_AT, 'latin1');
   }
 
   /** Makes the memory at least `size` bytes long. */

@@ -11,6 +11,8 @@
 ;;   576  outer[8]    HMAC outer state after the key block
 ;;   608  H0[8]       SHA-256 initial state (written by the loader)
 ;;   640  pad[128]    scratch bytes for the last block(s) and the key block
+;;   768  key[64]     the HMAC key, as the caller hands it over (KEY_AT in fernet-core.ts)
+;;   960  b64[64]     the base64url alphabet, one byte per digit (written by the loader)
 ;;   1024 ...         free for the caller (see HEAP in fernet-core.ts)
 (module
   (memory (export "memory") 1)
@@ -240,4 +242,48 @@
           (i64.xor (i64.load (i32.add (local.get $plain) (local.get $i))) (i64.load (i32.add (local.get $prev) (local.get $i)))))
         (local.set $i (i32.add (local.get $i) (i32.const 8)))
         (br $next))))
+
+  ;; The base64url text (RFC 4648 §5, '=' padded: a Fernet token's text form) of each token [starts[i], ends[i]),
+  ;; one after the other from $dst; returns where the last one ends. Each takes 4 ceil(length / 3) bytes.
+  (func (export "base64Many") (param $n i32) (param $starts i32) (param $ends i32) (param $dst i32) (result i32)
+    (local $i i32) (local $p i32) (local $end i32) (local $full i32) (local $v i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $end (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))))
+        ;; Whole 3-byte groups up to $full, four digits each.
+        (local.set $full (i32.sub (local.get $end) (i32.rem_u (i32.sub (local.get $end) (local.get $p)) (i32.const 3))))
+        (block $tail
+          (loop $group
+            (br_if $tail (i32.ge_u (local.get $p) (local.get $full)))
+            (local.set $v
+              (i32.or
+                (i32.or (i32.shl (i32.load8_u (local.get $p)) (i32.const 16)) (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 8)))
+                (i32.load8_u offset=2 (local.get $p))))
+            (i32.store8 (local.get $dst) (i32.load8_u offset=960 (i32.shr_u (local.get $v) (i32.const 18))))
+            (i32.store8 offset=1 (local.get $dst) (i32.load8_u offset=960 (i32.and (i32.shr_u (local.get $v) (i32.const 12)) (i32.const 63))))
+            (i32.store8 offset=2 (local.get $dst) (i32.load8_u offset=960 (i32.and (i32.shr_u (local.get $v) (i32.const 6)) (i32.const 63))))
+            (i32.store8 offset=3 (local.get $dst) (i32.load8_u offset=960 (i32.and (local.get $v) (i32.const 63))))
+            (local.set $p (i32.add (local.get $p) (i32.const 3)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+            (br $group)))
+        ;; One or two bytes left: two or three digits, then '=' (61) padding to four.
+        (if (i32.ne (local.get $p) (local.get $end))
+          (then
+            (local.set $v (i32.shl (i32.load8_u (local.get $p)) (i32.const 16)))
+            (if (i32.eq (i32.sub (local.get $end) (local.get $p)) (i32.const 2))
+              (then (local.set $v (i32.or (local.get $v) (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 8))))))
+            (i32.store8 (local.get $dst) (i32.load8_u offset=960 (i32.shr_u (local.get $v) (i32.const 18))))
+            (i32.store8 offset=1 (local.get $dst) (i32.load8_u offset=960 (i32.and (i32.shr_u (local.get $v) (i32.const 12)) (i32.const 63))))
+            (i32.store8 offset=2 (local.get $dst)
+              (select
+                (i32.load8_u offset=960 (i32.and (i32.shr_u (local.get $v) (i32.const 6)) (i32.const 63)))
+                (i32.const 61)
+                (i32.eq (i32.sub (local.get $end) (local.get $p)) (i32.const 2))))
+            (i32.store8 offset=3 (local.get $dst) (i32.const 61))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 4)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $dst))
 )

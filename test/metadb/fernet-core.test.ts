@@ -33,6 +33,34 @@ describe('fernet-core (WebAssembly)', () => {
     expect(mem.subarray(HEAP, HEAP + 32).toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
   });
 
+  it('writes base64url with = padding for every remainder, as Python urlsafe_b64encode does', () => {
+    const core = fernetCore();
+    // Values of 0..70 bytes back to back (odd offsets included), their texts one after the other.
+    const values = Array.from({ length: 71 }, (_, n) => randomBytes(n));
+    const total = values.reduce((sum, v) => sum + v.length, 0);
+    const n = values.length;
+    const startsAt = HEAP;
+    const endsAt = startsAt + 4 * n;
+    const dataAt = endsAt + 4 * n + 1;
+    const textAt = dataAt + total + 7;
+    const mem = core.reserve(textAt + 2 * total + 4 * n);
+    const words = new Int32Array(mem.buffer, 0, dataAt >>> 2);
+    let at = dataAt;
+    values.forEach((v, i) => {
+      mem.set(v, at);
+      words[(startsAt >>> 2) + i] = at;
+      at += v.length;
+      words[(endsAt >>> 2) + i] = at;
+    });
+    const end = core.fn.base64Many(n, startsAt, endsAt, textAt);
+    const expected = values.map((v) => {
+      const text = v.toString('base64url');
+      return text + '='.repeat((4 - (text.length % 4)) % 4);
+    }).join('');
+    expect(end - textAt).toBe(expected.length);
+    expect(mem.toString('latin1', textAt, end)).toBe(expected);
+  });
+
   it('keeps working when its memory has to grow', () => {
     const core = fernetCore();
     const big = randomBytes(3 << 20);
