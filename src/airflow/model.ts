@@ -45,7 +45,8 @@ export interface ValidationProblem extends SourceLocation {
   message: string;
 }
 
-const emptyToNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
+/** '' and undefined become null (see normalizeConnection); anything else is kept, for validation to judge. */
+export const emptyToNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
 
 /**
  * envmgr's one spelling of "no value": Airflow treats `''` and NULL alike for these fields (hooks test them for

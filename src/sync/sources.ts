@@ -1,4 +1,4 @@
-import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type SourceLocation } from '../airflow/model.js';
+import { emptyToNull, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type SourceLocation } from '../airflow/model.js';
 
 /**
  * One object a sync wants in the metadata database, with where it came from. `source` is the stable label kept in
@@ -35,6 +35,11 @@ export interface RemoteEnvironmentObject {
   airflowVariable?: { value: string; isSecret?: boolean } | null;
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function remoteOrigin(obj: RemoteEnvironmentObject): string {
   if (obj.sourceScope === 'WORKSPACE') return `workspace link (${obj.sourceScopeEntityId ?? '?'})`;
   return obj.scope === 'DEPLOYMENT' ? `deployment (${obj.scopeEntityId})` : `workspace (${obj.scopeEntityId})`;
@@ -47,19 +52,20 @@ export function desiredFromRemote(objects: readonly RemoteEnvironmentObject[]): 
     const origin = remoteOrigin(obj);
     if (obj.objectType === 'CONNECTION' && obj.connection) {
       const c = obj.connection;
+      // normalizeConnection's result, built in one step (this runs for every object of a deployment).
       out.push({
         kind: 'connection', key: obj.objectKey, source: REMOTE_SOURCE, origin,
-        object: normalizeConnection({
+        object: {
           conn_id: obj.objectKey,
           conn_type: c.type,
-          description: obj.description ?? null,
-          host: c.host ?? null,
-          login: c.login ?? null,
-          password: c.password ?? null,
-          schema: c.schema ?? null,
-          port: c.port ?? null,
-          extra: c.extra ?? null,
-        }),
+          description: emptyToNull(obj.description),
+          host: emptyToNull(c.host),
+          login: emptyToNull(c.login),
+          password: emptyToNull(c.password),
+          schema: emptyToNull(c.schema),
+          port: c.port ? c.port : null,
+          extra: c.extra && hasKeys(c.extra) ? c.extra : null,
+        },
       });
     } else if (obj.objectType === 'AIRFLOW_VARIABLE' && obj.airflowVariable) {
       out.push({

@@ -1,3 +1,4 @@
+import { normalizeConnection } from '../../src/airflow/model.js';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,24 @@ describe('sources', () => {
     ]);
     expect(remote[0]!.object).toMatchObject({ conn_id: 'pg', conn_type: 'postgres', host: 'h', password: 'pw', extra: null, port: null });
     expect(remote[2]!.object).toEqual({ key: 'v', value: '', description: null });
+  });
+
+  it('normalizes exactly as normalizeConnection does (built in one step for speed)', () => {
+    const cases = [
+      { type: 'http', host: '', login: '', password: '', schema: '', port: 0, extra: {} },
+      { type: 'http', host: null, login: undefined, password: 'p', schema: 's', port: 8080, extra: { a: 1 } },
+      { type: 'http' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const [got] = desiredFromRemote([
+        { objectKey: `k${i}`, objectType: 'CONNECTION', scope: 'DEPLOYMENT', scopeEntityId: 'd1', description: i === 0 ? '' : 'about', connection: c },
+      ]);
+      const expected = normalizeConnection({
+        conn_id: `k${i}`, conn_type: 'http', description: i === 0 ? '' : 'about',
+        host: c.host ?? null, login: c.login ?? null, password: c.password ?? null, schema: c.schema ?? null, port: c.port ?? null, extra: c.extra ?? null,
+      });
+      expect(got!.object).toEqual(expected);
+    }
   });
 
   it('lets the settings file win by default and lists what it hid; remote wins when preferred', () => {
