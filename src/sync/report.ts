@@ -28,15 +28,23 @@ export interface SyncReport {
 
 /** Joins the plan (keys and actions, never values) with the origins of the desired objects. */
 export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): ReportRow[] {
-  const origin = new Map(desired.map((d) => [`${d.kind}\0${d.key}`, d.origin]));
-  return plan.entries.map((e) => ({
-    key: e.key,
-    type: e.kind,
-    source: origin.get(`${e.kind}\0${e.key}`) ?? (e.action === 'delete' ? `no longer in ${e.source}` : e.source),
-    action: e.action,
-    ...(e.changedFields && e.changedFields.length > 0 ? { fields: e.changedFields } : {}),
-    ...(e.note ? { note: e.note } : {}),
-  }));
+  // Maps per kind keyed by the plain key, rows built field by field: this runs for every object of a sync.
+  const origins: Record<AirflowObjectKind, Map<string, string>> = { connection: new Map(), variable: new Map(), pool: new Map() };
+  for (const d of desired) origins[d.kind].set(d.key, d.origin);
+  const rows = new Array<ReportRow>(plan.entries.length);
+  for (let i = 0; i < rows.length; i++) {
+    const e = plan.entries[i]!;
+    const row: ReportRow = {
+      key: e.key,
+      type: e.kind,
+      source: origins[e.kind].get(e.key) ?? (e.action === 'delete' ? `no longer in ${e.source}` : e.source),
+      action: e.action,
+    };
+    if (e.changedFields && e.changedFields.length > 0) row.fields = e.changedFields;
+    if (e.note) row.note = e.note;
+    rows[i] = row;
+  }
+  return rows;
 }
 
 const ACTION_ORDER: PlanEntry['action'][] = ['create', 'update', 'delete', 'conflict', 'unchanged'];

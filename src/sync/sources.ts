@@ -101,16 +101,26 @@ export function mergeSources(
   prefer: 'local' | 'remote' = 'local',
 ): MergeResult {
   const [first, second] = prefer === 'local' ? [local, remote] : [remote, local];
-  const byKey = new Map<string, DesiredObject>();
+  // Where each (kind, key) sits in `desired`, per kind keyed by the plain key (this runs for every object).
+  const at: Record<AirflowObjectKind, Map<string, number>> = { connection: new Map(), variable: new Map(), pool: new Map() };
+  const desired: DesiredObject[] = [];
   const shadowed: ShadowedObject[] = [];
-  for (const obj of first) byKey.set(`${obj.kind}\0${obj.key}`, obj);
-  for (const obj of second) {
-    const id = `${obj.kind}\0${obj.key}`;
-    const winner = byKey.get(id);
-    if (winner) shadowed.push({ kind: obj.kind, key: obj.key, hidden: obj.origin, winner: winner.origin });
-    else byKey.set(id, obj);
+  for (const obj of first) {
+    const i = at[obj.kind].get(obj.key);
+    if (i === undefined) {
+      at[obj.kind].set(obj.key, desired.length);
+      desired.push(obj);
+    } else desired[i] = obj;
   }
-  return { desired: [...byKey.values()], shadowed };
+  for (const obj of second) {
+    const i = at[obj.kind].get(obj.key);
+    if (i !== undefined) shadowed.push({ kind: obj.kind, key: obj.key, hidden: obj.origin, winner: desired[i]!.origin });
+    else {
+      at[obj.kind].set(obj.key, desired.length);
+      desired.push(obj);
+    }
+  }
+  return { desired, shadowed };
 }
 
 export interface RuntimeShadow {
