@@ -292,6 +292,8 @@ function deleteStatement(table: string, column: string, keys: readonly string[])
 interface WriteOptions {
   /** Bulk-load rows the plan found absent with COPY (else every row goes through the upsert). */
   bulk: boolean;
+  /** envmgr_sync_state is known to exist in this transaction already. */
+  stateTableReady?: boolean;
 }
 
 /**
@@ -301,7 +303,7 @@ interface WriteOptions {
 async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null, options: WriteOptions): Promise<ApplyResult> {
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
-  await ensureSyncStateTable(client, info);
+  if (!options.stateTableReady) await ensureSyncStateTable(client, info);
   const { rows } = await client.query<{ xid: string; now: string }>('SELECT txid_current()::text AS xid, now()::text AS now');
   // txid_current() carries the epoch above the 32 bits a row's xmin holds.
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
@@ -348,11 +350,12 @@ function resultOf(plan: SyncPlan, stateChanges: number, wrote: boolean): ApplyRe
   return { created: c.create, updated: c.update, deleted: c.delete, unchanged: c.unchanged, conflicts: c.conflict, stateChanges, wrote };
 }
 
-async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` in a transaction: committed if `keep(value)` (default: always), else rolled back. */
+async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
   await client.query('BEGIN');
   try {
     const value = await fn();
-    await client.query('COMMIT');
+    await client.query(keep(value) ? 'COMMIT' : 'ROLLBACK');
     return value;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -437,26 +440,39 @@ export function knownRowsFor(
 /**
  * The whole sync in one transaction: lock, check the Fernet key against an existing encrypted row, read and
  * decrypt the database and envmgr's sync state, plan, and (unless dry-run) write. A transaction that writes nothing
- * takes no transaction id and leaves every row untouched.
+ * is rolled back and leaves every row untouched (it only takes a transaction id to create envmgr's table, undone).
+ * `desired` may be a promise (objects still being fetched): everything that does not need them runs meanwhile.
  */
-export async function syncAirflowDb(client: pg.ClientBase, desired: readonly DesiredObject[], options: SyncOptions): Promise<SyncOutcome> {
+export async function syncAirflowDb(
+  client: pg.ClientBase,
+  desired: readonly DesiredObject[] | PromiseLike<readonly DesiredObject[]>,
+  options: SyncOptions,
+): Promise<SyncOutcome> {
+  // Desired objects still on their way (a fetch) are awaited inside the transaction, after the lock, the key check
+  // and the sync state: that part overlaps the fetch. A failure of theirs rolls everything back like any other.
+  const wanted = Promise.resolve(desired);
+  wanted.catch(() => undefined); // awaited below; this only keeps an early database error from leaving it unhandled
   try {
-    return await syncOnce(client, desired, options, true);
+    return await syncOnce(client, wanted, options, true);
   } catch (err) {
     // A row the plan took for new was inserted meanwhile (by Airflow: other syncs wait for the lock). Everything was
     // rolled back; read and plan again, so that the row is compared like any other (a conflict unless overwriting),
     // this time without the bulk load so that a second race cannot loop.
-    if (err instanceof CopyConflictError) return syncOnce(client, desired, options, false);
+    if (err instanceof CopyConflictError) return syncOnce(client, wanted, options, false);
     throw err;
   }
 }
 
-async function syncOnce(client: pg.ClientBase, desired: readonly DesiredObject[], options: SyncOptions, bulk: boolean): Promise<SyncOutcome> {
+async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredObject[]>, options: SyncOptions, bulk: boolean): Promise<SyncOutcome> {
   return inTransaction(client, async () => {
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
     const check = await verifyFernetKey(client, options.keys, { info });
     const state = await readSyncState(client, info);
+    // envmgr's table is created now rather than at the first write, so that it too overlaps a fetch; a transaction
+    // that ends up writing nothing is rolled back, table and all.
+    if (!options.dryRun) await ensureSyncStateTable(client, info);
+    const desired = await wanted;
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
@@ -469,8 +485,8 @@ async function syncOnce(client: pg.ClientBase, desired: readonly DesiredObject[]
     else if (options.dryRun) result = { ...resultOf(plan, 0, false), created: 0, updated: 0, deleted: 0 };
     else {
       await options.beforeWrite?.(plan);
-      result = await writePlan(client, plan, info, options.keys, { bulk });
+      result = await writePlan(client, plan, info, options.keys, { bulk, stateTableReady: true });
     }
     return { info, plan, result, keyCheckedAgainst: check.checked };
-  });
+  }, (outcome) => outcome.result.wrote);
 }

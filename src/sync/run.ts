@@ -18,12 +18,16 @@ export function validateDesired(list: readonly DesiredObject[]): ValidationProbl
   return problems;
 }
 
-export interface SyncRequest {
+/** What a sync writes: the objects, and what the report says about how they were chosen. */
+export interface SyncSources {
   desired: DesiredObject[];
   shadowed: ShadowedObject[];
   runtimeShadows: RuntimeShadow[];
   /** Problems found in the sources; objects with a problem must already be left out of `desired`. */
   problems: ValidationProblem[];
+}
+
+export interface SyncFlags {
   skipInvalid: boolean;
   dryRun: boolean;
   prune: boolean;
@@ -37,23 +41,32 @@ export interface SyncRequest {
   conflictsAreExpected?: boolean;
 }
 
+export type SyncRequest = SyncSources & SyncFlags;
+
 /**
  * Steps 5–7 of the main job: refuse invalid input unless told to skip it, plan and apply in one transaction
- * (metadb), print the report, and fail when anything was invalid or conflicted.
+ * (metadb), print the report, and fail when anything was invalid or conflicted. The sources may still be on their
+ * way (`dev start` fetching): the transaction starts meanwhile and waits for them before reading what it compares.
  */
-export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest): Promise<SyncReport> {
-  if (req.problems.length > 0) {
-    printProblems(ctx, req.problems);
-    if (!req.skipInvalid) {
-      throw new UserError(
-        `${req.problems.length} problem${req.problems.length === 1 ? '' : 's'} in the sources; nothing was written. ` +
-          'Fix them, or pass --skip-invalid to write the valid objects',
-      );
+export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest): Promise<SyncReport>;
+export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags, sources: Promise<SyncSources>): Promise<SyncReport>;
+export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags & Partial<SyncSources>, pending?: Promise<SyncSources>): Promise<SyncReport> {
+  const checked = (pending ?? Promise.resolve(req as SyncRequest)).then((sources) => {
+    if (sources.problems.length > 0) {
+      printProblems(ctx, sources.problems);
+      if (!req.skipInvalid) {
+        throw new UserError(
+          `${sources.problems.length} problem${sources.problems.length === 1 ? '' : 's'} in the sources; nothing was written. ` +
+            'Fix them, or pass --skip-invalid to write the valid objects',
+        );
+      }
     }
-  }
+    return sources;
+  });
+  checked.catch(() => undefined); // awaited below, after the sync that also waits for it
   const { syncAirflowDb, FernetMismatchError } = await import('../metadb/index.js');
   const run = (dryRun: boolean) =>
-    syncAirflowDb(target.client, req.desired, {
+    syncAirflowDb(target.client, checked.then((s) => s.desired), {
       keys: target.keys,
       info: target.info,
       overwrite: req.overwrite,
@@ -74,26 +87,29 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest
     }
     if (req.failOnConflict && !req.dryRun) outcome = await run(false);
   } catch (err) {
+    // A source that failed (a fetch, invalid objects) explains more than what the database said meanwhile.
+    await checked;
     if (err instanceof FernetMismatchError) throw new UserError(`${err.message}; nothing was written. Pass the key Airflow uses (--fernet-key or AIRFLOW__CORE__FERNET_KEY)`);
     throw err;
   }
+  const sources = await checked;
   const report: SyncReport = {
     dryRun: req.dryRun,
-    rows: reportRows(outcome.plan, req.desired),
+    rows: reportRows(outcome.plan, sources.desired),
     counts: { ...outcome.plan.counts },
-    shadowed: req.shadowed,
-    runtimeShadows: req.runtimeShadows,
-    invalid: req.problems,
+    shadowed: sources.shadowed,
+    runtimeShadows: sources.runtimeShadows,
+    invalid: sources.problems,
     database: target.display,
     schema: target.info.label,
     fernetKeySource: target.keySource,
   };
   printSyncReport(ctx, report, req.conflictHint);
   const conflicts = req.conflictsAreExpected ? 0 : report.counts.conflict;
-  if (conflicts > 0 || req.problems.length > 0) {
+  if (conflicts > 0 || sources.problems.length > 0) {
     const parts = [
       ...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? '' : 's'} left unresolved (use --overwrite to replace local rows envmgr did not write)`] : []),
-      ...(req.problems.length > 0 ? [`${req.problems.length} invalid object${req.problems.length === 1 ? '' : 's'} skipped`] : []),
+      ...(sources.problems.length > 0 ? [`${sources.problems.length} invalid object${sources.problems.length === 1 ? '' : 's'} skipped`] : []),
     ];
     throw new UserError(parts.join('; '));
   }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCreateToken, adminCreateUser } from '../../src/server/index.js';
 import { startTestEnvironmentManager, type TestEnvironmentManager } from '../cli/support/server.js';
+import { createTestDatabase } from '../support/pg.js';
 import { airflowDb, api, developer, dump, FERNET_KEY, OTHER_KEY, pythonDecrypt, pythonWithCryptography, readBack, sql } from './support.js';
 
 let em: TestEnvironmentManager;
@@ -253,6 +254,19 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(run.stderr).toMatch(/403|permission|WORKSPACE_AUTHOR/i);
     expect(run.stderr).not.toMatch(/re-run with --verbose/);
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+    expect(await dump(db)).not.toMatch(/state:/);
+  });
+
+  it('reports an API failure at once, without waiting for the database to get its tables', async () => {
+    const { id: userId } = await adminCreateUser(em.databaseUrl, { organizationId: em.organizationId, username: `member-${Date.now()}-b` });
+    const { token } = await adminCreateToken(em.databaseUrl, { organizationId: em.organizationId, name: 'member', userId, roles: [{ role: 'WORKSPACE_MEMBER', entityId: em.workspaces.alpha }] });
+    const dev = await developer(em, { token, workspace: em.workspaces.alpha });
+    // No Airflow tables, ever: dev start would wait the whole --wait (10 minutes) for them before giving up.
+    const db = await createTestDatabase('no_airflow');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, '--db-url', db, '--fernet-key', FERNET_KEY, '--wait', '10m']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/403|permission|WORKSPACE_AUTHOR/i);
+    expect(run.stderr).not.toMatch(/gave up waiting/);
   });
 
   it('writes nothing when the API fails in the middle of pagination', async () => {
@@ -293,6 +307,7 @@ describe('dev start against a real Environment Manager and metadata database', (
       expect(run.stderr).toMatch(/500|internal error/);
       expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
       expect(await sql(db, 'SELECT 1 FROM variable')).toEqual([]);
+      expect(await dump(db)).not.toMatch(/state:/);
     } finally {
       await new Promise((done) => proxy.close(done));
     }

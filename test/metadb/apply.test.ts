@@ -50,6 +50,33 @@ describe('syncAirflowDb', () => {
     expect(await dumpTables(client)).toEqual(before);
   });
 
+  it('takes the desired objects as a promise: works on while they arrive, rolls back when they fail', async () => {
+    const stateTable = async () => (await client.query("SELECT to_regclass('envmgr_sync_state') IS NOT NULL AS exists")).rows[0] as { exists: boolean };
+    // A failed source (say, the API) rejects after the transaction began: nothing is left behind, table included.
+    let fail!: (err: Error) => void;
+    const failing = new Promise<DesiredObject[]>((_, reject) => (fail = reject));
+    const attempt = syncAirflowDb(client, failing, { keys: keyA });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fail(new Error('the API failed mid-pagination'));
+    await expect(attempt).rejects.toThrow('the API failed mid-pagination');
+    expect(await stateTable()).toEqual({ exists: false });
+    expect((await client.query('SELECT 1 FROM connection')).rows).toEqual([]);
+
+    // Nothing to write: rolled back too, so a first sync of nothing leaves no table either.
+    const empty = await syncAirflowDb(client, Promise.resolve([]), { keys: keyA });
+    expect(empty.result.wrote).toBe(false);
+    expect(await stateTable()).toEqual({ exists: false });
+
+    // Objects that arrive later are written like any others.
+    const later = new Promise<DesiredObject[]>((resolve) => setTimeout(() => resolve([pg1, var1]), 50));
+    const outcome = await syncAirflowDb(client, later, { keys: keyA });
+    expect(outcome.plan.counts.create).toBe(2);
+    expect(await stateTable()).toEqual({ exists: true });
+    const again = await syncAirflowDb(client, Promise.resolve([pg1, var1]), { keys: keyA });
+    expect(again.plan.counts.unchanged).toBe(2);
+    expect(again.result.wrote).toBe(false);
+  });
+
   it('updates, reports conflicts, overwrites and prunes end to end', async () => {
     await syncAirflowDb(client, [pg1, var1], { keys: keyA });
     // Airflow's own row (say, from the UI): envmgr did not write it.

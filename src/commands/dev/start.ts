@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ValidationProblem } from '../../airflow/model.js';
 import type { Context } from '../../cli/context.js';
 import { UsageError, UserError } from '../../cli/errors.js';
 import { readSettingsSource, displayPath } from '../../sync/local.js';
@@ -10,8 +9,8 @@ import {
   desiredFromRemote, findRuntimeShadows, mergeSources, REMOTE_SOURCE, SETTINGS_SOURCE,
   type RemoteEnvironmentObject,
 } from '../../sync/sources.js';
-import { defaultSettingsFile, loadProject, openTarget, type TargetFlags } from '../../sync/target.js';
-import { runSync, validateDesired } from '../../sync/run.js';
+import { defaultSettingsFile, loadProject, openTarget, type OpenTarget, type TargetFlags } from '../../sync/target.js';
+import { runSync, validateDesired, type SyncSources } from '../../sync/run.js';
 
 export interface DevStartOptions extends TargetFlags {
   workspaceId?: string;
@@ -90,47 +89,51 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     else if (ws) scope = { workspaceId: ws };
   }
 
-  // The database is opened while the objects are fetched (both mostly wait on the network). Nothing is written
-  // before every page has arrived: any API failure stops the command here, and the connection is closed.
+  // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
+  // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
+  // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
   const opening = openTarget(ctx, project, opts);
-  opening.catch(() => undefined);
-  let remoteObjects: RemoteEnvironmentObject[];
+  const fetching = scope ? fetchRemote(ctx, scope) : Promise.resolve([]);
+  fetching.catch(() => undefined); // awaited below in every path
+  let target: OpenTarget;
   try {
-    remoteObjects = scope ? await fetchRemote(ctx, scope) : [];
+    // A failed fetch is reported at once, even while the database is still being waited for.
+    target = await Promise.race([opening, fetching.then(() => opening)]);
   } catch (err) {
     void opening.then((t) => t.client.end(), () => undefined);
+    await fetching; // a failed fetch explains more than the database
     throw err;
   }
-  if (scope) {
-    const what = 'deploymentId' in scope ? `deployment ${scope.deploymentId}` : `workspace ${scope.workspaceId}`;
-    ctx.io.err(`Fetched ${remoteObjects.length} environment object${remoteObjects.length === 1 ? '' : 's'} for ${what}\n`);
-  }
-
-  const target = await opening;
   try {
     const settingsPath = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
     const local = await readSettingsSource(settingsPath, { cwd: ctx.cwd, required: opts.settingsFile !== undefined, airflow: target.info.uriVariant });
-    const remote = desiredFromRemote(remoteObjects);
-    const remoteProblems = validateDesired(remote);
-    const problems: ValidationProblem[] = [...local.problems, ...remoteProblems];
     for (const w of local.warnings) ctx.io.err(`warning: ${w.file ?? local.file}:${w.line ?? '?'}: ${w.message}\n`);
-
-    // The settings reader already leaves invalid entries out; remote ones are dropped here.
-    const validRemote = remote.filter((d) => !remoteProblems.some((p) => p.kind === d.kind && p.key === d.key));
-    const merged = mergeSources(local.desired, validRemote, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
     const pruneSources = [...(local.exists ? [SETTINGS_SOURCE] : []), ...(scope ? [REMOTE_SOURCE] : [])];
 
-    return await runSync(ctx, target, {
-      desired: merged.desired,
-      shadowed: merged.shadowed,
-      runtimeShadows: findRuntimeShadows(merged.desired, ctx.env, project.dotenv, displayPath(project.envFile, ctx.cwd)),
-      problems,
-      skipInvalid: opts.skipInvalid === true,
-      dryRun: opts.dryRun === true,
-      prune: opts.prune === true,
-      overwrite: opts.overwrite === true,
-      pruneSources,
+    const sources = fetching.then((remoteObjects): SyncSources => {
+      if (scope) {
+        const what = 'deploymentId' in scope ? `deployment ${scope.deploymentId}` : `workspace ${scope.workspaceId}`;
+        ctx.io.err(`Fetched ${remoteObjects.length} environment object${remoteObjects.length === 1 ? '' : 's'} for ${what}\n`);
+      }
+      const remote = desiredFromRemote(remoteObjects);
+      const remoteProblems = validateDesired(remote);
+      // The settings reader already leaves invalid entries out; remote ones are dropped here.
+      const validRemote = remoteProblems.length === 0 ? remote : remote.filter((d) => !remoteProblems.some((p) => p.kind === d.kind && p.key === d.key));
+      const merged = mergeSources(local.desired, validRemote, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
+      return {
+        desired: merged.desired,
+        shadowed: merged.shadowed,
+        runtimeShadows: findRuntimeShadows(merged.desired, ctx.env, project.dotenv, displayPath(project.envFile, ctx.cwd)),
+        problems: [...local.problems, ...remoteProblems],
+      };
     });
+
+    return await runSync(
+      ctx,
+      target,
+      { skipInvalid: opts.skipInvalid === true, dryRun: opts.dryRun === true, prune: opts.prune === true, overwrite: opts.overwrite === true, pruneSources },
+      sources,
+    );
   } finally {
     await target.client.end().catch(() => undefined);
   }
