@@ -13,7 +13,7 @@ const here = fileURLToPath(import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
 const CLI = fileURLToPath(new URL('cli/main.js', dist));
 const KEY = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
-const RUNS = 3;
+const RUNS = 5;
 const SIZES = [1_000, 10_000];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
