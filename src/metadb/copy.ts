@@ -134,9 +134,10 @@ export class CopyText {
   }
 
   /** `bytes[start, end)` as they are: text that needs no COPY escaping (a Fernet token's base64url). */
-  bytes(bytes: Buffer, start: number, end: number): this {
+  bytes(bytes: Uint8Array, start: number, end: number): this {
     this.reserve(end - start);
-    this.at += bytes.copy(this.buf, this.at, start, end);
+    this.buf.set(bytes.subarray(start, end), this.at);
+    this.at += end - start;
     return this;
   }
 

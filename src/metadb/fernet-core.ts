@@ -26,6 +26,7 @@ interface CoreExports {
   cbcScatter(round: number, n: number, starts: number, lengths: number, stage: number): void;
   xorInto(plain: number, prev: number, length: number): void;
   base64Many(n: number, starts: number, ends: number, dst: number): number;
+  place(n: number, starts: number, lengths: number, src: number): void;
 }
 
 /** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */

@@ -7,7 +7,7 @@ import type { AirflowSchemaInfo } from './schema.js';
 
 /**
  * Airflow rows as COPY text, a batch at a time, values encrypted exactly as Airflow's models encrypt them (FACTS.md
- * §2). No database access here (rows-worker.ts builds connection rows with it on another thread).
+ * §2). No database access here.
  */
 
 /** A table being written: its columns (in COPY order), its unique key, and how a batch of rows becomes COPY text. */
@@ -20,34 +20,25 @@ export interface RowsSpec<T> {
 }
 
 /**
- * Values to store, encrypted when there is a key: `at(i)` is where value i's token is in `tokens` (-1 for NULL).
- * Without a key the plaintext is stored.
+ * The values of a batch that are stored encrypted when there is a key (every secret column of the batch together:
+ * one encryption pass), as plaintext without one. `add` answers the value's index, -1 for NULL.
  */
-class SecretColumn {
+class Secrets {
   private readonly plain: string[] = [];
-  private readonly index: Int32Array;
   private tokens: TokenTexts | null = null;
 
-  constructor(n: number) {
-    this.index = new Int32Array(n).fill(-1);
-  }
-
-  set(i: number, value: string | null): void {
-    if (value === null) return;
-    this.index[i] = this.plain.length;
+  add(value: string | null): number {
+    if (value === null) return -1;
     this.plain.push(value);
-  }
-
-  isNull(i: number): boolean {
-    return this.index[i]! < 0;
+    return this.plain.length - 1;
   }
 
   encrypt(keys: FernetKeys | null): void {
     if (keys) this.tokens = fernetEncryptTexts(keys, this.plain);
   }
 
-  write(out: CopyText, i: number): void {
-    const j = this.index[i]!;
+  /** Valid only right after encrypt (the tokens are in the encryption module's memory). */
+  write(out: CopyText, j: number): void {
     if (j < 0) out.text('\\N');
     else if (this.tokens) out.bytes(this.tokens.data, this.tokens.starts[j]!, this.tokens.ends[j]!);
     else out.text(copyValue(this.plain[j]!));
@@ -63,26 +54,26 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
     columns: ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'],
     chunk(rows) {
       const n = rows.length;
-      const password = new SecretColumn(n);
-      const extra = new SecretColumn(n);
+      const secrets = new Secrets();
+      const password = new Int32Array(n);
+      const extra = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const c = rows[i]!;
         // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-        password.set(i, c.password ? c.password : null);
-        extra.set(i, c.extra && hasKeys(c.extra) ? pythonJsonDumps(c.extra) : null);
+        password[i] = secrets.add(c.password ? c.password : null);
+        extra[i] = secrets.add(c.extra && hasKeys(c.extra) ? pythonJsonDumps(c.extra) : null);
       }
-      password.encrypt(keys);
-      extra.encrypt(keys);
+      secrets.encrypt(keys);
       for (let i = 0; i < n; i++) {
         const c = rows[i]!;
         out.text(
           `${copyValue(c.conn_id)}\t${copyValue(c.conn_type)}\t${withDescription ? `${copyValue(c.description)}\t` : ''}` +
             `${copyValue(c.host)}\t${copyValue(c.schema)}\t${copyValue(c.login)}\t`,
         );
-        password.write(out, i);
+        secrets.write(out, password[i]!);
         // The flags say whether the stored value is a token (FACTS.md §2): never for NULL, never without a key.
-        out.text(`\t${copyValue(c.port)}\t${keys !== null && !password.isNull(i) ? 't' : 'f'}\t${keys !== null && !extra.isNull(i) ? 't' : 'f'}\t`);
-        extra.write(out, i);
+        out.text(`\t${copyValue(c.port)}\t${keys !== null && password[i]! >= 0 ? 't' : 'f'}\t${keys !== null && extra[i]! >= 0 ? 't' : 'f'}\t`);
+        secrets.write(out, extra[i]!);
         out.text('\n');
       }
       return out.take();
@@ -104,12 +95,12 @@ export function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): 
     columns: ['key', 'val', ...(withDescription ? ['description'] : []), 'is_encrypted'],
     chunk(rows) {
       // Variable.set_val encrypts any non-None value, '' included.
-      const vals = new SecretColumn(rows.length);
-      rows.forEach((v, i) => vals.set(i, v.value));
+      const vals = new Secrets();
+      const at = rows.map((v) => vals.add(v.value));
       vals.encrypt(keys);
       rows.forEach((v, i) => {
         out.text(`${copyValue(v.key)}\t`);
-        vals.write(out, i);
+        vals.write(out, at[i]!);
         out.text(`\t${withDescription ? `${copyValue(v.description)}\t` : ''}${keys !== null ? 't' : 'f'}\n`);
       });
       return out.take();

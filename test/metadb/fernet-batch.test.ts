@@ -46,6 +46,16 @@ describe('batched Fernet', () => {
     expect(fernetCore().bytes.indexOf(secret)).toBe(-1);
   });
 
+  it('leaves no plaintext behind when encrypting either (all-ASCII batches are staged in one piece)', () => {
+    const ascii = [`first-${Date.now()}-secret`, `second-${Date.now()}-secret`, ''];
+    const mixed = [`ascii-${Date.now()}-value`, `ünï-${Date.now()}-cödé`];
+    for (const batch of [ascii, mixed]) {
+      const tokens = fernetEncryptMany(keyA, batch);
+      batch.forEach((text, i) => expect(fernetDecrypt(A, tokens[i]!)).toBe(text));
+      for (const text of batch.filter((t) => t !== '')) expect(fernetCore().bytes.indexOf(text)).toBe(-1);
+    }
+  });
+
   it('round-trips arbitrary strings', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 80 }), { maxLength: 40 }), (texts) => {
