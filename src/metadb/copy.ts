@@ -106,7 +106,6 @@ export function copyValue(value: string | number | boolean | null | undefined): 
   return String(value);
 }
 
-
 /**
  * COPY text built directly as UTF-8 bytes, so that Fernet tokens go in as the bytes the encryption produced (no
  * string per token, no large string to encode again).
