@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fernetDecrypt, parseFernetKeys } from '../../src/airflow/fernet.js';
+import type { AirflowConnection } from '../../src/airflow/model.js';
 import { applySyncPlan, syncAirflowDb } from '../../src/metadb/apply.js';
 import { copyFrom, copyValue, CopyText } from '../../src/metadb/copy.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
@@ -67,6 +69,40 @@ describe('canonical text of a connection', () => {
       const fields = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
       expect(connectionCanonicalText(r, fields)).toBe(canonicalText(canonicalConnection(r, fields)));
     }
+  });
+});
+
+describe('canonical text of a connection, for any values', () => {
+  const text = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('', 'a"b', 'back\\slash', 'tab\there', '\u2028', '\ud800'));
+  const plain = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+  const extra = fc.oneof(
+    fc.constant(null),
+    fc.dictionary(text, plain),
+    fc.dictionary(fc.constantFrom('b', 'a', '10', '2', 'a"', 'é'), fc.oneof(plain, fc.array(plain), fc.dictionary(text, plain))),
+  );
+  const connection = fc.record({
+    conn_id: fc.constant('c'),
+    conn_type: text,
+    description: fc.oneof(text, fc.constant(null), fc.constant(undefined)),
+    host: fc.oneof(text, fc.constant(null)),
+    login: fc.oneof(text, fc.constant(null)),
+    password: fc.oneof(text, fc.constant(null)),
+    schema: fc.oneof(text, fc.constant(null)),
+    port: fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.constant(null)),
+    extra,
+  });
+
+  it('built in one step is exactly the text of canonicalConnection, for desired objects and rows read back', () => {
+    fc.assert(
+      fc.property(connection, fc.boolean(), (c, connectionDescription) => {
+        const fields = { connectionDescription, variableDescription: true, poolDescription: true, includeDeferred: true };
+        expect(connectionCanonicalText(c as AirflowConnection, fields)).toBe(canonicalText(canonicalConnection(c as AirflowConnection, fields)));
+        const extraText = c.extra === null ? null : JSON.stringify(c.extra);
+        const row = { ...c, description: c.description ?? null, extraText, extra: extraText === null ? null : (JSON.parse(extraText) as Record<string, unknown>) } as DbConnection;
+        expect(connectionCanonicalText(row, fields)).toBe(canonicalText(canonicalConnection(row, fields)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
