@@ -31,8 +31,11 @@ export function fernetEncryptTexts(keys: FernetKeys, plaintexts: readonly string
   const key = keys.keys[0];
   if (!key) throw new Error('no Fernet key given');
   const n = plaintexts.length;
+  // Raw token i is [starts[i], ends[i]) from `tokensAt` in the module's memory; its text [textStarts[i], textEnds[i]).
   const starts = new Int32Array(n);
   const ends = new Int32Array(n);
+  const textStarts = new Int32Array(n);
+  const textEnds = new Int32Array(n);
   const lengths = new Int32Array(n);
   let total = 0;
   let textTotal = 0;
@@ -44,13 +47,14 @@ export function fernetEncryptTexts(keys: FernetKeys, plaintexts: readonly string
     const bytes = ascii ? plaintexts[i]!.length : Buffer.byteLength(plaintexts[i]!, 'utf8');
     const tokenLength = HEADER + (Math.floor(bytes / 16) + 1) * 16 + MAC;
     lengths[i] = bytes;
-    // Raw token i goes at `total` in the module's memory; its text at `textTotal` in the result.
     starts[i] = total;
     total += tokenLength;
     ends[i] = total;
+    textStarts[i] = textTotal;
     textTotal += Math.ceil(tokenLength / 3) * 4;
+    textEnds[i] = textTotal;
   }
-  if (n === 0) return { data: new Uint8Array(0), starts, ends };
+  if (n === 0) return { data: new Uint8Array(0), starts: textStarts, ends: textEnds };
   // In the module's memory: token offsets, plaintext lengths, token ends, IVs, the AES staging area, the header,
   // the raw tokens, then their text.
   const core = fernetCore();
@@ -94,13 +98,8 @@ export function fernetEncryptTexts(keys: FernetKeys, plaintexts: readonly string
   core.fn.macMany(n, startsAt, endsAt);
   const textEnd = core.fn.base64Many(n, startsAt, endsAt, textAt);
   if (textEnd !== textAt + textTotal) throw new Error(`fernet-core wrote ${textEnd - textAt} bytes of token text, expected ${textTotal}`);
-  for (let i = 0, at = 0; i < n; i++) {
-    starts[i] = at;
-    at += Math.ceil((HEADER + (Math.floor(lengths[i]! / 16) + 1) * 16 + MAC) / 3) * 4;
-    ends[i] = at;
-  }
   // (No plaintext is left behind: CBC replaced every block of it with ciphertext.)
-  return { data: new Uint8Array(mem.buffer, mem.byteOffset + textAt, textTotal), starts, ends };
+  return { data: new Uint8Array(mem.buffer, mem.byteOffset + textAt, textTotal), starts: textStarts, ends: textEnds };
 }
 
 /** Encrypts each UTF-8 text with the first key (a MultiFernet encrypts with its first key). */
