@@ -7,11 +7,13 @@ import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
+  createSyncStateTable,
   ensureSyncStateTable,
   readSyncState,
   rowFingerprint,
   SYNC_STATE_COLUMNS,
   syncStateDeleteStatement,
+  syncStateTableExists,
   type StateUpsert,
   type SyncState,
 } from './sync-state.js';
@@ -342,10 +344,11 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
     const check = await verifyFernetKey(client, options.keys, { info });
-    const state = await readSyncState(client, info);
+    const stateTable = await syncStateTableExists(client, info);
+    const state = await readSyncState(client, info, stateTable);
     // envmgr's table is created now rather than at the first write, so that it too overlaps a fetch; a transaction
     // that ends up writing nothing is rolled back, table and all.
-    if (!options.dryRun) await ensureSyncStateTable(client, info);
+    if (!stateTable && !options.dryRun) await createSyncStateTable(client, info);
     const desired = await wanted;
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {

@@ -154,10 +154,13 @@ export async function syncStateTableExists(client: pg.ClientBase, info: AirflowS
   return rows[0]?.t != null;
 }
 
-/** Reads the sync state; an absent table (nothing written yet) is an empty state. */
-export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, SyncStateEntry>> {
+/**
+ * Reads the sync state; an absent table (nothing written yet) is an empty state. `tableExists`, when the caller
+ * has just checked, spares the check.
+ */
+export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo, tableExists?: boolean): Promise<Map<string, SyncStateEntry>> {
   const out = new Map<string, SyncStateEntry>();
-  if (!(await syncStateTableExists(client, info))) return out;
+  if (!(tableExists ?? (await syncStateTableExists(client, info)))) return out;
   // No written_at: formatting thousands of timestamps costs more than the rest of the rows, and planning ignores it.
   const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; row_hash: string | null }>(
     `SELECT kind, key, source, content_hash, row_hash FROM ${info.tables.syncState}`,
@@ -170,7 +173,11 @@ export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaIn
 
 /** Creates envmgr's own table if needed. Only ever called inside a writing transaction. */
 export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
-  if (await syncStateTableExists(client, info)) return;
+  if (!(await syncStateTableExists(client, info))) await createSyncStateTable(client, info);
+}
+
+/** Creates envmgr's table (absent: see syncStateTableExists). Only ever called inside a writing transaction. */
+export async function createSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${info.tables.syncState} (
        kind text NOT NULL CHECK (kind IN ('connection', 'variable', 'pool')),
