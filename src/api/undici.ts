@@ -5,7 +5,7 @@ import type * as Undici from 'undici';
  * The parts of undici envmgr uses, required from their own modules. undici's index also builds fetch, WebSocket,
  * the caches, the mocks and the interceptors, and touching the web globals it needs loads Node's own copy of undici
  * as well: ~60 ms of every CLI run that talks to the API (measured: +96 ms for `require('undici')` against +37 ms
- * for these modules, Node 20 on the CI machine). The classes are undici's own (test/api/undici.test.ts checks that
+ * for these modules, Node 20 on the CI machine). The classes are undici's own (src/api/undici.test.ts checks that
  * each is the very one the index exports, so a release that moves a file fails the tests, not the CLI).
  */
 const require = createRequire(import.meta.url);
