@@ -1,20 +1,16 @@
+import { EAGER, instantiateWasm } from '../wasm-tiering.js';
 import { FERNET_CORE_WASM } from './fernet-core.wasm.js';
 
 /**
  * The WebAssembly half of batched Fernet (fernet-core.wat): HMAC-SHA256, token layout, the XORs around CBC's AES
  * rounds and the tokens' base64url text, over values laid out in the module's memory. One instance per process,
- * created on first use.
+ * created on first use, optimized by V8 right after its first calls (see wasm-tiering.ts).
  */
 
-/** The parts of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-};
 
 interface CoreExports {
   memory: WasmMemory;
@@ -57,7 +53,7 @@ export class FernetCore {
   private key: Buffer | null = null;
 
   constructor() {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(FERNET_CORE_WASM, 'base64')));
+    const instance = instantiateWasm(Buffer.from(FERNET_CORE_WASM, 'base64'), EAGER);
     this.fn = instance.exports as unknown as CoreExports;
     this.bytes = Buffer.from(this.fn.memory.buffer);
     const words = new Int32Array(this.fn.memory.buffer);
