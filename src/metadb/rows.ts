@@ -1,6 +1,6 @@
 import type { FernetKeys } from '../airflow/fernet.js';
 import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow/model.js';
-import { pythonJsonDumps } from '../airflow/pyjson.js';
+import { flatObjectDumps, pythonJsonDumps } from '../airflow/pyjson.js';
 import { copyValue, CopyText } from './copy.js';
 import { fernetEncryptTexts, type TokenTexts } from './fernet-batch.js';
 import type { AirflowSchemaInfo } from './schema.js';
@@ -61,7 +61,7 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
         const c = rows[i]!;
         // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
         password[i] = secrets.add(c.password ? c.password : null);
-        extra[i] = secrets.add(c.extra && hasKeys(c.extra) ? pythonJsonDumps(c.extra) : null);
+        extra[i] = secrets.add(c.extra && hasKeys(c.extra) ? (flatObjectDumps(c.extra) ?? pythonJsonDumps(c.extra)) : null);
       }
       secrets.encrypt(keys);
       for (let i = 0; i < n; i++) {

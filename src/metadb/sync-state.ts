@@ -67,6 +67,11 @@ function stableJson(value: unknown): string {
   return `${out}}`;
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function isDbConnection(c: AirflowConnection | DbConnection): c is DbConnection {
   return 'extraText' in c;
 }
@@ -78,7 +83,7 @@ function canonicalExtra(c: AirflowConnection | DbConnection): string | null {
     if (c.extra === null) return `raw:${c.extraText}`;
     return Object.keys(c.extra).length === 0 ? null : stableJson(c.extra);
   }
-  if (!c.extra || Object.keys(c.extra).length === 0) return null;
+  if (!c.extra || !hasKeys(c.extra)) return null;
   return stableJson(c.extra);
 }
 

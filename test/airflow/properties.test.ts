@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EnvValueError, connectionEnvEntry, envQuotingFor, formatEnvLine, mergeEnvFile, readAirflowEnvFile } from '../../src/airflow/envfile.js';
 import { connectionFromJson, connectionToJson } from '../../src/airflow/json.js';
 import type { AirflowConnection } from '../../src/airflow/model.js';
+import { flatObjectDumps, PyInt, pythonJsonDumps } from '../../src/airflow/pyjson.js';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
 import { AIRFLOW_VARIANTS, connectionFromUri, connectionToUri } from '../../src/airflow/uri.js';
 import { composeDotenvParse } from './compose-dotenv.js';
@@ -191,5 +192,39 @@ describe('model → airflow_settings.yaml → model', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('flatObjectDumps (the fast path for flat extras)', () => {
+  const plainText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)).filter((c) => c !== '"' && c !== '\\'), maxLength: 12 });
+  const plainValue = fc.oneof(plainText, fc.integer(), fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }));
+  const anyValue = fc.oneof(
+    { weight: 4, arbitrary: fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.double()) },
+    { weight: 1, arbitrary: fc.oneof(fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(text, fc.integer(), { maxKeys: 2 }), fc.constant(new PyInt('12345678901234567890'))) },
+  );
+
+  it('gives pythonJsonDumps\'s text whenever it answers, and answers for every flat object of plain keys and values', () => {
+    fc.assert(
+      fc.property(fc.dictionary(text, anyValue, { maxKeys: 5 }), (record) => {
+        const fast = flatObjectDumps(record);
+        if (fast !== undefined) expect(fast).toBe(pythonJsonDumps(record));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(plainText, plainValue, { maxKeys: 5 }), (record) => {
+        expect(flatObjectDumps(record)).toBe(pythonJsonDumps(record));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leaves to the general path what needs escaping or is not a flat value', () => {
+    for (const record of [{ 'a"b': 1 }, { a: 'x\\y' }, { a: '\u00e9' }, { a: '\n' }, { a: '\u007f' }, { a: NaN }, { a: Infinity }, { a: [1] }, { a: { b: 1 } }, { a: new PyInt('1') }]) {
+      expect(flatObjectDumps(record as Record<string, unknown>), JSON.stringify(record)).toBeUndefined();
+    }
+    expect(flatObjectDumps({ b: 'x: y, z', a: -0, c: 1e21, d: true, e: null, f: undefined })).toBe('{"b": "x: y, z", "a": 0, "c": 1e+21, "d": true, "e": null}');
+    expect(flatObjectDumps({ f: undefined, a: 1 })).toBe('{"a": 1}');
+    expect(flatObjectDumps({})).toBe('{}');
   });
 });
