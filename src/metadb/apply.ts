@@ -7,13 +7,13 @@ import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
-  createSyncStateTable,
   ensureSyncStateTable,
   readSyncState,
   rowFingerprint,
   SYNC_STATE_COLUMNS,
   syncStateDeleteStatement,
-  syncStateTableExists,
+  syncStateTableStatus,
+  type SyncStateTable,
   type StateUpsert,
   type SyncState,
 } from './sync-state.js';
@@ -98,6 +98,7 @@ function stateSpec(info: AirflowSchemaInfo): RowsSpec<never> {
     table: info.tables.syncState,
     conflict: ['kind', 'key'],
     columns: SYNC_STATE_COLUMNS,
+    alsoOnUpdate: ['"written_at" = now()'],
     chunk: () => {
       throw new Error('state rows arrive serialized');
     },
@@ -139,7 +140,7 @@ async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, c
   const cols = quoted(spec.columns);
   await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
   await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
-  const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
+  const updates = [...spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`), ...(spec.alsoOnUpdate ?? [])];
   await client.query(
     `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
       ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,
@@ -168,8 +169,8 @@ function deleteStatement(table: string, column: string, keys: readonly string[])
 interface WriteOptions {
   /** Bulk-load rows the plan found absent with COPY (else every row goes through the upsert). */
   bulk: boolean;
-  /** envmgr_sync_state is known to exist in this transaction already. */
-  stateTableReady?: boolean;
+  /** What this transaction already knows of envmgr_sync_state (else it is checked). */
+  stateTable?: SyncStateTable;
 }
 
 /**
@@ -179,11 +180,10 @@ interface WriteOptions {
 async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null, options: WriteOptions): Promise<ApplyResult> {
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
-  if (!options.stateTableReady) await ensureSyncStateTable(client, info);
-  const { rows } = await client.query<{ xid: string; now: string }>('SELECT txid_current()::text AS xid, now()::text AS now');
+  if (options.stateTable !== 'current') await ensureSyncStateTable(client, info, options.stateTable);
+  const { rows } = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
   // txid_current() carries the epoch above the 32 bits a row's xmin holds.
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
-  const now = copyValue(rows[0]!.now);
 
   // The sync state goes first: its rows' fingerprint is this transaction's id, known already, and Postgres then
   // ingests the last batch of Airflow rows while nothing else is left to do (rather than the whole state after them).
@@ -197,7 +197,7 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
         const u = entries[j]!;
         // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
         const rowHash = written.has(u) ? fingerprint : u.rowHash;
-        text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\t${now}\n`;
+        text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\n`;
       }
       yield Buffer.from(text, 'utf8');
     }
@@ -344,11 +344,11 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
     const check = await verifyFernetKey(client, options.keys, { info });
-    const stateTable = await syncStateTableExists(client, info);
-    const state = await readSyncState(client, info, stateTable);
-    // envmgr's table is created now rather than at the first write, so that it too overlaps a fetch; a transaction
+    const stateTable = await syncStateTableStatus(client, info);
+    const state = await readSyncState(client, info, stateTable !== 'absent');
+    // envmgr's table is made ready now rather than at the first write, so that it too overlaps a fetch; a transaction
     // that ends up writing nothing is rolled back, table and all.
-    if (!stateTable && !options.dryRun) await createSyncStateTable(client, info);
+    if (stateTable !== 'current' && !options.dryRun) await ensureSyncStateTable(client, info, stateTable);
     const desired = await wanted;
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {
@@ -362,7 +362,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     else if (options.dryRun) result = { ...resultOf(plan, 0, false), created: 0, updated: 0, deleted: 0 };
     else {
       await options.beforeWrite?.(plan);
-      result = await writePlan(client, plan, info, options.keys, { bulk, stateTableReady: true });
+      result = await writePlan(client, plan, info, options.keys, { bulk, stateTable: 'current' });
     }
     return { info, plan, result, keyCheckedAgainst: check.checked };
   }, (outcome) => outcome.result.wrote);

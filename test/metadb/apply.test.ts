@@ -111,6 +111,65 @@ describe('syncAirflowDb', () => {
     expect(state.rows).toEqual([{ kind: 'connection', key: 'local_only', source: 'deployment:d1' }]);
   });
 
+  it("keeps envmgr's table in its current shape: keys compared byte for byte, written_at the writing transaction's time", async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    const columns = await client.query(
+      `SELECT a.attname AS name, co.collname AS collation, pg_get_expr(d.adbin, d.adrelid) AS "default"
+         FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = 'envmgr_sync_state'::regclass AND a.attnum > 0 ORDER BY a.attnum`,
+    );
+    expect(columns.rows).toEqual([
+      { name: 'kind', collation: 'C', default: null },
+      { name: 'key', collation: 'C', default: null },
+      { name: 'source', collation: 'default', default: null },
+      { name: 'content_hash', collation: 'default', default: null },
+      { name: 'row_hash', collation: 'default', default: null },
+      { name: 'written_at', collation: null, default: 'now()' },
+    ]);
+    const key = await client.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'envmgr_sync_state'::regclass AND contype = 'p'`);
+    expect(key.rows).toEqual([{ def: 'PRIMARY KEY (kind, key)' }]);
+
+    // Each write stamps its rows with its own transaction's time; rows it leaves alone keep theirs.
+    const first = await client.query('SELECT key, written_at FROM envmgr_sync_state ORDER BY key');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const changedPg1 = { ...pg1, object: { ...pg1.object, password: 'pw2' } } as DesiredObject;
+    await syncAirflowDb(client, [changedPg1, var1], { keys: keyA });
+    const second = await client.query('SELECT key, written_at FROM envmgr_sync_state ORDER BY key');
+    const at = (rows: Array<{ key: string; written_at: Date }>, k: string) => rows.find((r) => r.key === k)!.written_at.getTime();
+    expect(at(second.rows, 'v1')).toBe(at(first.rows, 'v1'));
+    expect(at(second.rows, 'pg1')).toBeGreaterThan(at(first.rows, 'pg1'));
+    expect(Math.abs(at(first.rows, 'pg1') - Date.now())).toBeLessThan(60_000);
+  });
+
+  it("takes over envmgr's table as an earlier version created it (written_at without a default)", async () => {
+    await client.query(
+      `CREATE TABLE envmgr_sync_state (kind text NOT NULL CHECK (kind IN ('connection', 'variable', 'pool')), key text NOT NULL,
+         source text NOT NULL, content_hash text NOT NULL, row_hash text, written_at timestamptz NOT NULL, PRIMARY KEY (kind, key))`,
+    );
+    await client.query(`INSERT INTO envmgr_sync_state VALUES ('variable', 'old', 'deployment:d1', 'x', NULL, '2020-01-01T00:00:00Z')`);
+    const dry = await syncAirflowDb(client, [pg1, var1], { keys: keyA, dryRun: true });
+    expect(dry.plan.counts.create).toBe(2);
+    // A dry run changes nothing, not even the table's definition.
+    const before = await client.query(`SELECT count(*)::int AS n FROM pg_attrdef WHERE adrelid = 'envmgr_sync_state'::regclass`);
+    expect(before.rows).toEqual([{ n: 0 }]);
+
+    const outcome = await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    expect(outcome.result).toMatchObject({ created: 2, wrote: true });
+    const rows = await client.query(`SELECT kind, key, written_at > '2021-01-01' AS fresh FROM envmgr_sync_state ORDER BY kind, key`);
+    expect(rows.rows).toEqual([
+      { kind: 'connection', key: 'pg1', fresh: true },
+      { kind: 'variable', key: 'old', fresh: false },
+      { kind: 'variable', key: 'v1', fresh: true },
+    ]);
+    const after = await client.query(`SELECT count(*)::int AS n FROM pg_attrdef WHERE adrelid = 'envmgr_sync_state'::regclass`);
+    expect(after.rows).toEqual([{ n: 1 }]);
+    // And it goes on working: an update, then nothing to do.
+    const changedPg1 = { ...pg1, object: { ...pg1.object, password: 'pw2' } } as DesiredObject;
+    expect((await syncAirflowDb(client, [changedPg1, var1], { keys: keyA })).plan.counts).toMatchObject({ update: 1, unchanged: 1 });
+    expect((await syncAirflowDb(client, [changedPg1, var1], { keys: keyA })).result.wrote).toBe(false);
+  });
+
   it('does not count re-encryption by `airflow rotate-fernet-key` as a change', async () => {
     await syncAirflowDb(client, [pg1, var1], { keys: keyA });
     // What rotate-fernet-key does with fernet_key = "B,A": every encrypted value re-encrypted with B.
