@@ -8,6 +8,7 @@ import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
   ensureSyncStateTable,
+  keySyncStateTable,
   readSyncState,
   rowFingerprint,
   SYNC_STATE_COLUMNS,
@@ -180,7 +181,7 @@ interface WriteOptions {
 async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null, options: WriteOptions): Promise<ApplyResult> {
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
-  if (options.stateTable !== 'current') await ensureSyncStateTable(client, info, options.stateTable);
+  let table = options.stateTable === 'current' || options.stateTable === 'unkeyed' ? options.stateTable : await ensureSyncStateTable(client, info, options.stateTable);
   const { rows } = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
   // txid_current() carries the epoch above the 32 bits a row's xmin holds.
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
@@ -204,10 +205,19 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   }
   const newEntries = writes.state.upsert.filter((u) => !u.recorded);
   const oldEntries = writes.state.upsert.filter((u) => u.recorded);
+  const key = async () => {
+    if (table === 'unkeyed') await keySyncStateTable(client, info);
+    table = 'current';
+  };
   if (newEntries.length > 0) {
     if (options.bulk) await copyNew(client, state, stateChunks(newEntries));
-    else await upsertThroughStage(client, state, stateChunks(newEntries));
+    else {
+      await key(); // an upsert needs the key
+      await upsertThroughStage(client, state, stateChunks(newEntries));
+    }
   }
+  // A table this transaction created gets its key now, built over the rows copied into it.
+  await key();
   if (oldEntries.length > 0) await upsertThroughStage(client, state, stateChunks(oldEntries));
   if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
 
@@ -348,7 +358,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     const state = await readSyncState(client, info, stateTable !== 'absent');
     // envmgr's table is made ready now rather than at the first write, so that it too overlaps a fetch; a transaction
     // that ends up writing nothing is rolled back, table and all.
-    if (stateTable !== 'current' && !options.dryRun) await ensureSyncStateTable(client, info, stateTable);
+    const ready = stateTable !== 'current' && !options.dryRun ? await ensureSyncStateTable(client, info, stateTable) : 'current';
     const desired = await wanted;
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {
@@ -362,7 +372,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     else if (options.dryRun) result = { ...resultOf(plan, 0, false), created: 0, updated: 0, deleted: 0 };
     else {
       await options.beforeWrite?.(plan);
-      result = await writePlan(client, plan, info, options.keys, { bulk, stateTable: 'current' });
+      result = await writePlan(client, plan, info, options.keys, { bulk, stateTable: ready });
     }
     return { info, plan, result, keyCheckedAgainst: check.checked };
   }, (outcome) => outcome.result.wrote);

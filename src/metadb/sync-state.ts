@@ -155,10 +155,11 @@ export function rowFingerprint(xmin: string | number | bigint): string {
 }
 
 /**
- * envmgr's table: absent, as this version creates it, or as an earlier version created it (`written_at` without a
- * default: see migrateSyncStateTable).
+ * envmgr's table: absent, as this version creates it, as an earlier version created it (`written_at` without a
+ * default), or created by this very transaction and not given its primary key yet (`unkeyed`: its first rows are
+ * copied in before the key is built, which Postgres does in one pass instead of an index insertion per row).
  */
-export type SyncStateTable = 'absent' | 'current' | 'no-default';
+export type SyncStateTable = 'absent' | 'current' | 'no-default' | 'unkeyed';
 
 export async function syncStateTableStatus(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<SyncStateTable> {
   const { rows } = await client.query<{ t: string | null; d: boolean }>(
@@ -194,21 +195,26 @@ export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaIn
 }
 
 /**
- * Makes envmgr's table ready for writing: created if absent, given `written_at`'s default if an earlier envmgr created
- * it. Only ever called inside a writing transaction.
+ * Makes envmgr's table ready for writing and answers its state: created (`unkeyed`: see keySyncStateTable) if
+ * absent, given `written_at`'s default if an earlier envmgr created it. Only ever called inside a writing transaction.
  */
-export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<void> {
+export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<'current' | 'unkeyed'> {
   const now = status ?? (await syncStateTableStatus(client, info));
-  if (now === 'absent') await createSyncStateTable(client, info);
-  else if (now === 'no-default') await client.query(`ALTER TABLE ${info.tables.syncState} ALTER COLUMN written_at SET DEFAULT now()`);
+  if (now === 'absent') {
+    await createSyncStateTable(client, info, { key: false });
+    return 'unkeyed';
+  }
+  if (now === 'no-default') await client.query(`ALTER TABLE ${info.tables.syncState} ALTER COLUMN written_at SET DEFAULT now()`);
+  return now === 'unkeyed' ? 'unkeyed' : 'current';
 }
 
 /**
  * Creates envmgr's table (absent: see syncStateTableStatus). Only ever called inside a writing transaction. Keys
  * compare byte for byte (collation "C": they are identifiers matched exactly, and Postgres checks the primary key
  * faster that way), and `written_at` is the writing transaction's time by default (rows are copied without it).
+ * With `key: false` the primary key is left for keySyncStateTable, before the transaction ends.
  */
-export async function createSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
+export async function createSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, options: { key?: boolean } = {}): Promise<void> {
   await client.query(
     `CREATE TABLE IF NOT EXISTS ${info.tables.syncState} (
        kind text COLLATE "C" NOT NULL CHECK (kind IN ('connection', 'variable', 'pool')),
@@ -216,11 +222,15 @@ export async function createSyncStateTable(client: pg.ClientBase, info: AirflowS
        source text NOT NULL,
        content_hash text NOT NULL,
        row_hash text,
-       written_at timestamptz NOT NULL DEFAULT now(),
-       PRIMARY KEY (kind, key)
+       written_at timestamptz NOT NULL DEFAULT now()${options.key === false ? '' : ',\n       PRIMARY KEY (kind, key)'}
      );
      COMMENT ON TABLE ${info.tables.syncState} IS 'envmgr: which Airflow objects envmgr wrote, from which source, and a hash of the content written'`,
   );
+}
+
+/** Gives a table created with `key: false` its primary key (its rows must be unique per kind and key by then). */
+export async function keySyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
+  await client.query(`ALTER TABLE ${info.tables.syncState} ADD PRIMARY KEY (kind, key)`);
 }
 
 export interface StateUpsert {
