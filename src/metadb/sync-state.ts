@@ -199,13 +199,13 @@ export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaIn
  * absent, given `written_at`'s default if an earlier envmgr created it. Only ever called inside a writing transaction.
  */
 export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<'current' | 'unkeyed'> {
-  const now = status ?? (await syncStateTableStatus(client, info));
-  if (now === 'absent') {
+  const found = status ?? (await syncStateTableStatus(client, info));
+  if (found === 'absent') {
     await createSyncStateTable(client, info, { key: false });
     return 'unkeyed';
   }
-  if (now === 'no-default') await client.query(`ALTER TABLE ${info.tables.syncState} ALTER COLUMN written_at SET DEFAULT now()`);
-  return now === 'unkeyed' ? 'unkeyed' : 'current';
+  if (found === 'no-default') await client.query(`ALTER TABLE ${info.tables.syncState} ALTER COLUMN written_at SET DEFAULT now()`);
+  return found === 'unkeyed' ? 'unkeyed' : 'current';
 }
 
 /**
