@@ -93,7 +93,15 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
   // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
   // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
   const opening = openTarget(ctx, project, opts);
-  const fetching = scope ? fetchRemote(ctx, scope) : Promise.resolve([]);
+  // The fetched objects become desired objects as soon as they arrive: nothing keeps the API's (much larger) objects
+  // alive after that, which spares the garbage collector from tracing them for the rest of the command.
+  const fetching = (scope ? fetchRemote(ctx, scope) : Promise.resolve([])).then((remoteObjects) => {
+    const desired = desiredFromRemote(remoteObjects);
+    const problems = validateDesired(desired);
+    // The settings reader already leaves invalid entries out; remote ones are dropped here.
+    const valid = problems.length === 0 ? desired : desired.filter((d) => !problems.some((p) => p.kind === d.kind && p.key === d.key));
+    return { fetched: remoteObjects.length, valid, problems };
+  });
   fetching.catch(() => undefined); // awaited below in every path
   let target: OpenTarget;
   try {
@@ -110,21 +118,17 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     for (const w of local.warnings) ctx.io.err(`warning: ${w.file ?? local.file}:${w.line ?? '?'}: ${w.message}\n`);
     const pruneSources = [...(local.exists ? [SETTINGS_SOURCE] : []), ...(scope ? [REMOTE_SOURCE] : [])];
 
-    const sources = fetching.then((remoteObjects): SyncSources => {
+    const sources = fetching.then(({ fetched, valid, problems }): SyncSources => {
       if (scope) {
         const what = 'deploymentId' in scope ? `deployment ${scope.deploymentId}` : `workspace ${scope.workspaceId}`;
-        ctx.io.err(`Fetched ${remoteObjects.length} environment object${remoteObjects.length === 1 ? '' : 's'} for ${what}\n`);
+        ctx.io.err(`Fetched ${fetched} environment object${fetched === 1 ? '' : 's'} for ${what}\n`);
       }
-      const remote = desiredFromRemote(remoteObjects);
-      const remoteProblems = validateDesired(remote);
-      // The settings reader already leaves invalid entries out; remote ones are dropped here.
-      const validRemote = remoteProblems.length === 0 ? remote : remote.filter((d) => !remoteProblems.some((p) => p.kind === d.kind && p.key === d.key));
-      const merged = mergeSources(local.desired, validRemote, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
+      const merged = mergeSources(local.desired, valid, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
       return {
         desired: merged.desired,
         shadowed: merged.shadowed,
         runtimeShadows: findRuntimeShadows(merged.desired, ctx.env, project.dotenv, displayPath(project.envFile, ctx.cwd)),
-        problems: [...local.problems, ...remoteProblems],
+        problems: [...local.problems, ...problems],
       };
     });
 
