@@ -113,9 +113,10 @@ export class CopyConflictError extends AirflowDbError {
 
 const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
 
-/** Batches of COPY text, produced one at a time as the COPY asks for them. */
-function* batches<T>(rows: readonly T[], spec: RowsSpec<T>): Generator<Buffer> {
+/** Batches of COPY text, produced one at a time as the COPY asks for them; `sent` is called after the last one. */
+function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent?: () => void): Generator<Buffer> {
   for (let i = 0; i < rows.length; i += BATCH) yield spec.chunk(rows.slice(i, i + BATCH));
+  sent?.();
 }
 
 /** Bulk-loads rows that should not exist yet; a unique violation becomes CopyConflictError (nothing is kept). */
@@ -155,12 +156,13 @@ async function writeRows<T>(
   rows: readonly T[],
   isNew: (row: T) => boolean,
   bulk: boolean,
+  sent?: () => void,
 ): Promise<void> {
   const fresh: T[] = [];
   const existing: T[] = [];
   for (const row of rows) (bulk && isNew(row) ? fresh : existing).push(row);
-  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec));
-  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec));
+  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec, existing.length > 0 ? undefined : sent));
+  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec, sent));
 }
 
 function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {
@@ -186,11 +188,12 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   // txid_current() carries the epoch above the 32 bits a row's xmin holds.
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
 
-  // The sync state goes first: its rows' fingerprint is this transaction's id, known already, and Postgres then
-  // ingests the last batch of Airflow rows while nothing else is left to do (rather than the whole state after them).
+  // The Airflow rows go first, then their state rows. A state row's content hash is the costly part of it: the state
+  // rows are worked out once the last Airflow row has been sent, while Postgres is still taking them in.
   const written = new Set(writes.stateOf.values());
   const state = stateSpec(info);
-  function* stateChunks(entries: readonly StateUpsert[]): Generator<Buffer> {
+  function stateChunks(entries: readonly StateUpsert[]): Buffer[] {
+    const chunks: Buffer[] = [];
     for (let i = 0; i < entries.length; i += BATCH) {
       // One string per batch, encoded once (a Buffer write per row costs more than the row's text).
       let text = '';
@@ -200,26 +203,14 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
         const rowHash = written.has(u) ? fingerprint : u.rowHash;
         text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\n`;
       }
-      yield Buffer.from(text, 'utf8');
+      chunks.push(Buffer.from(text, 'utf8'));
     }
+    return chunks;
   }
   const newEntries = writes.state.upsert.filter((u) => !u.recorded);
   const oldEntries = writes.state.upsert.filter((u) => u.recorded);
-  const key = async () => {
-    if (table === 'unkeyed') await keySyncStateTable(client, info);
-    table = 'current';
-  };
-  if (newEntries.length > 0) {
-    if (options.bulk) await copyNew(client, state, stateChunks(newEntries));
-    else {
-      await key(); // an upsert needs the key
-      await upsertThroughStage(client, state, stateChunks(newEntries));
-    }
-  }
-  // A table this transaction created gets its key now, built over the rows copied into it.
-  await key();
-  if (oldEntries.length > 0) await upsertThroughStage(client, state, stateChunks(oldEntries));
-  if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
+  let stateRows: { fresh: Buffer[]; old: Buffer[] } | undefined;
+  const serializeState = () => (stateRows ??= { fresh: stateChunks(newEntries), old: stateChunks(oldEntries) });
 
   if (writes.connections.delete.length > 0) await client.query(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
   if (writes.variables.delete.length > 0) await client.query(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
@@ -227,7 +218,34 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const { connections, variables, pools } = writes;
   await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk);
   await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk);
-  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk);
+  // Serialized on the event loop's next turn after the last connection row, by when the end of the COPY is on its way
+  // too. A failure there is left to the call below, which then raises it.
+  const soon = () =>
+    setImmediate(() => {
+      try {
+        serializeState();
+      } catch {
+        // raised again below
+      }
+    });
+  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, soon);
+  const { fresh, old } = serializeState();
+
+  const key = async () => {
+    if (table === 'unkeyed') await keySyncStateTable(client, info);
+    table = 'current';
+  };
+  if (newEntries.length > 0) {
+    if (options.bulk) await copyNew(client, state, fresh);
+    else {
+      await key(); // an upsert needs the key
+      await upsertThroughStage(client, state, fresh);
+    }
+  }
+  // A table this transaction created gets its key now, built over the rows copied into it.
+  await key();
+  if (oldEntries.length > 0) await upsertThroughStage(client, state, old);
+  if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
 
