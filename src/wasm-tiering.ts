@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
  * - undici's HTTP parser (llhttp) is essentially one very large function. Optimizing it takes ~120 ms of a core,
  *   during the very fetch it would speed up, on a machine where the server and Postgres want that core too; a command's
  *   few requests never earn it back. The CLI leaves it (and any module it does not compile itself) on the baseline
- *   code: `setDefaultWasmTieringBudget(NEVER)` at start-up.
+ *   code: `setDefaultWasmTieringBudget(NEVER)` when it creates its API client (cli/context.ts).
  * - envmgr's Fernet core is small (optimized in a few milliseconds) and runs hot from its first call, so it is
  *   compiled with `EAGER`: optimized right after its first calls instead of after whole batches ran on baseline code.
  * Measured with `npm run bench` (dev start, 10,000 connections): together ~6% of the command's time.

@@ -134,7 +134,10 @@ export class Context {
 
   /** A client for any endpoint and token (used by `login`, before a session exists). */
   async createApiClient(apiUrl: string, token: string | undefined, authHint?: string): Promise<ApiClient> {
-    const { ApiClient } = await import('../api/client.js');
+    const [{ ApiClient }, { NEVER, setDefaultWasmTieringBudget }] = await Promise.all([import('../api/client.js'), import('../wasm-tiering.js')]);
+    // The CLI's process talks to the API from here on: the HTTP parser undici compiles for it stays on V8's baseline
+    // code (see wasm-tiering.ts). Commands that never reach the API do not load V8's flag module for it.
+    setDefaultWasmTieringBudget(NEVER);
     this.log.addSecret(token);
     const timeout = Number(this.env.ENVMGR_HTTP_TIMEOUT);
     return new ApiClient({

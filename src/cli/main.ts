@@ -8,10 +8,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.exit(0);
 }
 
-// Modules the CLI does not compile itself (undici's HTTP parser) stay on V8's baseline code: see wasm-tiering.ts.
-const { NEVER, setDefaultWasmTieringBudget } = await import('../wasm-tiering.js');
-setDefaultWasmTieringBudget(NEVER);
-
 const { Context } = await import('./context.js');
 const { runProgram } = await import('./program.js');
 const ctx = new Context();
