@@ -48,6 +48,12 @@ export interface ValidationProblem extends SourceLocation {
 /** '' and undefined become null (see normalizeConnection); anything else is kept, for validation to judge. */
 export const emptyToNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
 
+/** Whether an object (an `extra`) has any key: `{}` counts as no extra. Without building a key array, as syncs ask this per row. */
+export function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 /**
  * envmgr's one spelling of "no value": Airflow treats `''` and NULL alike for these fields (hooks test them for
  * truthiness, and its URI parser turns an absent host or schema into `''`), so every reader maps `''` to null and

@@ -1,5 +1,5 @@
 import type { FernetKeys } from '../airflow/fernet.js';
-import type { AirflowConnection, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import { hasKeys, type AirflowConnection, type AirflowPool, type AirflowVariable } from '../airflow/model.js';
 import { flatObjectDumps, pythonJsonDumps } from '../airflow/pyjson.js';
 import { copyValue, CopyText } from './copy.js';
 import { fernetEncryptTexts, type TokenTexts } from './fernet-batch.js';
@@ -81,11 +81,6 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
       return out.take();
     },
   };
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }
 
 export function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowVariable> {

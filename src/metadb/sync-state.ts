@@ -1,6 +1,6 @@
 import * as nodeCrypto from 'node:crypto';
 import type pg from 'pg';
-import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import { hasKeys, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable } from '../airflow/model.js';
 import type { DbConnection, DbPool, DbVariable } from './read.js';
 import type { AirflowSchemaInfo } from './schema.js';
 
@@ -65,11 +65,6 @@ function stableJson(value: unknown): string {
     out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stableJson(v)}`;
   }
   return `${out}}`;
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }
 
 function isDbConnection(c: AirflowConnection | DbConnection): c is DbConnection {

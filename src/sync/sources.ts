@@ -1,4 +1,4 @@
-import { emptyToNull, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type SourceLocation } from '../airflow/model.js';
+import { emptyToNull, hasKeys, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type SourceLocation } from '../airflow/model.js';
 
 /**
  * One object a sync wants in the metadata database, with where it came from. `source` is the stable label kept in
@@ -33,11 +33,6 @@ export interface RemoteEnvironmentObject {
     extra?: Record<string, unknown> | null;
   } | null;
   airflowVariable?: { value: string; isSecret?: boolean } | null;
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }
 
 function remoteOrigin(obj: RemoteEnvironmentObject): string {
