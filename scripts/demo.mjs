@@ -17,6 +17,7 @@ const { startDevServer } = await import(dist('server/index.js'));
 const { startEmbeddedPostgres } = await import(dist('pg/embedded.js'));
 const { loadSchemaFixture, connectAirflowDb, detectAirflowSchema, readAirflowObjects } = await import(dist('metadb/index.js'));
 const { parseFernetKeys } = await import(dist('airflow/fernet.js'));
+const { formatConnectionUri } = await import(dist('index.js'));
 
 const say = (text) => process.stdout.write(`\n\u001b[1m== ${text}\u001b[0m\n`);
 const work = await mkdtemp(join(tmpdir(), 'envmgr-demo-'));
@@ -94,7 +95,9 @@ try {
     const info = await detectAirflowSchema(client);
     const state = await readAirflowObjects(client, info, parseFernetKeys(fernetKey, 'AIRFLOW__CORE__FERNET_KEY'));
     for (const c of state.connections.values()) {
-      console.log(`connection ${c.conn_id.padEnd(24)} ${c.conn_type}://${c.login ?? ''}${c.password ? ':****' : ''}@${c.host ?? ''}${c.port ? `:${c.port}` : ''}${c.schema ? `/${c.schema}` : ''}`);
+      // Airflow's URI form without the extra (it can hold secrets), the password replaced by a marker shown as ****.
+      const uri = formatConnectionUri({ ...c, extra: null, password: c.password ? 'PASSWORD' : c.password });
+      console.log(`connection ${c.conn_id.padEnd(24)} ${uri.replace(':PASSWORD@', ':****@')}`);
     }
     for (const v of state.variables.values()) console.log(`variable   ${v.key.padEnd(24)} ${v.value && v.value.length > 0 ? '(set)' : '(empty)'}`);
     const encrypted = await client.query('SELECT count(*)::int AS n FROM connection WHERE is_encrypted OR is_extra_encrypted');
