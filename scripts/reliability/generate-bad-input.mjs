@@ -46,6 +46,9 @@ function settings() {
   out['var-unknown-key'] = 'airflow:\n  variables:\n    - variable_name: v\n      value: x\n';
   out['var-long-name'] = `airflow:\n  variables:\n    - variable_name: ${'v'.repeat(251)}\n      variable_value: x\n`;
   out['variables-map'] = 'airflow:\n  variables:\n    variable_name: v\n';
+  out['repeated-section'] = 'airflow:\n  connections:\n    - conn_id: a\n      conn_type: http\n  connections:\n    - conn_id: b\n      conn_type: http\n';
+  out['repeated-field'] = conn({ conn_id: 'r', conn_type: 'http', conn_host: 'h' }).replace(/\n$/, '\n      conn_type: ftp\n');
+  out['repeated-extra-key'] = 'airflow:\n  connections:\n    - conn_id: x\n      conn_type: http\n      conn_extra: {a: 1, a: 2}\n';
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [`${k}.yaml`, v]));
 }
 

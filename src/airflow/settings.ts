@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq } from 'yaml';
 import type { Node, Pair, Scalar } from 'yaml';
 import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type ValidationProblem } from './model.js';
 import { connectionFromFields, extraTextToObject, parseConnectionUri } from './uri.js';
@@ -61,6 +61,8 @@ type Loc = { file?: string; line: number };
 class Reader {
   problems: ValidationProblem[] = [];
   warnings: ValidationProblem[] = [];
+  /** Repeated keys found in (or below) each entry of a section, reported with that entry (see repeatedKeys). */
+  entryRepeats = new Map<YAMLMap, Repeat[]>();
   constructor(
     readonly lc: LineCounter,
     readonly file: string | undefined,
@@ -76,6 +78,61 @@ class Reader {
     this.problems.push({ kind, key, field, message, ...this.loc(line) });
   }
 }
+
+interface Repeat {
+  /** The key written twice. */
+  name: string;
+  line: number;
+  firstLine: number;
+  /** The entry field the map sits under, when the map is nested in an entry (a conn_extra map). */
+  under?: string;
+}
+
+const SECTION_KIND: Record<string, AirflowObjectKind> = { connections: 'connection', pools: 'pool', variables: 'variable' };
+
+/**
+ * Every key written twice in one map. YAML forbids it (a mapping's keys are unique), and the file is parsed without
+ * that check only so that each repeat can be reported with both lines: a second `connections:` block, a field given
+ * twice in one entry or a key repeated in a conn_extra map would otherwise silently lose one of the two. Repeats in
+ * an entry (or below it) are filed under that entry; the others are returned.
+ */
+function repeatedKeys(lc: LineCounter, doc: Document, entryRepeats?: Map<YAMLMap, Repeat[]>): Repeat[] {
+  const fileWide: Repeat[] = [];
+  const lineOf = (node: unknown) => {
+    const range = (node as Node | null)?.range;
+    return range ? lc.linePos(range[0]).line : 1;
+  };
+  visit(doc, {
+    Map(_, map, path) {
+      const first = new Map<string, number>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const name = String(pair.key.value);
+        const line = lineOf(pair.key);
+        const firstLine = first.get(name);
+        if (firstLine === undefined) {
+          first.set(name, line);
+          continue;
+        }
+        // path: Document, root map, Pair(airflow), airflow map, Pair(<section>), the section's list, entry, …
+        const section = path[4];
+        const inSection = entryRepeats && isPair(section) && isScalar(section.key) && SECTION_KIND[String(section.key.value)] !== undefined;
+        const entry = path.length === 6 ? map : path[6];
+        if (inSection && isMap(entry)) {
+          const fieldPair = path[7];
+          const under = path.length > 6 && isPair(fieldPair) && isScalar(fieldPair.key) ? String(fieldPair.key.value) : undefined;
+          const list = entryRepeats.get(entry) ?? [];
+          list.push({ name, line, firstLine, ...(under !== undefined ? { under } : {}) });
+          entryRepeats.set(entry, list);
+        } else fileWide.push({ name, line, firstLine });
+      }
+    },
+  });
+  return fileWide;
+}
+
+const repeatMessage = (r: Repeat) =>
+  `${JSON.stringify(r.name)} is written twice${r.under !== undefined ? ` in ${r.under}` : ''} (first on line ${r.firstLine}); a key may appear once per map`;
 
 /** A scalar's text for a string field: strings as they are, integers/decimals as written, null as absent. */
 function stringField(r: Reader, kind: AirflowObjectKind, key: string, field: string, node: unknown, line: number): string | null {
@@ -128,6 +185,7 @@ function fieldsOf(r: Reader, kind: AirflowObjectKind, item: YAMLMap, allowed: st
   const values = new Map<string, [unknown, number]>();
   const idNode = item.get(idField, true) as unknown;
   const id = isScalar(idNode) && (idNode as Scalar).value !== null ? String((idNode as Scalar).value) : '';
+  for (const repeat of r.entryRepeats.get(item) ?? []) r.problem(kind, id, repeat.under ?? repeat.name, repeatMessage(repeat), repeat.line);
   for (const pair of item.items as Pair[]) {
     const keyName = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
     const line = r.line(pair.key as Node);
@@ -316,6 +374,7 @@ export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): 
     r.problem('connection', '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line ?? 1);
   }
   if (doc.errors.length > 0) return result;
+  for (const repeat of repeatedKeys(lc, doc, r.entryRepeats)) r.problem('connection', '', repeat.name, repeatMessage(repeat), repeat.line);
   const root = doc.contents as unknown;
   if (root === null || (isScalar(root) && (root as Scalar).value === null)) return result;
   if (!isMap(root)) {
@@ -406,8 +465,12 @@ function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string,
  * The connection description has no Astro field and is not written.
  */
 export function writeSettingsFile(existingText: string | undefined, content: SettingsContent): string {
-  const doc = existingText && existingText.trim() !== '' ? parseDocument(existingText, { uniqueKeys: false }) : new Document({ airflow: {} });
+  const lc = new LineCounter();
+  const doc = existingText && existingText.trim() !== '' ? parseDocument(existingText, { uniqueKeys: false, lineCounter: lc }) : new Document({ airflow: {} });
   if (doc.errors.length > 0) throw new Error(`the existing settings file is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  // Merging into a map that has a key twice would update one copy and leave the other to contradict it.
+  const repeat = repeatedKeys(lc, doc)[0];
+  if (repeat) throw new Error(`the existing settings file is not valid YAML: line ${repeat.line}: ${repeatMessage(repeat)}`);
   if (!isMap(doc.contents)) doc.contents = doc.createNode({ airflow: {} }) as never;
   const root = doc.contents as unknown as YAMLMap;
   let airflow = root.get('airflow', true) as unknown;

@@ -138,5 +138,6 @@ export function envVarNameFor(kind: 'connection' | 'variable', key: string): str
 /** Formats a problem for humans: `file:line: connection my_db: port must be ...`. */
 export function formatProblem(p: ValidationProblem): string {
   const where = p.file ? `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ` : p.line !== undefined ? `line ${p.line}: ` : '';
-  return `${where}${p.kind} ${p.key}: ${p.message}`;
+  // A problem of no one object (the file's shape, an entry without an id) is its message alone.
+  return p.key === '' ? `${where}${p.message}` : `${where}${p.kind} ${p.key}: ${p.message}`;
 }

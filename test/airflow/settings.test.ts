@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
+import { formatProblem } from '../../src/airflow/validate.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/settings/${name}`, import.meta.url), 'utf8');
 
@@ -147,5 +148,65 @@ describe('airflow_settings.yaml writer', () => {
   it('writing twice gives the same text', () => {
     const once = writeSettingsFile(undefined, { connections: [conn] });
     expect(writeSettingsFile(once, { connections: [conn] })).toBe(once);
+  });
+});
+
+describe('airflow_settings.yaml reader: a key written twice in one map', () => {
+  it('reports a second connections block instead of dropping one of the two', () => {
+    const text = [
+      'airflow:', //                      1
+      '  connections:', //                2
+      '    - conn_id: a1', //             3
+      '      conn_type: http', //         4
+      '  variables:', //                  5
+      '    - variable_name: v1', //       6
+      '      variable_value: x', //       7
+      '  connections:', //                8
+      '    - conn_id: a2', //             9
+      '      conn_type: http', //        10
+    ].join('\n');
+    const r = readSettingsFile(text, { file: 's.yaml' });
+    expect(r.problems).toEqual([
+      { kind: 'connection', key: '', field: 'connections', file: 's.yaml', line: 8, message: '"connections" is written twice (first on line 2); a key may appear once per map' },
+    ]);
+    expect(formatProblem(r.problems[0]!)).toBe('s.yaml:8: "connections" is written twice (first on line 2); a key may appear once per map');
+  });
+
+  it('reports a repeated top-level airflow key', () => {
+    const r = readSettingsFile('airflow:\n  variables: []\nairflow:\n  pools: []\n');
+    expect(r.problems.map((p) => [p.line, p.field])).toEqual([[3, 'airflow']]);
+  });
+
+  it('reports a field given twice in one entry, and leaves the entry out', () => {
+    const text = 'airflow:\n  connections:\n    - conn_id: c\n      conn_type: http\n      conn_host: h\n      conn_type: ftp\n  pools:\n    - pool_name: p\n      pool_slot: 1\n      pool_slot: 2\n';
+    const r = readSettingsFile(text);
+    expect(r.connections).toEqual([]);
+    expect(r.pools).toEqual([]);
+    expect(r.problems.map((p) => [p.kind, p.key, p.field, p.line])).toEqual([
+      ['connection', 'c', 'conn_type', 6],
+      ['pool', 'p', 'pool_slot', 10],
+    ]);
+    expect(r.problems[0]!.message).toContain('first on line 4');
+  });
+
+  it('reports a key repeated inside a conn_extra map under conn_extra', () => {
+    const text = 'airflow:\n  connections:\n    - conn_id: x\n      conn_type: http\n      conn_extra:\n        timeout: 1\n        timeout: 2\n';
+    const r = readSettingsFile(text);
+    expect(r.connections).toEqual([]);
+    expect(r.problems).toEqual([
+      expect.objectContaining({ kind: 'connection', key: 'x', field: 'conn_extra', line: 7, message: '"timeout" is written twice in conn_extra (first on line 6); a key may appear once per map' }),
+    ]);
+  });
+
+  it('accepts the same key in different maps', () => {
+    const text = 'airflow:\n  connections:\n    - conn_id: a\n      conn_type: http\n      conn_extra: {k: 1}\n    - conn_id: b\n      conn_type: http\n      conn_extra: {k: 2}\n';
+    const r = readSettingsFile(text);
+    expect(r.problems).toEqual([]);
+    expect(r.connections.map((c) => c.connection.extra)).toEqual([{ k: 1 }, { k: 2 }]);
+  });
+
+  it('the writer refuses to merge into a file with a repeated key', () => {
+    const existing = 'airflow:\n  variables:\n    - variable_name: a\n      variable_value: "1"\n  variables:\n    - variable_name: b\n      variable_value: "2"\n';
+    expect(() => writeSettingsFile(existing, { variables: [{ key: 'a', value: 'new' }] })).toThrow(/line 5: "variables" is written twice \(first on line 2\)/);
   });
 });
