@@ -231,6 +231,21 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
   });
 
+  it('names the project config when disable_env_objects is true there (a -g false would not undo it)', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    expect((await dev.cli(['config', 'set', 'disable_env_objects', 'true'])).code).toBe(0);
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\.envmgr\/config\.yaml/);
+    expect(run.stderr).toMatch(/envmgr config set disable_env_objects false/);
+    expect(run.stderr).not.toMatch(/-g disable_env_objects/);
+    // The advice works: after it, the same command syncs.
+    expect((await dev.cli(['config', 'set', 'disable_env_objects', 'false'])).code).toBe(0);
+    const again = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(again.code, again.stderr).toBe(0);
+  });
+
   it('stops with the Astro message and guidance when the organization does not allow secrets fetching', async () => {
     const dev = await developer(em, { token: em.lockedToken });
     const res = await fetch(`${em.url}/v1/organizations/${em.lockedOrganizationId}/workspaces`, { headers: { authorization: `Bearer ${em.lockedToken}` } });

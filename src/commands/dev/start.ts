@@ -75,8 +75,13 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
 
   const disabled = settings.bool('disable_env_objects');
   if (disabled && (opts.workspaceId || opts.deploymentId)) {
+    // The advice must undo the setting where it was made: a project value overrides a global one, an env var both.
+    const where = settings.resolve('disable_env_objects');
+    const undo = where.source === 'env' ? `unset ${where.origin ?? 'the environment variable'}`
+      : where.source === 'project' ? 'envmgr config set disable_env_objects false'
+        : 'envmgr config set -g disable_env_objects false';
     throw new UserError(
-      'fetching environment objects is disabled (disable_env_objects is true); turn it back on with: envmgr config set -g disable_env_objects false',
+      `fetching environment objects is disabled (disable_env_objects is true${where.origin ? ` in ${where.origin}` : ''}); turn it back on with: ${undo}`,
     );
   }
   let scope: RemoteScope | undefined;
