@@ -89,7 +89,8 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
   } catch (err) {
     // A source that failed (a fetch, invalid objects) explains more than what the database said meanwhile.
     await checked;
-    if (err instanceof FernetMismatchError) throw new UserError(`${err.message}; nothing was written. Pass the key Airflow uses (--fernet-key or AIRFLOW__CORE__FERNET_KEY)`);
+    // The metadb message already says which key to pass; repeating that advice made the line say it twice.
+    if (err instanceof FernetMismatchError) throw new UserError(`${err.message}; nothing was written`);
     throw err;
   }
   const sources = await checked;

@@ -337,6 +337,8 @@ describe('dev start against a real Environment Manager and metadata database', (
     const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, '--db-url', db, '--wait', '10s'], { env: { AIRFLOW__CORE__FERNET_KEY: OTHER_KEY } });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/AIRFLOW__CORE__FERNET_KEY in the environment/);
+    // One piece of advice, not the same one twice in one line.
+    expect(run.stderr.match(/(use|pass) the key/gi) ?? []).toHaveLength(1);
     expect(await dump(db)).toBe(before);
     await call('POST', `/environment-objects/${ids.pg_dep}`, { connection: { type: 'postgres', host: 'dep-db', login: 'u', password: '****', port: 6543 } });
   });
