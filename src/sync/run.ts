@@ -83,7 +83,7 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
     outcome = await run(req.dryRun || req.failOnConflict === true);
     if (req.failOnConflict && outcome.plan.counts.conflict > 0) {
       const keys = outcome.plan.entries.filter((e) => e.action === 'conflict').map((e) => `${e.kind} ${e.key}`);
-      throw new UserError(`${keys.length} object${keys.length === 1 ? '' : 's'} already exist (${keys.join(', ')}); nothing was written (--on-conflict fail). Use --on-conflict overwrite or skip`);
+      throw new UserError(`${keys.length} object${keys.length === 1 ? ' already exists' : 's already exist'} (${keys.join(', ')}); nothing was written (--on-conflict fail). Use --on-conflict overwrite or skip`);
     }
     if (req.failOnConflict && !req.dryRun) outcome = await run(false);
   } catch (err) {

@@ -70,11 +70,14 @@ describe('object import', () => {
     const before = await dump(db);
     const failed = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '--on-conflict', 'fail', ...target(db)]);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/connection warehouse/);
+    expect(failed.stderr).toMatch(/1 object already exists \(connection warehouse\)/);
     expect(await dump(db)).toBe(before);
 
     const skipped = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '--on-conflict', 'skip', ...target(db)]);
     expect(skipped.code, skipped.stderr).toBe(0);
+    // The line says what this command did (skipped), not also the planner's "left as is (overwrite to replace it)".
+    expect(skipped.stderr).toMatch(/^conflict: connection warehouse: a local row envmgr did not write; skipped \(--on-conflict skip\)$/m);
+    expect(skipped.stderr).not.toMatch(/overwrite to replace/);
     let s = await readBack(db);
     expect(s.connections.get('warehouse')!.host).toBe('mine');
     expect(s.connections.has('api_uri')).toBe(true);
