@@ -246,6 +246,37 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('--prune --skip-invalid keeps the rows of entries that are still in the settings file but invalid, or in a file that does not parse', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const settings = (slot: string) => ['airflow:', '  connections:', '    - conn_id: kept_conn', '      conn_type: http',
+      '  pools:', '    - pool_name: p1', `      pool_slot: ${slot}`, '      pool_description: d', ''].join('\n');
+    const pools = async () => (await sql<{ pool: string }>(db, "SELECT pool FROM slot_pool WHERE pool <> 'default_pool' ORDER BY 1")).map((r) => r.pool);
+    await dev.writeProjectFile('airflow_settings.yaml', settings('3'));
+    expect((await dev.cli(['dev', 'start', ...target(db)])).code).toBe(0);
+    expect(await pools()).toEqual(['p1']);
+
+    // p1 is still there, only its slot count is wrong: it must not be deleted as if it had been removed.
+    await dev.writeProjectFile('airflow_settings.yaml', settings('many'));
+    const invalid = await dev.cli(['dev', 'start', '--prune', '--skip-invalid', ...target(db)]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/airflow_settings\.yaml:7: pool p1/);
+    expect(await pools()).toEqual(['p1']);
+
+    // A file that does not parse says nothing about what it holds.
+    await dev.writeProjectFile('airflow_settings.yaml', settings('[3'));
+    const broken = await dev.cli(['dev', 'start', '--prune', '--skip-invalid', ...target(db)]);
+    expect(broken.code).toBe(1);
+    expect(await pools()).toEqual(['p1']);
+    expect(await sql(db, "SELECT 1 FROM connection WHERE conn_id = 'kept_conn'")).toHaveLength(1);
+
+    // Removed from a valid file, it is pruned.
+    await dev.writeProjectFile('airflow_settings.yaml', ['airflow:', '  connections:', '    - conn_id: kept_conn', '      conn_type: http', ''].join('\n'));
+    const pruned = await dev.cli(['dev', 'start', '--prune', ...target(db)]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(await pools()).toEqual([]);
+  });
+
   it('stops with the Astro message and guidance when the organization does not allow secrets fetching', async () => {
     const dev = await developer(em, { token: em.lockedToken });
     const res = await fetch(`${em.url}/v1/organizations/${em.lockedOrganizationId}/workspaces`, { headers: { authorization: `Bearer ${em.lockedToken}` } });

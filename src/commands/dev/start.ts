@@ -121,7 +121,20 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     const settingsPath = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
     const local = await readSettingsSource(settingsPath, { cwd: ctx.cwd, required: opts.settingsFile !== undefined, airflow: target.info.uriVariant });
     for (const w of local.warnings) ctx.io.err(`warning: ${w.file ?? local.file}:${w.line ?? '?'}: ${w.message}\n`);
-    const pruneSources = [...(local.exists ? [SETTINGS_SOURCE] : []), ...(scope ? [REMOTE_SOURCE] : [])];
+    // --prune deletes what a source no longer has. A source with invalid entries (or a file that does not parse)
+    // does not say that about them: its rows are kept rather than deleted as if the entries were gone.
+    const unprunable = (what: string) => ctx.io.err(`note: --prune leaves the rows from ${what} alone this time: it has invalid entries\n`);
+    if (opts.prune && local.exists && local.problems.length > 0) unprunable(local.file);
+    let remotePrunable = scope !== undefined;
+    if (opts.prune && scope) {
+      // Only a --prune run waits for the objects before the sync starts, to know whether they were all valid.
+      const { problems } = await fetching;
+      if (problems.length > 0) {
+        remotePrunable = false;
+        unprunable('the Environment Manager');
+      }
+    }
+    const pruneSources = [...(local.exists && local.problems.length === 0 ? [SETTINGS_SOURCE] : []), ...(remotePrunable ? [REMOTE_SOURCE] : [])];
 
     const sources = fetching.then(({ fetched, valid, problems }): SyncSources => {
       if (scope) {
