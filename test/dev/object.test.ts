@@ -186,4 +186,24 @@ describe('object export', () => {
     const rows = await sql<{ password: string; is_encrypted: boolean; is_extra_encrypted: boolean }>(db, "SELECT password, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id = 'warehouse'");
     expect(rows[0]).toEqual({ password: 's3cr3t#pa$$', is_encrypted: false, is_extra_encrypted: false });
   });
+
+  it('says in words, and as a user error, when the file to export to cannot be read or written', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    expect((await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), ...target(db)])).code).toBe(0);
+    await dev.writeProjectFile('plain-file', 'not a directory\n');
+    const underFile = await dev.cli(['object', 'export', '-s', 'plain-file/airflow_settings.yaml', ...target(db)]);
+    expect(underFile.code).toBe(1);
+    expect(underFile.stderr).toMatch(/cannot read plain-file\/airflow_settings\.yaml: a parent is not a directory; nothing was written/);
+    expect(underFile.stderr).not.toMatch(/unexpected|ENOTDIR/);
+    // /proc takes no new files (not even as root): the write itself fails.
+    const unwritable = await dev.cli(['object', 'export', '-s', '/proc/envmgr-export-test.yaml', ...target(db)]);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toMatch(/cannot write \/proc\/envmgr-export-test\.yaml: .*; nothing was written/);
+    expect(unwritable.stderr).not.toMatch(/unexpected/);
+    const intoDirectory = await dev.cli(['object', 'export', '--env-export', '-e', '.envmgr', ...target(db)]);
+    expect(intoDirectory.code).toBe(1);
+    expect(intoDirectory.stderr).toMatch(/cannot read \.envmgr: it is a directory; nothing was written/);
+    expect(await readFile(join(dev.home, 'project', 'plain-file'), 'utf8')).toBe('not a directory\n');
+  });
 });

@@ -4,7 +4,7 @@ import type { AirflowConnection, AirflowPool, AirflowVariable } from '../../airf
 import type { Context } from '../../cli/context.js';
 import { UsageError, UserError } from '../../cli/errors.js';
 import { readOptional, writeFileAtomic } from '../../config/files.js';
-import { displayPath } from '../../sync/local.js';
+import { displayPath, fileErrorReason } from '../../sync/local.js';
 import { defaultSettingsFile, loadProject, openTarget, projectPath, type TargetFlags } from '../../sync/target.js';
 import { addKindFlags, addTargetFlags, selectedKinds, type KindFlags } from './kinds.js';
 
@@ -81,25 +81,27 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
       ...connections.map((c) => connectionEnvEntry(c, { serialization: opts.serialization ?? 'uri', airflow: target.info.uriVariant })),
       ...variables.map((v) => variableEnvEntry(v)),
     ];
+    const existing = await readExisting(file, ctx.cwd);
     let text;
     try {
-      text = mergeEnvFile(await readOptional(file), entries);
+      text = mergeEnvFile(existing, entries);
     } catch (err) {
       throw new UserError(`${(err as Error).message}; nothing was written`);
     }
-    await writeFileAtomic(file, text);
+    await writeExport(file, text, ctx.cwd);
     if (pools.length > 0) ctx.io.err(`note: ${pools.length} pool${pools.length === 1 ? '' : 's'} not exported: a .env file has no form for pools (use the settings file)\n`);
     result = { file: displayPath(file, ctx.cwd), format: 'env', connections: connections.length, variables: variables.length, pools: 0 };
   } else {
     const file = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);
     const { writeSettingsFile } = await import('../../airflow/settings.js');
+    const existing = await readExisting(file, ctx.cwd);
     let text;
     try {
-      text = writeSettingsFile(await readOptional(file), { connections, variables, pools });
+      text = writeSettingsFile(existing, { connections, variables, pools });
     } catch (err) {
       throw new UserError(`${(err as Error).message} (${displayPath(file, ctx.cwd)}); nothing was written`);
     }
-    await writeFileAtomic(file, text);
+    await writeExport(file, text, ctx.cwd);
     result = { file: displayPath(file, ctx.cwd), format: 'settings', connections: connections.length, variables: variables.length, pools: pools.length };
   }
   if (ctx.globals.json) ctx.io.out(JSON.stringify(result, null, 2) + '\n');
@@ -109,4 +111,22 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
     ctx.io.err(`Exported ${parts.join(', ')} to ${result.file} (mode 0600)\n`);
   }
   return result;
+}
+
+/** The file being merged into, or undefined when it does not exist yet; a path that cannot be read is a user error. */
+async function readExisting(file: string, cwd: string): Promise<string | undefined> {
+  try {
+    return await readOptional(file);
+  } catch (err) {
+    throw new UserError(`cannot read ${displayPath(file, cwd)}: ${fileErrorReason(err)}; nothing was written`);
+  }
+}
+
+/** A target that cannot be written (a directory, a missing or read-only parent) is the user's to fix, in words. */
+async function writeExport(file: string, text: string, cwd: string): Promise<void> {
+  try {
+    await writeFileAtomic(file, text);
+  } catch (err) {
+    throw new UserError(`cannot write ${displayPath(file, cwd)}: ${fileErrorReason(err)}; nothing was written`);
+  }
 }
