@@ -206,4 +206,14 @@ describe('object export', () => {
     expect(intoDirectory.stderr).toMatch(/cannot read \.envmgr: it is a directory; nothing was written/);
     expect(await readFile(join(dev.home, 'project', 'plain-file'), 'utf8')).toBe('not a directory\n');
   });
+
+  it('does not claim an export stores values unencrypted when no Fernet key is found', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    expect((await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '-v', ...target(db, '')])).code).toBe(0);
+    const run = await dev.cli(['object', 'export', '--env-export', '-v', '--db-url', db, '--wait', '10s']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/warning: no Fernet key found .*: only values stored unencrypted can be read/);
+    expect(run.stderr).not.toMatch(/values are stored unencrypted/);
+  });
 });
