@@ -119,8 +119,8 @@ export async function readEnvFileSource(
 }
 
 /** Reads a project `.env` as docker compose would hand it to the containers (for the Fernet key and shadow checks). */
-export async function readDotenv(path: string): Promise<Record<string, string>> {
-  const text = await readText(path, false, '.env file');
+export async function readDotenv(path: string, required = false): Promise<Record<string, string>> {
+  const text = await readText(path, required, '.env file');
   if (text === undefined) return {};
   const { parse } = await import('dotenv');
   return parse(text);

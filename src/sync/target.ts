@@ -41,7 +41,8 @@ export async function loadProject(ctx: Context, envFileFlag?: string): Promise<P
   const settings = await ctx.config();
   const root = settings.projectDir ?? ctx.cwd;
   const envFile = envFileFlag ? resolve(ctx.cwd, envFileFlag) : projectPath(root, settings.resolve('dev.env_file').value ?? '.env');
-  return { root, envFile, dotenv: await readDotenv(envFile) };
+  // A .env named with --env must exist: a mistyped name would otherwise drop its Fernet key without a word.
+  return { root, envFile, dotenv: await readDotenv(envFile, envFileFlag !== undefined) };
 }
 
 /**

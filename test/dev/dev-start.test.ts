@@ -277,6 +277,16 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(await pools()).toEqual([]);
   });
 
+  it('refuses a .env named with --env that does not exist (its Fernet key would be silently dropped), writing nothing', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    await dev.writeProjectFile('airflow_settings.yaml', ['airflow:', '  connections:', '    - conn_id: c1', '      conn_type: http', '      conn_password: pw', ''].join('\n'));
+    const run = await dev.cli(['dev', 'start', '--env', 'local.envv', '--db-url', db, '--wait', '10s']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot read \.env file .*local\.envv: no such file/);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
   it('stops with the Astro message and guidance when the organization does not allow secrets fetching', async () => {
     const dev = await developer(em, { token: em.lockedToken });
     const res = await fetch(`${em.url}/v1/organizations/${em.lockedOrganizationId}/workspaces`, { headers: { authorization: `Bearer ${em.lockedToken}` } });
