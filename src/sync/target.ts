@@ -50,7 +50,14 @@ export async function loadProject(ctx: Context, envFileFlag?: string): Promise<P
  * find the Fernet key and say where it came from. The key is checked against the database inside the sync's
  * transaction (metadb `syncAirflowDb`), before anything is written.
  */
-export async function openTarget(ctx: Context, project: Project, flags: TargetFlags, purpose: 'write' | 'read' = 'write'): Promise<OpenTarget> {
+export async function openTarget(
+  ctx: Context, project: Project, flags: TargetFlags, purpose: 'write' | 'read' = 'write',
+  /** True once the command has already failed elsewhere (dev start's fetch): the opening then goes on silently. */
+  abandoned: () => boolean = () => false,
+): Promise<OpenTarget> {
+  const say = (text: string) => {
+    if (!abandoned()) ctx.io.err(text);
+  };
   const settings = await ctx.config();
   const db = resolveDbUrl({ flag: flags.dbUrl, env: ctx.env, configured: settings.resolve('dev.db_url').value });
   const keyFile = settings.resolve('dev.fernet_key_file').value;
@@ -84,7 +91,7 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
         // One line every 5 s is enough to show it is alive without flooding a CI log.
         if (elapsed - lastProgress >= 5000 || lastProgress === 0) {
           lastProgress = elapsed || 1;
-          ctx.io.err(`${message} (${Math.round(elapsed / 1000)}s of ${Math.round(timeoutMs / 1000)}s)\n`);
+          say(`${message} (${Math.round(elapsed / 1000)}s of ${Math.round(timeoutMs / 1000)}s)\n`);
         }
       },
     });
@@ -95,12 +102,12 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
     throw err;
   }
   const info = await detectAirflowSchema(client, target.schema ? { schema: target.schema } : {});
-  ctx.io.err(`Metadata database ${target.display} (${db.source}): ${info.label}\n`);
+  say(`Metadata database ${target.display} (${db.source}): ${info.label}\n`);
   // An export stores nothing: without a key what matters is that encrypted rows cannot be read.
   const consequence = purpose === 'read' ? 'only values stored unencrypted can be read' : 'values are stored unencrypted, as Airflow does without a key';
-  if (key.keys) ctx.io.err(`Fernet key from ${key.source}\n`);
-  else if (key.source === '--fernet-key') ctx.io.err(`Fernet key set empty with --fernet-key: ${consequence}\n`);
-  else ctx.io.err(`warning: no Fernet key found (--fernet-key, AIRFLOW__CORE__FERNET_KEY, dev.fernet_key_file, the project .env): ${consequence}\n`);
+  if (key.keys) say(`Fernet key from ${key.source}\n`);
+  else if (key.source === '--fernet-key') say(`Fernet key set empty with --fernet-key: ${consequence}\n`);
+  else say(`warning: no Fernet key found (--fernet-key, AIRFLOW__CORE__FERNET_KEY, dev.fernet_key_file, the project .env): ${consequence}\n`);
   return { client, info, keys: key.keys, keySource: key.source, display: target.display };
 }
 

@@ -287,6 +287,16 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
   });
 
+  it('ends its output with the error when the fetch fails (no database progress printed after it)', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', 'no-such-deployment', ...target(db)]);
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines[lines.length - 1]).toMatch(/^error: .*no-such-deployment/);
+    expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
   it('stops with the Astro message and guidance when the organization does not allow secrets fetching', async () => {
     const dev = await developer(em, { token: em.lockedToken });
     const res = await fetch(`${em.url}/v1/organizations/${em.lockedOrganizationId}/workspaces`, { headers: { authorization: `Bearer ${em.lockedToken}` } });

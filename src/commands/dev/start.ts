@@ -97,7 +97,8 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
   // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
   // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
   // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
-  const opening = openTarget(ctx, project, opts);
+  let failed = false;
+  const opening = openTarget(ctx, project, opts, 'write', () => failed);
   // The fetched objects become desired objects as soon as they arrive: nothing keeps the API's (much larger) objects
   // alive after that, which spares the garbage collector from tracing them for the rest of the command.
   const fetching = (scope ? fetchRemote(ctx, scope) : Promise.resolve([])).then((remoteObjects) => {
@@ -113,6 +114,8 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     // A failed fetch is reported at once, even while the database is still being waited for.
     target = await Promise.race([opening, fetching.then(() => opening)]);
   } catch (err) {
+    // The database may still be opening: it must not print its progress after the error, as if the command went on.
+    failed = true;
     void opening.then((t) => t.client.end(), () => undefined);
     await fetching; // a failed fetch explains more than the database
     throw err;
