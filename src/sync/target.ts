@@ -107,6 +107,9 @@ export async function openTarget(
   const consequence = purpose === 'read' ? 'only values stored unencrypted can be read' : 'values are stored unencrypted, as Airflow does without a key';
   if (key.keys) say(`Fernet key from ${key.source}\n`);
   else if (key.source === '--fernet-key') say(`Fernet key set empty with --fernet-key: ${consequence}\n`);
+  // A source that is set but empty (an empty key file, AIRFLOW__CORE__FERNET_KEY=) is named: "none found" would send
+  // the user looking for a key that is there.
+  else if (key.source !== 'none') say(`warning: the Fernet key from ${key.source} is empty: ${consequence}\n`);
   else say(`warning: no Fernet key found (--fernet-key, AIRFLOW__CORE__FERNET_KEY, dev.fernet_key_file, the project .env): ${consequence}\n`);
   return { client, info, keys: key.keys, keySource: key.source, display: target.display };
 }

@@ -216,4 +216,15 @@ describe('object export', () => {
     expect(run.stderr).toMatch(/warning: no Fernet key found .*: only values stored unencrypted can be read/);
     expect(run.stderr).not.toMatch(/values are stored unencrypted/);
   });
+
+  it('names an empty dev.fernet_key_file instead of saying no key was found', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    await dev.writeProjectFile('fernet.key', '\n');
+    expect((await dev.cli(['config', 'set', 'dev.fernet_key_file', 'fernet.key'])).code).toBe(0);
+    const run = await dev.cli(['object', 'import', '-s', fixture('settings/full.yaml'), '-v', '--db-url', db, '--wait', '10s']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/warning: the Fernet key from dev\.fernet_key_file \(.*fernet\.key\) is empty: values are stored unencrypted/);
+    expect(run.stderr).not.toMatch(/no Fernet key found/);
+  });
 });
