@@ -3,7 +3,7 @@ import { formatProblem } from '../airflow/validate.js';
 import type { Context } from '../cli/context.js';
 import { printTable } from '../cli/table.js';
 import type { PlanEntry, SyncPlan } from '../metadb/plan.js';
-import type { DesiredObject, RuntimeShadow, ShadowedObject } from './sources.js';
+import { ENV_FILE_SOURCE, REMOTE_SOURCE, SETTINGS_SOURCE, type DesiredObject, type RuntimeShadow, type ShadowedObject } from './sources.js';
 
 export interface ReportRow {
   key: string;
@@ -37,7 +37,7 @@ export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): R
     const row: ReportRow = {
       key: e.key,
       type: e.kind,
-      source: origins[e.kind].get(e.key) ?? (e.action === 'delete' ? `no longer in ${e.source}` : e.source),
+      source: origins[e.kind].get(e.key) ?? (e.action === 'delete' ? `no longer in ${sourceWords(e.source)}` : sourceWords(e.source)),
       action: e.action,
     };
     if (e.changedFields && e.changedFields.length > 0) row.fields = e.changedFields;
@@ -45,6 +45,12 @@ export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): R
     rows[i] = row;
   }
   return rows;
+}
+
+/** The sync state's source labels in the report's words (a pruned row has no origin of its own to show). */
+function sourceWords(source: string): string {
+  const words: Record<string, string> = { [SETTINGS_SOURCE]: 'the settings file', [REMOTE_SOURCE]: 'the Environment Manager', [ENV_FILE_SOURCE]: 'an imported .env file' };
+  return words[source] ?? source;
 }
 
 const ACTION_ORDER: PlanEntry['action'][] = ['create', 'update', 'delete', 'conflict', 'unchanged'];

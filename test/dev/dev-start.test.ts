@@ -274,6 +274,7 @@ describe('dev start against a real Environment Manager and metadata database', (
     await dev.writeProjectFile('airflow_settings.yaml', ['airflow:', '  connections:', '    - conn_id: kept_conn', '      conn_type: http', ''].join('\n'));
     const pruned = await dev.cli(['dev', 'start', '--prune', ...target(db)]);
     expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/^p1\tpool\tno longer in the settings file\tdelete$/m);
     expect(await pools()).toEqual([]);
   });
 
