@@ -42,7 +42,10 @@ export interface PlanEntry {
   readonly changedFields?: readonly string[];
   /** Why a row is in conflict; on an `update`/`delete` it means the conflict is overwritten (`overwrite`). */
   readonly conflict?: ConflictReason;
-  /** A sentence for the report, without values. */
+  /**
+   * A sentence for the report, without values: for a `conflict`, why the row conflicts (what becomes of it is the
+   * command's to say: its options differ); for an overwritten conflict, what the overwrite did.
+   */
   readonly note?: string;
 }
 
@@ -245,7 +248,7 @@ export function planSync(
           write = remember = options.overwrite === true;
           entry = write
             ? { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields, conflict, note: `${why}; overwritten` }
-            : { kind: d.kind, key: d.key, source: d.source, action: 'conflict', changedFields, conflict, note: `${why}; left as is (overwrite to replace it)` };
+            : { kind: d.kind, key: d.key, source: d.source, action: 'conflict', changedFields, conflict, note: why };
         }
       }
     }
@@ -293,7 +296,7 @@ export function planSync(
         remove(rec.kind, rec.key);
         writes.state.delete.push({ kind: rec.kind, key: rec.key });
       } else {
-        entries.push({ ...base, action: 'conflict', conflict: 'modified', note: 'no longer in its source, but changed locally since envmgr wrote it; left as is' });
+        entries.push({ ...base, action: 'conflict', conflict: 'modified', note: 'no longer in its source, but changed locally since envmgr wrote it' });
       }
     }
   }

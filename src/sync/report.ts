@@ -65,9 +65,8 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
     io.err(`warning: ${s.variable} in ${s.where} will shadow ${s.kind} ${s.key} at runtime (Airflow reads environment variables before the database)\n`);
   }
   for (const r of report.rows) {
-    // The planner's note ends with its own "left as is (…)"; the command's hint says what this command does with it
-    // (e.g. --on-conflict skip), so only the reason is kept from the note.
-    if (r.action === 'conflict') io.err(`conflict: ${r.type} ${r.key}: ${(r.note ?? 'a local row envmgr did not write').replace(/; left as is\b.*$/, '')}; ${conflictHint}\n`);
+    // The planner's note is the reason; what happens to the row is this command's to say (e.g. --on-conflict skip).
+    if (r.action === 'conflict') io.err(`conflict: ${r.type} ${r.key}: ${r.note ?? 'a local row envmgr did not write'}; ${conflictHint}\n`);
   }
   if (ctx.globals.json) {
     io.out(JSON.stringify(report, null, 2) + '\n');

@@ -78,6 +78,11 @@ describe('object import', () => {
     // The line says what this command did (skipped), not also the planner's "left as is (overwrite to replace it)".
     expect(skipped.stderr).toMatch(/^conflict: connection warehouse: a local row envmgr did not write; skipped \(--on-conflict skip\)$/m);
     expect(skipped.stderr).not.toMatch(/overwrite to replace/);
+    // --json carries the same reason, without another command's option for replacing the row.
+    const skippedJson = await dev.cli(['--json', 'object', 'import', '-s', fixture('settings/full.yaml'), '--on-conflict', 'skip', ...target(db)]);
+    expect(skippedJson.code, skippedJson.stderr).toBe(0);
+    const report = JSON.parse(skippedJson.stdout) as { rows: Array<{ key: string; action: string; note?: string }> };
+    expect(report.rows.find((r) => r.key === 'warehouse')).toMatchObject({ action: 'conflict', note: 'a local row envmgr did not write' });
     let s = await readBack(db);
     expect(s.connections.get('warehouse')!.host).toBe('mine');
     expect(s.connections.has('api_uri')).toBe(true);
