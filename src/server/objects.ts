@@ -288,9 +288,9 @@ export class ObjectService {
       'o.id ASC',
     );
     if (workspaceId && deploymentId) {
-      query.errors.push({ field: 'deploymentId', message: 'workspaceId and deploymentId are mutually exclusive: give one of them' });
+      query.errors.push({ field: 'deploymentId', message: 'must not be given with workspaceId (the two are mutually exclusive: give one of them)' });
     } else if (!workspaceId && !deploymentId) {
-      query.errors.push({ field: 'workspaceId', message: 'one of workspaceId or deploymentId is required' });
+      query.errors.push({ field: 'workspaceId', message: 'is required unless deploymentId is given (give one of them)' });
     }
     query.done();
     const filter = { objectType, objectKey };

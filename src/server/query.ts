@@ -64,7 +64,7 @@ export class QueryReader {
       const column = field === undefined ? undefined : columns[field];
       const dir = direction.toLowerCase();
       if (!column || rest !== undefined || (dir !== 'asc' && dir !== 'desc')) {
-        this.errors.push({ field: 'sorts', message: `"${sort.slice(0, 100)}" is not <field>:asc|desc with field one of ${Object.keys(columns).join(', ')}` });
+        this.errors.push({ field: 'sorts', message: `must be <field>:asc|desc with field one of ${Object.keys(columns).join(', ')} (got "${sort.slice(0, 100)}")` });
         continue;
       }
       terms.push(`${column} ${dir.toUpperCase()}`);

@@ -197,7 +197,13 @@ describe('listing', () => {
       expect(res.body.fieldErrors.map((e: any) => e.field), query).toContain(field); // eslint-disable-line @typescript-eslint/no-explicit-any
     }
     const both = await list(`workspaceId=${ws}&deploymentId=${w.dep1a}`);
-    expect(both.body.message).toMatch(/mutually exclusive/);
+    // Each field error reads as a sentence after its field's name, as the message joins them.
+    expect(both.body.message).toBe('invalid query: deploymentId must not be given with workspaceId (the two are mutually exclusive: give one of them)');
+    const sideways = await list(`workspaceId=${ws}&sorts=objectKey:sideways`);
+    expect(sideways.body.message).toBe('invalid query: sorts must be <field>:asc|desc with field one of objectKey, objectType, createdAt, updatedAt (got "objectKey:sideways")');
+    const neither = await list('limit=5');
+    expect(neither.status).toBe(400);
+    expect(neither.body.message).toBe('invalid query: workspaceId is required unless deploymentId is given (give one of them)');
     const unknown = await list(`workspaceId=${ws}&whatever=1`);
     expect(unknown.status).toBe(200);
   });
