@@ -204,7 +204,8 @@ export function readAirflowEnvFile(
   const { entries, problems: lineProblems } = parseEnvFile(text);
   const file = opts.file;
   const loc = (line: number) => ({ ...(file !== undefined ? { file } : {}), line });
-  const kindOf = (message: string): 'connection' | 'variable' => (message.startsWith('AIRFLOW_VAR_') ? 'variable' : 'connection');
+  // A line's problem belongs to a kind when it names an Airflow assignment; otherwise it is the file's own.
+  const kindOf = (message: string) => (message.startsWith('AIRFLOW_VAR_') ? 'variable' : message.startsWith('AIRFLOW_CONN_') ? 'connection' : null);
   const problems: ValidationProblem[] = lineProblems.map((p) => ({ kind: kindOf(p.message), key: '', field: 'line', message: p.message, ...loc(p.line) }));
   const connections: LocatedConnection[] = [];
   const variables: LocatedVariable[] = [];

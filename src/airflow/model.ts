@@ -39,7 +39,8 @@ export interface SourceLocation {
 }
 
 export interface ValidationProblem extends SourceLocation {
-  kind: AirflowObjectKind;
+  /** The kind of object the problem is in; null for a problem of the file itself (its syntax or its shape). */
+  kind: AirflowObjectKind | null;
   key: string;
   field: string;
   message: string;

@@ -74,7 +74,7 @@ class Reader {
   loc(line: number): Loc {
     return { ...(this.file !== undefined ? { file: this.file } : {}), line };
   }
-  problem(kind: AirflowObjectKind, key: string, field: string, message: string, line: number): void {
+  problem(kind: AirflowObjectKind | null, key: string, field: string, message: string, line: number): void {
     this.problems.push({ kind, key, field, message, ...this.loc(line) });
   }
 }
@@ -371,30 +371,30 @@ export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): 
   const r = new Reader(lc, opts.file);
   const result: SettingsReadResult = { connections: [], variables: [], pools: [], problems: r.problems, warnings: r.warnings };
   for (const e of doc.errors) {
-    r.problem('connection', '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line ?? 1);
+    r.problem(null, '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line ?? 1);
   }
   if (doc.errors.length > 0) return result;
-  for (const repeat of repeatedKeys(lc, doc, r.entryRepeats)) r.problem('connection', '', repeat.name, repeatMessage(repeat), repeat.line);
+  for (const repeat of repeatedKeys(lc, doc, r.entryRepeats)) r.problem(null, '', repeat.name, repeatMessage(repeat), repeat.line);
   const root = doc.contents as unknown;
   if (root === null || (isScalar(root) && (root as Scalar).value === null)) return result;
   if (!isMap(root)) {
-    r.problem('connection', '', 'airflow', 'the file must be a map with an "airflow" key', r.line(root as Node));
+    r.problem(null, '', 'airflow', 'the file must be a map with an "airflow" key', r.line(root as Node));
     return result;
   }
   for (const pair of (root as YAMLMap).items as Pair[]) {
     const k = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
-    if (k !== 'airflow') r.problem('connection', '', k, `unknown key ${JSON.stringify(k)}; the settings file has only "airflow"`, r.line(pair.key as Node));
+    if (k !== 'airflow') r.problem(null, '', k, `unknown key ${JSON.stringify(k)}; the settings file has only "airflow"`, r.line(pair.key as Node));
   }
   const airflow = (root as YAMLMap).get('airflow', true) as unknown;
   if (airflow === undefined || airflow === null || (isScalar(airflow) && (airflow as Scalar).value === null)) return result;
   if (!isMap(airflow)) {
-    r.problem('connection', '', 'airflow', '"airflow" must be a map of connections, pools and variables', r.line(airflow as Node));
+    r.problem(null, '', 'airflow', '"airflow" must be a map of connections, pools and variables', r.line(airflow as Node));
     return result;
   }
   for (const pair of (airflow as YAMLMap).items as Pair[]) {
     const k = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
     if (!['connections', 'pools', 'variables'].includes(k)) {
-      r.problem('connection', '', k, `unknown key ${JSON.stringify(k)} under airflow; allowed keys are connections, pools, variables`, r.line(pair.key as Node));
+      r.problem(null, '', k, `unknown key ${JSON.stringify(k)} under airflow; allowed keys are connections, pools, variables`, r.line(pair.key as Node));
     }
   }
   const seen = new Map<string, number>();

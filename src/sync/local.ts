@@ -45,7 +45,8 @@ export function fileErrorReason(err: unknown): string {
 
 /**
  * The settings file's connections, variables and pools as desired objects, validated, each with its line. A
- * missing file is an empty source unless the user named it explicitly (`required`).
+ * missing file is an empty source unless the user named it explicitly (`required`). With `kinds`, only entries of
+ * those kinds are read and judged; problems of the file itself (its syntax, its shape) count whatever the kinds.
  */
 export async function readSettingsSource(
   path: string,
@@ -74,7 +75,9 @@ export async function readSettingsSource(
       desired.push({ kind: 'pool', key: p.pool.name, source: SETTINGS_SOURCE, origin: origin(p.line), location: { file, line: p.line }, object: p.pool });
     }
   }
-  return { file, exists: true, desired: dedupe(desired, parsed.problems), problems: parsed.problems, warnings: parsed.warnings };
+  // Problems in entries of a kind that is not read (object import -c/-v/-p) are not this command's; the file's own are.
+  const problems = parsed.problems.filter((p) => p.kind === null || want(p.kind));
+  return { file, exists: true, desired: dedupe(desired, problems), problems, warnings: parsed.warnings };
 }
 
 /** The same key twice in one file is a problem (Airflow's own importers would silently keep one of them). */
@@ -104,7 +107,7 @@ export async function readEnvFileSource(
   const parsed = readAirflowEnvFile(text ?? '', { file, ...(opts.airflow ? { airflow: opts.airflow } : {}) });
   const want = (kind: DesiredObject['kind']) => !opts.kinds || opts.kinds.has(kind);
   const desired: DesiredObject[] = [];
-  const problems = [...parsed.problems];
+  const problems = parsed.problems.filter((p) => p.kind === null || want(p.kind));
   if (want('connection')) {
     for (const c of parsed.connections) {
       desired.push({ kind: 'connection', key: c.connection.conn_id, source: ENV_FILE_SOURCE, origin: `${file}:${c.line}`, location: { file, line: c.line }, object: c.connection });

@@ -80,6 +80,10 @@ describe('.env reader', () => {
     expect(r.problems.find((p) => p.line === 1)!.message).toContain('Port out of range 0-65535');
     expect(r.problems.find((p) => p.line === 3)!.message).toContain('JSONDecodeError');
     expect(r.variables.map((v) => v.variable.value)).toEqual(['b']);
+    // A line that is no assignment is the file's problem; a repeated AIRFLOW_VAR_ name is a variable's.
+    expect(r.problems.find((p) => p.line === 2)!.kind).toBeNull();
+    expect(r.problems.find((p) => p.line === 5)!.kind).toBe('variable');
+    expect(r.problems.find((p) => p.line === 1)!.kind).toBe('connection');
   });
 
   it('locates multi-line quoted values and an unterminated quote', () => {

@@ -102,6 +102,18 @@ describe('airflow_settings.yaml reader', () => {
     const r = readSettingsFile('airflow:\n  connections:\n    - conn_id: [unclosed\n');
     expect(r.problems.length).toBeGreaterThan(0);
     expect(r.problems[0]!.field).toBe('yaml');
+    // A problem of the file itself belongs to no kind of object (--json shows it so).
+    expect(r.problems[0]!.kind).toBeNull();
+  });
+
+  it('gives problems of the file\'s shape no kind, and problems of entries their kind', () => {
+    const r = readSettingsFile('airflow:\n  connection: []\n  variables:\n    - variable_name: v\n  pools: nope\nother: 1\n');
+    expect(r.problems.map((p) => [p.kind, p.field, p.line])).toEqual([
+      [null, 'other', 6],
+      [null, 'connection', 2],
+      ['pool', 'pools', 5],
+      ['variable', 'variable_value', 4],
+    ]);
   });
 });
 
@@ -167,7 +179,7 @@ describe('airflow_settings.yaml reader: a key written twice in one map', () => {
     ].join('\n');
     const r = readSettingsFile(text, { file: 's.yaml' });
     expect(r.problems).toEqual([
-      { kind: 'connection', key: '', field: 'connections', file: 's.yaml', line: 8, message: '"connections" is written twice (first on line 2); a key may appear once per map' },
+      { kind: null, key: '', field: 'connections', file: 's.yaml', line: 8, message: '"connections" is written twice (first on line 2); a key may appear once per map' },
     ]);
     expect(formatProblem(r.problems[0]!)).toBe('s.yaml:8: "connections" is written twice (first on line 2); a key may appear once per map');
   });

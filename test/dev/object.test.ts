@@ -63,6 +63,40 @@ describe('object import', () => {
     expect([...s.pools.keys()].sort()).toEqual(['default_pool', 'etl_pool', 'unlimited']);
   });
 
+  it('with -c / -v / -p, judges only the entries of those kinds; a problem of the file itself still stops everything', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.2');
+    const file = await dev.writeProjectFile('mixed.yaml', [
+      'airflow:',
+      '  connections:',
+      '    - conn_id: good_conn',
+      '      conn_type: http',
+      '  variables:',
+      '    - variable_name: bad_var', // line 6: no variable_value
+    ].join('\n'));
+    const before = await dump(db);
+    // The variable is what -v asks for: it is invalid, so nothing is written.
+    const vars = await dev.cli(['object', 'import', '-s', file, '-v', ...target(db)]);
+    expect(vars.code).toBe(1);
+    expect(vars.stderr).toMatch(/^invalid: mixed\.yaml:6: variable bad_var: variable_value is required/m);
+    expect(await dump(db)).toBe(before);
+    // -c does not read the variables: the connection goes in, and the variable's problem is not this command's.
+    const conns = await dev.cli(['object', 'import', '-s', file, '-c', ...target(db)]);
+    expect(conns.code, conns.stderr).toBe(0);
+    expect(conns.stderr).not.toMatch(/bad_var/);
+    const s = await readBack(db);
+    expect([...s.connections.keys()]).toEqual(['good_conn']);
+    expect(s.variables.size).toBe(0);
+
+    // A key the file must not have is the file's problem, whichever kinds are asked for.
+    const shapeless = await dev.writeProjectFile('shapeless.yaml', 'airflow:\n  connections:\n    - conn_id: other_conn\n      conn_type: http\n  pool: []\n');
+    const afterFirst = await dump(db);
+    const run = await dev.cli(['object', 'import', '-s', shapeless, '-c', ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^invalid: shapeless\.yaml:5: unknown key "pool" under airflow/m);
+    expect(await dump(db)).toBe(afterFirst);
+  });
+
   it('honours --on-conflict fail and skip for rows envmgr did not write', async () => {
     const dev = await developer(undefined);
     const db = await airflowDb('3.1');
