@@ -1,3 +1,5 @@
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -276,6 +278,13 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toMatch(/^p1\tpool\tno longer in the settings file\tdelete$/m);
     expect(await pools()).toEqual([]);
+
+    // A settings file that is gone was not read, so it says nothing either: its rows stay (a run from the wrong
+    // directory must not empty the database).
+    await unlink(join(dev.home, 'project', 'airflow_settings.yaml'));
+    const gone = await dev.cli(['dev', 'start', '--prune', ...target(db)]);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(await sql(db, "SELECT 1 FROM connection WHERE conn_id = 'kept_conn'")).toHaveLength(1);
   });
 
   it('refuses a .env named with --env that does not exist (its Fernet key would be silently dropped), writing nothing', async () => {
