@@ -47,10 +47,15 @@ export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): R
   return rows;
 }
 
+const SOURCE_WORDS: ReadonlyMap<string, string> = new Map([
+  [SETTINGS_SOURCE, 'the settings file'],
+  [REMOTE_SOURCE, 'the Environment Manager'],
+  [ENV_FILE_SOURCE, 'an imported .env file'],
+]);
+
 /** The sync state's source labels in the report's words (a pruned row has no origin of its own to show). */
 function sourceWords(source: string): string {
-  const words: Record<string, string> = { [SETTINGS_SOURCE]: 'the settings file', [REMOTE_SOURCE]: 'the Environment Manager', [ENV_FILE_SOURCE]: 'an imported .env file' };
-  return words[source] ?? source;
+  return SOURCE_WORDS.get(source) ?? source;
 }
 
 const ACTION_ORDER: PlanEntry['action'][] = ['create', 'update', 'delete', 'conflict', 'unchanged'];
