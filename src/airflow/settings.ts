@@ -88,7 +88,8 @@ interface Repeat {
   under?: string;
 }
 
-const SECTION_KIND: Record<string, AirflowObjectKind> = { connections: 'connection', pools: 'pool', variables: 'variable' };
+/** The lists under `airflow:`. A Set, not an object: a key such as `constructor` must not be found on its prototype. */
+const SECTIONS: ReadonlySet<string> = new Set(['connections', 'pools', 'variables']);
 
 /**
  * Every key written twice in one map. YAML forbids it (a mapping's keys are unique), and the file is parsed without
@@ -116,7 +117,7 @@ function repeatedKeys(lc: LineCounter, doc: Document, entryRepeats?: Map<YAMLMap
         }
         // path: Document, root map, Pair(airflow), airflow map, Pair(<section>), the section's list, entry, …
         const section = path[4];
-        const inSection = entryRepeats && isPair(section) && isScalar(section.key) && SECTION_KIND[String(section.key.value)] !== undefined;
+        const inSection = entryRepeats && isPair(section) && isScalar(section.key) && SECTIONS.has(String(section.key.value));
         const entry = path.length === 6 ? map : path[6];
         if (inSection && isMap(entry)) {
           const fieldPair = path[7];
@@ -393,7 +394,7 @@ export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): 
   }
   for (const pair of (airflow as YAMLMap).items as Pair[]) {
     const k = isScalar(pair.key) ? String((pair.key as Scalar).value) : String(pair.key);
-    if (!['connections', 'pools', 'variables'].includes(k)) {
+    if (!SECTIONS.has(k)) {
       r.problem(null, '', k, `unknown key ${JSON.stringify(k)} under airflow; allowed keys are connections, pools, variables`, r.line(pair.key as Node));
     }
   }

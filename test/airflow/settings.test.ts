@@ -184,6 +184,16 @@ describe('airflow_settings.yaml reader: a key written twice in one map', () => {
     expect(formatProblem(r.problems[0]!)).toBe('s.yaml:8: "connections" is written twice (first on line 2); a key may appear once per map');
   });
 
+  it('reports a key repeated in an entry of an unknown section, whatever the section is called', () => {
+    for (const section of ['bogus', 'constructor', 'toString']) {
+      const r = readSettingsFile(`airflow:\n  ${section}:\n    - x: 1\n      x: 2\n`);
+      expect(r.problems.map((p) => [p.line, p.message]), section).toEqual([
+        [4, '"x" is written twice (first on line 3); a key may appear once per map'],
+        [2, `unknown key "${section}" under airflow; allowed keys are connections, pools, variables`],
+      ]);
+    }
+  });
+
   it('reports a repeated top-level airflow key', () => {
     const r = readSettingsFile('airflow:\n  variables: []\nairflow:\n  pools: []\n');
     expect(r.problems.map((p) => [p.line, p.field])).toEqual([[3, 'airflow']]);
