@@ -582,7 +582,7 @@ export function loadLocalFilesystemConnections(
   const out: Record<string, ParsedConnection> = {};
   for (const [connId, entry] of Object.entries((parsed as { connections: Record<string, LocalConnectionEntry> }).connections)) {
     if (entry.kind === 'uri') {
-      out[connId] = parseConnectionUri(entry.value, { airflow: variant, conn_id: connId });
+      setOwn(out, connId, parseConnectionUri(entry.value, { airflow: variant, conn_id: connId }));
       continue;
     }
     const value = entry.value;
@@ -608,7 +608,8 @@ export function loadLocalFilesystemConnections(
       );
     }
     kwargs.delete('conn_id');
-    out[connId] = constructConnection(kwargs, connId, variant);
+    // An own property whatever the id (a conn_id `__proto__` is a key like any other in Python's dict).
+    setOwn(out, connId, constructConnection(kwargs, connId, variant));
   }
   return out;
 }

@@ -158,6 +158,11 @@ describe('LocalFilesystemBackend', () => {
     expect(conns.c3!.extra).toBe('{"b": true}'); // PyYAML reads yes as a boolean
     expect(conns.c4!.conn_type).toBe('mysql');
     expect(() => loadLocalFilesystemConnections('c:\n  foo: 1\n', { format: 'yaml' })).toThrow(/^AirflowException: The object have illegal keys: foo\./);
+    // Ids are plain dict keys in Python, __proto__ included.
+    const odd = loadLocalFilesystemConnections('{"__proto__": "postgres://u@h/db", "constructor": {"conn_type": "http"}}', { format: 'json' });
+    expect(Object.keys(odd)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getPrototypeOf(odd)).toBe(Object.prototype);
+    expect(odd['__proto__']).toMatchObject({ conn_type: 'postgres', host: 'h' });
     expect(() => loadLocalFilesystemConnections('{"c": {"extra": "{}", "extra_dejson": {}}}', { format: 'json' })).toThrow(/mutually exclusive/);
     expect(() => loadLocalFilesystemConnections('{"c": {"conn_id": "d", "conn_type": "x"}}', { format: 'json' })).toThrow(
       'AirflowException: Mismatch conn_id. The dictionary key has the value: d. The item has the value: c.',
