@@ -46,9 +46,11 @@ function urlsafeB64Encode(data: Buffer): string {
 function parseOneKey(text: string, source: string, index: number, count: number): FernetKey {
   const raw = urlsafeB64Decode(text);
   if (!raw || raw.length !== 32) {
-    const which = count > 1 ? `key ${index + 1} of ${count} ` : '';
+    // In a comma-separated list (a MultiFernet), say which entry; an empty one is usually a comma too many.
+    const which = count > 1 ? ` (entry ${index + 1} of ${count} in the comma-separated list)` : '';
+    const why = count > 1 && text.trim() === '' ? 'the entry is empty; remove the extra comma' : 'a Fernet key must be 32 url-safe base64-encoded bytes';
     throw new FernetKeyError(
-      `invalid Fernet key ${which}from ${source}: a Fernet key must be 32 url-safe base64-encoded bytes ` +
+      `invalid Fernet key${which} from ${source}: ${why} ` +
         `(generate one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")`,
     );
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadLocalFilesystemConnections, localFilesystemFormat, parseLocalFilesystemSecrets } from '../../src/airflow/airflow-files.js';
 import { envSafeJson } from '../../src/airflow/envfile.js';
+import { parseFernetKeys } from '../../src/airflow/fernet.js';
 import { parseConnectionJson, parseConnectionValue } from '../../src/airflow/json.js';
 import { pythonFloatRepr, pythonJsonDumps, pythonJsonLoads } from '../../src/airflow/pyjson.js';
 import { AIRFLOW_VARIANTS, formatConnectionUri, parseConnectionUri, uriRoundTripIssues } from '../../src/airflow/uri.js';
@@ -173,5 +174,25 @@ describe('LocalFilesystemBackend', () => {
   });
   it('reports .env lines that only contain blanks (Airflow skips only empty lines)', () => {
     expect(() => parseLocalFilesystemSecrets('A=x\n   \n', { format: 'env', kind: 'variables' })).toThrow('Failed to load the secret file.');
+  });
+});
+
+describe('Fernet key settings', () => {
+  const K = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
+  it("accepts what Airflow's MultiFernet accepts (checked against cryptography: blanks around a key, the standard alphabet)", () => {
+    for (const spec of [K, ` ${K}`, `${K}\n`, `${K}, ${K}`, K.replace(/-/g, '+').replace(/_/g, '/')]) {
+      expect(parseFernetKeys(spec, 'test').keys.length, JSON.stringify(spec)).toBe(spec.includes(',') ? 2 : 1);
+    }
+  });
+  it('names the source, and which entry of a list is wrong', () => {
+    expect(() => parseFernetKeys('abc', 'AIRFLOW__CORE__FERNET_KEY in the environment')).toThrow(
+      /^invalid Fernet key from AIRFLOW__CORE__FERNET_KEY in the environment: a Fernet key must be 32 url-safe base64-encoded bytes \(generate/,
+    );
+    expect(() => parseFernetKeys(`${K},abc`, 'dev.fernet_key_file')).toThrow(
+      /^invalid Fernet key \(entry 2 of 2 in the comma-separated list\) from dev\.fernet_key_file: a Fernet key must be 32/,
+    );
+    expect(() => parseFernetKeys(`${K},`, 'dev.fernet_key_file')).toThrow(
+      /^invalid Fernet key \(entry 2 of 2 in the comma-separated list\) from dev\.fernet_key_file: the entry is empty; remove the extra comma/,
+    );
   });
 });
