@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { baseEnv, runCli, tempHome } from './support/cli.js';
@@ -34,7 +36,7 @@ async function loggedIn(workspace: string) {
     expect(result.code, result.stderr).toBe(0);
     return JSON.parse(result.stdout) as T;
   };
-  return { cli, json };
+  return { cli, json, home };
 }
 
 describe('env connection / airflow-variable against a real server', () => {
@@ -146,6 +148,36 @@ describe('env connection / airflow-variable against a real server', () => {
     const noValue = await cli(['env', 'airflow-variable', 'create', 'third']);
     expect(noValue.code).toBe(2);
     expect(noValue.stderr).toMatch(/pass --value-stdin/);
+  });
+
+  it('takes a connection extra from a file or stdin, so that secret members stay off the command line', async () => {
+    const { cli, json, home } = await loggedIn('alpha');
+    await writeFile(join(home, 'sa.json'), JSON.stringify({ project: 'p1', keyfile_dict: '{"private_key":"PK-SECRET-1"}' }));
+    const created = await cli(['env', 'connection', 'create', 'gcp_file', '--type', 'google_cloud_platform', '--extra-file', 'sa.json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect((await json<Obj>(['env', 'connection', 'get', 'gcp_file'])).connection!.extra).toEqual({ project: 'p1', keyfile_dict: '****' });
+    const full = await json<Obj>(['env', 'connection', 'get', 'gcp_file', '--show-secrets']);
+    expect(full.connection!.extra).toEqual({ project: 'p1', keyfile_dict: '{"private_key":"PK-SECRET-1"}' });
+
+    // From stdin on an update: its members replace those stored one by one; the secret not given is kept.
+    const updated = await cli(['env', 'connection', 'update', 'gcp_file', '--extra-file', '-'], '{"project": "p2"}\n');
+    expect(updated.code, updated.stderr).toBe(0);
+    const after = await json<Obj>(['env', 'connection', 'get', 'gcp_file', '--show-secrets']);
+    expect(after.connection!.extra).toEqual({ project: 'p2', keyfile_dict: '{"private_key":"PK-SECRET-1"}' });
+
+    const missing = await cli(['env', 'connection', 'create', 'gcp_2', '--type', 'http', '--extra-file', 'nope.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: cannot read --extra-file nope\.json: no such file$/m);
+    await writeFile(join(home, 'bad.json'), '[1, 2]');
+    const notObject = await cli(['env', 'connection', 'create', 'gcp_2', '--type', 'http', '--extra-file', 'bad.json']);
+    expect(notObject.code).toBe(1);
+    expect(notObject.stderr).toMatch(/--extra-file bad\.json must be a JSON object/);
+    const both = await cli(['env', 'connection', 'create', 'gcp_2', '--type', 'http', '--extra', '{}', '--extra-file', 'sa.json']);
+    expect(both.code).toBe(2);
+    const twoStdins = await cli(['env', 'connection', 'create', 'gcp_2', '--type', 'http', '--password-stdin', '--extra-file', '-'], 'x');
+    expect(twoStdins.code).toBe(2);
+    expect(twoStdins.stderr).toMatch(/both read stdin/);
+    expect((await json<Obj[]>(['env', 'connection', 'list'])).map((o) => o.objectKey)).not.toContain('gcp_2');
   });
 
   it('validates flags before calling the server', async () => {

@@ -18,6 +18,9 @@ describe('env field flags → values', () => {
     expect(() => fieldInput(CONNECTION, { extra: '"text"' })).toThrow(/--extra must be a JSON object/);
     expect(() => fieldInput(CONNECTION, { host: 'x'.repeat(501) })).toThrow(/--host is longer than 500/);
     expect(() => fieldInput(AIRFLOW_VARIABLE, { value: 'a', valueStdin: true })).toThrow(/mutually exclusive/);
+    expect(() => fieldInput(CONNECTION, { extra: '{}', extraFile: 'x.json' })).toThrow(/--extra and --extra-file are mutually exclusive/);
+    expect(() => fieldInput(CONNECTION, { extraFile: '-', passwordStdin: true })).toThrow(/both read stdin/);
+    expect(fieldInput(CONNECTION, { extraFile: 'x.json', passwordStdin: true })).toEqual({ connection: {}, secretFromStdin: true, extraFile: 'x.json' });
   });
 
   it('maps variable flags', () => {

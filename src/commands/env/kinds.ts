@@ -20,6 +20,8 @@ export interface FieldInput {
   variable?: Partial<AirflowVariableFields>;
   /** `--password-stdin` / `--value-stdin`. */
   secretFromStdin: boolean;
+  /** `--extra-file`: the extra, as a JSON object, in this file (`-`: stdin), read later by the verb like a secret. */
+  extraFile?: string;
 }
 
 export interface FieldFlags {
@@ -29,6 +31,7 @@ export interface FieldFlags {
   schema?: string;
   port?: string;
   extra?: string;
+  extraFile?: string;
   passwordStdin?: boolean;
   value?: string;
   valueStdin?: boolean;
@@ -52,7 +55,8 @@ export function addFieldOptions(command: Command, kind: EnvKind, opts: { secretT
       .option('--login <login>', 'login')
       .option('--schema <schema>', 'schema (database)')
       .option('--port <port>', 'port (1-65535)')
-      .option('--extra <json>', 'extra fields as a JSON object (secret members are better set through the UI or an update from stdin)')
+      .option('--extra <json>', 'extra fields as a JSON object (for secret members prefer --extra-file)')
+      .option('--extra-file <path>', 'extra fields as a JSON object read from a file, "-" for stdin (keeps secret members such as a key file out of the shell history)')
       .option('--password-stdin', 'read the password from stdin (otherwise prompted for, without echo, on a terminal)');
   }
   command
@@ -78,8 +82,12 @@ export function fieldInput(kind: EnvKind, flags: FieldFlags): FieldInput {
       connection[field] = value;
     }
     if (flags.port !== undefined) connection.port = parsePort(flags.port);
+    if (flags.extra !== undefined && flags.extraFile !== undefined) throw new UsageError('--extra and --extra-file are mutually exclusive; pass one');
+    if (flags.extraFile === '-' && flags.passwordStdin) {
+      throw new UsageError('--password-stdin and --extra-file - both read stdin; put the extra in a file, or let envmgr prompt for the password');
+    }
     if (flags.extra !== undefined) connection.extra = parseExtra(flags.extra);
-    return { connection, secretFromStdin: flags.passwordStdin === true };
+    return { connection, secretFromStdin: flags.passwordStdin === true, ...(flags.extraFile !== undefined ? { extraFile: flags.extraFile } : {}) };
   }
   if (flags.value !== undefined && flags.valueStdin) throw new UsageError('--value and --value-stdin are mutually exclusive; pass one');
   const variable: Partial<AirflowVariableFields> = {};
@@ -94,14 +102,15 @@ function parsePort(text: string): number {
   return port;
 }
 
-function parseExtra(text: string): Record<string, unknown> {
+/** A connection's extra from JSON text; `source` names where it came from (`--extra`, `--extra-file key.json`). */
+export function parseExtra(text: string, source = '--extra'): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--extra is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
+    throw new UsageError(`${source} is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('--extra must be a JSON object, e.g. \'{"region": "eu-west-1"}\'');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${source} must be a JSON object, e.g. '{"region": "eu-west-1"}'`);
   return value as Record<string, unknown>;
 }
 
