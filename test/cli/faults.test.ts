@@ -60,6 +60,17 @@ describe('faults, on a real HTTP server on 127.0.0.1', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused; check the URL/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+
+    // auth status still shows the login it has, says the check could not be made, and exits 1 with the same reason.
+    const status = await runCli(['auth', 'status'], { env: await envFor(url), timeoutMs: 15_000 });
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^api url\thttp:\/\/127\.0\.0\.1:\d+$/m);
+    expect(status.stdout).toMatch(/^token valid\tunknown \(the server did not answer\)$/m);
+    expect(status.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused/);
+    const json = await runCli(['auth', 'status', '--json'], { env: await envFor(url), timeoutMs: 15_000 });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ organizationId: 'o1', tokenSource: 'env' });
+    expect(JSON.parse(json.stdout).tokenValid).toBeUndefined();
   });
 
   it('a server that accepts but never answers: the request timeout ends it with exit 1', async () => {

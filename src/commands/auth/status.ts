@@ -41,16 +41,17 @@ export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Prom
     tokenSource: session.tokenSource,
     tokenStore: store.describe(session.tokenSource),
   };
-  let rejected: AuthError | undefined;
+  // The local part of the status is shown whatever the server says; its error (a refused token, a server that
+  // cannot be reached) follows and sets the exit code.
+  let failure: unknown;
   if (!opts.offline) {
     try {
       const self = await (await ctx.api()).self();
       status.user = self.username;
       status.tokenValid = true;
     } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
-      status.tokenValid = false;
-      rejected = error;
+      if (error instanceof AuthError) status.tokenValid = false;
+      failure = error;
     }
   }
   if (ctx.globals.json) {
@@ -63,9 +64,9 @@ export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Prom
       ['organization', status.organizationId],
       ['workspace', status.workspaceId ?? '(none: run envmgr workspace switch)'],
       ['token from', status.tokenStore + (session.tokenSource === 'env' ? ' (overrides any stored login)' : '')],
-      ['token valid', status.tokenValid === undefined ? 'not checked' : status.tokenValid ? 'yes' : 'no'],
+      ['token valid', status.tokenValid === undefined ? (failure ? 'unknown (the server did not answer)' : 'not checked') : status.tokenValid ? 'yes' : 'no'],
     ]);
   }
-  if (rejected) throw rejected;
+  if (failure) throw failure;
   return status;
 }
