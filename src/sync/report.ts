@@ -86,13 +86,19 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
       { header: 'ACTION', value: (r) => (r.fields ? `${r.action} (${r.fields.join(', ')})` : r.action) },
     ], report.rows);
   }
-  const counts = ACTION_ORDER.filter((a) => report.counts[a] > 0).map((a) => `${report.counts[a]} ${a === 'unchanged' ? 'unchanged' : a === 'conflict' ? (report.counts[a] === 1 ? 'conflict' : 'conflicts') : verbPast(a)}`);
-  const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid skipped` : '';
+  // A dry run says what a run would do ("1 to create"), not what it did.
+  const counts = ACTION_ORDER.filter((a) => report.counts[a] > 0).map((a) => {
+    const n = report.counts[a];
+    if (a === 'unchanged') return `${n} unchanged`;
+    if (a === 'conflict') return `${n} ${n === 1 ? 'conflict' : 'conflicts'}`;
+    return report.dryRun ? `${n} to ${a}` : `${n} ${verbPast(a)}`;
+  });
+  const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid ${report.dryRun ? 'to skip' : 'skipped'}` : '';
   io.err(`${report.dryRun ? 'Dry run (nothing written): ' : ''}${counts.join(', ') || 'nothing to do'}${invalid}\n`);
 }
 
-function verbPast(action: PlanEntry['action']): string {
-  return action === 'create' ? 'created' : action === 'update' ? 'updated' : action === 'delete' ? 'deleted' : action;
+function verbPast(action: 'create' | 'update' | 'delete'): string {
+  return action === 'create' ? 'created' : action === 'update' ? 'updated' : 'deleted';
 }
 
 /** Every problem on stderr, one per line with file, line, key and field. */

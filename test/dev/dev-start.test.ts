@@ -167,6 +167,10 @@ describe('dev start against a real Environment Manager and metadata database', (
     const dry = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     expect((JSON.parse(dry.stdout) as Report).counts.create).toBe(5);
+    // The counts line says what a run would do, not that anything was created.
+    const dryText = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--dry-run']);
+    expect(dryText.code, dryText.stderr).toBe(0);
+    expect(dryText.stderr).toMatch(/^Dry run \(nothing written\): 5 to create$/m);
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
     expect(await sql(db, "SELECT to_regclass('envmgr_sync_state') AS t")).toEqual([{ t: null }]);
 
