@@ -189,14 +189,17 @@ export class Context {
     return this.apiPromise;
   }
 
-  /** The workspace a command acts on: the flag, else `project.workspace`, else the one chosen at login. */
-  async workspaceId(flag?: string): Promise<string> {
+  /**
+   * The workspace a command acts on: the flag, else `project.workspace`, else the one chosen at login. `otherwise`
+   * names a further way out that the command offers (e.g. `--all`), said in the error when there is none.
+   */
+  async workspaceId(flag?: string, otherwise?: string): Promise<string> {
     const settings = await this.config();
     const configured = settings.resolve('project.workspace', flag).value;
     if (configured) return configured;
     const session = await this.session();
     if (session.workspaceId) return session.workspaceId;
-    throw new UsageError('no workspace selected; pass --workspace-id or run envmgr workspace switch');
+    throw new UsageError(`no workspace selected; pass --workspace-id${otherwise ? ` (${otherwise})` : ''} or run envmgr workspace switch`);
   }
 
   private async loadSession(): Promise<Session> {

@@ -37,7 +37,7 @@ describe('login, lists, switch, config, logout against a real server', () => {
 
     const deploymentsWithout = await cli(['deployment', 'list']);
     expect(deploymentsWithout.code).toBe(2);
-    expect(deploymentsWithout.stderr).toMatch(/--workspace-id/);
+    expect(deploymentsWithout.stderr).toMatch(/^error: no workspace selected; pass --workspace-id \(or --all for every workspace\) or run envmgr workspace switch$/m);
 
     const list = await cli(['workspace', 'list']);
     expect(list.code).toBe(0);

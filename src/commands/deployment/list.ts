@@ -25,7 +25,7 @@ export function registerDeploymentList(parent: Command, ctx: Context): void {
 export async function runDeploymentList(ctx: Context, opts: DeploymentListOptions): Promise<void> {
   const session = await ctx.session();
   const api = await ctx.api();
-  const filter = opts.all ? {} : { workspaceIds: [await ctx.workspaceId(opts.workspaceId)] };
+  const filter = opts.all ? {} : { workspaceIds: [await ctx.workspaceId(opts.workspaceId, 'or --all for every workspace')] };
   const deployments = await api.deployments(session.organizationId, filter);
   const where = opts.all ? 'this organization' : 'this workspace';
   if (handleEmptyList(ctx.io, ctx.globals.json, deployments, `No deployments found in ${where}.`)) return;
