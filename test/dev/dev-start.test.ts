@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { access, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -235,6 +235,38 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/envmgr config set -g disable_env_objects false/);
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
+  it('runs dev.start_command first, in the project root, its output on stderr; a failing one stops the sync', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const project = join(dev.home, 'project');
+    expect((await dev.cli(['config', 'set', 'dev.start_command', 'echo airflow-up && touch started.marker'])).code).toBe(0);
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^Running dev\.start_command: echo airflow-up/m);
+    expect(run.stderr).toMatch(/^airflow-up$/m);
+    expect(run.stdout).not.toMatch(/airflow-up/);
+    await expect(access(join(project, 'started.marker'))).resolves.toBeUndefined();
+
+    const fresh = await airflowDb('3.1');
+    expect((await dev.cli(['config', 'set', 'dev.start_command', 'exit 3'])).code).toBe(0);
+    const failed = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(fresh)]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/dev\.start_command failed \(exit 3\); nothing was synced/);
+    expect(await sql(fresh, 'SELECT 1 FROM connection')).toEqual([]);
+  });
+
+  it('refuses before running dev.start_command when disable_env_objects forbids the fetch', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    expect((await dev.cli(['config', 'set', 'disable_env_objects', 'true'])).code).toBe(0);
+    expect((await dev.cli(['config', 'set', 'dev.start_command', 'touch started.marker'])).code).toBe(0);
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/fetching environment objects is disabled/);
+    expect(run.stderr).not.toMatch(/Running dev\.start_command/);
+    await expect(access(join(dev.home, 'project', 'started.marker'))).rejects.toThrow();
   });
 
   it('names the project config when disable_env_objects is true there (a -g false would not undo it)', async () => {

@@ -70,9 +70,6 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
   const settings = await ctx.config();
   const project = await loadProject(ctx, opts.envFile);
 
-  const startCommand = settings.resolve('dev.start_command').value;
-  if (startCommand) await runStartCommand(ctx, startCommand, project.root);
-
   const disabled = settings.bool('disable_env_objects');
   if (disabled && (opts.workspaceId || opts.deploymentId)) {
     // The advice must undo the setting where it was made: a project value overrides a global one, an env var both.
@@ -93,6 +90,10 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     if (dep) scope = { deploymentId: dep };
     else if (ws) scope = { workspaceId: ws };
   }
+
+  // Only a command that is going ahead starts the local Airflow (a refusal above leaves everything as it was).
+  const startCommand = settings.resolve('dev.start_command').value;
+  if (startCommand) await runStartCommand(ctx, startCommand, project.root);
 
   // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
   // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
