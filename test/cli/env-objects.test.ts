@@ -89,6 +89,12 @@ describe('env connection / airflow-variable against a real server', () => {
     expect(full.excludeLinks?.map((e) => e.scopeEntityId)).toEqual([alpha2]);
     expect(full.autoLinkDeployments).toBe(true);
 
+    // --include undoes the exclusion: alpha2 gets the auto-linked connection again.
+    expect((await cli(['env', 'connection', 'update', 'warehouse', '--include', alpha2])).code).toBe(0);
+    const afterInclude = await json<Obj[]>(['env', 'connection', 'list', '-d', alpha2, '--resolve-linked']);
+    expect(afterInclude.map((o) => o.objectKey).sort()).toEqual(['local_only', 'warehouse']);
+    expect((await json<Obj>(['env', 'connection', 'get', 'warehouse'])).excludeLinks).toEqual([]);
+
     // Get by id, as YAML.
     const yaml = await cli(['env', 'connection', 'get', id, '--format', 'yaml']);
     expect(parseYaml(yaml.stdout)).toMatchObject({ id, objectKey: 'warehouse', connection: { password: '****' } });

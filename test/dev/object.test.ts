@@ -53,6 +53,19 @@ describe('object import', () => {
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
   });
 
+  it('is also reachable as envmgr dev object, with the same flags and outcome', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'object', 'import', '-s', fixture('settings/full.yaml'), '-v', ...target(db)]);
+    expect(run.code, run.stderr).toBe(0);
+    const s = await readBack(db);
+    expect(s.connections.size).toBe(0);
+    expect(s.variables.get('retries')!.value).toBe('3');
+    const exported = await dev.cli(['dev', 'object', 'export', '--env-export', '-v', '-e', 'vars.env', ...target(db)]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(dotenv.parse(await readFile(join(dev.home, 'project', 'vars.env'), 'utf8')).AIRFLOW_VAR_RETRIES).toBe('3');
+  });
+
   it('imports only the kinds asked for with -c / -v / -p', async () => {
     const dev = await developer(undefined);
     const db = await airflowDb('3.2');
