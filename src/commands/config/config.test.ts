@@ -8,6 +8,7 @@ import { runProgram } from '../../cli/program.js';
 import { runConfigGet } from './get.js';
 import { runConfigList } from './list.js';
 import { runConfigSet } from './set.js';
+import { runConfigUnset } from './unset.js';
 
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), 'envmgr-config-cmd-'));
@@ -25,6 +26,22 @@ describe('config commands', () => {
     await runConfigGet(ctx, { key: 'dev.settings_file', global: false });
     expect(io.stdout()).toBe('airflow/settings.yaml\n');
     expect(io.stderr()).toMatch(/Set dev\.settings_file = airflow\/settings\.yaml in .*project\/\.envmgr\/config\.yaml/);
+  });
+
+  it('unset removes a project value, so the global one (or the default) shows through again', async () => {
+    const { ctx, io } = await setup();
+    await runConfigSet(ctx, { key: 'dev.prefer', value: 'remote', global: true });
+    await runConfigSet(ctx, { key: 'dev.prefer', value: 'local', global: false });
+    await runConfigUnset(ctx, { key: 'dev.prefer', global: false });
+    expect(io.stderr()).toMatch(/^Removed dev\.prefer from the project file$/m);
+    await runConfigGet(ctx, { key: 'dev.prefer', global: false });
+    expect(io.stdout()).toBe('remote\n');
+    await runConfigUnset(ctx, { key: 'dev.prefer', global: false });
+    expect(io.stderr()).toMatch(/^dev\.prefer was not set in the project file$/m);
+    await runConfigUnset(ctx, { key: 'dev.prefer', global: true });
+    await runConfigGet(ctx, { key: 'dev.prefer', global: false });
+    expect(io.stdout()).toBe('remote\nlocal\n');
+    await expect(runConfigUnset(ctx, { key: 'dev.nope', global: false })).rejects.toThrow(/unknown config key "dev\.nope"/);
   });
 
   it('list off a terminal is tab-separated key, value, source, description', async () => {
