@@ -64,6 +64,13 @@ describe('object import', () => {
     const exported = await dev.cli(['dev', 'object', 'export', '--env-export', '-v', '-e', 'vars.env', ...target(db)]);
     expect(exported.code, exported.stderr).toBe(0);
     expect(dotenv.parse(await readFile(join(dev.home, 'project', 'vars.env'), 'utf8')).AIRFLOW_VAR_RETRIES).toBe('3');
+    // The summary counts the kinds asked for only.
+    expect(exported.stderr).toMatch(/^Exported 3 variables to vars\.env \(mode 0600\)$/m);
+    // Pools alone have no .env form: refused before anything is opened or written.
+    const poolsOnly = await dev.cli(['dev', 'object', 'export', '--env-export', '-p', '-e', 'pools.env', ...target(db)]);
+    expect(poolsOnly.code).toBe(2);
+    expect(poolsOnly.stderr).toMatch(/a \.env file has no form for pools/);
+    await expect(readFile(join(dev.home, 'project', 'pools.env'), 'utf8')).rejects.toThrow();
   });
 
   it('imports only the kinds asked for with -c / -v / -p', async () => {

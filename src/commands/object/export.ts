@@ -38,6 +38,9 @@ export function registerObjectExport(parent: Command, ctx: Context): void {
   command.action(async (opts: ObjectExportOptions & { env?: string; envFile?: string }) => {
     if (opts.envExport && opts.settingsFile) throw new UsageError('--settings-file and --env-export are mutually exclusive; pass one');
     if (!opts.envExport && opts.envFile) throw new UsageError('--env-file goes with --env-export');
+    if (opts.envExport && opts.pools && !opts.connections && !opts.variables) {
+      throw new UsageError('a .env file has no form for pools; export them to the settings file (drop --env-export)');
+    }
     await runObjectExport(ctx, { ...opts, envExportFile: opts.envFile, envFile: opts.env });
   });
 }
@@ -106,8 +109,13 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
   }
   if (ctx.globals.json) ctx.io.out(JSON.stringify(result, null, 2) + '\n');
   else {
-    const parts = [`${result.connections} connection${result.connections === 1 ? '' : 's'}`, `${result.variables} variable${result.variables === 1 ? '' : 's'}`];
-    if (result.format === 'settings') parts.push(`${result.pools} pool${result.pools === 1 ? '' : 's'}`);
+    // The kinds chosen with -c/-v/-p (all by default); a .env has no form for pools.
+    const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+    const parts = [
+      ...(kinds.has('connection') ? [count(result.connections, 'connection')] : []),
+      ...(kinds.has('variable') ? [count(result.variables, 'variable')] : []),
+      ...(kinds.has('pool') && result.format === 'settings' ? [count(result.pools, 'pool')] : []),
+    ];
     ctx.io.err(`Exported ${parts.join(', ')} to ${result.file} (mode 0600)\n`);
   }
   return result;
