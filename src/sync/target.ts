@@ -50,13 +50,17 @@ export async function loadProject(ctx: Context, envFileFlag?: string): Promise<P
  * find the Fernet key and say where it came from. The key is checked against the database inside the sync's
  * transaction (metadb `syncAirflowDb`), before anything is written.
  */
-export async function openTarget(
-  ctx: Context, project: Project, flags: TargetFlags, purpose: 'write' | 'read' = 'write',
+export interface OpenTargetOptions {
+  /** What the command does with the database (default `write`): it decides what a missing key means to the user. */
+  purpose?: 'write' | 'read';
   /** True once the command has already failed elsewhere (dev start's fetch): the opening then goes on silently. */
-  abandoned: () => boolean = () => false,
-): Promise<OpenTarget> {
+  abandoned?: () => boolean;
+}
+
+export async function openTarget(ctx: Context, project: Project, flags: TargetFlags, options: OpenTargetOptions = {}): Promise<OpenTarget> {
+  const { purpose = 'write', abandoned } = options;
   const say = (text: string) => {
-    if (!abandoned()) ctx.io.err(text);
+    if (!abandoned?.()) ctx.io.err(text);
   };
   const settings = await ctx.config();
   const db = resolveDbUrl({ flag: flags.dbUrl, env: ctx.env, configured: settings.resolve('dev.db_url').value });

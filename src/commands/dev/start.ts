@@ -99,7 +99,7 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
   // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
   // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
   let failed = false;
-  const opening = openTarget(ctx, project, opts, 'write', () => failed);
+  const opening = openTarget(ctx, project, opts, { abandoned: () => failed });
   // The fetched objects become desired objects as soon as they arrive: nothing keeps the API's (much larger) objects
   // alive after that, which spares the garbage collector from tracing them for the rest of the command.
   const fetching = (scope ? fetchRemote(ctx, scope) : Promise.resolve([])).then((remoteObjects) => {
@@ -128,7 +128,8 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
     // --prune deletes what a source no longer has. A source with invalid entries (or a file that does not parse)
     // does not say that about them: its rows are kept rather than deleted as if the entries were gone.
     const unprunable = (what: string) => ctx.io.err(`note: --prune leaves the rows from ${what} alone this time: it has invalid entries\n`);
-    if (opts.prune && local.exists && local.problems.length > 0) unprunable(local.file);
+    const settingsPrunable = local.exists && local.problems.length === 0;
+    if (opts.prune && local.exists && !settingsPrunable) unprunable(local.file);
     let remotePrunable = scope !== undefined;
     if (opts.prune && scope) {
       // Only a --prune run waits for the objects before the sync starts, to know whether they were all valid.
@@ -138,7 +139,7 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
         unprunable('the Environment Manager');
       }
     }
-    const pruneSources = [...(local.exists && local.problems.length === 0 ? [SETTINGS_SOURCE] : []), ...(remotePrunable ? [REMOTE_SOURCE] : [])];
+    const pruneSources = [...(settingsPrunable ? [SETTINGS_SOURCE] : []), ...(remotePrunable ? [REMOTE_SOURCE] : [])];
 
     const sources = fetching.then(({ fetched, valid, problems }): SyncSources => {
       if (scope) {

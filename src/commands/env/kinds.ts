@@ -102,15 +102,18 @@ function parsePort(text: string): number {
   return port;
 }
 
-/** A connection's extra from JSON text; `source` names where it came from (`--extra`, `--extra-file key.json`). */
-export function parseExtra(text: string, source = '--extra'): Record<string, unknown> {
+/**
+ * A connection's extra from JSON text; `source` names where it came from (`--extra`, `--extra-file key.json`).
+ * Bad text in a flag is a usage error; in a file (`Failure` = UserError) it is the file's content to fix.
+ */
+export function parseExtra(text: string, source = '--extra', Failure: new (message: string) => Error = UsageError): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
+    throw new Failure(`${source} is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${source} must be a JSON object, e.g. '{"region": "eu-west-1"}'`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Failure(`${source} must be a JSON object, e.g. '{"region": "eu-west-1"}'`);
   return value as Record<string, unknown>;
 }
 

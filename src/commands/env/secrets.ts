@@ -47,9 +47,5 @@ async function readExtraFile(ctx: Context, path: string): Promise<Record<string,
       throw new UserError(`cannot read --extra-file ${path}: ${fileErrorReason(err)}`);
     }
   }
-  try {
-    return parseExtra(text, `--extra-file ${path}`);
-  } catch (err) {
-    throw err instanceof UsageError ? new UserError(err.message) : err;
-  }
+  return parseExtra(text, `--extra-file ${path}`, UserError);
 }

@@ -49,7 +49,7 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
   const settings = await ctx.config();
   const project = await loadProject(ctx, opts.envFile);
   const kinds = selectedKinds(opts);
-  const target = await openTarget(ctx, project, opts, 'read');
+  const target = await openTarget(ctx, project, opts, { purpose: 'read' });
   let state;
   try {
     const { readAirflowObjects } = await import('../../metadb/index.js');
