@@ -2,7 +2,8 @@ import type pg from 'pg';
 import type { FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom, copyValue } from './copy.js';
-import { desiredContent, planSync, planWrites, stateByKind, stateHash, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
+import { digestsFor } from './digests.js';
+import { fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -193,6 +194,7 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const written = new Set(writes.stateOf.values());
   const state = stateSpec(info);
   function stateChunks(entries: readonly StateUpsert[]): Buffer[] {
+    fillStateHashes(entries, writes!.fields, writes!.digests);
     const chunks: Buffer[] = [];
     for (let i = 0; i < entries.length; i += BATCH) {
       // One string per batch, encoded once (a Buffer write per row costs more than the row's text).
@@ -201,7 +203,7 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
         const u = entries[j]!;
         // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
         const rowHash = written.has(u) ? fingerprint : u.rowHash;
-        text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${stateHash(u, info.has)}\t${copyValue(rowHash)}\n`;
+        text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${u.hash!}\t${copyValue(rowHash)}\n`;
       }
       chunks.push(Buffer.from(text, 'utf8'));
     }
@@ -314,17 +316,18 @@ export interface SyncOutcome {
 
 /**
  * Which rows the sync need not decrypt: rows nothing will look at (neither desired nor, with prune, recorded), and
- * rows still exactly as envmgr wrote them (same stored fingerprint) whose recorded content is what is desired or
- * that are only candidates for pruning. Everything else is decrypted and compared in full.
+ * rows still exactly as envmgr wrote them (same stored fingerprint) whose recorded digests were made under today's
+ * key and fields (the planner compares those with the desired content's, and names changed fields from them).
+ * Everything else is decrypted and compared in full.
  */
 export function knownRowsFor(
   desired: readonly DesiredObject[],
   state: SyncState,
   info: AirflowSchemaInfo,
-  options: Pick<SyncOptions, 'prune' | 'pruneSources'>,
+  options: Pick<SyncOptions, 'prune' | 'pruneSources' | 'keys'>,
 ): KnownRows {
-  // Content hashes are computed only for rows that exist (an empty database needs none before writing). Maps per
-  // kind keyed by the plain key: this runs for every row of the database.
+  const digests = digestsFor(options.keys);
+  // Maps per kind keyed by the plain key: this runs for every row of the database.
   const wanted = { connection: new Map<string, DesiredObject>(), variable: new Map<string, DesiredObject>(), pool: new Map<string, DesiredObject>() };
   for (const d of desired) wanted[d.kind].set(d.key, d);
   const recordedByKind = stateByKind(state);
@@ -336,7 +339,8 @@ export function knownRowsFor(
       const prunable = options.prune === true && recorded !== undefined && (!pruneSources || pruneSources.has(recorded.source));
       if (!prunable) return 'skip';
     }
-    if (recorded && recorded.rowHash === rowHash && (want === undefined || desiredContent(want, info.has).hash === recorded.hash)) return recorded.hash;
+    // The very row version envmgr wrote, recorded with digests comparable with today's: its content is known.
+    if (recorded && recorded.rowHash === rowHash && digests.current(kind, info.has, recorded.hash)) return recorded.hash;
     return undefined;
   };
 }
@@ -380,6 +384,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     const desired = await wanted;
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {
+      keys: options.keys,
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
       ...(options.prune !== undefined ? { prune: options.prune } : {}),
       ...(options.pruneSources ? { pruneSources: options.pruneSources } : {}),

@@ -3,7 +3,8 @@ import { FERNET_CORE_WASM } from './fernet-core.wasm.js';
 
 /**
  * The WebAssembly half of batched Fernet (fernet-core.wat): HMAC-SHA256, token layout, the XORs around CBC's AES
- * rounds and the tokens' base64url text, over values laid out in the module's memory. One instance per process,
+ * rounds and the tokens' base64url text, over values laid out in the module's memory; also SipHash-2-4 for the sync
+ * state's field digests (digests.ts). One instance per process,
  * created on first use, optimized by V8 right after its first calls (see wasm-tiering.ts).
  */
 
@@ -23,11 +24,16 @@ interface CoreExports {
   xorInto(plain: number, prev: number, length: number): void;
   base64Many(n: number, starts: number, ends: number, dst: number): number;
   place(n: number, starts: number, lengths: number, src: number): void;
+  sip(p: number, length: number, key: number, out: number): void;
+  sipFields(n: number, starts: number, ends: number, out: number): number;
 }
 
 /** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */
 export const HEAP = 1024;
 const KEY_AT = 768;
+/** Where the SipHash keys of sipFields go: key j (16 bytes) at SIP_KEYS_AT + 16 j, for j < SIP_KEYS. */
+export const SIP_KEYS_AT = 832;
+export const SIP_KEYS = 8;
 const B64_AT = 960;
 const K_AT = 0;
 const H0_AT = 608;

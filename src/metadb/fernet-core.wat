@@ -1,7 +1,8 @@
 ;; The per-byte parts of Fernet over many values at once: token layout, the XORs of CBC chaining around AES rounds
 ;; that node:crypto runs (as ECB over all values), and HMAC-SHA256 (FIPS 180-4, RFC 2104). JavaScript spends tens of
 ;; milliseconds warming up before such loops run fast; WebAssembly runs them at full speed from the first call.
-;; Built into fernet-core.wasm.ts by scripts/build-wasm.mjs (checked by test/metadb/fernet-core.test.ts).
+;; It also computes the sync state's keyed field digests (SipHash-2-4 of each element of a canonical text, see
+;; digests.ts). Built into fernet-core.wasm.ts by scripts/build-wasm.mjs (checked by test/metadb/fernet-core.test.ts).
 ;;
 ;; Memory (little-endian i32 words unless said otherwise):
 ;;   0    K[64]       SHA-256 round constants (written by the loader)
@@ -12,6 +13,7 @@
 ;;   608  H0[8]       SHA-256 initial state (written by the loader)
 ;;   640  pad[128]    scratch bytes for the last block(s) and the key block
 ;;   768  key[64]     the HMAC key, as the caller hands it over (KEY_AT in fernet-core.ts)
+;;   832  sip[8][16]  SipHash keys, one per element of a canonical text (SIP_KEYS_AT in fernet-core.ts)
 ;;   960  b64[64]     the base64url alphabet, one byte per digit (written by the loader)
 ;;   1024 ...         free for the caller (see HEAP in fernet-core.ts)
 (module
@@ -302,4 +304,121 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (local.get $dst))
+
+  ;; SipHash-2-4 (Aumasson and Bernstein, 2012) of the $len bytes at $p under the 16-byte key at $key: one loop of
+  ;; SipRounds, two per 8-byte block (the last block holds the remaining bytes and the length's low byte), then four.
+  (func $sip (param $p i32) (param $len i32) (param $key i32) (result i64)
+    (local $v0 i64) (local $v1 i64) (local $v2 i64) (local $v3 i64) (local $m i64)
+    (local $r i32) (local $compressing i32) (local $word i32) (local $last i32) (local $tail i32)
+    (local.set $v0 (i64.xor (i64.load (local.get $key)) (i64.const 0x736f6d6570736575)))
+    (local.set $v1 (i64.xor (i64.load offset=8 (local.get $key)) (i64.const 0x646f72616e646f6d)))
+    (local.set $v2 (i64.xor (i64.load (local.get $key)) (i64.const 0x6c7967656e657261)))
+    (local.set $v3 (i64.xor (i64.load offset=8 (local.get $key)) (i64.const 0x7465646279746573)))
+    ;; Blocks: the whole 8-byte words, then the last one; 2 rounds each are the compression rounds.
+    (local.set $last (i32.shr_u (local.get $len) (i32.const 3)))
+    (local.set $compressing (i32.shl (i32.add (local.get $last) (i32.const 1)) (i32.const 1)))
+    (loop $round
+      ;; Before the first round of a block: m = the block, v3 ^= m.
+      (if (i32.and (i32.eqz (i32.and (local.get $r) (i32.const 1))) (i32.lt_u (local.get $r) (local.get $compressing)))
+        (then
+          (local.set $word (i32.shr_u (local.get $r) (i32.const 1)))
+          (if (i32.lt_u (local.get $word) (local.get $last))
+            (then (local.set $m (i64.load (i32.add (local.get $p) (i32.shl (local.get $word) (i32.const 3))))))
+            (else
+              (local.set $m (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 56)))
+              (local.set $tail (i32.and (local.get $len) (i32.const 7)))
+              (block $bytes
+                (loop $byte
+                  (br_if $bytes (i32.eqz (local.get $tail)))
+                  (local.set $tail (i32.sub (local.get $tail) (i32.const 1)))
+                  (local.set $m
+                    (i64.or (local.get $m)
+                      (i64.shl
+                        (i64.load8_u (i32.add (i32.add (local.get $p) (i32.shl (local.get $last) (i32.const 3))) (local.get $tail)))
+                        (i64.extend_i32_u (i32.shl (local.get $tail) (i32.const 3))))))
+                  (br $byte)))))
+          (local.set $v3 (i64.xor (local.get $v3) (local.get $m)))))
+      ;; SipRound.
+      (local.set $v0 (i64.add (local.get $v0) (local.get $v1)))
+      (local.set $v1 (i64.xor (i64.rotl (local.get $v1) (i64.const 13)) (local.get $v0)))
+      (local.set $v0 (i64.rotl (local.get $v0) (i64.const 32)))
+      (local.set $v2 (i64.add (local.get $v2) (local.get $v3)))
+      (local.set $v3 (i64.xor (i64.rotl (local.get $v3) (i64.const 16)) (local.get $v2)))
+      (local.set $v0 (i64.add (local.get $v0) (local.get $v3)))
+      (local.set $v3 (i64.xor (i64.rotl (local.get $v3) (i64.const 21)) (local.get $v0)))
+      (local.set $v2 (i64.add (local.get $v2) (local.get $v1)))
+      (local.set $v1 (i64.xor (i64.rotl (local.get $v1) (i64.const 17)) (local.get $v2)))
+      (local.set $v2 (i64.rotl (local.get $v2) (i64.const 32)))
+      ;; After the second round of a block: v0 ^= m; after the last block's, the finalization's v2 ^= 0xff.
+      (if (i32.and (i32.and (local.get $r) (i32.const 1)) (i32.lt_u (local.get $r) (local.get $compressing)))
+        (then
+          (local.set $v0 (i64.xor (local.get $v0) (local.get $m)))
+          (if (i32.eq (i32.add (local.get $r) (i32.const 1)) (local.get $compressing))
+            (then (local.set $v2 (i64.xor (local.get $v2) (i64.const 0xff)))))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $round (i32.lt_u (local.get $r) (i32.add (local.get $compressing) (i32.const 4)))))
+    (i64.xor (i64.xor (local.get $v0) (local.get $v1)) (i64.xor (local.get $v2) (local.get $v3))))
+
+  ;; SipHash-2-4 of the $len bytes at $p under the key at $key, written (8 bytes, little-endian) at $out.
+  (func (export "sip") (param $p i32) (param $len i32) (param $key i32) (param $out i32)
+    (i64.store (local.get $out) (call $sip (local.get $p) (local.get $len) (local.get $key))))
+
+  ;; Text i, [starts[i], ends[i]), is a JSON array of scalars (strings, numbers, true, false, null) as
+  ;; JSON.stringify writes it: no blanks. Element j of each gets the first 6 bytes of its SipHash-2-4 under key j
+  ;; (sip[j]), written one after the other from $out; returns where the last one ends, or -1 when a text holds more
+  ;; elements than there are keys or is not such an array.
+  (func (export "sipFields") (param $n i32) (param $starts i32) (param $ends i32) (param $out i32) (result i32)
+    (local $i i32) (local $q i32) (local $end i32) (local $from i32) (local $j i32) (local $c i32) (local $h i64)
+    (block $done
+      (loop $text
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $q (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+        ;; $end: the closing bracket.
+        (local.set $end (i32.sub (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 1)))
+        (if (i32.or
+              (i32.lt_s (local.get $end) (local.get $q))
+              (i32.or (i32.ne (i32.load8_u (local.get $q)) (i32.const 0x5b)) (i32.ne (i32.load8_u (local.get $end)) (i32.const 0x5d))))
+          (then (return (i32.const -1))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (local.set $j (i32.const 0))
+        (block $elements
+          (loop $element
+            (br_if $elements (i32.ge_u (local.get $q) (local.get $end)))
+            (if (i32.ge_u (local.get $j) (i32.const 8)) (then (return (i32.const -1))))
+            (local.set $from (local.get $q))
+            (if (i32.eq (i32.load8_u (local.get $q)) (i32.const 0x22))
+              (then
+                ;; A string: up to its closing quote, stepping over each backslash escape's next byte.
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (block $closed
+                  (loop $char
+                    (if (i32.ge_u (local.get $q) (local.get $end)) (then (return (i32.const -1))))
+                    (local.set $c (i32.load8_u (local.get $q)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                    (br_if $closed (i32.eq (local.get $c) (i32.const 0x22)))
+                    (if (i32.eq (local.get $c) (i32.const 0x5c)) (then (local.set $q (i32.add (local.get $q) (i32.const 1)))))
+                    (br $char))))
+              (else
+                ;; A number, true, false or null: up to the next comma or the closing bracket.
+                (block $scalar
+                  (loop $char
+                    (br_if $scalar (i32.ge_u (local.get $q) (local.get $end)))
+                    (br_if $scalar (i32.eq (i32.load8_u (local.get $q)) (i32.const 0x2c)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                    (br $char)))))
+            (local.set $h
+              (call $sip (local.get $from) (i32.sub (local.get $q) (local.get $from)) (i32.add (i32.const 832) (i32.shl (local.get $j) (i32.const 4)))))
+            (i32.store (local.get $out) (i32.wrap_i64 (local.get $h)))
+            (i32.store16 offset=4 (local.get $out) (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
+            (local.set $out (i32.add (local.get $out) (i32.const 6)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            ;; Past the comma (or, after the last element, at the closing bracket).
+            (if (i32.lt_u (local.get $q) (local.get $end))
+              (then
+                (if (i32.ne (i32.load8_u (local.get $q)) (i32.const 0x2c)) (then (return (i32.const -1))))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))))
+            (br $element)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $text)))
+    (local.get $out))
 )

@@ -46,7 +46,7 @@ export {
   canonicalConnection,
   canonicalVariable,
   canonicalPool,
-  hashCanonical,
+  contentDigest,
   stateKey,
   type SyncState,
   type SyncStateEntry,

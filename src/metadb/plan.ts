@@ -1,4 +1,6 @@
 import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import type { FernetKeys } from '../airflow/fernet.js';
+import { digestsFor, type ContentDigests } from './digests.js';
 import type { AirflowDbState, DbConnection } from './read.js';
 import {
   canonicalConnection,
@@ -6,7 +8,6 @@ import {
   canonicalVariable,
   canonicalText,
   connectionCanonicalText,
-  hashText,
   type FieldSupport,
   type StateUpsert,
   type SyncState,
@@ -58,6 +59,11 @@ export interface PlanOptions {
   pruneSources?: readonly string[];
   /** Columns the target schema has (from AirflowSchemaInfo.has); fields it lacks are not compared. Default: all. */
   fields?: FieldSupport;
+  /**
+   * The Fernet key(s) the sync writes with: the sync state's digests are keyed with it (digests.ts), so a plan must
+   * be made with the key of the database's rows. Default: none (Airflow without a Fernet key).
+   */
+  keys?: FernetKeys | null;
 }
 
 export type PlanCounts = Record<PlanAction, number>;
@@ -87,6 +93,9 @@ export interface PlanWrites {
   readonly state: { upsert: StateUpsert[]; delete: Array<{ kind: AirflowObjectKind; key: string }> };
   /** The state entry recorded for each written object (its row fingerprint is known only once written). */
   readonly stateOf: Map<object, StateUpsert>;
+  /** How the plan digests content, for the digests it leaves to apply (see fillStateHashes). */
+  readonly digests: ContentDigests;
+  readonly fields: FieldSupport;
 }
 
 const writesOf = new WeakMap<SyncPlan, PlanWrites>();
@@ -122,6 +131,7 @@ function currentOf(state: AirflowDbState, kind: AirflowObjectKind, key: string):
 
 interface Content {
   fields: FieldSupport;
+  digests: ContentDigests;
   text: string;
   hash: string;
 }
@@ -134,16 +144,29 @@ function desiredText(d: DesiredObject, fields: FieldSupport): string {
 }
 
 /**
- * The canonical text of a desired object and its hash (as recorded in the sync state). Remembered per object, since
- * a sync needs it twice (to choose which rows to decrypt, then to plan).
+ * The canonical text and digest (as recorded in the sync state) of each desired object, digested per kind in one
+ * batch, remembered per object.
  */
-export function desiredContent(d: DesiredObject, fields: FieldSupport): Content {
-  const cached = contentCache.get(d);
-  if (cached && cached.fields === fields) return cached;
-  const text = desiredText(d, fields);
-  const content = { fields, text, hash: hashText(d.kind, text) };
-  contentCache.set(d, content);
-  return content;
+export function desiredContents(ds: readonly DesiredObject[], fields: FieldSupport, digests: ContentDigests): Content[] {
+  const out = new Array<Content>(ds.length);
+  const missing: Record<AirflowObjectKind, number[]> = { connection: [], variable: [], pool: [] };
+  ds.forEach((d, i) => {
+    const cached = contentCache.get(d);
+    if (cached && cached.fields === fields && cached.digests === digests) out[i] = cached;
+    else missing[d.kind].push(i);
+  });
+  for (const kind of ['connection', 'variable', 'pool'] as const) {
+    const at = missing[kind];
+    if (at.length === 0) continue;
+    const texts = at.map((i) => desiredText(ds[i]!, fields));
+    const hashes = digests.many(kind, fields, texts);
+    at.forEach((i, j) => {
+      const content = { fields, digests, text: texts[j]!, hash: hashes[j]! };
+      contentCache.set(ds[i]!, content);
+      out[i] = content;
+    });
+  }
+  return out;
 }
 
 /** The sync state as one map per kind, keyed by the plain key. */
@@ -159,16 +182,29 @@ function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
 }
 
 /**
- * The content hash a state entry records (computed now if the plan left it for later). Not remembered: it is needed
- * once, and keeping thousands of canonical texts alive only makes garbage collection slower.
+ * Fills in the content digests a plan left for apply to compute (those of new rows), per kind in one batch. Not
+ * remembered: they are needed once, and keeping thousands of canonical texts alive only makes garbage collection
+ * slower.
  */
-export function stateHash(u: StateUpsert, fields: FieldSupport): string {
-  if (u.hash !== null) return u.hash;
-  const d = u.desired as DesiredObject | undefined;
-  if (!d) throw new Error(`no content hash for ${u.kind} '${u.key}'`);
-  const cached = contentCache.get(d);
-  if (cached && cached.fields === fields) return cached.hash;
-  return hashText(d.kind, desiredText(d, fields));
+export function fillStateHashes(entries: readonly StateUpsert[], fields: FieldSupport, digests: ContentDigests): void {
+  const open = entries.filter((u) => u.hash === null);
+  if (open.length === 0) return;
+  const objects = open.map((u) => {
+    const d = u.desired as DesiredObject | undefined;
+    if (!d) throw new Error(`no content digest for ${u.kind} '${u.key}'`);
+    return d;
+  });
+  for (const kind of ['connection', 'variable', 'pool'] as const) {
+    const at: number[] = [];
+    objects.forEach((d, i) => d.kind === kind && at.push(i));
+    if (at.length === 0) continue;
+    const texts = at.map((i) => {
+      const cached = contentCache.get(objects[i]!);
+      return cached && cached.fields === fields ? cached.text : desiredText(objects[i]!, fields);
+    });
+    const hashes = digests.many(kind, fields, texts);
+    at.forEach((i, j) => (open[i]!.hash = hashes[j]!));
+  }
 }
 
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
@@ -187,6 +223,8 @@ export function planSync(
     pools: { upsert: [], created: new Set(), delete: [] },
     state: { upsert: [], delete: [] },
     stateOf: new Map(),
+    digests: digestsFor(options.keys ?? null),
+    fields,
   };
   const remove = (kind: AirflowObjectKind, key: string) => {
     (kind === 'connection' ? writes.connections : kind === 'variable' ? writes.variables : writes.pools).delete.push(key);
@@ -195,6 +233,11 @@ export function planSync(
   // Per-kind maps keyed by the plain key: building `stateKey` strings for every lookup costs more than the rest.
   const seen = { connection: new Set<string>(), variable: new Set<string>(), pool: new Set<string>() };
   const recordedByKind = stateByKind(state);
+  const { digests } = writes;
+  // The content of every desired object that has a row to compare with, digested in one batch per kind.
+  const existing = desired.filter((d) => currentOf(current, d.kind, d.key) !== undefined);
+  const contents = new Map<DesiredObject, Content>();
+  desiredContents(existing, fields, digests).forEach((c, i) => contents.set(existing[i]!, c));
   for (const d of desired) {
     const seenOfKind = seen[d.kind];
     if (seenOfKind.has(d.key)) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
@@ -208,48 +251,51 @@ export function planSync(
     let entry: PlanEntry;
     let write: boolean;
     let remember: boolean;
-    let rowHash: string | null = null;
+    let rowHashOf: string | null = null;
     // A new row's content hash is computed only when apply records it (while Postgres ingests the rows before it).
     let wantHash: string | null = null;
     if (cur === undefined) {
       entry = { kind: d.kind, key: d.key, source: d.source, action: 'create' };
       write = remember = true;
     } else {
-      const { text: wantText, hash } = desiredContent(d, fields);
+      const { text: wantText, hash } = contents.get(d)!;
       wantHash = hash;
       const known = (cur as { contentHash?: string }).contentHash;
+      const rowHash = (cur as { rowHash?: string }).rowHash;
       let same: boolean;
-      let have: Canonical | undefined;
-      let haveText: string | undefined;
+      let changedFields: string[] | undefined;
+      let owned: boolean;
       if (known !== undefined) {
-        // A row still exactly as envmgr wrote it (not decrypted): compare by hash.
+        // A row still exactly as envmgr wrote it (not decrypted): its digest is the recorded one.
         same = known === wantHash;
-        if (!same) throw new Error(`${d.kind} '${d.key}' differs from the desired object but was not decrypted; read it without \`known\``);
+        owned = true;
+        if (!same) changedFields = digests.changedFields(d.kind, fields, wantHash, known);
       } else {
-        haveText = d.kind === 'connection' ? connectionCanonicalText(cur as DbConnection, fields) : canonicalText(canonicalOf(d.kind, cur, fields));
+        const haveText = d.kind === 'connection' ? connectionCanonicalText(cur as DbConnection, fields) : canonicalText(canonicalOf(d.kind, cur, fields));
         same = haveText === wantText;
-        if (!same) have = canonicalOf(d.kind, cur, fields);
+        // envmgr's own row, unchanged since: the very row version it wrote, or (after Airflow re-encrypted it, say)
+        // the content it recorded.
+        owned = recorded !== undefined &&
+          ((recorded.rowHash !== null && recorded.rowHash === rowHash) || digests.matches(d.kind, fields, recorded.hash, haveText));
+        // Only a row that differs needs the desired content as fields, to name what changed.
+        if (!same) changedFields = changed(canonicalOf(d.kind, d.object, fields), canonicalOf(d.kind, cur, fields));
       }
       if (same) {
         entry = { kind: d.kind, key: d.key, source: d.source, action: 'unchanged' };
         write = false;
         // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.
         remember = !recorded || recorded.hash !== wantHash || recorded.source !== d.source;
-        rowHash = (cur as { rowHash?: string }).rowHash ?? null;
+        rowHashOf = rowHash ?? null;
+      } else if (owned) {
+        entry = { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields: changedFields! };
+        write = remember = true;
       } else {
-        // Only a row that differs needs the desired content as fields, to name what changed.
-        const changedFields = changed(canonicalOf(d.kind, d.object, fields), have!);
-        if (recorded && recorded.hash === hashText(d.kind, haveText!)) {
-          entry = { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields };
-          write = remember = true;
-        } else {
-          const conflict: ConflictReason = recorded ? 'modified' : 'unmanaged';
-          const why = conflict === 'unmanaged' ? 'a local row envmgr did not write' : 'changed locally since envmgr wrote it';
-          write = remember = options.overwrite === true;
-          entry = write
-            ? { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields, conflict, note: `${why}; overwritten` }
-            : { kind: d.kind, key: d.key, source: d.source, action: 'conflict', changedFields, conflict, note: why };
-        }
+        const conflict: ConflictReason = recorded ? 'modified' : 'unmanaged';
+        const why = conflict === 'unmanaged' ? 'a local row envmgr did not write' : 'changed locally since envmgr wrote it';
+        write = remember = options.overwrite === true;
+        entry = write
+          ? { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields: changedFields!, conflict, note: `${why}; overwritten` }
+          : { kind: d.kind, key: d.key, source: d.source, action: 'conflict', changedFields: changedFields!, conflict, note: why };
       }
     }
     entries.push(entry);
@@ -261,7 +307,7 @@ export function planSync(
     }
     if (remember) {
       const upsert: StateUpsert = {
-        kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash, recorded: recorded !== undefined, desired: wantHash === null ? d : undefined,
+        kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash: rowHashOf, recorded: recorded !== undefined, desired: wantHash === null ? d : undefined,
       };
       writes.state.upsert.push(upsert);
       if (write) writes.stateOf.set(d.object, upsert);
@@ -285,9 +331,12 @@ export function planSync(
         entries.push({ ...base, action: 'unchanged', note: 'Airflow cannot delete default_pool; envmgr stops managing it' });
         continue;
       }
-      const haveHash = (cur as { contentHash?: string }).contentHash ?? hashText(rec.kind, canonicalText(canonicalOf(rec.kind, cur, fields)));
-      if (haveHash === rec.hash || options.overwrite) {
-        const overwritten = haveHash !== rec.hash;
+      // As envmgr wrote it: read as known, the very row version, or the content recorded.
+      const rowHash = (cur as { rowHash?: string }).rowHash;
+      const owned = (cur as { contentHash?: string }).contentHash !== undefined || (rec.rowHash !== null && rec.rowHash === rowHash) ||
+        digests.matches(rec.kind, fields, rec.hash, canonicalText(canonicalOf(rec.kind, cur, fields)));
+      if (owned || options.overwrite) {
+        const overwritten = !owned;
         entries.push({
           ...base,
           action: 'delete',

@@ -1,21 +1,23 @@
-import * as nodeCrypto from 'node:crypto';
 import type pg from 'pg';
 import { hasKeys, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable } from '../airflow/model.js';
+import type { FernetKeys } from '../airflow/fernet.js';
+import { digestsFor } from './digests.js';
 import type { DbConnection, DbPool, DbVariable } from './read.js';
 import type { AirflowSchemaInfo } from './schema.js';
 
 /**
  * envmgr's memory of what it wrote, kept in the metadata database itself (table `envmgr_sync_state`) so that it is
  * shared by everyone using that database and survives a fresh clone of the project. Per (kind, key): the source
- * label, a hash of the decrypted canonical content written, and when. Hashing plaintext (not the stored token)
- * means that Airflow re-encrypting a value (`airflow rotate-fernet-key`, new IV) is not mistaken for a change.
+ * label, keyed digests of the decrypted canonical content written (digests.ts), and when. Digesting plaintext (not
+ * the stored token) means that Airflow re-encrypting a value (`airflow rotate-fernet-key`, new IV) is not mistaken
+ * for a change.
  */
 
 export interface SyncStateEntry {
   kind: AirflowObjectKind;
   key: string;
   source: string;
-  /** SHA-256 of the decrypted canonical content envmgr wrote. */
+  /** Digests of the decrypted canonical content envmgr wrote (digests.ts; envmgr 0.1: its SHA-256). */
   hash: string;
   /**
    * Fingerprint of the row version envmgr wrote (`rowFingerprint`). While the row still has this fingerprint its
@@ -125,17 +127,17 @@ export function canonicalText(canonical: Record<string, unknown>): string {
   return JSON.stringify(Object.values(canonical));
 }
 
-// One-shot `crypto.hash` (Node >= 20.12) is several times cheaper per call than a Hash object; thousands of rows add up.
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
-export function hashText(kind: AirflowObjectKind, text: string): string {
-  const data = `${kind}\n${text}`;
-  return oneShot ? oneShot('sha256', data, 'hex') : nodeCrypto.createHash('sha256').update(data).digest('hex');
-}
-
-/** The hash recorded in envmgr_sync_state: SHA-256 of the kind and the canonical (decrypted) content. */
-export function hashCanonical(kind: AirflowObjectKind, canonical: Record<string, unknown>): string {
-  return hashText(kind, canonicalText(canonical));
+/**
+ * The digest envmgr_sync_state records for canonical content (built with the same `fields`) by a sync with these
+ * Fernet keys (default: none): see digests.ts.
+ */
+export function contentDigest(
+  kind: AirflowObjectKind,
+  canonical: Record<string, unknown>,
+  fields: FieldSupport = ALL_FIELDS,
+  keys: FernetKeys | null = null,
+): string {
+  return digestsFor(keys).one(kind, fields, canonicalText(canonical));
 }
 
 /**
@@ -219,7 +221,7 @@ export async function createSyncStateTable(client: pg.ClientBase, info: AirflowS
        row_hash text,
        written_at timestamptz NOT NULL DEFAULT now()${options.key === false ? '' : ',\n       PRIMARY KEY (kind, key)'}
      );
-     COMMENT ON TABLE ${info.tables.syncState} IS 'envmgr: which Airflow objects envmgr wrote, from which source, and a hash of the content written'`,
+     COMMENT ON TABLE ${info.tables.syncState} IS 'envmgr: which Airflow objects envmgr wrote, from which source, and keyed digests of the content written'`,
   );
 }
 

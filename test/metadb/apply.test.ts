@@ -2,10 +2,12 @@ import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fernetRotate, parseFernetKeys } from '../../src/airflow/fernet.js';
 import { syncAirflowDb } from '../../src/metadb/apply.js';
+import { legacyContentHash } from '../../src/metadb/digests.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import type { DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
+import { canonicalText, canonicalVariable, connectionCanonicalText } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { desiredSet, dumpTables, openClient, trackInFlight } from './helpers.js';
 
@@ -181,8 +183,39 @@ describe('syncAirflowDb', () => {
     const before = await dumpTables(client);
     const outcome = await syncAirflowDb(client, [pg1, var1], { keys: rotated });
     expect(outcome.plan.counts).toMatchObject({ unchanged: 2, update: 0, conflict: 0 });
-    expect(outcome.result.wrote).toBe(false);
-    expect(await dumpTables(client)).toEqual(before);
+    // Airflow's rows are left exactly as they are; only envmgr's record of them is made again under the new key (its
+    // digests are keyed with the first key), so that the next sync need not decrypt them.
+    const after = await dumpTables(client);
+    expect({ ...after, envmgr_sync_state: null }).toEqual({ ...before, envmgr_sync_state: null });
+    const hashes = (dump: Record<string, unknown>) =>
+      (dump.envmgr_sync_state as Array<{ r: { key: string; content_hash: string } }>).map(({ r }) => [r.key, r.content_hash.split('.')[0]]);
+    expect(hashes(after).map(([key]) => key).sort()).toEqual(['pg1', 'v1']);
+    // Made under another key: every digest's key id changed.
+    for (const [key, kid] of hashes(after)) expect(kid, key).not.toBe(hashes(before).find(([k]) => k === key)![1]);
+    const again = await syncAirflowDb(client, [pg1, var1], { keys: rotated });
+    expect(again.result.wrote).toBe(false);
+    expect(await dumpTables(client)).toEqual(after);
+  });
+
+  it("keeps a state recorded by envmgr 0.1 (unkeyed SHA-256 hashes): its rows are still its own, then re-recorded keyed", async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    // What envmgr 0.1 recorded: the SHA-256 of the kind and the canonical text, in hex.
+    const info = await detectAirflowSchema(client);
+    const current = await readAirflowObjects(client, info, keyA);
+    const legacy = {
+      pg1: legacyContentHash('connection', connectionCanonicalText(current.connections.get('pg1')!, info.has)),
+      v1: legacyContentHash('variable', canonicalText(canonicalVariable(current.variables.get('v1')!, info.has))),
+    };
+    for (const [key, hash] of Object.entries(legacy)) await client.query('UPDATE envmgr_sync_state SET content_hash = $1 WHERE key = $2', [hash, key]);
+    // A row Airflow rewrote since (rotate-fernet-key: another row version), and one that changed at the source.
+    const c = (await client.query('SELECT password FROM connection')).rows[0];
+    await client.query('UPDATE connection SET password = $1', [fernetRotate(keyA, c.password)]);
+    const changed = { ...var1, object: { key: 'v1', value: 'two' } } as DesiredObject;
+    const outcome = await syncAirflowDb(client, [{ ...pg1, object: { ...pg1.object, port: 5433 } } as DesiredObject, changed], { keys: keyA });
+    expect(outcome.plan.entries.map((e) => [e.key, e.action, e.changedFields])).toEqual([['pg1', 'update', ['port']], ['v1', 'update', ['value']]]);
+    const { rows } = await client.query('SELECT key, content_hash FROM envmgr_sync_state ORDER BY key');
+    for (const r of rows) expect(r.content_hash).not.toBe(legacy[r.key as keyof typeof legacy]);
+    expect(rows.every((r) => /^[\w-]{8}\./.test(r.content_hash))).toBe(true);
   });
 
   it('sends one query at a time (node-postgres deprecates queueing) across batched statements', async () => {

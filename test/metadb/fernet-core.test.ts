@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fernetCore, HEAP } from '../../src/metadb/fernet-core.js';
+import { fernetCore, HEAP, SIP_KEYS_AT } from '../../src/metadb/fernet-core.js';
 
 describe('fernet-core (WebAssembly)', () => {
   it('is what fernet-core.wat assembles to', async () => {
@@ -69,5 +70,77 @@ describe('fernet-core (WebAssembly)', () => {
     core.useKey(Buffer.alloc(16, 7));
     core.fn.mac(HEAP + 64, big.length, HEAP);
     expect(core.bytes.subarray(HEAP, HEAP + 32).toString('hex')).toBe(createHmac('sha256', Buffer.alloc(16, 7)).update(big).digest('hex'));
+  });
+
+  /** SipHash-2-4 of `data` under `key` by the module, as 8 bytes (hex). */
+  function sip(key: Buffer, data: Buffer): string {
+    const core = fernetCore();
+    const mem = core.reserve(HEAP + 64 + data.length);
+    mem.set(key, HEAP + 16);
+    mem.set(data, HEAP + 64);
+    core.fn.sip(HEAP + 64, data.length, HEAP + 16, HEAP);
+    return mem.subarray(HEAP, HEAP + 8).toString('hex');
+  }
+
+  it("computes SipHash-2-4 as the paper's test vectors give it", () => {
+    // Key 00 01 … 0f, message 00 01 … (n - 1): the reference implementation's vectors.h, output bytes little-endian.
+    const key = Buffer.from(Array.from({ length: 16 }, (_, i) => i));
+    const message = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i));
+    expect(sip(key, message(0))).toBe('310e0edd47db6f72');
+    // Appendix A of the paper: the 15-byte message gives 0xa129ca6149be45e5.
+    expect(sip(key, message(15))).toBe('e545be4961ca29a1');
+  });
+
+  const openssl = spawnSync('openssl', ['mac', '-help'], { encoding: 'utf8' });
+  const haveOpenssl = openssl.error === undefined && /SIPHASH|macopt/i.test(`${openssl.stdout}${openssl.stderr}`);
+  it.runIf(haveOpenssl)('computes SipHash-2-4 as OpenSSL does, for every length around the 8-byte blocks (openssl mac)', () => {
+    for (let length = 0; length <= 40; length++) {
+      const key = randomBytes(16);
+      const data = randomBytes(length);
+      const ref = spawnSync('openssl', ['mac', '-macopt', `hexkey:${key.toString('hex')}`, '-macopt', 'size:8', 'SIPHASH'], { input: data, encoding: 'utf8' });
+      expect(ref.status).toBe(0);
+      expect(sip(key, data)).toBe(ref.stdout.trim().toLowerCase());
+    }
+  });
+
+  it('digests each element of a JSON array with its own key (sipFields)', () => {
+    const core = fernetCore();
+    const keys = Array.from({ length: 8 }, () => randomBytes(16));
+    const texts = [
+      JSON.stringify(['postgres', null, 'db "x", y', 'a\\\\b\\"', 5432, '{"a":[1,2]}', '', 'é, ]']),
+      JSON.stringify([1]),
+      JSON.stringify([]),
+    ];
+    const bytes = texts.map((t) => Buffer.from(t, 'utf8'));
+    const n = texts.length;
+    const startsAt = HEAP;
+    const endsAt = startsAt + 4 * n;
+    let at = endsAt + 4 * n + 3;
+    const mem = core.reserve(at + 4096);
+    const words = new Int32Array(mem.buffer, 0, (endsAt + 4 * n) >>> 2);
+    bytes.forEach((b, i) => {
+      mem.set(b, at);
+      words[(startsAt >>> 2) + i] = at;
+      at += b.length;
+      words[(endsAt >>> 2) + i] = at;
+    });
+    keys.forEach((k, j) => mem.set(k, SIP_KEYS_AT + 16 * j));
+    const out = at + 5;
+    const end = core.fn.sipFields(n, startsAt, endsAt, out);
+    // Each element's own JSON text, digested under the key of its position: 8 + 1 + 0 digests of 6 bytes.
+    const expected = texts.flatMap((t) => (JSON.parse(t) as unknown[]).map((v, j) => sip(keys[j]!, Buffer.from(JSON.stringify(v), 'utf8')).slice(0, 12)));
+    expect(end - out).toBe(6 * expected.length);
+    expect(mem.subarray(out, end).toString('hex')).toBe(expected.join(''));
+  });
+
+  it('refuses a text that is not a JSON array of at most eight scalars (sipFields answers -1)', () => {
+    const core = fernetCore();
+    for (const text of ['["a","b"', '"a"', '[1,2,3,4,5,6,7,8,9]', '["unterminated]', '["a""b"]']) {
+      const b = Buffer.from(text);
+      const mem = core.reserve(HEAP + 64 + b.length + 256);
+      mem.set(b, HEAP + 64);
+      new Int32Array(mem.buffer, HEAP, 2).set([HEAP + 64, HEAP + 64 + b.length]);
+      expect(core.fn.sipFields(1, HEAP, HEAP + 4, HEAP + 128 + b.length), text).toBe(-1);
+    }
   });
 });

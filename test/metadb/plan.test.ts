@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { parseFernetKeys } from '../../src/airflow/fernet.js';
 import type { AirflowConnection } from '../../src/airflow/model.js';
+import { digestsFor, legacyContentHash } from '../../src/metadb/digests.js';
 import { planSync, planWrites, type DesiredObject } from '../../src/metadb/plan.js';
 import type { AirflowDbState, DbConnection, DbPool, DbVariable } from '../../src/metadb/read.js';
-import { canonicalConnection, hashCanonical, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
+import { canonicalConnection, canonicalText, contentDigest, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
+
+const A = `${Buffer.alloc(32, 0xa1).toString('base64url')}=`;
+const B = `${Buffer.alloc(32, 0xb2).toString('base64url')}=`;
+const ALL = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
 
 function row(c: Partial<DbConnection> & { conn_id: string }): DbConnection {
   return {
@@ -27,7 +33,7 @@ function conn(c: AirflowConnection, source = 'deployment:d1'): DesiredObject {
 function recorded(written: AirflowConnection, source = 'deployment:d1'): [string, SyncStateEntry] {
   return [
     stateKey('connection', written.conn_id),
-    { kind: 'connection', key: written.conn_id, source, hash: hashCanonical('connection', canonicalConnection(written)), rowHash: null, writtenAt: '1970-01-01T00:00:00.000000Z' },
+    { kind: 'connection', key: written.conn_id, source, hash: contentDigest('connection', canonicalConnection(written)), rowHash: null, writtenAt: '1970-01-01T00:00:00.000000Z' },
   ];
 }
 
@@ -156,7 +162,7 @@ describe('planSync', () => {
   });
 
   it('compares rows known only by their content hash (not decrypted) by hash', () => {
-    const hash = hashCanonical('connection', canonicalConnection(pg1));
+    const hash = contentDigest('connection', canonicalConnection(pg1));
     const knownRow = row({ conn_id: 'pg1', host: 'db', login: 'u', port: 5432, contentHash: hash, rowHash: 'fingerprint' });
     const plan = planSync([conn(pg1)], dbState([knownRow]), new Map([recorded(pg1)]));
     expect(plan.entries.map((e) => e.action)).toEqual(['unchanged']);
@@ -166,8 +172,50 @@ describe('planSync', () => {
     expect(planWrites(relabelled)!.state.upsert).toEqual([{ kind: 'connection', key: 'pg1', source: 'workspace:w9', hash, rowHash: 'fingerprint', recorded: true }]);
     // Prune deletes it without needing its content.
     expect(planSync([], dbState([knownRow]), new Map([recorded(pg1)]), { prune: true }).entries[0]!.action).toBe('delete');
-    // A differing desired object needs the decrypted row: refused rather than guessed.
-    expect(() => planSync([conn({ ...pg1, port: 1 })], dbState([knownRow]), new Map([recorded(pg1)]))).toThrow(/was not decrypted/);
+    // A differing desired object is an update of envmgr's own row, its changed fields named from the digests.
+    const moved = planSync([conn({ ...pg1, port: 1, password: 'other' })], dbState([knownRow]), new Map([recorded(pg1)]));
+    expect(moved.entries).toEqual([{ kind: 'connection', key: 'pg1', source: 'deployment:d1', action: 'update', changedFields: ['password', 'port'] }]);
+  });
+
+  it('keys the digests it records with the Fernet key, so that they say nothing of the secrets without it', () => {
+    const keyA = parseFernetKeys(A, 'test');
+    const keyB = parseFernetKeys(B, 'test');
+    const plain = contentDigest('connection', canonicalConnection(pg1));
+    const underA = contentDigest('connection', canonicalConnection(pg1), undefined, keyA);
+    const underB = contentDigest('connection', canonicalConnection(pg1), undefined, keyB);
+    expect(new Set([plain, underA, underB]).size).toBe(3);
+    // Not the unkeyed SHA-256 of the content (envmgr 0.1's), nor any part of it.
+    const legacy = legacyContentHash('connection', canonicalText(canonicalConnection(pg1)));
+    for (const d of [plain, underA, underB]) {
+      expect(d).toMatch(/^[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{64}$/);
+      expect(d).not.toContain(legacy.slice(0, 8));
+    }
+    // Equal values in two fields do not give equal digests (a password equal to the login would show).
+    const same = contentDigest('connection', canonicalConnection({ ...pg1, login: 'x', password: 'x' }), undefined, keyA);
+    const fieldsOf = (d: string) => d.slice(9).match(/.{8}/g)!;
+    const [, , , login, password] = fieldsOf(same);
+    expect(login).not.toBe(password);
+    // Under a MultiFernet, a digest made with an older key is still recognised.
+    const rotated = parseFernetKeys(`${B},${A}`, 'test');
+    const digests = digestsFor(rotated);
+    const text = canonicalText(canonicalConnection(pg1));
+    expect(digests.matches('connection', ALL, underA, text)).toBe(true);
+    expect(digests.current('connection', ALL, underA)).toBe(false);
+    expect(digests.matches('connection', ALL, underB, text)).toBe(true);
+    expect(digests.matches('connection', ALL, underB, canonicalText(canonicalConnection({ ...pg1, port: 2 })))).toBe(false);
+    expect(digestsFor(keyB).matches('connection', ALL, underA, text)).toBe(false);
+    // And envmgr 0.1's unkeyed hash, so that the first sync after an upgrade still knows its own rows.
+    expect(digests.matches('connection', ALL, legacy, text)).toBe(true);
+  });
+
+  it("plans an update of envmgr's own row (same row version) whose recorded digest was made under another key", () => {
+    const underOld = contentDigest('connection', canonicalConnection(pg1), undefined, parseFernetKeys(A, 'test'));
+    const state = new Map([[stateKey('connection', 'pg1'), { kind: 'connection' as const, key: 'pg1', source: 'deployment:d1', hash: underOld, rowHash: 'xmin:7' }]]);
+    const plan = planSync([conn({ ...pg1, host: 'db2' })], dbState([{ ...pg1Row, rowHash: 'xmin:7' }]), state, { keys: parseFernetKeys(B, 'test') });
+    expect(plan.entries).toEqual([{ kind: 'connection', key: 'pg1', source: 'deployment:d1', action: 'update', changedFields: ['host'] }]);
+    // The same content in a row someone else rewrote since (another row version) is a conflict.
+    const edited = planSync([conn({ ...pg1, host: 'db2' })], dbState([{ ...pg1Row, host: 'db3', rowHash: 'xmin:8' }]), state, { keys: parseFernetKeys(B, 'test') });
+    expect(edited.entries[0]).toMatchObject({ action: 'conflict', conflict: 'modified' });
   });
 
   it('refuses the same object twice and a key that does not match the object', () => {

@@ -115,7 +115,7 @@ describe.each(AIRFLOW_SCHEMA_VERSIONS)('Airflow %s schema', (version) => {
     // Rows still as envmgr wrote them are not even decrypted: their recorded content hash stands in.
     const infoForKnown = await detectAirflowSchema(client);
     const state = await readSyncState(client, infoForKnown);
-    const known = knownRowsFor(desiredSet(1000, 100, 10), state, infoForKnown, {});
+    const known = knownRowsFor(desiredSet(1000, 100, 10), state, infoForKnown, { keys: KEY });
     const shallow = await readAirflowObjects(client, infoForKnown, KEY, { known });
     expect([...shallow.connections.values()].every((c) => c.contentHash !== undefined && c.password === null)).toBe(true);
     expect([...shallow.variables.values()].every((v) => v.contentHash !== undefined && v.value === null)).toBe(true);
@@ -128,7 +128,7 @@ describe.each(AIRFLOW_SCHEMA_VERSIONS)('Airflow %s schema', (version) => {
 
     // applySyncPlan of an all-unchanged plan sends no statement at all.
     const info = await detectAirflowSchema(client);
-    const plan = planSync(desiredSet(1000, 100, 10), await readAirflowObjects(client, info, KEY), await readSyncState(client, info));
+    const plan = planSync(desiredSet(1000, 100, 10), await readAirflowObjects(client, info, KEY), await readSyncState(client, info), { keys: KEY });
     const count = log.length;
     const result = await applySyncPlan(client, plan, { info, keys: KEY });
     expect(result.wrote).toBe(false);

@@ -1,0 +1,167 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { FernetKeys } from '../airflow/fernet.js';
+import type { AirflowObjectKind } from '../airflow/model.js';
+import { fernetCore, HEAP, SIP_KEYS, SIP_KEYS_AT } from './fernet-core.js';
+import type { FieldSupport } from './sync-state.js';
+
+/**
+ * What envmgr_sync_state records of the content envmgr wrote: a keyed digest of each field of the object's canonical
+ * text (sync-state.ts), so that a later sync can tell, without reading or decrypting the row, whether the desired
+ * object differs from what was written and in which fields.
+ *
+ * The digests are keyed with a key derived from the Fernet key, so that reading the table tells nothing about the
+ * secrets it covers: an unkeyed hash of a password would let anyone who can read the metadata database test guesses
+ * against it, which the Fernet encryption of the password column is there to prevent. Each field has its own key
+ * (so that equal values in two fields give unrelated digests), and the digest is SipHash-2-4, a pseudorandom function
+ * for short inputs, truncated to 48 bits (what a collision could cost is one update reported with one field too few;
+ * an update is missed only if every field collides).
+ *
+ * A recorded digest reads `<kid>.<8 characters per field>`. The key id (`kid`) names the key and the field layout it
+ * was made under: digests are compared only under the same kid. Without a Fernet key, Airflow stores every value in
+ * plaintext and the digests use a fixed key. envmgr 0.1 recorded an unkeyed SHA-256 of the canonical text (64 hex
+ * digits); such a hash is still recognised (`matches`), so that the first sync after an upgrade tells rows envmgr
+ * wrote from rows changed since, then replaces it.
+ */
+
+/** The fields of a kind's canonical content, in the order of its canonical text. */
+export function contentFields(kind: AirflowObjectKind, fields: FieldSupport): string[] {
+  switch (kind) {
+    case 'connection':
+      return ['conn_type', ...(fields.connectionDescription ? ['description'] : []), 'host', 'login', 'password', 'schema', 'port', 'extra'];
+    case 'variable':
+      return ['value', ...(fields.variableDescription ? ['description'] : [])];
+    case 'pool':
+      return ['slots', ...(fields.poolDescription ? ['description'] : []), ...(fields.includeDeferred ? ['include_deferred'] : [])];
+  }
+}
+
+/** Characters per field digest: 6 bytes of base64url. */
+const FIELD_CHARS = 8;
+const FIELD_BYTES = 6;
+
+/** Key material when Airflow has no Fernet key (values are stored in plaintext then, so nothing is hidden). */
+const NO_KEY = Buffer.from('envmgr: Airflow has no Fernet key');
+
+interface Layout {
+  /** `<kid>.` */
+  prefix: string;
+  names: readonly string[];
+  /** The SipHash key of each field, 16 bytes each. */
+  sipKeys: Buffer;
+}
+
+/** The legacy (envmgr 0.1) content hash: SHA-256 of the kind and the canonical text, in hex. */
+export function legacyContentHash(kind: AirflowObjectKind, text: string): string {
+  return createHash('sha256').update(`${kind}\n${text}`).digest('hex');
+}
+
+const LEGACY = /^[0-9a-f]{64}$/;
+
+export class ContentDigests {
+  /** One secret per Fernet key, the first being the key new digests are made with. */
+  private readonly secrets: readonly Buffer[];
+  private readonly layouts = new Map<string, Layout>();
+
+  constructor(keys: FernetKeys | null) {
+    this.secrets = keys && keys.keys.length > 0 ? keys.keys.map((k) => Buffer.concat([k.signing, k.encryption])) : [NO_KEY];
+  }
+
+  private layout(kind: AirflowObjectKind, fields: FieldSupport, which = 0): Layout {
+    const names = contentFields(kind, fields);
+    const id = `${which}\u0000${kind}\u0000${names.join(',')}`;
+    let layout = this.layouts.get(id);
+    if (!layout) {
+      const derive = (label: string) =>
+        createHmac('sha256', this.secrets[which]!).update(`envmgr sync-state digests v2\u0000${kind}\u0000${names.join(',')}\u0000${label}`).digest();
+      const sipKeys = Buffer.alloc(16 * names.length);
+      names.forEach((_, j) => derive(`field ${j}`).copy(sipKeys, 16 * j, 0, 16));
+      layout = { prefix: `${derive('kid').toString('base64url').slice(0, 8)}.`, names, sipKeys };
+      this.layouts.set(id, layout);
+    }
+    return layout;
+  }
+
+  /** The digest of each canonical text of objects of one kind (made under the first key). */
+  many(kind: AirflowObjectKind, fields: FieldSupport, texts: readonly string[], which = 0): string[] {
+    const layout = this.layout(kind, fields, which);
+    const f = layout.names.length;
+    const n = texts.length;
+    if (n === 0) return [];
+    if (f > SIP_KEYS) throw new Error(`${kind} has ${f} fields, more than the ${SIP_KEYS} the digest module takes`);
+    // In the module's memory: text offsets, text ends, the texts, the digests, then their base64url text.
+    const core = fernetCore();
+    const startsAt = HEAP;
+    const endsAt = startsAt + 4 * n;
+    const textsAt = endsAt + 4 * n;
+    // Usually all ASCII: one string, one write, offsets from the lengths.
+    const joined = texts.join('');
+    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
+    const textBytes = ascii ? joined.length : Buffer.byteLength(joined, 'utf8');
+    const digestsAt = textsAt + textBytes;
+    const base64At = digestsAt + n * f * FIELD_BYTES;
+    const mem = core.reserve(base64At + n * f * FIELD_CHARS);
+    const words = new Int32Array(mem.buffer, 0, textsAt >>> 2);
+    let at = textsAt;
+    if (ascii) mem.write(joined, textsAt, 'latin1');
+    for (let i = 0; i < n; i++) {
+      words[(startsAt >>> 2) + i] = at;
+      at += ascii ? texts[i]!.length : mem.write(texts[i]!, at, 'utf8');
+      words[(endsAt >>> 2) + i] = at;
+    }
+    mem.set(layout.sipKeys, SIP_KEYS_AT);
+    const end = core.fn.sipFields(n, startsAt, endsAt, digestsAt);
+    if (end !== digestsAt + n * f * FIELD_BYTES) throw new Error(`${kind} content is not a canonical text of ${f} fields`);
+    // 6 bytes are 8 base64 digits exactly: the whole run's text is each digest's text one after the other.
+    words[startsAt >>> 2] = digestsAt;
+    words[endsAt >>> 2] = end;
+    core.fn.base64Many(1, startsAt, endsAt, base64At);
+    const all = mem.toString('latin1', base64At, base64At + n * f * FIELD_CHARS);
+    const out = new Array<string>(n);
+    const width = f * FIELD_CHARS;
+    for (let i = 0; i < n; i++) out[i] = layout.prefix + all.slice(i * width, (i + 1) * width);
+    return out;
+  }
+
+  one(kind: AirflowObjectKind, fields: FieldSupport, text: string): string {
+    return this.many(kind, fields, [text])[0]!;
+  }
+
+  /** Whether a recorded digest can be compared with the ones `many` makes now (same key, same fields). */
+  current(kind: AirflowObjectKind, fields: FieldSupport, recorded: string): boolean {
+    return recorded.startsWith(this.layout(kind, fields).prefix);
+  }
+
+  /**
+   * Whether `recorded` is what envmgr would have recorded for this canonical text: under any of the Fernet keys
+   * (a MultiFernet's older keys included), or as envmgr 0.1's unkeyed hash.
+   */
+  matches(kind: AirflowObjectKind, fields: FieldSupport, recorded: string, text: string): boolean {
+    if (LEGACY.test(recorded)) return recorded === legacyContentHash(kind, text);
+    for (let which = 0; which < this.secrets.length; which++) {
+      if (recorded.startsWith(this.layout(kind, fields, which).prefix)) return recorded === this.many(kind, fields, [text], which)[0];
+    }
+    return false;
+  }
+
+  /** The fields whose digests differ, for two digests made under the current key (see `current`). */
+  changedFields(kind: AirflowObjectKind, fields: FieldSupport, a: string, b: string): string[] {
+    const { prefix, names } = this.layout(kind, fields);
+    const out: string[] = [];
+    for (let j = 0; j < names.length; j++) {
+      const from = prefix.length + j * FIELD_CHARS;
+      if (a.slice(from, from + FIELD_CHARS) !== b.slice(from, from + FIELD_CHARS)) out.push(names[j]!);
+    }
+    return out;
+  }
+}
+
+const PLAINTEXT = new ContentDigests(null);
+const byKeys = new WeakMap<FernetKeys, ContentDigests>();
+
+/** The digests of syncs with these Fernet keys (null: Airflow without a key), one instance per keys object. */
+export function digestsFor(keys: FernetKeys | null): ContentDigests {
+  if (!keys) return PLAINTEXT;
+  let digests = byKeys.get(keys);
+  if (!digests) byKeys.set(keys, (digests = new ContentDigests(keys)));
+  return digests;
+}
