@@ -124,7 +124,11 @@ export async function logicalDump(url, key = FERNET_KEY) {
   }
   const [state] = await sql(url, "SELECT to_regclass('envmgr_sync_state') IS NOT NULL AS exists");
   if (state.exists) {
-    for (const s of await sql(url, 'SELECT kind, key, source, content_hash FROM envmgr_sync_state ORDER BY kind, key')) lines.push(`state ${JSON.stringify(s)}`);
+    const { parseSyncState } = await dist('metadb/sync-state.js');
+    const [doc] = await sql(url, 'SELECT state FROM envmgr_sync_state');
+    const entries = doc ? [...parseSyncState(doc.state, 'envmgr_sync_state').values()] : [];
+    const order = (a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    for (const { kind, key, source, hash } of entries.sort(order)) lines.push(`state ${JSON.stringify({ kind, key, source, content_hash: hash })}`);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
-import { copyFrom, copyValue } from './copy.js';
+import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
 import { fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
@@ -9,15 +9,15 @@ import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
   ensureSyncStateTable,
-  keySyncStateTable,
   readSyncState,
   rowFingerprint,
-  SYNC_STATE_COLUMNS,
-  syncStateDeleteStatement,
+  serializeSyncState,
+  stateKey,
   syncStateTableStatus,
+  writeSyncState,
   type SyncStateTable,
-  type StateUpsert,
   type SyncState,
+  type SyncStateEntry,
 } from './sync-state.js';
 
 /**
@@ -94,19 +94,6 @@ export interface ApplyResult {
  */
 const BATCH = 1000;
 
-/** State entries are serialized as their rows are written (see writePlan): chunks arrive ready. */
-function stateSpec(info: AirflowSchemaInfo): RowsSpec<never> {
-  return {
-    table: info.tables.syncState,
-    conflict: ['kind', 'key'],
-    columns: SYNC_STATE_COLUMNS,
-    alsoOnUpdate: ['"written_at" = now()'],
-    chunk: () => {
-      throw new Error('state rows arrive serialized');
-    },
-  };
-}
-
 /** A COPY that hit a unique violation on rows the plan took for new (something inserted them since it read). */
 export class CopyConflictError extends AirflowDbError {
   override name = 'CopyConflictError';
@@ -175,6 +162,8 @@ interface WriteOptions {
   bulk: boolean;
   /** What this transaction already knows of envmgr_sync_state (else it is checked). */
   stateTable?: SyncStateTable;
+  /** The sync state as this transaction read it (else it is read): the plan's state changes apply to it. */
+  state?: SyncState;
 }
 
 /**
@@ -184,35 +173,28 @@ interface WriteOptions {
 async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSchemaInfo, keys: FernetKeys | null, options: WriteOptions): Promise<ApplyResult> {
   const writes = planWrites(plan);
   if (!writes) throw new Error('this plan was not made by planSync (or is a copy of one); plan again before applying');
-  let table = options.stateTable === 'current' || options.stateTable === 'unkeyed' ? options.stateTable : await ensureSyncStateTable(client, info, options.stateTable);
+  const status = options.stateTable ?? (await syncStateTableStatus(client, info));
+  const base = options.state ?? (await readSyncState(client, info, status));
+  if (status !== 'current') await ensureSyncStateTable(client, info, status);
   const { rows } = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
   // txid_current() carries the epoch above the 32 bits a row's xmin holds.
   const fingerprint = rowFingerprint(BigInt(rows[0]!.xid) & 0xffffffffn);
 
-  // The Airflow rows go first, then their state rows. A state row's content hash is the costly part of it: the state
-  // rows are worked out once the last Airflow row has been sent, while Postgres is still taking them in.
+  // The Airflow rows go first, then the state: its digests (of new rows) and its document are worked out once the
+  // last Airflow row has been sent, while Postgres is still taking them in.
   const written = new Set(writes.stateOf.values());
-  const state = stateSpec(info);
-  function stateChunks(entries: readonly StateUpsert[]): Buffer[] {
-    fillStateHashes(entries, writes!.fields, writes!.digests);
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < entries.length; i += BATCH) {
-      // One string per batch, encoded once (a Buffer write per row costs more than the row's text).
-      let text = '';
-      for (let j = i; j < Math.min(i + BATCH, entries.length); j++) {
-        const u = entries[j]!;
-        // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
-        const rowHash = written.has(u) ? fingerprint : u.rowHash;
-        text += `${u.kind}\t${copyValue(u.key)}\t${copyValue(u.source)}\t${u.hash!}\t${copyValue(rowHash)}\n`;
-      }
-      chunks.push(Buffer.from(text, 'utf8'));
+  let stateText: string | undefined;
+  const serializeState = () => {
+    if (stateText !== undefined) return stateText;
+    fillStateHashes(writes.state.upsert, writes.fields, writes.digests);
+    const next = new Map<string, SyncStateEntry>(base);
+    for (const d of writes.state.delete) next.delete(stateKey(d.kind, d.key));
+    for (const u of writes.state.upsert) {
+      // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
+      next.set(stateKey(u.kind, u.key), { kind: u.kind, key: u.key, source: u.source, hash: u.hash!, rowHash: written.has(u) ? fingerprint : u.rowHash });
     }
-    return chunks;
-  }
-  const newEntries = writes.state.upsert.filter((u) => !u.recorded);
-  const oldEntries = writes.state.upsert.filter((u) => u.recorded);
-  let stateRows: { fresh: Buffer[]; old: Buffer[] } | undefined;
-  const serializeState = () => (stateRows ??= { fresh: stateChunks(newEntries), old: stateChunks(oldEntries) });
+    return (stateText = serializeSyncState(next.values()));
+  };
 
   if (writes.connections.delete.length > 0) await client.query(deleteStatement(info.tables.connection, 'conn_id', writes.connections.delete));
   if (writes.variables.delete.length > 0) await client.query(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
@@ -231,23 +213,7 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
       }
     });
   await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, soon);
-  const { fresh, old } = serializeState();
-
-  const key = async () => {
-    if (table === 'unkeyed') await keySyncStateTable(client, info);
-    table = 'current';
-  };
-  if (newEntries.length > 0) {
-    if (options.bulk) await copyNew(client, state, fresh);
-    else {
-      await key(); // an upsert needs the key
-      await upsertThroughStage(client, state, fresh);
-    }
-  }
-  // A table this transaction created gets its key now, built over the rows copied into it.
-  await key();
-  if (oldEntries.length > 0) await upsertThroughStage(client, state, old);
-  if (writes.state.delete.length > 0) await client.query(syncStateDeleteStatement(info, writes.state.delete));
+  if (writes.state.upsert.length + writes.state.delete.length > 0) await writeSyncState(client, info, serializeState());
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }
 
@@ -377,10 +343,10 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
     const check = await verifyFernetKey(client, options.keys, { info });
     const stateTable = await syncStateTableStatus(client, info);
-    const state = await readSyncState(client, info, stateTable !== 'absent');
+    const state = await readSyncState(client, info, stateTable);
     // envmgr's table is made ready now rather than at the first write, so that it too overlaps a fetch; a transaction
     // that ends up writing nothing is rolled back, table and all.
-    const ready = stateTable !== 'current' && !options.dryRun ? await ensureSyncStateTable(client, info, stateTable) : 'current';
+    const ready = stateTable !== 'current' && !options.dryRun ? await ensureSyncStateTable(client, info, stateTable) : stateTable;
     const desired = await wanted;
     const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
     const plan = planSync(desired, current, state, {
@@ -395,7 +361,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     else if (options.dryRun) result = { ...resultOf(plan, 0, false), created: 0, updated: 0, deleted: 0 };
     else {
       await options.beforeWrite?.(plan);
-      result = await writePlan(client, plan, info, options.keys, { bulk, stateTable: ready });
+      result = await writePlan(client, plan, info, options.keys, { bulk, stateTable: ready, state });
     }
     return { info, plan, result, keyCheckedAgainst: check.checked };
   }, (outcome) => outcome.result.wrote);

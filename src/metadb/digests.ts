@@ -60,23 +60,25 @@ const LEGACY = /^[0-9a-f]{64}$/;
 export class ContentDigests {
   /** One secret per Fernet key, the first being the key new digests are made with. */
   private readonly secrets: readonly Buffer[];
-  private readonly layouts = new Map<string, Layout>();
+  /** Per field support (a sync's one `info.has`) and kind, per key: layouts are looked up for every row. */
+  private readonly layouts = new WeakMap<FieldSupport, Record<AirflowObjectKind, Array<Layout | undefined>>>();
 
   constructor(keys: FernetKeys | null) {
     this.secrets = keys && keys.keys.length > 0 ? keys.keys.map((k) => Buffer.concat([k.signing, k.encryption])) : [NO_KEY];
   }
 
   private layout(kind: AirflowObjectKind, fields: FieldSupport, which = 0): Layout {
-    const names = contentFields(kind, fields);
-    const id = `${which}\u0000${kind}\u0000${names.join(',')}`;
-    let layout = this.layouts.get(id);
+    let perKind = this.layouts.get(fields);
+    if (!perKind) this.layouts.set(fields, (perKind = { connection: [], variable: [], pool: [] }));
+    let layout = perKind[kind][which];
     if (!layout) {
+      const names = contentFields(kind, fields);
       const derive = (label: string) =>
         createHmac('sha256', this.secrets[which]!).update(`envmgr sync-state digests v2\u0000${kind}\u0000${names.join(',')}\u0000${label}`).digest();
       const sipKeys = Buffer.alloc(16 * names.length);
       names.forEach((_, j) => derive(`field ${j}`).copy(sipKeys, 16 * j, 0, 16));
       layout = { prefix: `${derive('kid').toString('base64url').slice(0, 8)}.`, names, sipKeys };
-      this.layouts.set(id, layout);
+      perKind[kind][which] = layout;
     }
     return layout;
   }

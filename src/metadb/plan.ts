@@ -169,10 +169,16 @@ export function desiredContents(ds: readonly DesiredObject[], fields: FieldSuppo
   return out;
 }
 
-/** The sync state as one map per kind, keyed by the plain key. */
+const byKind = new WeakMap<SyncState, Record<AirflowObjectKind, Map<string, SyncStateEntry>>>();
+
+/** The sync state as one map per kind, keyed by the plain key (built once per state: a sync looks twice). */
 export function stateByKind(state: SyncState): Record<AirflowObjectKind, Map<string, SyncStateEntry>> {
-  const out = { connection: new Map<string, SyncStateEntry>(), variable: new Map<string, SyncStateEntry>(), pool: new Map<string, SyncStateEntry>() };
-  for (const entry of state.values()) out[entry.kind].set(entry.key, entry);
+  let out = byKind.get(state);
+  if (!out) {
+    out = { connection: new Map<string, SyncStateEntry>(), variable: new Map<string, SyncStateEntry>(), pool: new Map<string, SyncStateEntry>() };
+    for (const entry of state.values()) out[entry.kind].set(entry.key, entry);
+    byKind.set(state, out);
+  }
   return out;
 }
 

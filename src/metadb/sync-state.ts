@@ -57,8 +57,9 @@ function stableJson(value: unknown): string {
     if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false;
     if (v === undefined || (v !== null && typeof v === 'object')) flat = false;
   }
-  // The common case (a flat extra already in key order) needs no rebuilding.
-  if (sorted && flat) return JSON.stringify(record);
+  // The common case, a flat extra, is written natively: as it is when its keys are in order, else through a replacer
+  // list of its sorted keys (which JSON.stringify follows in order; at a deeper level it would drop keys, hence flat).
+  if (flat) return sorted ? JSON.stringify(record) : JSON.stringify(record, keys.sort());
   if (!sorted) keys.sort();
   let out = '{';
   for (const k of keys) {
@@ -152,36 +153,96 @@ export function rowFingerprint(xmin: string | number | bigint): string {
 }
 
 /**
- * envmgr's table: absent, as this version creates it, as an earlier version created it (`written_at` without a
- * default), or created by this very transaction and not given its primary key yet (`unkeyed`: its first rows are
- * copied in before the key is built, which Postgres does in one pass instead of an index insertion per row).
+ * envmgr's table: absent, as this version keeps it (one row holding the whole state as a JSON document), or as
+ * envmgr 0.1 kept it (a row per object: kind, key, source, content_hash, row_hash, written_at), which is read as it
+ * is and replaced by the current form at the next write.
  */
-export type SyncStateTable = 'absent' | 'current' | 'no-default' | 'unkeyed';
+export type SyncStateTable = 'absent' | 'current' | 'rows';
 
 export async function syncStateTableStatus(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<SyncStateTable> {
-  const { rows } = await client.query<{ t: string | null; d: boolean }>(
+  const { rows } = await client.query<{ t: string | null; doc: boolean }>(
     `SELECT c.oid::text AS t, EXISTS (
-         SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-          WHERE a.attrelid = c.oid AND a.attname = 'written_at') AS d
+         SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'state' AND NOT a.attisdropped) AS doc
        FROM (SELECT to_regclass($1) AS oid) c`,
     [info.tables.syncState],
   );
   const row = rows[0];
-  return row?.t == null ? 'absent' : row.d ? 'current' : 'no-default';
+  return row?.t == null ? 'absent' : row.doc ? 'current' : 'rows';
 }
 
-export async function syncStateTableExists(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<boolean> {
-  return (await syncStateTableStatus(client, info)) !== 'absent';
+/** The `format` of the state document this version writes (and the only one it reads). */
+export const SYNC_STATE_FORMAT = 2;
+
+/**
+ * The state as its document: `{"format": 2, "groups": [{"kind", "source", "kid", "rows": [[key, xmin, digests]]}]}`,
+ * entries grouped by kind, source and digest key id (`<kid>.<digests>` is the entry's hash; a hash of another form,
+ * such as envmgr 0.1's, goes in a group with kid null and whole), xmin being the row version's (null: unknown).
+ * Sorted, so that the same state is the same text.
+ */
+export function serializeSyncState(entries: Iterable<SyncStateEntry>): string {
+  const groups = new Map<string, { kind: AirflowObjectKind; source: string; kid: string | null; rows: Array<[string, string | null, string]> }>();
+  for (const e of entries) {
+    const dot = e.hash.indexOf('.');
+    const kid = dot > 0 ? e.hash.slice(0, dot) : null;
+    const id = `${e.kind}\u0000${e.source}\u0000${kid ?? ''}`;
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { kind: e.kind, source: e.source, kid, rows: [] }));
+    const xmin = e.rowHash !== null && e.rowHash.startsWith('xmin:') ? e.rowHash.slice(5) : null;
+    group.rows.push([e.key, xmin, kid === null ? e.hash : e.hash.slice(dot + 1)]);
+  }
+  const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...groups.entries()].sort(([a], [b]) => byteOrder(a, b)).map(([, g]) => {
+    g.rows.sort((a, b) => byteOrder(a[0], b[0]));
+    return g;
+  });
+  return JSON.stringify({ format: SYNC_STATE_FORMAT, groups: sorted });
+}
+
+const KINDS: ReadonlySet<string> = new Set(['connection', 'variable', 'pool']);
+
+/** Reads a state document (serializeSyncState); anything else is an error naming the table. */
+export function parseSyncState(text: string, table: string): Map<string, SyncStateEntry> {
+  const bad = (why: string) =>
+    new Error(`${table} does not hold a state envmgr can read (${why}); if it was edited by hand, drop the table and sync again (rows envmgr wrote are then adopted where they match)`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  const { format, groups } = (doc ?? {}) as { format?: unknown; groups?: unknown };
+  if (format !== SYNC_STATE_FORMAT) throw bad(`format ${JSON.stringify(format)}, this envmgr reads ${SYNC_STATE_FORMAT}; is a newer envmgr using this database?`);
+  if (!Array.isArray(groups)) throw bad('no groups');
+  const out = new Map<string, SyncStateEntry>();
+  for (const g of groups as Array<{ kind?: unknown; source?: unknown; kid?: unknown; rows?: unknown }>) {
+    if (typeof g?.kind !== 'string' || !KINDS.has(g.kind) || typeof g.source !== 'string' || (g.kid !== null && typeof g.kid !== 'string') || !Array.isArray(g.rows)) {
+      throw bad('a malformed group');
+    }
+    const kind = g.kind as AirflowObjectKind;
+    const { source } = g;
+    const prefix = g.kid === null ? '' : `${g.kid as string}.`;
+    for (const row of g.rows as unknown[]) {
+      if (!Array.isArray(row) || typeof row[0] !== 'string' || (row[1] !== null && typeof row[1] !== 'string') || typeof row[2] !== 'string') throw bad('a malformed entry');
+      const key = row[0];
+      out.set(stateKey(kind, key), { kind, key, source, hash: prefix + row[2], rowHash: row[1] === null ? null : `xmin:${row[1] as string}` });
+    }
+  }
+  return out;
 }
 
 /**
- * Reads the sync state; an absent table (nothing written yet) is an empty state. `tableExists`, when the caller
- * has just checked, spares the check.
+ * Reads the sync state; an absent table (nothing written yet) is an empty state. `status`, when the caller has just
+ * checked, spares the check.
  */
-export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo, tableExists?: boolean): Promise<Map<string, SyncStateEntry>> {
+export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<Map<string, SyncStateEntry>> {
+  const found = status ?? (await syncStateTableStatus(client, info));
+  if (found === 'absent') return new Map();
+  if (found === 'current') {
+    const { rows } = await client.query<{ state: string }>(`SELECT state FROM ${info.tables.syncState}`);
+    if (rows.length > 1) throw new Error(`${info.tables.syncState} holds ${rows.length} rows, envmgr keeps one; drop the table and sync again`);
+    return rows[0] ? parseSyncState(rows[0].state, info.tables.syncState) : new Map();
+  }
   const out = new Map<string, SyncStateEntry>();
-  if (!(tableExists ?? (await syncStateTableExists(client, info)))) return out;
-  // No written_at: formatting thousands of timestamps costs more than the rest of the rows, and planning ignores it.
   const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; row_hash: string | null }>(
     `SELECT kind, key, source, content_hash, row_hash FROM ${info.tables.syncState}`,
   );
@@ -192,42 +253,43 @@ export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaIn
 }
 
 /**
- * Makes envmgr's table ready for writing and answers its state: created (`unkeyed`: see keySyncStateTable) if
- * absent, given `written_at`'s default if an earlier envmgr created it. Only ever called inside a writing transaction.
+ * Makes envmgr's table ready for writeSyncState: created if absent, or, when envmgr 0.1 left its form (already read
+ * by then), replaced. Only ever called inside a writing transaction (a sync that writes nothing rolls it back).
  */
-export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<'current' | 'unkeyed'> {
+export async function ensureSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<'current'> {
   const found = status ?? (await syncStateTableStatus(client, info));
-  if (found === 'absent') {
-    await createSyncStateTable(client, info, { key: false });
-    return 'unkeyed';
-  }
-  if (found === 'no-default') await client.query(`ALTER TABLE ${info.tables.syncState} ALTER COLUMN written_at SET DEFAULT now()`);
-  return found === 'unkeyed' ? 'unkeyed' : 'current';
+  if (found === 'current') return 'current';
+  if (found === 'rows') await client.query(`DROP TABLE ${info.tables.syncState}`);
+  await createSyncStateTable(client, info);
+  return 'current';
 }
 
 /**
- * Creates envmgr's table (absent: see syncStateTableStatus). Only ever called inside a writing transaction. Keys
- * compare byte for byte (collation "C": they are identifiers matched exactly, and Postgres checks the primary key
- * faster that way), and `written_at` is the writing transaction's time by default (rows are copied without it).
- * With `key: false` the primary key is left for keySyncStateTable, before the transaction ends.
+ * Creates envmgr's table (absent: see syncStateTableStatus). Only ever called inside a writing transaction. One row:
+ * the state document (serializeSyncState), stored uncompressed (it is mostly digests, which do not compress), and
+ * when it was written.
  */
-export async function createSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo, options: { key?: boolean } = {}): Promise<void> {
+export async function createSyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
+  const t = info.tables.syncState;
   await client.query(
-    `CREATE TABLE IF NOT EXISTS ${info.tables.syncState} (
-       kind text COLLATE "C" NOT NULL CHECK (kind IN ('connection', 'variable', 'pool')),
-       key text COLLATE "C" NOT NULL,
-       source text NOT NULL,
-       content_hash text NOT NULL,
-       row_hash text,
-       written_at timestamptz NOT NULL DEFAULT now()${options.key === false ? '' : ',\n       PRIMARY KEY (kind, key)'}
+    `CREATE TABLE IF NOT EXISTS ${t} (
+       id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+       format integer NOT NULL,
+       state text NOT NULL,
+       written_at timestamptz NOT NULL DEFAULT now()
      );
-     COMMENT ON TABLE ${info.tables.syncState} IS 'envmgr: which Airflow objects envmgr wrote, from which source, and keyed digests of the content written'`,
+     ALTER TABLE ${t} ALTER COLUMN state SET STORAGE EXTERNAL;
+     COMMENT ON TABLE ${t} IS 'envmgr: which Airflow objects envmgr wrote, from which source, and keyed digests of the content written (one JSON document; read it with SELECT state::jsonb FROM ${t.replace(/'/g, "''")})'`,
   );
 }
 
-/** Gives a table created with `key: false` its primary key (its rows must be unique per kind and key by then). */
-export async function keySyncStateTable(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<void> {
-  await client.query(`ALTER TABLE ${info.tables.syncState} ADD PRIMARY KEY (kind, key)`);
+/** Writes the whole state (one statement), stamped with the transaction's time. */
+export async function writeSyncState(client: pg.ClientBase, info: AirflowSchemaInfo, text: string): Promise<void> {
+  await client.query(
+    `INSERT INTO ${info.tables.syncState} (id, format, state) VALUES (1, $1, $2)
+       ON CONFLICT (id) DO UPDATE SET format = EXCLUDED.format, state = EXCLUDED.state, written_at = now()`,
+    [SYNC_STATE_FORMAT, text],
+  );
 }
 
 export interface StateUpsert {
@@ -242,22 +304,4 @@ export interface StateUpsert {
   recorded: boolean;
   /** The desired object (a plan.ts DesiredObject), when `hash` is left for later. */
   desired?: unknown;
-}
-
-/**
- * The columns of envmgr_sync_state, in the order apply writes them. `written_at` is left to its default (the
- * transaction's time): Postgres parses thousands of timestamps more slowly than it evaluates now().
- */
-export const SYNC_STATE_COLUMNS = ['kind', 'key', 'source', 'content_hash', 'row_hash'] as const;
-
-/** The statement that forgets deleted keys. */
-export function syncStateDeleteStatement(
-  info: AirflowSchemaInfo,
-  deletes: ReadonlyArray<{ kind: AirflowObjectKind; key: string }>,
-): { text: string; values: unknown[] } {
-  return {
-    text: `DELETE FROM ${info.tables.syncState} s USING unnest($1::text[], $2::text[]) AS d(kind, key)
-      WHERE s.kind = d.kind AND s.key = d.key`,
-    values: [deletes.map((d) => d.kind), deletes.map((d) => d.key)],
-  };
 }

@@ -7,7 +7,7 @@ import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import type { DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
-import { canonicalText, canonicalVariable, connectionCanonicalText } from '../../src/metadb/sync-state.js';
+import { canonicalText, canonicalVariable, connectionCanonicalText, parseSyncState, readSyncState } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { desiredSet, dumpTables, openClient, trackInFlight } from './helpers.js';
 
@@ -109,42 +109,43 @@ describe('syncAirflowDb', () => {
     back = await readAirflowObjects(client, info, keyA);
     expect([...back.connections.keys()]).toEqual(['local_only']);
     expect(back.variables.size).toBe(0);
-    const state = await client.query('SELECT kind, key, source FROM envmgr_sync_state ORDER BY kind, key');
-    expect(state.rows).toEqual([{ kind: 'connection', key: 'local_only', source: 'deployment:d1' }]);
+    const state = await readSyncState(client, info);
+    expect([...state.values()].map(({ kind, key, source }) => ({ kind, key, source }))).toEqual([{ kind: 'connection', key: 'local_only', source: 'deployment:d1' }]);
   });
 
-  it("keeps envmgr's table in its current shape: keys compared byte for byte, written_at the writing transaction's time", async () => {
+  it("keeps envmgr's table in its current shape: one row, the state document uncompressed, written_at the writing transaction's time", async () => {
     await syncAirflowDb(client, [pg1, var1], { keys: keyA });
     const columns = await client.query(
-      `SELECT a.attname AS name, co.collname AS collation, pg_get_expr(d.adbin, d.adrelid) AS "default"
-         FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> 0
-         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attstorage AS storage, pg_get_expr(d.adbin, d.adrelid) AS "default"
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = 'envmgr_sync_state'::regclass AND a.attnum > 0 ORDER BY a.attnum`,
     );
     expect(columns.rows).toEqual([
-      { name: 'kind', collation: 'C', default: null },
-      { name: 'key', collation: 'C', default: null },
-      { name: 'source', collation: 'default', default: null },
-      { name: 'content_hash', collation: 'default', default: null },
-      { name: 'row_hash', collation: 'default', default: null },
-      { name: 'written_at', collation: null, default: 'now()' },
+      { name: 'id', type: 'smallint', storage: 'p', default: '1' },
+      { name: 'format', type: 'integer', storage: 'p', default: null },
+      { name: 'state', type: 'text', storage: 'e', default: null },
+      { name: 'written_at', type: 'timestamp with time zone', storage: 'p', default: 'now()' },
     ]);
-    const key = await client.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'envmgr_sync_state'::regclass AND contype = 'p'`);
-    expect(key.rows).toEqual([{ def: 'PRIMARY KEY (kind, key)' }]);
+    const doc = await client.query('SELECT id, format, state::jsonb AS state, written_at FROM envmgr_sync_state');
+    expect(doc.rows).toHaveLength(1);
+    expect(doc.rows[0].format).toBe(2);
+    const { groups } = doc.rows[0].state as { groups: Array<{ kind: string; source: string; kid: string; rows: unknown[][] }> };
+    expect(groups.map((g) => [g.kind, g.source, g.rows.map((r) => r[0])])).toEqual([['connection', 'deployment:d1', ['pg1']], ['variable', 'deployment:d1', ['v1']]]);
+    // Nothing of the values in it: key, row version and digests only.
+    expect(JSON.stringify(groups)).not.toMatch(/pw1|one|require/);
+    expect(Math.abs((doc.rows[0].written_at as Date).getTime() - Date.now())).toBeLessThan(60_000);
 
-    // Each write stamps its rows with its own transaction's time; rows it leaves alone keep theirs.
-    const first = await client.query('SELECT key, written_at FROM envmgr_sync_state ORDER BY key');
+    // Each write stamps it with its own transaction's time; a sync that writes nothing leaves it.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const changedPg1 = { ...pg1, object: { ...pg1.object, password: 'pw2' } } as DesiredObject;
     await syncAirflowDb(client, [changedPg1, var1], { keys: keyA });
-    const second = await client.query('SELECT key, written_at FROM envmgr_sync_state ORDER BY key');
-    const at = (rows: Array<{ key: string; written_at: Date }>, k: string) => rows.find((r) => r.key === k)!.written_at.getTime();
-    expect(at(second.rows, 'v1')).toBe(at(first.rows, 'v1'));
-    expect(at(second.rows, 'pg1')).toBeGreaterThan(at(first.rows, 'pg1'));
-    expect(Math.abs(at(first.rows, 'pg1') - Date.now())).toBeLessThan(60_000);
+    const second = await client.query('SELECT written_at FROM envmgr_sync_state');
+    expect((second.rows[0].written_at as Date).getTime()).toBeGreaterThan((doc.rows[0].written_at as Date).getTime());
+    await syncAirflowDb(client, [changedPg1, var1], { keys: keyA });
+    expect((await client.query('SELECT written_at FROM envmgr_sync_state')).rows).toEqual(second.rows);
   });
 
-  it("takes over envmgr's table as an earlier version created it (written_at without a default)", async () => {
+  it("takes over envmgr_sync_state as envmgr 0.1 kept it (a row per object), replacing it at the first write", async () => {
     await client.query(
       `CREATE TABLE envmgr_sync_state (kind text NOT NULL CHECK (kind IN ('connection', 'variable', 'pool')), key text NOT NULL,
          source text NOT NULL, content_hash text NOT NULL, row_hash text, written_at timestamptz NOT NULL, PRIMARY KEY (kind, key))`,
@@ -152,24 +153,31 @@ describe('syncAirflowDb', () => {
     await client.query(`INSERT INTO envmgr_sync_state VALUES ('variable', 'old', 'deployment:d1', 'x', NULL, '2020-01-01T00:00:00Z')`);
     const dry = await syncAirflowDb(client, [pg1, var1], { keys: keyA, dryRun: true });
     expect(dry.plan.counts.create).toBe(2);
-    // A dry run changes nothing, not even the table's definition.
-    const before = await client.query(`SELECT count(*)::int AS n FROM pg_attrdef WHERE adrelid = 'envmgr_sync_state'::regclass`);
-    expect(before.rows).toEqual([{ n: 0 }]);
+    // A dry run changes nothing, not even the table.
+    const columns = () => client.query(`SELECT string_agg(attname, ',' ORDER BY attnum) AS c FROM pg_attribute WHERE attrelid = 'envmgr_sync_state'::regclass AND attnum > 0`);
+    expect((await columns()).rows).toEqual([{ c: 'kind,key,source,content_hash,row_hash,written_at' }]);
 
     const outcome = await syncAirflowDb(client, [pg1, var1], { keys: keyA });
     expect(outcome.result).toMatchObject({ created: 2, wrote: true });
-    const rows = await client.query(`SELECT kind, key, written_at > '2021-01-01' AS fresh FROM envmgr_sync_state ORDER BY kind, key`);
-    expect(rows.rows).toEqual([
-      { kind: 'connection', key: 'pg1', fresh: true },
-      { kind: 'variable', key: 'old', fresh: false },
-      { kind: 'variable', key: 'v1', fresh: true },
-    ]);
-    const after = await client.query(`SELECT count(*)::int AS n FROM pg_attrdef WHERE adrelid = 'envmgr_sync_state'::regclass`);
-    expect(after.rows).toEqual([{ n: 1 }]);
+    expect((await columns()).rows).toEqual([{ c: 'id,format,state,written_at' }]);
+    // Its entries are carried over (here one for a variable the database no longer has).
+    const state = await readSyncState(client, await detectAirflowSchema(client));
+    expect([...state.values()].map((e) => [e.kind, e.key, e.hash === 'x'])).toEqual([['connection', 'pg1', false], ['variable', 'old', true], ['variable', 'v1', false]]);
     // And it goes on working: an update, then nothing to do.
     const changedPg1 = { ...pg1, object: { ...pg1.object, password: 'pw2' } } as DesiredObject;
     expect((await syncAirflowDb(client, [changedPg1, var1], { keys: keyA })).plan.counts).toMatchObject({ update: 1, unchanged: 1 });
     expect((await syncAirflowDb(client, [changedPg1, var1], { keys: keyA })).result.wrote).toBe(false);
+  });
+
+  it('refuses a state document it cannot read, saying what to do, and writes nothing', async () => {
+    await syncAirflowDb(client, [pg1], { keys: keyA });
+    for (const [state, why] of [['{"format": 3, "groups": []}', /format 3, this envmgr reads 2; is a newer envmgr/], ['not json', /not JSON/], ['{"format": 2, "groups": [{"kind": "dag"}]}', /malformed group/]] as const) {
+      await client.query('UPDATE envmgr_sync_state SET state = $1', [state]);
+      const before = await dumpTables(client);
+      await expect(syncAirflowDb(client, [pg1, var1], { keys: keyA })).rejects.toThrow(why);
+      await expect(syncAirflowDb(client, [pg1, var1], { keys: keyA })).rejects.toThrow(/drop the table and sync again/);
+      expect(await dumpTables(client)).toEqual(before);
+    }
   });
 
   it('does not count re-encryption by `airflow rotate-fernet-key` as a change', async () => {
@@ -187,11 +195,11 @@ describe('syncAirflowDb', () => {
     // digests are keyed with the first key), so that the next sync need not decrypt them.
     const after = await dumpTables(client);
     expect({ ...after, envmgr_sync_state: null }).toEqual({ ...before, envmgr_sync_state: null });
-    const hashes = (dump: Record<string, unknown>) =>
-      (dump.envmgr_sync_state as Array<{ r: { key: string; content_hash: string } }>).map(({ r }) => [r.key, r.content_hash.split('.')[0]]);
-    expect(hashes(after).map(([key]) => key).sort()).toEqual(['pg1', 'v1']);
+    const kids = (dump: Record<string, unknown>) =>
+      [...parseSyncState((dump.envmgr_sync_state as Array<{ r: { state: string } }>)[0]!.r.state, 'state').values()].map((e) => [e.key, e.hash.split('.')[0]]);
+    expect(kids(after).map(([key]) => key)).toEqual(['pg1', 'v1']);
     // Made under another key: every digest's key id changed.
-    for (const [key, kid] of hashes(after)) expect(kid, key).not.toBe(hashes(before).find(([k]) => k === key)![1]);
+    for (const [key, kid] of kids(after)) expect(kid, key).not.toBe(kids(before).find(([k]) => k === key)![1]);
     const again = await syncAirflowDb(client, [pg1, var1], { keys: rotated });
     expect(again.result.wrote).toBe(false);
     expect(await dumpTables(client)).toEqual(after);
@@ -206,16 +214,24 @@ describe('syncAirflowDb', () => {
       pg1: legacyContentHash('connection', connectionCanonicalText(current.connections.get('pg1')!, info.has)),
       v1: legacyContentHash('variable', canonicalText(canonicalVariable(current.variables.get('v1')!, info.has))),
     };
-    for (const [key, hash] of Object.entries(legacy)) await client.query('UPDATE envmgr_sync_state SET content_hash = $1 WHERE key = $2', [hash, key]);
+    const rowHashes = await readSyncState(client, info);
+    await client.query('DROP TABLE envmgr_sync_state');
+    await client.query(
+      `CREATE TABLE envmgr_sync_state (kind text COLLATE "C" NOT NULL, key text COLLATE "C" NOT NULL, source text NOT NULL,
+         content_hash text NOT NULL, row_hash text, written_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, key))`,
+    );
+    for (const e of rowHashes.values()) {
+      await client.query('INSERT INTO envmgr_sync_state (kind, key, source, content_hash, row_hash) VALUES ($1, $2, $3, $4, $5)', [e.kind, e.key, e.source, legacy[e.key as keyof typeof legacy], e.rowHash]);
+    }
     // A row Airflow rewrote since (rotate-fernet-key: another row version), and one that changed at the source.
     const c = (await client.query('SELECT password FROM connection')).rows[0];
     await client.query('UPDATE connection SET password = $1', [fernetRotate(keyA, c.password)]);
     const changed = { ...var1, object: { key: 'v1', value: 'two' } } as DesiredObject;
     const outcome = await syncAirflowDb(client, [{ ...pg1, object: { ...pg1.object, port: 5433 } } as DesiredObject, changed], { keys: keyA });
     expect(outcome.plan.entries.map((e) => [e.key, e.action, e.changedFields])).toEqual([['pg1', 'update', ['port']], ['v1', 'update', ['value']]]);
-    const { rows } = await client.query('SELECT key, content_hash FROM envmgr_sync_state ORDER BY key');
-    for (const r of rows) expect(r.content_hash).not.toBe(legacy[r.key as keyof typeof legacy]);
-    expect(rows.every((r) => /^[\w-]{8}\./.test(r.content_hash))).toBe(true);
+    const after = [...(await readSyncState(client, info)).values()];
+    expect(after.map((e) => e.key)).toEqual(['pg1', 'v1']);
+    for (const e of after) expect(e.hash).toMatch(/^[\w-]{8}\./);
   });
 
   it('sends one query at a time (node-postgres deprecates queueing) across batched statements', async () => {
