@@ -77,7 +77,13 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
   } catch (err) {
     throw new UserError((err as Error).message);
   }
-  const { parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError } = await import('../metadb/index.js');
+  const [{ parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { SHORT_RUN, setJsTieringBudget }] = await Promise.all([
+    import('../metadb/index.js'),
+    import('../js-tiering.js'),
+  ]);
+  // From here on this short-lived process moves thousands of rows through a few functions: V8 optimizes only those
+  // that run long enough to earn it (js-tiering.ts).
+  setJsTieringBudget(SHORT_RUN);
   let target;
   try {
     target = parseAirflowDbUrl(db.url, { applicationName: 'envmgr' });
