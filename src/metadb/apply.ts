@@ -130,7 +130,7 @@ async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, c
   const cols = quoted(spec.columns);
   await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
   await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
-  const updates = [...spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`), ...(spec.alsoOnUpdate ?? [])];
+  const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
   await client.query(
     `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
       ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,

@@ -145,9 +145,9 @@ function desiredText(d: DesiredObject, fields: FieldSupport): string {
 
 /**
  * The canonical text and digest (as recorded in the sync state) of each desired object, digested per kind in one
- * batch, remembered per object.
+ * batch; remembered per object unless `remember` is false.
  */
-export function desiredContents(ds: readonly DesiredObject[], fields: FieldSupport, digests: ContentDigests): Content[] {
+export function desiredContents(ds: readonly DesiredObject[], fields: FieldSupport, digests: ContentDigests, remember = true): Content[] {
   const out = new Array<Content>(ds.length);
   const missing: Record<AirflowObjectKind, number[]> = { connection: [], variable: [], pool: [] };
   ds.forEach((d, i) => {
@@ -162,7 +162,7 @@ export function desiredContents(ds: readonly DesiredObject[], fields: FieldSuppo
     const hashes = digests.many(kind, fields, texts);
     at.forEach((i, j) => {
       const content = { fields, digests, text: texts[j]!, hash: hashes[j]! };
-      contentCache.set(ds[i]!, content);
+      if (remember) contentCache.set(ds[i]!, content);
       out[i] = content;
     });
   }
@@ -194,23 +194,12 @@ function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
  */
 export function fillStateHashes(entries: readonly StateUpsert[], fields: FieldSupport, digests: ContentDigests): void {
   const open = entries.filter((u) => u.hash === null);
-  if (open.length === 0) return;
   const objects = open.map((u) => {
     const d = u.desired as DesiredObject | undefined;
     if (!d) throw new Error(`no content digest for ${u.kind} '${u.key}'`);
     return d;
   });
-  for (const kind of ['connection', 'variable', 'pool'] as const) {
-    const at: number[] = [];
-    objects.forEach((d, i) => d.kind === kind && at.push(i));
-    if (at.length === 0) continue;
-    const texts = at.map((i) => {
-      const cached = contentCache.get(objects[i]!);
-      return cached && cached.fields === fields ? cached.text : desiredText(objects[i]!, fields);
-    });
-    const hashes = digests.many(kind, fields, texts);
-    at.forEach((i, j) => (open[i]!.hash = hashes[j]!));
-  }
+  desiredContents(objects, fields, digests, false).forEach((c, i) => (open[i]!.hash = c.hash));
 }
 
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };

@@ -15,8 +15,6 @@ export interface RowsSpec<T> {
   table: string;
   conflict: readonly string[];
   columns: readonly string[];
-  /** Further assignments when an upsert updates an existing row (columns left to their defaults on insert). */
-  alsoOnUpdate?: readonly string[];
   /** COPY text lines (each ending in "\n") for a batch of rows. */
   chunk(rows: readonly T[]): Buffer;
 }

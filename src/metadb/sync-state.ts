@@ -300,7 +300,7 @@ export interface StateUpsert {
   hash: string | null;
   /** The stored row's fingerprint; null until the row is written (apply fills it in). */
   rowHash: string | null;
-  /** Whether envmgr_sync_state already has an entry for this key (else apply inserts one). */
+  /** Whether the sync state already had an entry for this key. */
   recorded: boolean;
   /** The desired object (a plan.ts DesiredObject), when `hash` is left for later. */
   desired?: unknown;
