@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runInFreshNode } from '../test/support/fresh-node.js';
 import { SHORT_RUN, setJsTieringBudget, V8_DEFAULT } from './js-tiering.js';
 
 /**
@@ -18,8 +18,7 @@ function inFreshProcess(body: string): unknown {
     const settle = async (f) => { for (let i = 0; i < 200 && !optimized(f); i++) await new Promise((r) => setTimeout(r, 10)); };
     ${body}
   `;
-  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out);
+  return runInFreshNode(script);
 }
 
 describe('JavaScript tiering budget', () => {

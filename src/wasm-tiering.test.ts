@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runInFreshNode } from '../test/support/fresh-node.js';
 import { EAGER, instantiateWasm, NEVER, setDefaultWasmTieringBudget, V8_DEFAULT } from './wasm-tiering.js';
 
 /**
@@ -25,8 +26,7 @@ function inFreshProcess(body: string): unknown {
     const settle = async (f) => { for (let i = 0; i < 500 && !optimized(f); i++) await new Promise((r) => setTimeout(r, 10)); };
     ${body}
   `;
-  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out);
+  return runInFreshNode(script);
 }
 
 describe('WebAssembly tiering budgets', () => {
