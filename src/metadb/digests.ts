@@ -83,7 +83,7 @@ export class ContentDigests {
     return layout;
   }
 
-  /** The digest of each canonical text of objects of one kind (made under the first key). */
+  /** The digest of each canonical text of objects of one kind, under the first key (or key `which` of the list). */
   many(kind: AirflowObjectKind, fields: FieldSupport, texts: readonly string[], which = 0): string[] {
     const layout = this.layout(kind, fields, which);
     const f = layout.names.length;
@@ -97,8 +97,8 @@ export class ContentDigests {
     const textsAt = endsAt + 4 * n;
     // Usually all ASCII: one string, one write, offsets from the lengths.
     const joined = texts.join('');
-    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
-    const textBytes = ascii ? joined.length : Buffer.byteLength(joined, 'utf8');
+    const textBytes = Buffer.byteLength(joined, 'utf8');
+    const ascii = textBytes === joined.length;
     const digestsAt = textsAt + textBytes;
     const base64At = digestsAt + n * f * FIELD_BYTES;
     const mem = core.reserve(base64At + n * f * FIELD_CHARS);

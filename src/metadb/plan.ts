@@ -202,6 +202,17 @@ export function fillStateHashes(entries: readonly StateUpsert[], fields: FieldSu
   desiredContents(objects, fields, digests, false).forEach((c, i) => (open[i]!.hash = c.hash));
 }
 
+/**
+ * Whether a row is envmgr's own and unchanged since it wrote it: read as known (its recorded digests stand in for it),
+ * the very row version envmgr recorded, or (after Airflow re-encrypted it, say) the content recorded.
+ */
+function isOwnRow(recorded: SyncStateEntry, cur: unknown, fields: FieldSupport, digests: ContentDigests, text: () => string): boolean {
+  const row = cur as { contentHash?: string; rowHash?: string };
+  if (row.contentHash !== undefined) return true;
+  if (recorded.rowHash !== null && recorded.rowHash === row.rowHash) return true;
+  return digests.matches(recorded.kind, fields, recorded.hash, text());
+}
+
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
 
 export function planSync(
@@ -268,10 +279,7 @@ export function planSync(
       } else {
         const haveText = d.kind === 'connection' ? connectionCanonicalText(cur as DbConnection, fields) : canonicalText(canonicalOf(d.kind, cur, fields));
         same = haveText === wantText;
-        // envmgr's own row, unchanged since: the very row version it wrote, or (after Airflow re-encrypted it, say)
-        // the content it recorded.
-        owned = recorded !== undefined &&
-          ((recorded.rowHash !== null && recorded.rowHash === rowHash) || digests.matches(d.kind, fields, recorded.hash, haveText));
+        owned = recorded !== undefined && isOwnRow(recorded, cur, fields, digests, () => haveText);
         // Only a row that differs needs the desired content as fields, to name what changed.
         if (!same) changedFields = changed(canonicalOf(d.kind, d.object, fields), canonicalOf(d.kind, cur, fields));
       }
@@ -326,10 +334,7 @@ export function planSync(
         entries.push({ ...base, action: 'unchanged', note: 'Airflow cannot delete default_pool; envmgr stops managing it' });
         continue;
       }
-      // As envmgr wrote it: read as known, the very row version, or the content recorded.
-      const rowHash = (cur as { rowHash?: string }).rowHash;
-      const owned = (cur as { contentHash?: string }).contentHash !== undefined || (rec.rowHash !== null && rec.rowHash === rowHash) ||
-        digests.matches(rec.kind, fields, rec.hash, canonicalText(canonicalOf(rec.kind, cur, fields)));
+      const owned = isOwnRow(rec, cur, fields, digests, () => canonicalText(canonicalOf(rec.kind, cur, fields)));
       if (owned || options.overwrite) {
         const overwritten = !owned;
         entries.push({

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseFernetKeys } from '../../src/airflow/fernet.js';
 import type { AirflowConnection } from '../../src/airflow/model.js';
-import { digestsFor, legacyContentHash } from '../../src/metadb/digests.js';
+import { contentFields, digestsFor, legacyContentHash } from '../../src/metadb/digests.js';
 import { planSync, planWrites, type DesiredObject } from '../../src/metadb/plan.js';
 import type { AirflowDbState, DbConnection, DbPool, DbVariable } from '../../src/metadb/read.js';
-import { canonicalConnection, canonicalText, contentDigest, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
+import { canonicalConnection, canonicalPool, canonicalText, canonicalVariable, contentDigest, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
 
 const A = `${Buffer.alloc(32, 0xa1).toString('base64url')}=`;
 const B = `${Buffer.alloc(32, 0xb2).toString('base64url')}=`;
@@ -206,6 +206,19 @@ describe('planSync', () => {
     expect(digestsFor(keyB).matches('connection', ALL, underA, text)).toBe(false);
     // And envmgr 0.1's unkeyed hash, so that the first sync after an upgrade still knows its own rows.
     expect(digests.matches('connection', ALL, legacy, text)).toBe(true);
+  });
+
+  it('names digest fields in the order of the canonical content, for every kind and schema', () => {
+    for (const connectionDescription of [true, false]) {
+      for (const poolDescription of [true, false]) {
+        for (const includeDeferred of [true, false]) {
+          const fields = { connectionDescription, variableDescription: connectionDescription, poolDescription, includeDeferred };
+          expect(contentFields('connection', fields)).toEqual(Object.keys(canonicalConnection(pg1, fields)));
+          expect(contentFields('variable', fields)).toEqual(Object.keys(canonicalVariable({ key: 'v', value: 'x' }, fields)));
+          expect(contentFields('pool', fields)).toEqual(Object.keys(canonicalPool({ name: 'p', slots: 1 }, fields)));
+        }
+      }
+    }
   });
 
   it("plans an update of envmgr's own row (same row version) whose recorded digest was made under another key", () => {
