@@ -4,7 +4,7 @@ import { FERNET_CORE_WASM } from './fernet-core.wasm.js';
 /**
  * The WebAssembly half of batched Fernet (fernet-core.wat): HMAC-SHA256, token layout, the XORs around CBC's AES
  * rounds and the tokens' base64url text, over values laid out in the module's memory; also SipHash-2-4 for the sync
- * state's field digests (digests.ts). One instance per process,
+ * state's field digests (digests.ts) and the assembly of COPY text around the tokens (rows.ts). One instance per process,
  * created on first use, optimized by V8 right after its first calls (see wasm-tiering.ts).
  */
 
@@ -26,6 +26,7 @@ interface CoreExports {
   place(n: number, starts: number, lengths: number, src: number): void;
   sip(p: number, length: number, key: number, out: number): void;
   sipFields(n: number, starts: number, ends: number, out: number): number;
+  copyRows(n: number, width: number, cells: number, text: number, tokens: number, ends: number, out: number): number;
 }
 
 /** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */

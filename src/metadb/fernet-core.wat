@@ -305,6 +305,72 @@
         (br $next)))
     (local.get $dst))
 
+;; Rows in COPY's text format from cell codes (i32 each, $n of them, rows of $width cells): a code >= 0 takes that many
+  ;; bytes in turn from $text, written with backslash, newline, carriage return and tab escaped; -1 is NULL (\N); -2
+  ;; takes the next token's text in turn from $tokens (token k ends at $tokens + ends[k]); -3 is t and -4 is f. Cells
+  ;; are separated by tabs and each row ends with a newline. Returns where the text written from $out ends.
+  (func (export "copyRows") (param $n i32) (param $width i32) (param $cells i32) (param $text i32) (param $tokens i32) (param $ends i32) (param $out i32) (result i32)
+    (local $i i32) (local $col i32) (local $code i32) (local $end i32) (local $c i32) (local $from i32) (local $to i32)
+    (local.set $from (local.get $tokens))
+    (block $done
+      (loop $cell
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $code (i32.load (i32.add (local.get $cells) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i32.ge_s (local.get $code) (i32.const 0))
+          (then
+            (local.set $end (i32.add (local.get $text) (local.get $code)))
+            (block $copied
+              (loop $byte
+                (br_if $copied (i32.ge_u (local.get $text) (local.get $end)))
+                (local.set $c (i32.load8_u (local.get $text)))
+                (local.set $text (i32.add (local.get $text) (i32.const 1)))
+                ;; Only \t (9), \n (10), \r (13) and \ (92) are escaped, as t, n, r and \ after a backslash.
+                (if (i32.and (i32.gt_u (local.get $c) (i32.const 13)) (i32.ne (local.get $c) (i32.const 92)))
+                  (then
+                    (i32.store8 (local.get $out) (local.get $c))
+                    (local.set $out (i32.add (local.get $out) (i32.const 1))))
+                  (else
+                    (if (i32.or
+                          (i32.or (i32.eq (local.get $c) (i32.const 9)) (i32.eq (local.get $c) (i32.const 10)))
+                          (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 92))))
+                      (then
+                        (i32.store8 (local.get $out) (i32.const 92))
+                        (i32.store8 offset=1 (local.get $out)
+                          (select (i32.const 116)
+                            (select (i32.const 110) (select (i32.const 114) (i32.const 92) (i32.eq (local.get $c) (i32.const 13))) (i32.eq (local.get $c) (i32.const 10)))
+                            (i32.eq (local.get $c) (i32.const 9))))
+                        (local.set $out (i32.add (local.get $out) (i32.const 2))))
+                      (else
+                        (i32.store8 (local.get $out) (local.get $c))
+                        (local.set $out (i32.add (local.get $out) (i32.const 1)))))))
+                (br $byte))))
+          (else
+            (if (i32.eq (local.get $code) (i32.const -2))
+              (then
+                (local.set $to (i32.add (local.get $tokens) (i32.load (local.get $ends))))
+                (local.set $ends (i32.add (local.get $ends) (i32.const 4)))
+                (memory.copy (local.get $out) (local.get $from) (i32.sub (local.get $to) (local.get $from)))
+                (local.set $out (i32.add (local.get $out) (i32.sub (local.get $to) (local.get $from))))
+                (local.set $from (local.get $to)))
+              (else
+                (if (i32.eq (local.get $code) (i32.const -1))
+                  (then
+                    (i32.store16 (local.get $out) (i32.const 0x4e5c)) ;; "\N"
+                    (local.set $out (i32.add (local.get $out) (i32.const 2))))
+                  (else
+                    (i32.store8 (local.get $out) (select (i32.const 116) (i32.const 102) (i32.eq (local.get $code) (i32.const -3))))
+                    (local.set $out (i32.add (local.get $out) (i32.const 1)))))))))
+        (local.set $col (i32.add (local.get $col) (i32.const 1)))
+        (if (i32.eq (local.get $col) (local.get $width))
+          (then
+            (i32.store8 (local.get $out) (i32.const 10))
+            (local.set $col (i32.const 0)))
+          (else (i32.store8 (local.get $out) (i32.const 9))))
+        (local.set $out (i32.add (local.get $out) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $cell)))
+    (local.get $out))
+
   ;; SipHash-2-4 (Aumasson and Bernstein, 2012) of the $len bytes at $p under the 16-byte key at $key: one loop of
   ;; SipRounds, two per 8-byte block (the last block holds the remaining bytes and the length's low byte), then four.
   (func $sip (param $p i32) (param $len i32) (param $key i32) (result i64)

@@ -1,8 +1,8 @@
 import type { FernetKeys } from '../airflow/fernet.js';
 import { hasKeys, type AirflowConnection, type AirflowPool, type AirflowVariable } from '../airflow/model.js';
 import { flatObjectDumps, pythonJsonDumps } from '../airflow/pyjson.js';
-import { copyValue, CopyText } from './copy.js';
-import { fernetEncryptTexts, type TokenTexts } from './fernet-batch.js';
+import { fernetEncryptTexts } from './fernet-batch.js';
+import { fernetCore, HEAP } from './fernet-core.js';
 import type { AirflowSchemaInfo } from './schema.js';
 
 /**
@@ -19,62 +19,127 @@ export interface RowsSpec<T> {
   chunk(rows: readonly T[]): Buffer;
 }
 
+/** Cell codes of CopyRows (see copyRows in fernet-core.wat); a code >= 0 is a text cell of that many bytes. */
+const NULL = -1;
+const TOKEN = -2;
+const TRUE = -3;
+const FALSE = -4;
+
 /**
- * The values of a batch that are stored encrypted when there is a key (every secret column of the batch together:
- * one encryption pass), as plaintext without one. `add` answers the value's index, -1 for NULL.
+ * A batch of rows as COPY text, assembled in the Fernet module's memory: the cells' text goes there as one string,
+ * the values stored encrypted are encrypted there together (one pass for every secret of the batch), and the module
+ * writes the rows, escaping the text and putting each token's text in its place. Without a Fernet key a secret is
+ * plain text, as Airflow stores it then. Rows are given cell by cell, `width` cells each.
  */
-class Secrets {
-  private readonly plain: string[] = [];
-  private tokens: TokenTexts | null = null;
+export class CopyRows {
+  private parts: string[] = [];
+  private cells = new Int32Array(4096);
+  private count = 0;
+  private secrets: string[] = [];
 
-  add(value: string | null): number {
-    if (value === null) return -1;
-    this.plain.push(value);
-    return this.plain.length - 1;
+  constructor(
+    private readonly keys: FernetKeys | null,
+    private readonly width: number,
+  ) {}
+
+  private push(code: number): void {
+    if (this.count === this.cells.length) {
+      const next = new Int32Array(this.cells.length * 2);
+      next.set(this.cells);
+      this.cells = next;
+    }
+    this.cells[this.count++] = code;
   }
 
-  encrypt(keys: FernetKeys | null): void {
-    if (keys) this.tokens = fernetEncryptTexts(keys, this.plain);
+  /** A text cell; null or undefined is NULL, a number its decimal text. */
+  value(v: string | number | null | undefined): void {
+    if (v === null || v === undefined) return this.push(NULL);
+    const text = typeof v === 'string' ? v : String(v);
+    this.parts.push(text);
+    this.push(text.length);
   }
 
-  /** Valid only right after encrypt (the tokens are in the encryption module's memory). */
-  write(out: CopyText, j: number): void {
-    if (j < 0) out.text('\\N');
-    else if (this.tokens) out.bytes(this.tokens.data, this.tokens.starts[j]!, this.tokens.ends[j]!);
-    else out.text(copyValue(this.plain[j]!));
+  flag(b: boolean): void {
+    this.push(b ? TRUE : FALSE);
+  }
+
+  /** A value Airflow stores encrypted when it has a key (as a plain text cell without one); null is NULL. */
+  secret(v: string | null): void {
+    if (v === null) return this.push(NULL);
+    if (this.keys === null) return this.value(v);
+    this.secrets.push(v);
+    this.push(TOKEN);
+  }
+
+  /** The COPY text of the rows given since the last call. */
+  take(): Buffer {
+    const { parts, secrets, count, width } = this;
+    if (count % width !== 0) throw new Error(`COPY rows of ${width} cells were given ${count} cells`);
+    this.parts = [];
+    this.secrets = [];
+    this.count = 0;
+    const core = fernetCore();
+    // Tokens first (they fill the module's memory from HEAP), then the cells, token ends, text and output after them.
+    let tokensAt = HEAP;
+    let tokenText = 0;
+    let tokenEnds: Int32Array | null = null;
+    if (secrets.length > 0) {
+      const tokens = fernetEncryptTexts(this.keys!, secrets);
+      tokensAt = tokens.data.byteOffset;
+      tokenText = tokens.data.byteLength;
+      tokenEnds = tokens.ends;
+    }
+    const joined = parts.join('');
+    const bytes = Buffer.byteLength(joined, 'utf8');
+    const cells = this.cells.subarray(0, count);
+    if (bytes !== joined.length) {
+      // Not all ASCII: text cells are measured in bytes one by one.
+      for (let i = 0, p = 0; i < count; i++) if (cells[i]! >= 0) cells[i] = Buffer.byteLength(parts[p++]!, 'utf8');
+    }
+    const cellsAt = (tokensAt + tokenText + 15) & ~15;
+    const endsAt = cellsAt + 4 * count;
+    const textAt = endsAt + 4 * secrets.length;
+    const outAt = textAt + bytes;
+    // Escaping at most doubles the text; a NULL takes two bytes, and every cell a separator.
+    const mem = core.reserve(outAt + 2 * bytes + tokenText + 3 * count);
+    new Int32Array(mem.buffer, cellsAt, count).set(cells);
+    if (tokenEnds) new Int32Array(mem.buffer, endsAt, secrets.length).set(tokenEnds);
+    mem.write(joined, textAt, bytes === joined.length ? 'latin1' : 'utf8');
+    const end = core.fn.copyRows(count, width, cellsAt, textAt, tokensAt, endsAt, outAt);
+    const out = Buffer.allocUnsafe(end - outAt);
+    mem.copy(out, 0, outAt, end);
+    // The text may hold plaintext secrets (no Fernet key): the module's memory keeps no copy of it.
+    mem.fill(0, textAt, outAt);
+    return out;
   }
 }
 
 export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowConnection> {
   const withDescription = info.has.connectionDescription;
-  const out = new CopyText();
+  const columns = ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'];
+  const out = new CopyRows(keys, columns.length);
   return {
     table: info.tables.connection,
     conflict: ['conn_id'],
-    columns: ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'],
+    columns,
     chunk(rows) {
-      const n = rows.length;
-      const secrets = new Secrets();
-      const password = new Int32Array(n);
-      const extra = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < rows.length; i++) {
         const c = rows[i]!;
         // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-        password[i] = secrets.add(c.password ? c.password : null);
-        extra[i] = secrets.add(c.extra && hasKeys(c.extra) ? (flatObjectDumps(c.extra) ?? pythonJsonDumps(c.extra)) : null);
-      }
-      secrets.encrypt(keys);
-      for (let i = 0; i < n; i++) {
-        const c = rows[i]!;
-        out.text(
-          `${copyValue(c.conn_id)}\t${copyValue(c.conn_type)}\t${withDescription ? `${copyValue(c.description)}\t` : ''}` +
-            `${copyValue(c.host)}\t${copyValue(c.schema)}\t${copyValue(c.login)}\t`,
-        );
-        secrets.write(out, password[i]!);
+        const password = c.password ? c.password : null;
+        const extra = c.extra && hasKeys(c.extra) ? (flatObjectDumps(c.extra) ?? pythonJsonDumps(c.extra)) : null;
+        out.value(c.conn_id);
+        out.value(c.conn_type);
+        if (withDescription) out.value(c.description);
+        out.value(c.host);
+        out.value(c.schema);
+        out.value(c.login);
+        out.secret(password);
+        out.value(c.port);
         // The flags say whether the stored value is a token (FACTS.md §2): never for NULL, never without a key.
-        out.text(`\t${copyValue(c.port)}\t${keys !== null && password[i]! >= 0 ? 't' : 'f'}\t${keys !== null && extra[i]! >= 0 ? 't' : 'f'}\t`);
-        secrets.write(out, extra[i]!);
-        out.text('\n');
+        out.flag(keys !== null && password !== null);
+        out.flag(keys !== null && extra !== null);
+        out.secret(extra);
       }
       return out.take();
     },
@@ -83,21 +148,21 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
 
 export function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowVariable> {
   const withDescription = info.has.variableDescription;
-  const out = new CopyText();
+  const columns = ['key', 'val', ...(withDescription ? ['description'] : []), 'is_encrypted'];
+  const out = new CopyRows(keys, columns.length);
   return {
     table: info.tables.variable,
     conflict: ['key'],
-    columns: ['key', 'val', ...(withDescription ? ['description'] : []), 'is_encrypted'],
+    columns,
     chunk(rows) {
-      // Variable.set_val encrypts any non-None value, '' included.
-      const vals = new Secrets();
-      const at = rows.map((v) => vals.add(v.value));
-      vals.encrypt(keys);
-      rows.forEach((v, i) => {
-        out.text(`${copyValue(v.key)}\t`);
-        vals.write(out, at[i]!);
-        out.text(`\t${withDescription ? `${copyValue(v.description)}\t` : ''}${keys !== null ? 't' : 'f'}\n`);
-      });
+      for (let i = 0; i < rows.length; i++) {
+        const v = rows[i]!;
+        out.value(v.key);
+        // Variable.set_val encrypts any non-None value, '' included.
+        out.secret(v.value);
+        if (withDescription) out.value(v.description);
+        out.flag(keys !== null);
+      }
       return out.take();
     },
   };
@@ -105,17 +170,21 @@ export function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): 
 
 export function poolSpec(info: AirflowSchemaInfo): RowsSpec<AirflowPool> {
   const { poolDescription, includeDeferred } = info.has;
+  const columns = ['pool', 'slots', ...(poolDescription ? ['description'] : []), ...(includeDeferred ? ['include_deferred'] : [])];
+  const out = new CopyRows(null, columns.length);
   return {
     table: info.tables.pool,
     conflict: ['pool'],
-    columns: ['pool', 'slots', ...(poolDescription ? ['description'] : []), ...(includeDeferred ? ['include_deferred'] : [])],
+    columns,
     chunk(rows) {
-      let text = '';
-      for (const p of rows) {
-        text += `${copyValue(p.name)}\t${copyValue(p.slots)}${poolDescription ? `\t${copyValue(p.description)}` : ''}` +
-          `${includeDeferred ? `\t${p.include_deferred === true ? 't' : 'f'}` : ''}\n`;
+      for (let i = 0; i < rows.length; i++) {
+        const p = rows[i]!;
+        out.value(p.name);
+        out.value(p.slots);
+        if (poolDescription) out.value(p.description);
+        if (includeDeferred) out.flag(p.include_deferred === true);
       }
-      return Buffer.from(text, 'utf8');
+      return out.take();
     },
   };
 }

@@ -4,10 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fernetDecrypt, parseFernetKeys } from '../../src/airflow/fernet.js';
 import type { AirflowConnection } from '../../src/airflow/model.js';
 import { applySyncPlan, syncAirflowDb } from '../../src/metadb/apply.js';
-import { copyFrom, copyValue, CopyText } from '../../src/metadb/copy.js';
+import { copyFrom } from '../../src/metadb/copy.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
+import { CopyRows } from '../../src/metadb/rows.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
 import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
@@ -19,30 +20,82 @@ const conn = (id: string, host: string): DesiredObject => ({
   kind: 'connection', key: id, source: 'deployment:d1', object: { conn_id: id, conn_type: 'postgres', host, password: `pw-${id}`, extra: { a: 1 } },
 });
 
+/** COPY's text format for one cell, written out independently of CopyRows (which builds it in WebAssembly). */
+const copyCell = (v: string | null) => (v === null ? '\\N' : v.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!));
+
 describe('COPY text', () => {
-  it('escapes backslash, newline, carriage return and tab, and writes NULL as \\N', () => {
-    expect(copyValue('a\\b\nc\rd\te')).toBe('a\\\\b\\nc\\rd\\te');
-    expect(copyValue(null)).toBe('\\N');
-    expect(copyValue(true)).toBe('t');
-    expect(copyValue(5432)).toBe('5432');
+  it('escapes backslash, newline, carriage return and tab, and writes NULL as \\N, flags as t and f', () => {
+    const out = new CopyRows(null, 5);
+    out.value('a\\b\nc\rd\te\ff');
+    out.value(null);
+    out.flag(true);
+    out.flag(false);
+    out.value(5432);
+    out.value('');
+    out.value(undefined);
+    out.flag(false);
+    out.secret('plain without a key');
+    out.secret(null);
+    expect(out.take().toString('utf8')).toBe('a\\\\b\\nc\\rd\\te\ff\t\\N\tt\tf\t5432\n\t\\N\tf\tplain without a key\t\\N\n');
+    // The next batch starts afresh.
+    out.value('x');
+    out.value('ü');
+    out.flag(true);
+    out.value(1);
+    out.value(2);
+    expect(out.take().toString('utf8')).toBe('x\tü\tt\t1\t2\n');
   });
 
-  it('copies ready bytes (token text) as they are, growing its buffer', () => {
-    const data = Buffer.from('xxABCDEFGHIJKLMNOPQRSTUVWXYZyy', 'latin1');
-    const out = new CopyText(4).text('a\t').bytes(data, 2, 28).text('\n');
-    expect(out.take().toString('latin1')).toBe('a\tABCDEFGHIJKLMNOPQRSTUVWXYZ\n');
+  it('refuses a batch that does not end on a row boundary', () => {
+    const out = new CopyRows(null, 2);
+    out.value('only one');
+    expect(() => out.take()).toThrow(/2 cells were given 1/);
+  });
+
+  it('writes each secret as its Fernet token, in place, whatever text surrounds it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ unit: 'binary' }), fc.option(fc.string({ unit: 'binary' })), fc.option(fc.string({ unit: 'grapheme' }))), { maxLength: 40 }),
+        (rows) => {
+          const out = new CopyRows(KEY, 3);
+          for (const [a, secret, b] of rows) {
+            out.value(a);
+            out.secret(secret);
+            out.value(b);
+          }
+          const lines = out.take().toString('utf8').split('\n');
+          expect(lines.pop()).toBe('');
+          expect(lines).toHaveLength(rows.length);
+          lines.forEach((line, i) => {
+            const [a, secret, b] = rows[i]!;
+            const [ca, token, cb, ...more] = line.split('\t');
+            expect(more).toEqual([]);
+            // Lone surrogates go out as UTF-8's replacement character, as Buffer and Postgres' text take them.
+            expect(ca).toBe(copyCell(Buffer.from(a, 'utf8').toString('utf8')));
+            expect(cb).toBe(copyCell(b === null ? null : Buffer.from(b, 'utf8').toString('utf8')));
+            if (secret === null) expect(token).toBe('\\N');
+            else expect(fernetDecrypt(KEY, token!)).toBe(Buffer.from(secret, 'utf8').toString('utf8'));
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('round-trips awkward text through a real COPY', async () => {
     const client = await openClient(await createTestDatabase('copytext'));
     try {
-      await client.query('CREATE TABLE t (a text, b text)');
-      const values = ['tab\there', 'line\nbreak', 'cr\rx', 'back\\slash', '\\N', 'ünïcödé 🚀', ''];
-      const out = new CopyText(4);
-      for (const v of values) out.text(`${copyValue(v)}\t${copyValue(null)}\n`);
-      expect(await copyFrom(client, 'COPY t (a, b) FROM STDIN', [out.take()])).toBe(values.length);
-      const { rows } = await client.query('SELECT a, b FROM t');
-      expect(rows).toEqual(values.map((a) => ({ a, b: null })));
+      await client.query('CREATE TABLE t (a text, b text, c text)');
+      const values = ['tab\there', 'line\nbreak', 'cr\rx', 'back\\slash', '\\N', '\\.', 'ünïcödé 🚀', '', 'form\ffeed'];
+      const out = new CopyRows(KEY, 3);
+      for (const v of values) {
+        out.value(v);
+        out.value(null);
+        out.secret(v);
+      }
+      expect(await copyFrom(client, 'COPY t (a, b, c) FROM STDIN', [out.take()])).toBe(values.length);
+      const { rows } = await client.query('SELECT a, b, c FROM t');
+      expect(rows.map((r) => ({ ...r, c: fernetDecrypt(KEY, r.c) }))).toEqual(values.map((a) => ({ a, b: null, c: a })));
       // A refused COPY rejects and leaves the connection usable.
       await expect(copyFrom(client, 'COPY t (a, b) FROM STDIN', ['only-one-column\n'])).rejects.toThrow(/missing data/);
       expect((await client.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(values.length);
