@@ -30,7 +30,7 @@ interface CoreExports {
 }
 
 /** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */
-export const HEAP = 1024;
+export const HEAP = 4096;
 const KEY_AT = 768;
 /** Where the SipHash keys of sipFields go: key j (16 bytes) at SIP_KEYS_AT + 16 j, for j < SIP_KEYS. */
 export const SIP_KEYS_AT = 832;

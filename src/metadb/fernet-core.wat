@@ -15,7 +15,12 @@
 ;;   768  key[64]     the HMAC key, as the caller hands it over (KEY_AT in fernet-core.ts)
 ;;   832  sip[8][16]  SipHash keys, one per element of a canonical text (SIP_KEYS_AT in fernet-core.ts)
 ;;   960  b64[64]     the base64url alphabet, one byte per digit (written by the loader)
-;;   1024 ...         free for the caller (see HEAP in fernet-core.ts)
+;;   1024 W4[64]      message schedule of four messages at once (v128: one 32-bit lane per message)
+;;   2048 state4[8]   their working hash state (v128)
+;;   2176 tail[4]     each lane's last block(s), padded (128 bytes each)
+;;   2688 lane[4]     each lane's token start, whole blocks in the token, MAC address (16 bytes each)
+;;   2752 bucket[9]   tokens waiting to be hashed four at a time, by block count: count, three indices (16 bytes each)
+;;   4096 ...         free for the caller (see HEAP in fernet-core.ts)
 (module
   (memory (export "memory") 1)
 
@@ -170,17 +175,183 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br_if $store (i32.lt_u (local.get $i) (i32.const 32)))))
 
-  ;; Token i spans [starts[i], ends[i]); its last 32 bytes get the HMAC of the bytes before them.
+  ;; $compress with four messages at once, one per 32-bit lane: the state at $s and the block at W4 are eight and
+  ;; sixteen vectors, word w of lane l being word w of message l. ch and maj are bit selections.
+  (func $compress4 (param $s i32)
+    (local $p i32) (local $x v128) (local $y v128) (local $t1 v128) (local $t2 v128)
+    (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $e v128) (local $f v128) (local $g v128) (local $h v128)
+    ;; $p is the address of W[t - 16]: W[t] = W[t-16] + s0(W[t-15]) + W[t-7] + s1(W[t-2]).
+    (local.set $p (i32.const 1024))
+    (loop $extend
+      (local.set $x (v128.load offset=16 (local.get $p)))
+      (local.set $y (v128.load offset=224 (local.get $p)))
+      (v128.store offset=256 (local.get $p)
+        (i32x4.add
+          (i32x4.add (v128.load (local.get $p)) (v128.xor (v128.xor (v128.or (i32x4.shr_u (local.get $x) (i32.const 7)) (i32x4.shl (local.get $x) (i32.const 25))) (v128.or (i32x4.shr_u (local.get $x) (i32.const 18)) (i32x4.shl (local.get $x) (i32.const 14)))) (i32x4.shr_u (local.get $x) (i32.const 3))))
+          (i32x4.add (v128.load offset=144 (local.get $p)) (v128.xor (v128.xor (v128.or (i32x4.shr_u (local.get $y) (i32.const 17)) (i32x4.shl (local.get $y) (i32.const 15))) (v128.or (i32x4.shr_u (local.get $y) (i32.const 19)) (i32x4.shl (local.get $y) (i32.const 13)))) (i32x4.shr_u (local.get $y) (i32.const 10))))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br_if $extend (i32.lt_u (local.get $p) (i32.const 1792))))
+    (local.set $a (v128.load offset=0 (local.get $s)))
+    (local.set $b (v128.load offset=16 (local.get $s)))
+    (local.set $c (v128.load offset=32 (local.get $s)))
+    (local.set $d (v128.load offset=48 (local.get $s)))
+    (local.set $e (v128.load offset=64 (local.get $s)))
+    (local.set $f (v128.load offset=80 (local.get $s)))
+    (local.set $g (v128.load offset=96 (local.get $s)))
+    (local.set $h (v128.load offset=112 (local.get $s)))
+    ;; $p runs over K (4 bytes a round) and W4 is at 1024 + 4 $p.
+    (local.set $p (i32.const 0))
+    (loop $round
+      ;; t1 = h + S1(e) + ch(e, f, g) + K[t] + W[t]
+      (local.set $t1
+        (i32x4.add
+          (i32x4.add (i32x4.add (local.get $h) (v128.xor (v128.xor (v128.or (i32x4.shr_u (local.get $e) (i32.const 6)) (i32x4.shl (local.get $e) (i32.const 26))) (v128.or (i32x4.shr_u (local.get $e) (i32.const 11)) (i32x4.shl (local.get $e) (i32.const 21)))) (v128.or (i32x4.shr_u (local.get $e) (i32.const 25)) (i32x4.shl (local.get $e) (i32.const 7))))) (v128.bitselect (local.get $f) (local.get $g) (local.get $e)))
+          (i32x4.add (i32x4.splat (i32.load (local.get $p))) (v128.load offset=1024 (i32.shl (local.get $p) (i32.const 2))))))
+      ;; t2 = S0(a) + maj(a, b, c)
+      (local.set $t2 (i32x4.add (v128.xor (v128.xor (v128.or (i32x4.shr_u (local.get $a) (i32.const 2)) (i32x4.shl (local.get $a) (i32.const 30))) (v128.or (i32x4.shr_u (local.get $a) (i32.const 13)) (i32x4.shl (local.get $a) (i32.const 19)))) (v128.or (i32x4.shr_u (local.get $a) (i32.const 22)) (i32x4.shl (local.get $a) (i32.const 10)))) (v128.bitselect (local.get $b) (local.get $a) (v128.xor (local.get $a) (local.get $c)))))
+      (local.set $h (local.get $g))
+      (local.set $g (local.get $f))
+      (local.set $f (local.get $e))
+      (local.set $e (i32x4.add (local.get $d) (local.get $t1)))
+      (local.set $d (local.get $c))
+      (local.set $c (local.get $b))
+      (local.set $b (local.get $a))
+      (local.set $a (i32x4.add (local.get $t1) (local.get $t2)))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $round (i32.lt_u (local.get $p) (i32.const 256))))
+    (v128.store offset=0 (local.get $s) (i32x4.add (v128.load offset=0 (local.get $s)) (local.get $a)))
+    (v128.store offset=16 (local.get $s) (i32x4.add (v128.load offset=16 (local.get $s)) (local.get $b)))
+    (v128.store offset=32 (local.get $s) (i32x4.add (v128.load offset=32 (local.get $s)) (local.get $c)))
+    (v128.store offset=48 (local.get $s) (i32x4.add (v128.load offset=48 (local.get $s)) (local.get $d)))
+    (v128.store offset=64 (local.get $s) (i32x4.add (v128.load offset=64 (local.get $s)) (local.get $e)))
+    (v128.store offset=80 (local.get $s) (i32x4.add (v128.load offset=80 (local.get $s)) (local.get $f)))
+    (v128.store offset=96 (local.get $s) (i32x4.add (v128.load offset=96 (local.get $s)) (local.get $g)))
+    (v128.store offset=112 (local.get $s) (i32x4.add (v128.load offset=112 (local.get $s)) (local.get $h))))
+
+
+  ;; Word t of block $b of lane $l's inner message into lane $l of W4[t] (big-endian words): the block is in the token
+  ;; while whole blocks remain there, else in the lane's tail (its last bytes, padded; see $mac4).
+  (func $loadLane (param $l i32) (param $b i32)
+    (local $p i32) (local $lane i32) (local $t i32)
+    (local.set $lane (i32.add (i32.const 2688) (i32.shl (local.get $l) (i32.const 4))))
+    (local.set $p
+      (if (result i32) (i32.lt_u (local.get $b) (i32.load offset=4 (local.get $lane)))
+        (then (i32.add (i32.load (local.get $lane)) (i32.shl (local.get $b) (i32.const 6))))
+        (else
+          (i32.add
+            (i32.add (i32.const 2176) (i32.shl (local.get $l) (i32.const 7)))
+            (i32.shl (i32.sub (local.get $b) (i32.load offset=4 (local.get $lane))) (i32.const 6))))))
+    (local.set $lane (i32.add (i32.const 1024) (i32.shl (local.get $l) (i32.const 2))))
+    (loop $word
+      (i32.store (i32.add (local.get $lane) (i32.shl (local.get $t) (i32.const 2))) (call $bswap (i32.load (i32.add (local.get $p) (local.get $t)))))
+      (local.set $t (i32.add (local.get $t) (i32.const 4)))
+      (br_if $word (i32.lt_u (local.get $t) (i32.const 64)))))
+
+  ;; $mac for four tokens at once, whose inner messages take $blocks blocks each: the three indices at $bucket + 4 and
+  ;; $last. Lane l's parameters sit at 2688 + 16 l (token start, whole blocks, MAC address), its tail at 2176 + 128 l.
+  (func $mac4 (param $starts i32) (param $ends i32) (param $blocks i32) (param $bucket i32) (param $last i32)
+    (local $l i32) (local $i i32) (local $start i32) (local $body i32) (local $len i32) (local $tail i32) (local $rest i32)
+    (local $b i32) (local $w i32)
+    (loop $lanes
+      (local.set $i
+        (if (result i32) (i32.lt_u (local.get $l) (i32.const 3))
+          (then (i32.load offset=4 (i32.add (local.get $bucket) (i32.shl (local.get $l) (i32.const 2)))))
+          (else (local.get $last))))
+      (local.set $start (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $body (i32.sub (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 32)))
+      (local.set $len (i32.sub (local.get $body) (local.get $start)))
+      (local.set $rest (i32.and (local.get $len) (i32.const 63)))
+      (i32.store (i32.add (i32.const 2688) (i32.shl (local.get $l) (i32.const 4))) (local.get $start))
+      (i32.store offset=4 (i32.add (i32.const 2688) (i32.shl (local.get $l) (i32.const 4))) (i32.shr_u (local.get $len) (i32.const 6)))
+      (i32.store offset=8 (i32.add (i32.const 2688) (i32.shl (local.get $l) (i32.const 4))) (local.get $body))
+      ;; The tail: the last bytes, the 0x80 marker, zeros and the bit length of key block + message.
+      (local.set $tail (i32.add (i32.const 2176) (i32.shl (local.get $l) (i32.const 7))))
+      (memory.fill (local.get $tail) (i32.const 0) (i32.const 128))
+      (memory.copy (local.get $tail) (i32.sub (local.get $body) (local.get $rest)) (local.get $rest))
+      (i32.store8 (i32.add (local.get $tail) (local.get $rest)) (i32.const 0x80))
+      (i32.store
+        (i32.add (local.get $tail) (select (i32.const 124) (i32.const 60) (i32.gt_u (i32.add (local.get $rest) (i32.const 9)) (i32.const 64))))
+        (call $bswap (i32.shl (i32.add (local.get $len) (i32.const 64)) (i32.const 3))))
+      (local.set $l (i32.add (local.get $l) (i32.const 1)))
+      (br_if $lanes (i32.lt_u (local.get $l) (i32.const 4))))
+    ;; Inner hashes, from the key's inner state.
+    (loop $init
+      (v128.store offset=2048 (i32.shl (local.get $w) (i32.const 4)) (i32x4.splat (i32.load offset=544 (i32.shl (local.get $w) (i32.const 2)))))
+      (local.set $w (i32.add (local.get $w) (i32.const 1)))
+      (br_if $init (i32.lt_u (local.get $w) (i32.const 8))))
+    (loop $block
+      (call $loadLane (i32.const 0) (local.get $b))
+      (call $loadLane (i32.const 1) (local.get $b))
+      (call $loadLane (i32.const 2) (local.get $b))
+      (call $loadLane (i32.const 3) (local.get $b))
+      (call $compress4 (i32.const 2048))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $block (i32.lt_u (local.get $b) (local.get $blocks))))
+    ;; Outer hashes: one block each, the inner digest, the 0x80 marker, zeros and the length (64 + 32) * 8 bits.
+    (memory.copy (i32.const 1024) (i32.const 2048) (i32.const 128))
+    (v128.store (i32.const 1152) (i32x4.splat (i32.const 0x80000000)))
+    (memory.fill (i32.const 1168) (i32.const 0) (i32.const 96))
+    (v128.store (i32.const 1264) (i32x4.splat (i32.const 768)))
+    (local.set $w (i32.const 0))
+    (loop $init
+      (v128.store offset=2048 (i32.shl (local.get $w) (i32.const 4)) (i32x4.splat (i32.load offset=576 (i32.shl (local.get $w) (i32.const 2)))))
+      (local.set $w (i32.add (local.get $w) (i32.const 1)))
+      (br_if $init (i32.lt_u (local.get $w) (i32.const 8))))
+    (call $compress4 (i32.const 2048))
+    ;; Each lane's digest, big-endian, over the token's last 32 bytes.
+    (local.set $l (i32.const 0))
+    (loop $lanes
+      (local.set $body (i32.load offset=8 (i32.add (i32.const 2688) (i32.shl (local.get $l) (i32.const 4)))))
+      (local.set $w (i32.const 0))
+      (loop $word
+        (i32.store (i32.add (local.get $body) (i32.shl (local.get $w) (i32.const 2)))
+          (call $bswap (i32.load offset=2048 (i32.add (i32.shl (local.get $w) (i32.const 4)) (i32.shl (local.get $l) (i32.const 2))))))
+        (local.set $w (i32.add (local.get $w) (i32.const 1)))
+        (br_if $word (i32.lt_u (local.get $w) (i32.const 8))))
+      (local.set $l (i32.add (local.get $l) (i32.const 1)))
+      (br_if $lanes (i32.lt_u (local.get $l) (i32.const 4)))))
+
+  ;; Token i spans [starts[i], ends[i]); its last 32 bytes get the HMAC of the bytes before them. Tokens whose inner
+  ;; messages take the same number of blocks (up to 8) wait in a bucket (2752 + 16 blocks: count, three indices) until
+  ;; four can be hashed together; the rest, and what is left in the buckets, one at a time.
   (func (export "macMany") (param $n i32) (param $starts i32) (param $ends i32)
-    (local $i i32) (local $start i32) (local $body i32)
+    (local $i i32) (local $start i32) (local $body i32) (local $blocks i32) (local $bucket i32) (local $count i32) (local $j i32)
+    (memory.fill (i32.const 2752) (i32.const 0) (i32.const 144))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $start (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
         (local.set $body (i32.sub (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 32)))
-        (call $mac (local.get $start) (i32.sub (local.get $body) (local.get $start)) (local.get $body))
+        (local.set $blocks (i32.shr_u (i32.add (i32.sub (local.get $body) (local.get $start)) (i32.const 72)) (i32.const 6)))
+        (if (i32.gt_u (local.get $blocks) (i32.const 8))
+          (then (call $mac (local.get $start) (i32.sub (local.get $body) (local.get $start)) (local.get $body)))
+          (else
+            (local.set $bucket (i32.add (i32.const 2752) (i32.shl (local.get $blocks) (i32.const 4))))
+            (local.set $count (i32.load (local.get $bucket)))
+            (if (i32.eq (local.get $count) (i32.const 3))
+              (then
+                (call $mac4 (local.get $starts) (local.get $ends) (local.get $blocks) (local.get $bucket) (local.get $i))
+                (i32.store (local.get $bucket) (i32.const 0)))
+              (else
+                (i32.store offset=4 (i32.add (local.get $bucket) (i32.shl (local.get $count) (i32.const 2))) (local.get $i))
+                (i32.store (local.get $bucket) (i32.add (local.get $count) (i32.const 1)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next))))
+        (br $next)))
+    ;; What is left in the buckets.
+    (local.set $bucket (i32.const 2752))
+    (loop $buckets
+      (local.set $j (i32.const 0))
+      (block $empty
+        (loop $left
+          (br_if $empty (i32.ge_u (local.get $j) (i32.load (local.get $bucket))))
+          (local.set $i (i32.load offset=4 (i32.add (local.get $bucket) (i32.shl (local.get $j) (i32.const 2)))))
+          (local.set $start (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+          (local.set $body (i32.sub (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 32)))
+          (call $mac (local.get $start) (i32.sub (local.get $body) (local.get $start)) (local.get $body))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $left)))
+      (local.set $bucket (i32.add (local.get $bucket) (i32.const 16)))
+      (br_if $buckets (i32.lt_u (local.get $bucket) (i32.const 2896)))))
 
   ;; For each token: the 9-byte header at $header, IV i (16 bytes at $ivs + 16 i), and the PKCS7 padding after the
   ;; plaintext of lengths[i] bytes that the caller wrote at starts[i] + 25.
