@@ -86,12 +86,9 @@ export class ContentDigests {
   /** The digest of each canonical text of objects of one kind, under the first key (or key `which` of the list). */
   many(kind: AirflowObjectKind, fields: FieldSupport, texts: readonly string[], which = 0): string[] {
     const layout = this.layout(kind, fields, which);
-    const f = layout.names.length;
     const n = texts.length;
     if (n === 0) return [];
-    if (f > SIP_KEYS) throw new Error(`${kind} has ${f} fields, more than the ${SIP_KEYS} the digest module takes`);
     // In the module's memory: text offsets, text ends, the texts, the digests, then their base64url text.
-    const core = fernetCore();
     const startsAt = HEAP;
     const endsAt = startsAt + 4 * n;
     const textsAt = endsAt + 4 * n;
@@ -99,9 +96,7 @@ export class ContentDigests {
     const joined = texts.join('');
     const textBytes = Buffer.byteLength(joined, 'utf8');
     const ascii = textBytes === joined.length;
-    const digestsAt = textsAt + textBytes;
-    const base64At = digestsAt + n * f * FIELD_BYTES;
-    const mem = core.reserve(base64At + n * f * FIELD_CHARS);
+    const mem = this.reserveFor(layout, n, textsAt + textBytes);
     const words = new Int32Array(mem.buffer, 0, textsAt >>> 2);
     let at = textsAt;
     if (ascii) mem.write(joined, textsAt, 'latin1');
@@ -110,10 +105,48 @@ export class ContentDigests {
       at += ascii ? texts[i]!.length : mem.write(texts[i]!, at, 'utf8');
       words[(endsAt >>> 2) + i] = at;
     }
+    return this.digestTexts(kind, layout, n, startsAt, endsAt, textsAt + textBytes);
+  }
+
+  /**
+   * `many` for texts given as one JSON array of them (JSON.stringify of the texts' arrays, which is the texts joined
+   * with commas in brackets), also answering the texts: one string in, one write to the module. Null when the JSON is
+   * not all ASCII (its byte offsets are then not string offsets): use `many`.
+   */
+  manyOfArray(kind: AirflowObjectKind, fields: FieldSupport, json: string, n: number): { digests: string[]; texts: string[] } | null {
+    if (Buffer.byteLength(json, 'utf8') !== json.length) return null;
+    const layout = this.layout(kind, fields);
+    const startsAt = HEAP;
+    const endsAt = startsAt + 4 * n;
+    const textsAt = endsAt + 4 * n;
+    const mem = this.reserveFor(layout, n, textsAt + json.length);
+    mem.write(json, textsAt, 'latin1');
+    const found = fernetCore().fn.splitRows(textsAt, textsAt + json.length, startsAt, endsAt);
+    if (found !== n) throw new Error(`expected a JSON array of ${n} ${kind} canonical texts, found ${found}`);
+    const words = new Int32Array(mem.buffer, 0, textsAt >>> 2);
+    const texts = new Array<string>(n);
+    for (let i = 0; i < n; i++) texts[i] = json.slice(words[(startsAt >>> 2) + i]! - textsAt, words[(endsAt >>> 2) + i]! - textsAt);
+    return { digests: this.digestTexts(kind, layout, n, startsAt, endsAt, textsAt + json.length), texts };
+  }
+
+  /** The module's memory, long enough for texts ending at `textsEnd` and the digests of `n` of them after them. */
+  private reserveFor(layout: Layout, n: number, textsEnd: number): Buffer {
+    const f = layout.names.length;
+    return fernetCore().reserve(textsEnd + n * f * (FIELD_BYTES + FIELD_CHARS));
+  }
+
+  /** The digests of the `n` texts whose offsets are at startsAt and endsAt, made at digestsAt (see reserveFor). */
+  private digestTexts(kind: AirflowObjectKind, layout: Layout, n: number, startsAt: number, endsAt: number, digestsAt: number): string[] {
+    const f = layout.names.length;
+    if (f > SIP_KEYS) throw new Error(`${kind} has ${f} fields, more than the ${SIP_KEYS} the digest module takes`);
+    const core = fernetCore();
+    const mem = core.bytes;
+    const base64At = digestsAt + n * f * FIELD_BYTES;
     mem.set(layout.sipKeys, SIP_KEYS_AT);
     const end = core.fn.sipFields(n, startsAt, endsAt, digestsAt);
     if (end !== digestsAt + n * f * FIELD_BYTES) throw new Error(`${kind} content is not a canonical text of ${f} fields`);
     // 6 bytes are 8 base64 digits exactly: the whole run's text is each digest's text one after the other.
+    const words = new Int32Array(mem.buffer, 0, (endsAt >>> 2) + 1);
     words[startsAt >>> 2] = digestsAt;
     words[endsAt >>> 2] = end;
     core.fn.base64Many(1, startsAt, endsAt, base64At);

@@ -476,7 +476,50 @@
         (br $next)))
     (local.get $dst))
 
-;; Rows in COPY's text format from cell codes (i32 each, $n of them, rows of $width cells): a code >= 0 takes that many
+  ;; Where each element of a JSON array of arrays starts (its "[") and ends (past its "]"), written to starts and ends,
+  ;; for the text [$p, $end) as JSON.stringify writes an array of canonical texts' arrays (no blanks; strings and
+  ;; scalars inside); returns how many, or -1 when the text is not such an array.
+  (func (export "splitRows") (param $p i32) (param $end i32) (param $starts i32) (param $ends i32) (result i32)
+    (local $n i32) (local $c i32)
+    (if (i32.or
+          (i32.lt_s (i32.sub (local.get $end) (local.get $p)) (i32.const 2))
+          (i32.or (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x5b)) (i32.ne (i32.load8_u (i32.sub (local.get $end) (i32.const 1))) (i32.const 0x5d))))
+      (then (return (i32.const -1))))
+    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+    ;; $end: the closing bracket of the whole.
+    (local.set $end (i32.sub (local.get $end) (i32.const 1)))
+    (if (i32.eq (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+    (loop $row
+      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x5b)) (then (return (i32.const -1))))
+      (i32.store (i32.add (local.get $starts) (i32.shl (local.get $n) (i32.const 2))) (local.get $p))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (block $closed
+        (loop $char
+          (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -1))))
+          (local.set $c (i32.load8_u (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br_if $closed (i32.eq (local.get $c) (i32.const 0x5d)))
+          (if (i32.eq (local.get $c) (i32.const 0x22))
+            (then
+              ;; A string: up to its closing quote, stepping over each backslash escape's next byte.
+              (block $string
+                (loop $inside
+                  (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -1))))
+                  (local.set $c (i32.load8_u (local.get $p)))
+                  (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                  (br_if $string (i32.eq (local.get $c) (i32.const 0x22)))
+                  (if (i32.eq (local.get $c) (i32.const 0x5c)) (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+                  (br $inside)))))
+          (br $char)))
+      (i32.store (i32.add (local.get $ends) (i32.shl (local.get $n) (i32.const 2))) (local.get $p))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (if (i32.eq (local.get $p) (local.get $end)) (then (return (local.get $n))))
+      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x2c)) (then (return (i32.const -1))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $row))
+    (unreachable))
+
+  ;; Rows in COPY's text format from cell codes (i32 each, $n of them, rows of $width cells): a code >= 0 takes that many
   ;; bytes in turn from $text, written with backslash, newline, carriage return and tab escaped; -1 is NULL (\N); -2
   ;; takes the next token's text in turn from $tokens (token k ends at $tokens + ends[k]); -3 is t and -4 is f. Cells
   ;; are separated by tabs and each row ends with a newline. Returns where the text written from $out ends.

@@ -8,6 +8,7 @@ import {
   canonicalVariable,
   canonicalText,
   connectionCanonicalText,
+  connectionCanonicalValues,
   type FieldSupport,
   type StateUpsert,
   type SyncState,
@@ -158,8 +159,10 @@ export function desiredContents(ds: readonly DesiredObject[], fields: FieldSuppo
   for (const kind of ['connection', 'variable', 'pool'] as const) {
     const at = missing[kind];
     if (at.length === 0) continue;
-    const texts = at.map((i) => desiredText(ds[i]!, fields));
-    const hashes = digests.many(kind, fields, texts);
+    // Connections (the many): their canonical texts as one JSON.stringify of their values' arrays, split in the module.
+    const batch = kind === 'connection' ? digests.manyOfArray(kind, fields, JSON.stringify(at.map((i) => connectionCanonicalValues(ds[i]!.object as AirflowConnection, fields))), at.length) : null;
+    const texts = batch ? batch.texts : at.map((i) => desiredText(ds[i]!, fields));
+    const hashes = batch ? batch.digests : digests.many(kind, fields, texts);
     at.forEach((i, j) => {
       const content = { fields, digests, text: texts[j]!, hash: hashes[j]! };
       if (remember) contentCache.set(ds[i]!, content);

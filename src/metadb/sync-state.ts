@@ -113,14 +113,19 @@ export function canonicalPool(p: AirflowPool | DbPool, fields: FieldSupport = AL
 }
 
 /**
- * `canonicalText(canonicalConnection(c, fields))` without the intermediate object (a sync builds this for every
- * connection it compares or records; this is the same text, built in one step).
+ * The values of `canonicalConnection(c, fields)` in their order, as an array: `connectionCanonicalText` and the
+ * planner's batches (one JSON.stringify for many connections) build the canonical text from it.
  */
-export function connectionCanonicalText(c: AirflowConnection | DbConnection, fields: FieldSupport): string {
+export function connectionCanonicalValues(c: AirflowConnection | DbConnection, fields: FieldSupport): unknown[] {
   const extra = canonicalExtra(c);
   return fields.connectionDescription
-    ? JSON.stringify([c.conn_type, c.description ?? null, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra])
-    : JSON.stringify([c.conn_type, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra]);
+    ? [c.conn_type, c.description ?? null, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra]
+    : [c.conn_type, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra];
+}
+
+/** `canonicalText(canonicalConnection(c, fields))` without the intermediate object. */
+export function connectionCanonicalText(c: AirflowConnection | DbConnection, fields: FieldSupport): string {
+  return JSON.stringify(connectionCanonicalValues(c, fields));
 }
 
 /** The canonical content as one string (field order is fixed per kind), which is what gets hashed. */

@@ -10,7 +10,8 @@ import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
 import { CopyRows } from '../../src/metadb/rows.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
-import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
+import { canonicalConnection, canonicalText, connectionCanonicalText, connectionCanonicalValues, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
+import { digestsFor } from '../../src/metadb/digests.js';
 import { createTestDatabase } from '../support/pg.js';
 import { desiredSet, makeConnection, openClient, recordStatements, WRITE_SQL } from './helpers.js';
 
@@ -156,6 +157,25 @@ describe('canonical text of a connection, for any values', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('digested as one JSON array (the planner\'s batch) gives the texts and digests of one text at a time', () => {
+    const digests = digestsFor(KEY);
+    const fields = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
+    fc.assert(
+      fc.property(fc.array(connection, { maxLength: 12 }), (cs) => {
+        const texts = cs.map((c) => connectionCanonicalText(c as AirflowConnection, fields));
+        const batch = digests.manyOfArray('connection', fields, JSON.stringify(cs.map((c) => connectionCanonicalValues(c as AirflowConnection, fields))), cs.length);
+        const ascii = texts.every((t) => Buffer.byteLength(t, 'utf8') === t.length);
+        // Text that is not all ASCII is left to `many` (byte offsets would not be string offsets).
+        if (!ascii) expect(batch).toBeNull();
+        else expect(batch).toEqual({ texts, digests: texts.map((t) => digests.one('connection', fields, t)) });
+      }),
+      { numRuns: 300 },
+    );
+    // An array of anything else is refused, not split wrongly.
+    expect(() => digests.manyOfArray('connection', fields, '[["a"],"b"]', 2)).toThrow(/found -1/);
+    expect(() => digests.manyOfArray('connection', fields, '[["a"]]', 2)).toThrow(/array of 2 connection canonical texts, found 1/);
   });
 
   /** JSON with every object's keys sorted (undefined members left out), written plainly: what the extra's text is. */
