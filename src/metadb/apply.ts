@@ -4,7 +4,7 @@ import { AirflowDbError } from './connect.js';
 import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
 import { fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
-import { readAirflowObjects, verifyFernetKey, type KnownRows } from './read.js';
+import { readAirflowObjects, verifyFernetKey, type KnownRows, type RecordedVersions } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
@@ -311,6 +311,20 @@ export function knownRowsFor(
   };
 }
 
+/** The row versions the sync state records for a kind: xmin → the keys recorded with it (see RecordedVersions). */
+export function recordedVersions(state: SyncState, kind: 'connection' | 'variable'): RecordedVersions {
+  const out = new Map<string, string[]>();
+  for (const entry of stateByKind(state)[kind].values()) {
+    const rowHash = entry.rowHash;
+    if (rowHash === null || !rowHash.startsWith('xmin:')) continue;
+    const xmin = rowHash.slice(5);
+    const keys = out.get(xmin);
+    if (keys) keys.push(entry.key);
+    else out.set(xmin, [entry.key]);
+  }
+  return out;
+}
+
 /**
  * The whole sync in one transaction: lock, check the Fernet key against an existing encrypted row, read and
  * decrypt the database and envmgr's sync state, plan, and (unless dry-run) write. A transaction that writes nothing
@@ -348,7 +362,11 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     // that ends up writing nothing is rolled back, table and all.
     const ready = stateTable !== 'current' && !options.dryRun ? await ensureSyncStateTable(client, info, stateTable) : stateTable;
     const desired = await wanted;
-    const current = await readAirflowObjects(client, info, options.keys, { known: knownRowsFor(desired, state, info, options), unordered: true });
+    const current = await readAirflowObjects(client, info, options.keys, {
+      known: knownRowsFor(desired, state, info, options),
+      recordedConnections: recordedVersions(state, 'connection'),
+      unordered: true,
+    });
     const plan = planSync(desired, current, state, {
       keys: options.keys,
       ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),

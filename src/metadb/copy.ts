@@ -10,13 +10,26 @@ import type pg from 'pg';
 /** The part of node-postgres' internal Connection that COPY needs (stable across pg 8). */
 interface CopyConnection {
   query(text: string): void;
-  sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
   sendCopyFail(message: string): void;
-  stream: NodeJS.WritableStream & { writableNeedDrain?: boolean };
+  stream: NodeJS.WritableStream & { writableNeedDrain?: boolean; writable: boolean };
 }
 
 export type CopyChunks = Iterable<Buffer | string> | AsyncIterable<Buffer | string>;
+
+/**
+ * A CopyData message: its 5-byte header ('d', the length) and the chunk as it is, written to the socket directly.
+ * (node-postgres' sendCopyFromChunk copies every chunk into its message writer first, which for the few hundred
+ * kilobytes of a batch means allocating and copying it several times.)
+ */
+function sendCopyData(connection: CopyConnection, chunk: Buffer): void {
+  if (chunk.length === 0 || !connection.stream.writable) return;
+  const header = Buffer.allocUnsafe(5);
+  header[0] = 0x64;
+  header.writeInt32BE(chunk.length + 4, 1);
+  connection.stream.write(header);
+  connection.stream.write(chunk);
+}
 
 class CopyFromStdin {
   callback?: (err: Error | null, rowCount?: number) => void;
@@ -40,7 +53,7 @@ class CopyFromStdin {
     try {
       for await (const chunk of this.chunks) {
         if (this.error) break; // the server already refused (e.g. a unique violation): stop producing
-        connection.sendCopyFromChunk(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+        sendCopyData(connection, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
         if (connection.stream.writableNeedDrain) await new Promise((resolve) => connection.stream.once('drain', resolve));
       }
       connection.endCopyFrom();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { fernetDecrypt, InvalidTokenError, type FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
@@ -147,12 +148,86 @@ interface ConnectionRow {
  */
 export type KnownRows = (kind: 'connection' | 'variable', key: string, rowHash: string) => string | 'skip' | undefined;
 
+/**
+ * The row versions envmgr recorded writing, per xmin: the keys recorded with that xmin (sync state). A sync's read
+ * checks each such version as a whole (Postgres answers how many rows carry that xmin and a digest of their keys)
+ * instead of fetching every row's key and xmin: when the keys are the ones recorded, every one of those rows is still
+ * the version envmgr wrote, and only the other rows cross the wire.
+ */
+export type RecordedVersions = ReadonlyMap<string, readonly string[]>;
+
 export interface ReadOptions {
   /** Read only these kinds (default: all three). */
   kinds?: ReadonlyArray<'connection' | 'variable' | 'pool'>;
   known?: KnownRows;
+  /** With `known`: the connection row versions envmgr recorded (see RecordedVersions). */
+  recordedConnections?: RecordedVersions;
   /** Maps in whatever order the database returns (a sync does not need the sorted order, which costs a sort). */
   unordered?: boolean;
+}
+
+/**
+ * MD5 (hex) of the keys in bytewise order, each followed by a zero byte, as the read's query computes it for the
+ * rows of one xmin; null when a key holds a UTF-16 surrogate (JavaScript's order then differs from the bytes').
+ */
+function keysDigest(keys: readonly string[]): string | null {
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! < keys[i]!;
+  const inOrder = sorted ? keys : [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const joined = inOrder.join('\u0000');
+  if (/[\ud800-\udfff]/.test(joined)) return null;
+  return createHash('md5').update(joined, 'utf8').update('\u0000').digest('hex');
+}
+
+/**
+ * Every connection row's key and fingerprint, for a read with `known`. With recorded versions, each one that Postgres
+ * finds whole (the same keys carry that xmin) is answered from the record, and only the other rows are fetched.
+ */
+async function connectionVersions(
+  client: pg.ClientBase,
+  table: string,
+  recorded: RecordedVersions | undefined,
+): Promise<{ rows: Array<{ conn_id: string; row_xmin: string }>; total: number }> {
+  const all = () => client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`);
+  if (!recorded || recorded.size === 0) {
+    const { rows } = await all();
+    return { rows, total: rows.length };
+  }
+  const xmins = [...recorded.keys()];
+  const { rows } = await client.query<{ conn_id: string | null; row_xmin: string; n: number | null; keys: string | null }>(
+    `SELECT NULL::text AS conn_id, xmin::text AS row_xmin, count(*)::int AS n,
+            md5(string_agg(convert_to(conn_id, 'UTF8') || '\\x00'::bytea, ''::bytea ORDER BY conn_id COLLATE "C")) AS keys
+       FROM ${table} WHERE conn_id IS NOT NULL AND xmin::text = ANY($1::text[]) GROUP BY xmin::text
+     UNION ALL
+     SELECT conn_id, xmin::text, NULL, NULL FROM ${table} WHERE conn_id IS NOT NULL AND NOT (xmin::text = ANY($1::text[]))`,
+    [xmins],
+  );
+  const out: Array<{ conn_id: string; row_xmin: string }> = [];
+  const recheck: string[] = [];
+  let total = 0;
+  for (const row of rows) {
+    if (row.conn_id !== null) {
+      out.push({ conn_id: row.conn_id, row_xmin: row.row_xmin });
+      total++;
+      continue;
+    }
+    const keys = recorded.get(row.row_xmin) ?? [];
+    total += row.n ?? 0;
+    if (row.n !== keys.length || keysDigest(keys) !== row.keys) {
+      recheck.push(row.row_xmin);
+      continue;
+    }
+    for (const key of keys) out.push({ conn_id: key, row_xmin: row.row_xmin });
+  }
+  if (recheck.length > 0) {
+    // Not the rows recorded (some deleted, say): those versions row by row.
+    const again = await client.query<{ conn_id: string; row_xmin: string }>(
+      `SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL AND xmin::text = ANY($1::text[])`,
+      [recheck],
+    );
+    for (const row of again.rows) out.push(row);
+  }
+  return { rows: out, total };
 }
 
 export async function readConnections(
@@ -161,6 +236,7 @@ export async function readConnections(
   keys: FernetKeys | null,
   known?: KnownRows,
   unordered = false,
+  recorded?: RecordedVersions,
 ): Promise<Map<string, DbConnection>> {
   const list = (c: string) =>
     `${c}conn_id, ${c}xmin::text AS row_xmin, ${c}conn_type, ${info.has.connectionDescription ? `${c}description` : 'NULL::text AS description'}, ` +
@@ -172,7 +248,7 @@ export async function readConnections(
   if (known) {
     // Two steps: every row's key and fingerprint (small), then the full rows only of those that must be decrypted.
     // Rows still as envmgr wrote them, and rows nothing looks at, never cross the wire in full.
-    const ids = await client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`);
+    const ids = await connectionVersions(client, table, recorded);
     const wanted: string[] = [];
     for (const row of ids.rows) {
       const rowHash = rowFingerprint(row.row_xmin);
@@ -187,7 +263,7 @@ export async function readConnections(
       }
     }
     if (wanted.length === 0) result = { rows: [] };
-    else if (wanted.length === ids.rows.length) result = await client.query<ConnectionRow>(`SELECT ${columns} FROM ${table} WHERE conn_id IS NOT NULL`);
+    else if (wanted.length === ids.total) result = await client.query<ConnectionRow>(`SELECT ${columns} FROM ${table} WHERE conn_id IS NOT NULL`);
     else {
       result = await client.query<ConnectionRow>(
         `SELECT ${list('c.')} FROM ${table} c JOIN unnest($1::text[]) AS w(id) ON c.conn_id = w.id`,
@@ -280,7 +356,9 @@ export async function readAirflowObjects(
   const kinds = new Set(options.kinds ?? ['connection', 'variable', 'pool']);
   // One query at a time: node-postgres deprecates queueing queries on a busy client.
   const unordered = options.unordered === true;
-  const connections = kinds.has('connection') ? await readConnections(client, info, keys, options.known, unordered) : new Map<string, DbConnection>();
+  const connections = kinds.has('connection')
+    ? await readConnections(client, info, keys, options.known, unordered, options.recordedConnections)
+    : new Map<string, DbConnection>();
   const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known, unordered) : new Map<string, DbVariable>();
   const pools = kinds.has('pool') ? await readPools(client, info) : new Map<string, DbPool>();
   return { connections, variables, pools };

@@ -9,7 +9,7 @@ import { readAirflowObjects } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
 import { canonicalText, canonicalVariable, connectionCanonicalText, parseSyncState, readSyncState } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
-import { desiredSet, dumpTables, openClient, trackInFlight } from './helpers.js';
+import { desiredSet, dumpTables, openClient, recordStatements, trackInFlight } from './helpers.js';
 
 const A = '1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=';
 const B = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
@@ -111,6 +111,49 @@ describe('syncAirflowDb', () => {
     expect(back.variables.size).toBe(0);
     const state = await readSyncState(client, info);
     expect([...state.values()].map(({ kind, key, source }) => ({ kind, key, source }))).toEqual([{ kind: 'connection', key: 'local_only', source: 'deployment:d1' }]);
+  });
+
+  it("tells envmgr's row versions from rows deleted, edited or added since, without listing rows still as written", async () => {
+    const conns = ['a', 'b', 'c', 'd'].map((id): DesiredObject => ({
+      kind: 'connection', key: id, source: 'deployment:d1', object: { conn_id: id, conn_type: 'http', host: `h-${id}`, password: `pw-${id}` },
+    }));
+    await syncAirflowDb(client, conns, { keys: keyA });
+    // As written: a digest of each recorded version's keys answers for them; no statement lists every row.
+    const log = recordStatements(client);
+    expect((await syncAirflowDb(client, conns, { keys: keyA })).plan.counts).toMatchObject({ unchanged: 4 });
+    expect(log.some((q) => /^SELECT conn_id, xmin::text AS row_xmin FROM/.test(q))).toBe(false);
+    expect(log.some((q) => /md5\(string_agg/.test(q))).toBe(true);
+    // In Airflow since: b deleted, c edited (a new row version), e added.
+    await client.query(`DELETE FROM connection WHERE conn_id = 'b'`);
+    await client.query(`UPDATE connection SET host = 'elsewhere' WHERE conn_id = 'c'`);
+    await client.query(`INSERT INTO connection (conn_id, conn_type, host, is_encrypted, is_extra_encrypted) VALUES ('e', 'http', 'h', false, false)`);
+    const e: DesiredObject = { kind: 'connection', key: 'e', source: 'deployment:d1', object: { conn_id: 'e', conn_type: 'http', host: 'h' } };
+    const again = await syncAirflowDb(client, [...conns, e], { keys: keyA });
+    expect(again.plan.entries.map((x) => [x.key, x.action, x.conflict])).toEqual([
+      ['a', 'unchanged', undefined],
+      ['b', 'create', undefined],
+      ['c', 'conflict', 'modified'],
+      ['d', 'unchanged', undefined],
+      ['e', 'unchanged', undefined],
+    ]);
+    const info = await detectAirflowSchema(client);
+    expect((await readAirflowObjects(client, info, keyA)).connections.get('b')?.password).toBe('pw-b');
+  });
+
+  it('checks the keys of a recorded row version, not only how many rows carry it', async () => {
+    await syncAirflowDb(client, [pg1, { ...pg1, key: 'pg2', object: { ...pg1.object, conn_id: 'pg2' } } as DesiredObject], { keys: keyA });
+    const info = await detectAirflowSchema(client);
+    const { rows } = await client.query<{ x: string }>(`SELECT DISTINCT xmin::text AS x FROM connection`);
+    expect(rows).toHaveLength(1);
+    // A record that names two keys for that version, one of them not the row's: as many rows, other keys.
+    const seen: string[] = [];
+    const read = await readAirflowObjects(client, info, keyA, {
+      kinds: ['connection'],
+      known: (_kind, key) => (seen.push(key), 'recorded-digest'),
+      recordedConnections: new Map([[rows[0]!.x, ['pg1', 'pg9']]]),
+    });
+    expect([...read.connections.keys()].sort()).toEqual(['pg1', 'pg2']);
+    expect(seen.sort()).toEqual(['pg1', 'pg2']);
   });
 
   it("keeps envmgr's table in its current shape: one row, the state document uncompressed, written_at the writing transaction's time", async () => {
