@@ -17,6 +17,7 @@ import {
   writeSyncState,
   type SyncStateTable,
   type SyncState,
+  type StateUpsert,
   type SyncStateEntry,
 } from './sync-state.js';
 
@@ -187,12 +188,13 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const serializeState = () => {
     if (stateText !== undefined) return stateText;
     fillStateHashes(writes.state.upsert, writes.fields, writes.digests);
+    // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
+    const entryOf = (u: StateUpsert): SyncStateEntry => ({ kind: u.kind, key: u.key, source: u.source, hash: u.hash!, rowHash: written.has(u) ? fingerprint : u.rowHash });
+    // A first sync (nothing recorded yet) records exactly its upserts, one per object.
+    if (base.size === 0) return (stateText = serializeSyncState(writes.state.upsert.map(entryOf)));
     const next = new Map<string, SyncStateEntry>(base);
     for (const d of writes.state.delete) next.delete(stateKey(d.kind, d.key));
-    for (const u of writes.state.upsert) {
-      // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
-      next.set(stateKey(u.kind, u.key), { kind: u.kind, key: u.key, source: u.source, hash: u.hash!, rowHash: written.has(u) ? fingerprint : u.rowHash });
-    }
+    for (const u of writes.state.upsert) next.set(stateKey(u.kind, u.key), entryOf(u));
     return (stateText = serializeSyncState(next.values()));
   };
 

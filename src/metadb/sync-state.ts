@@ -185,19 +185,36 @@ export const SYNC_STATE_FORMAT = 2;
  * Sorted, so that the same state is the same text.
  */
 export function serializeSyncState(entries: Iterable<SyncStateEntry>): string {
-  const groups = new Map<string, { kind: AirflowObjectKind; source: string; kid: string | null; rows: Array<[string, string | null, string]> }>();
+  type Group = { kind: AirflowObjectKind; source: string; kid: string | null; rows: Array<[string, string | null, string]> };
+  const groups = new Map<string, Group>();
+  // Entries come in runs of one group (a sync's rows share kind, source and key): the last group is tried first.
+  let last: Group | undefined;
+  let lastPrefix = '';
   for (const e of entries) {
-    const dot = e.hash.indexOf('.');
-    const kid = dot > 0 ? e.hash.slice(0, dot) : null;
-    const id = `${e.kind}\u0000${e.source}\u0000${kid ?? ''}`;
-    let group = groups.get(id);
-    if (!group) groups.set(id, (group = { kind: e.kind, source: e.source, kid, rows: [] }));
-    const xmin = e.rowHash !== null && e.rowHash.startsWith('xmin:') ? e.rowHash.slice(5) : null;
-    group.rows.push([e.key, xmin, kid === null ? e.hash : e.hash.slice(dot + 1)]);
+    const hash = e.hash;
+    let group: Group;
+    if (last !== undefined && e.kind === last.kind && e.source === last.source && (last.kid === null ? hash.indexOf('.') <= 0 : hash.startsWith(lastPrefix))) {
+      group = last;
+    } else {
+      const dot = hash.indexOf('.');
+      const kid = dot > 0 ? hash.slice(0, dot) : null;
+      const id = `${e.kind}\u0000${e.source}\u0000${kid ?? ''}`;
+      let found = groups.get(id);
+      if (!found) groups.set(id, (found = { kind: e.kind, source: e.source, kid, rows: [] }));
+      group = last = found;
+      lastPrefix = kid === null ? '' : `${kid}.`;
+    }
+    const rowHash = e.rowHash;
+    const xmin = rowHash !== null && rowHash.startsWith('xmin:') ? rowHash.slice(5) : null;
+    group.rows.push([e.key, xmin, group.kid === null ? hash : hash.slice(group.kid.length + 1)]);
   }
   const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const sorted = [...groups.entries()].sort(([a], [b]) => byteOrder(a, b)).map(([, g]) => {
-    g.rows.sort((a, b) => byteOrder(a[0], b[0]));
+    // Usually in key order already (a sync's desired objects are): checking is cheaper than sorting.
+    const rows = g.rows;
+    let inOrder = true;
+    for (let i = 1; i < rows.length && inOrder; i++) inOrder = rows[i - 1]![0] < rows[i]![0];
+    if (!inOrder) rows.sort((a, b) => byteOrder(a[0], b[0]));
     return g;
   });
   return JSON.stringify({ format: SYNC_STATE_FORMAT, groups: sorted });

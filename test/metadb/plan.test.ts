@@ -4,7 +4,7 @@ import type { AirflowConnection } from '../../src/airflow/model.js';
 import { contentFields, digestsFor, legacyContentHash } from '../../src/metadb/digests.js';
 import { planSync, planWrites, type DesiredObject } from '../../src/metadb/plan.js';
 import type { AirflowDbState, DbConnection, DbPool, DbVariable } from '../../src/metadb/read.js';
-import { canonicalConnection, canonicalPool, canonicalText, canonicalVariable, contentDigest, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
+import { canonicalConnection, canonicalPool, canonicalText, canonicalVariable, contentDigest, parseSyncState, serializeSyncState, stateKey, type SyncStateEntry } from '../../src/metadb/sync-state.js';
 
 const A = `${Buffer.alloc(32, 0xa1).toString('base64url')}=`;
 const B = `${Buffer.alloc(32, 0xb2).toString('base64url')}=`;
@@ -241,5 +241,43 @@ describe('planSync', () => {
     const text = `${JSON.stringify(plan)} ${String(plan)}`;
     expect(text).not.toContain('secret-pw');
     expect(text).not.toContain('require');
+  });
+});
+
+describe('the sync-state document', () => {
+  const entry = (kind: SyncStateEntry['kind'], key: string, source: string, hash: string, rowHash: string | null): SyncStateEntry => ({ kind, key, source, hash, rowHash });
+  const entries = [
+    entry('connection', 'b', 'deployment:d1', 'kidA1234.AAAAAAAABBBBBBBB', 'xmin:7'),
+    entry('connection', 'a', 'deployment:d1', 'kidA1234.CCCCCCCCDDDDDDDD', 'xmin:7'),
+    entry('variable', 'v', 'deployment:d1', 'kidB5678.EEEEEEEE', null),
+    entry('connection', 'c', 'workspace:w', 'kidA1234.FFFFFFFFGGGGGGGG', 'xmin:9'),
+    entry('connection', 'd', 'deployment:d1', 'f'.repeat(64), 'sha:legacy'),
+    entry('connection', 'e', 'deployment:d1', 'kidZ0000.HHHHHHHHIIIIIIII', 'xmin:7'),
+    entry('connection', 'á', 'deployment:d1', 'kidA1234.JJJJJJJJKKKKKKKK', 'xmin:7'),
+  ];
+
+  it('groups entries by kind, source and key id, sorted, whatever order they come in', () => {
+    const text = serializeSyncState(entries);
+    expect(JSON.parse(text)).toEqual({
+      format: 2,
+      groups: [
+        { kind: 'connection', source: 'deployment:d1', kid: null, rows: [['d', null, 'f'.repeat(64)]] },
+        { kind: 'connection', source: 'deployment:d1', kid: 'kidA1234', rows: [['a', '7', 'CCCCCCCCDDDDDDDD'], ['b', '7', 'AAAAAAAABBBBBBBB'], ['á', '7', 'JJJJJJJJKKKKKKKK']] },
+        { kind: 'connection', source: 'deployment:d1', kid: 'kidZ0000', rows: [['e', '7', 'HHHHHHHHIIIIIIII']] },
+        { kind: 'connection', source: 'workspace:w', kid: 'kidA1234', rows: [['c', '9', 'FFFFFFFFGGGGGGGG']] },
+        { kind: 'variable', source: 'deployment:d1', kid: 'kidB5678', rows: [['v', null, 'EEEEEEEE']] },
+      ],
+    });
+    for (let i = 0; i < 20; i++) {
+      const shuffled = [...entries].sort(() => Math.random() - 0.5);
+      expect(serializeSyncState(shuffled)).toBe(text);
+    }
+  });
+
+  it('reads back what it writes (fingerprints other than xmin are not kept)', () => {
+    const back = parseSyncState(serializeSyncState(entries), 'envmgr_sync_state');
+    expect([...back.values()].sort((x, y) => (x.key < y.key ? -1 : 1))).toEqual(
+      entries.map((e) => ({ ...e, rowHash: e.rowHash?.startsWith('xmin:') ? e.rowHash : null })).sort((x, y) => (x.key < y.key ? -1 : 1)),
+    );
   });
 });
