@@ -3,7 +3,7 @@ import type { FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
-import { fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan, type TableWrites } from './plan.js';
+import { fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows, type RecordedVersions } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -27,13 +27,11 @@ import {
  * Airflow's models encrypt them (FACTS.md §2).
  *
  * Rows the plan found absent are bulk-loaded with `COPY … FROM STDIN`, streamed in batches so that Node encrypts the
- * next batch while Postgres ingests the last. Rows the plan updates get just the columns of the fields that changed
- * (`UPDATE … FROM` a temporary table filled the same way, one per set of changed fields), so unchanged secrets are
- * neither re-encrypted nor rewritten. If a row appeared or went away since the plan was made (Airflow does not take
- * envmgr's lock), the COPY fails on the unique key or the update finds fewer rows, the transaction is rolled back,
- * and the sync is read and planned again, this time upserting every row whole (`INSERT … SELECT … ON CONFLICT (key)
- * DO UPDATE`; applySyncPlan, whose plan was made outside the lock, retries its plan that way): correctness never
- * depends on the fast path.
+ * next batch while Postgres ingests the last. Every other row is upserted by `INSERT … SELECT … ON CONFLICT (key) DO
+ * UPDATE` from a temporary table filled the same way. If a row appeared since the plan was made (Airflow does not
+ * take envmgr's lock), the COPY fails on the unique key, the transaction is rolled back, and the sync is read and
+ * planned again (applySyncPlan, whose plan was made outside the lock, upserts instead): correctness never depends on
+ * the fast path.
  */
 
 /**
@@ -97,7 +95,7 @@ export interface ApplyResult {
  */
 const BATCH = 1000;
 
-/** A write that found the table not as planned: a row the plan took for new exists, or one it updates is gone. */
+/** A COPY that hit a unique violation on rows the plan took for new (something inserted them since it read). */
 export class CopyConflictError extends AirflowDbError {
   override name = 'CopyConflictError';
 }
@@ -105,8 +103,8 @@ export class CopyConflictError extends AirflowDbError {
 const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
 
 /** Batches of COPY text, produced one at a time as the COPY asks for them; `sent` is called after the last one. */
-function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent?: () => void, only?: ReadonlySet<string>): Generator<Buffer> {
-  for (let i = 0; i < rows.length; i += BATCH) yield spec.chunk(rows.slice(i, i + BATCH), only);
+function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent?: () => void): Generator<Buffer> {
+  for (let i = 0; i < rows.length; i += BATCH) yield spec.chunk(rows.slice(i, i + BATCH));
   sent?.();
 }
 
@@ -124,78 +122,36 @@ async function copyNew<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iter
 
 let stages = 0;
 
-/** A temporary table (gone with the transaction) with these columns of the spec's table, filled by COPY. */
-async function stage<T>(client: pg.ClientBase, spec: RowsSpec<T>, columns: readonly string[], chunks: Iterable<Buffer>): Promise<string> {
-  const name = `pg_temp.envmgr_stage_${++stages}`;
-  const cols = quoted(columns);
-  await client.query(`CREATE TEMPORARY TABLE ${name} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
-  await copyFrom(client, `COPY ${name} (${cols}) FROM STDIN`, chunks);
-  return name;
-}
-
-/** Upserts rows through a stage: one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE` setting every column. */
+/**
+ * Upserts rows through a temporary table: COPY into it, then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`
+ * setting every given column. The temporary table goes with the transaction.
+ */
 async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>): Promise<void> {
-  const name = await stage(client, spec, spec.columns, chunks);
+  const stage = `pg_temp.envmgr_stage_${++stages}`;
   const cols = quoted(spec.columns);
+  await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
+  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
   const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
   await client.query(
-    `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${name}
+    `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
       ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,
   );
 }
 
-/**
- * Updates existing rows in just the given columns, through a stage holding the key and those columns: one `UPDATE …
- * FROM`. Every row must be there (the plan saw it under the lock); one that went away (Airflow does not take the
- * lock) fails the write with CopyConflictError, and the sync is planned again.
- */
-async function updateThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, only: ReadonlySet<string>, count: number, chunks: Iterable<Buffer>): Promise<void> {
-  const columns = spec.columns.filter((c) => spec.conflict.includes(c) || only.has(c));
-  const name = await stage(client, spec, columns, chunks);
-  const set = columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = s."${c}"`);
-  const on = spec.conflict.map((c) => `t."${c}" = s."${c}"`).join(' AND ');
-  const { rowCount } = await client.query(`UPDATE ${spec.table} AS t SET ${set.join(', ')} FROM ${name} AS s WHERE ${on}`);
-  if (rowCount !== count) throw new CopyConflictError(`${count - (rowCount ?? 0)} row(s) of ${spec.table} went away while envmgr was writing`);
-}
-
-/**
- * Writes one table's rows: new ones by COPY, rows that changed in known fields by an update of those fields' columns
- * (grouped by which fields), the rest through the upsert. Without `bulk` (a retry after a race), every row is
- * upserted whole.
- */
+/** Writes one table's rows: new ones by COPY (when allowed), the others through the stage. */
 async function writeRows<T>(
   client: pg.ClientBase,
   spec: RowsSpec<T>,
-  table: TableWrites<T>,
+  rows: readonly T[],
+  isNew: (row: T) => boolean,
   bulk: boolean,
   sent?: () => void,
 ): Promise<void> {
   const fresh: T[] = [];
   const existing: T[] = [];
-  const partial = new Map<string, { only: Set<string>; rows: T[] }>();
-  for (const row of table.upsert) {
-    if (!bulk) existing.push(row);
-    else if (table.created.has(row)) fresh.push(row);
-    else {
-      const fields = table.changed.get(row);
-      const columns = fields?.flatMap((f) => spec.fieldColumns[f] ?? []);
-      if (!fields || fields.length === 0 || fields.some((f) => !spec.fieldColumns[f])) existing.push(row);
-      else {
-        const id = fields.join(',');
-        let group = partial.get(id);
-        if (!group) partial.set(id, (group = { only: new Set(columns), rows: [] }));
-        group.rows.push(row);
-      }
-    }
-  }
-  // `sent` goes with the last statement's rows.
-  const jobs: Array<(last: boolean) => Promise<void>> = [];
-  if (fresh.length > 0) jobs.push((last) => copyNew(client, spec, batches(fresh, spec, last ? sent : undefined)));
-  for (const { only, rows } of partial.values()) {
-    jobs.push((last) => updateThroughStage(client, spec, only, rows.length, batches(rows, spec, last ? sent : undefined, only)));
-  }
-  if (existing.length > 0) jobs.push((last) => upsertThroughStage(client, spec, batches(existing, spec, last ? sent : undefined)));
-  for (let i = 0; i < jobs.length; i++) await jobs[i]!(i === jobs.length - 1);
+  for (const row of rows) (bulk && isNew(row) ? fresh : existing).push(row);
+  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec, existing.length > 0 ? undefined : sent));
+  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec, sent));
 }
 
 function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {
@@ -246,8 +202,8 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   if (writes.variables.delete.length > 0) await client.query(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
   if (writes.pools.delete.length > 0) await client.query(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
   const { connections, variables, pools } = writes;
-  await writeRows(client, poolSpec(info), pools, options.bulk);
-  await writeRows(client, variableSpec(info, keys), variables, options.bulk);
+  await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk);
+  await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk);
   // Serialized on the event loop's next turn after the last connection row, by when the end of the COPY is on its way
   // too. A failure there is left to the call below, which then raises it.
   const soon = () =>
@@ -258,7 +214,7 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
         // raised again below
       }
     });
-  await writeRows(client, connectionSpec(info, keys), connections, options.bulk, soon);
+  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, soon);
   if (writes.state.upsert.length + writes.state.delete.length > 0) await writeSyncState(client, info, serializeState());
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }

@@ -13,9 +13,8 @@ import type { FieldSupport } from './sync-state.js';
  * secrets it covers: an unkeyed hash of a password would let anyone who can read the metadata database test guesses
  * against it, which the Fernet encryption of the password column is there to prevent. Each field has its own key
  * (so that equal values in two fields give unrelated digests), and the digest is SipHash-2-4, a pseudorandom function
- * for short inputs, truncated to 48 bits (what a collision could cost, with odds of 2^-48 per changed field: that
- * field's change is not seen, so an update leaves that column as it was; an update is missed only if every field
- * collides).
+ * for short inputs, truncated to 48 bits (what a collision could cost is one update reported with one field too few;
+ * an update is missed only if every field collides).
  *
  * A recorded digest reads `<kid>.<8 characters per field>`. The key id (`kid`) names the key and the field layout it
  * was made under: digests are compared only under the same kid. Without a Fernet key, Airflow stores every value in

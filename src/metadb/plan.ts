@@ -83,8 +83,6 @@ export interface SyncPlan {
 export interface TableWrites<T> {
   upsert: T[];
   created: Set<T>;
-  /** For rows of `upsert` that exist: the fields that differ (apply may write just their columns). */
-  changed: Map<T, readonly string[]>;
   delete: string[];
 }
 
@@ -187,10 +185,9 @@ export function stateByKind(state: SyncState): Record<AirflowObjectKind, Map<str
   return out;
 }
 
-function addRow<T>(table: TableWrites<T>, row: T, created: boolean, changedFields: readonly string[] | undefined): void {
+function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
   table.upsert.push(row);
   if (created) table.created.add(row);
-  else if (changedFields) table.changed.set(row, changedFields);
 }
 
 /**
@@ -230,9 +227,9 @@ export function planSync(
   const fields = options.fields ?? { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
   const entries: PlanEntry[] = [];
   const writes: PlanWrites = {
-    connections: { upsert: [], created: new Set(), changed: new Map(), delete: [] },
-    variables: { upsert: [], created: new Set(), changed: new Map(), delete: [] },
-    pools: { upsert: [], created: new Set(), changed: new Map(), delete: [] },
+    connections: { upsert: [], created: new Set(), delete: [] },
+    variables: { upsert: [], created: new Set(), delete: [] },
+    pools: { upsert: [], created: new Set(), delete: [] },
     state: { upsert: [], delete: [] },
     stateOf: new Map(),
     digests: digestsFor(options.keys ?? null),
@@ -310,9 +307,9 @@ export function planSync(
     entries.push(entry);
     const created = cur === undefined;
     if (write) {
-      if (d.kind === 'connection') addRow(writes.connections, d.object, created, entry.changedFields);
-      else if (d.kind === 'variable') addRow(writes.variables, d.object, created, entry.changedFields);
-      else addRow(writes.pools, d.object, created, entry.changedFields);
+      if (d.kind === 'connection') addRow(writes.connections, d.object, created);
+      else if (d.kind === 'variable') addRow(writes.variables, d.object, created);
+      else addRow(writes.pools, d.object, created);
     }
     if (remember) {
       const upsert: StateUpsert = {

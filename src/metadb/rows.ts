@@ -15,13 +15,8 @@ export interface RowsSpec<T> {
   table: string;
   conflict: readonly string[];
   columns: readonly string[];
-  /** The columns that store each field of the kind's canonical content (contentFields), for writing only some. */
-  fieldColumns: Readonly<Record<string, readonly string[]>>;
-  /**
-   * COPY text lines (each ending in "\n") for a batch of rows: every column, or (`only`) the unique key and the
-   * columns given, in the order of `columns`.
-   */
-  chunk(rows: readonly T[], only?: ReadonlySet<string>): Buffer;
+  /** COPY text lines (each ending in "\n") for a batch of rows. */
+  chunk(rows: readonly T[]): Buffer;
 }
 
 /** Cell codes of CopyRows (see copyRows in fernet-core.wat); a code >= 0 is a text cell of that many bytes. */
@@ -122,43 +117,29 @@ export class CopyRows {
 export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowConnection> {
   const withDescription = info.has.connectionDescription;
   const columns = ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'];
-  const writers = new Map<string, CopyRows>();
-  const writerFor = (only: ReadonlySet<string> | undefined, width: number) => {
-    const id = only ? [...only].sort().join(',') : '';
-    let out = writers.get(id);
-    if (!out) writers.set(id, (out = new CopyRows(keys, width)));
-    return out;
-  };
+  const out = new CopyRows(keys, columns.length);
   return {
     table: info.tables.connection,
     conflict: ['conn_id'],
     columns,
-    fieldColumns: {
-      conn_type: ['conn_type'], description: ['description'], host: ['host'], login: ['login'], schema: ['schema'], port: ['port'],
-      password: ['password', 'is_encrypted'], extra: ['extra', 'is_extra_encrypted'],
-    },
-    chunk(rows, only) {
-      const has = (column: string) => !only || only.has(column);
-      const [type, description, host, schema, login, password, port, extra] =
-        [has('conn_type'), withDescription && has('description'), has('host'), has('schema'), has('login'), has('password'), has('port'), has('extra')];
-      const out = writerFor(only, columns.filter((c) => c === 'conn_id' || has(c)).length);
+    chunk(rows) {
       for (let i = 0; i < rows.length; i++) {
         const c = rows[i]!;
         // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-        const passwordValue = password && c.password ? c.password : null;
-        const extraValue = extra && c.extra && hasKeys(c.extra) ? (flatObjectDumps(c.extra) ?? pythonJsonDumps(c.extra)) : null;
+        const password = c.password ? c.password : null;
+        const extra = c.extra && hasKeys(c.extra) ? (flatObjectDumps(c.extra) ?? pythonJsonDumps(c.extra)) : null;
         out.value(c.conn_id);
-        if (type) out.value(c.conn_type);
-        if (description) out.value(c.description);
-        if (host) out.value(c.host);
-        if (schema) out.value(c.schema);
-        if (login) out.value(c.login);
-        if (password) out.secret(passwordValue);
-        if (port) out.value(c.port);
+        out.value(c.conn_type);
+        if (withDescription) out.value(c.description);
+        out.value(c.host);
+        out.value(c.schema);
+        out.value(c.login);
+        out.secret(password);
+        out.value(c.port);
         // The flags say whether the stored value is a token (FACTS.md §2): never for NULL, never without a key.
-        if (password) out.flag(keys !== null && passwordValue !== null);
-        if (extra) out.flag(keys !== null && extraValue !== null);
-        if (extra) out.secret(extraValue);
+        out.flag(keys !== null && password !== null);
+        out.flag(keys !== null && extra !== null);
+        out.secret(extra);
       }
       return out.take();
     },
@@ -168,23 +149,19 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
 export function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowVariable> {
   const withDescription = info.has.variableDescription;
   const columns = ['key', 'val', ...(withDescription ? ['description'] : []), 'is_encrypted'];
-  const all = new CopyRows(keys, columns.length);
+  const out = new CopyRows(keys, columns.length);
   return {
     table: info.tables.variable,
     conflict: ['key'],
     columns,
-    fieldColumns: { value: ['val', 'is_encrypted'], description: ['description'] },
-    chunk(rows, only) {
-      const value = !only || only.has('val');
-      const description = withDescription && (!only || only.has('description'));
-      const out = only ? new CopyRows(keys, 1 + (value ? 2 : 0) + (description ? 1 : 0)) : all;
+    chunk(rows) {
       for (let i = 0; i < rows.length; i++) {
         const v = rows[i]!;
         out.value(v.key);
         // Variable.set_val encrypts any non-None value, '' included.
-        if (value) out.secret(v.value);
-        if (description) out.value(v.description);
-        if (value) out.flag(keys !== null);
+        out.secret(v.value);
+        if (withDescription) out.value(v.description);
+        out.flag(keys !== null);
       }
       return out.take();
     },
@@ -194,22 +171,18 @@ export function variableSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): 
 export function poolSpec(info: AirflowSchemaInfo): RowsSpec<AirflowPool> {
   const { poolDescription, includeDeferred } = info.has;
   const columns = ['pool', 'slots', ...(poolDescription ? ['description'] : []), ...(includeDeferred ? ['include_deferred'] : [])];
+  const out = new CopyRows(null, columns.length);
   return {
     table: info.tables.pool,
     conflict: ['pool'],
     columns,
-    fieldColumns: { slots: ['slots'], description: ['description'], include_deferred: ['include_deferred'] },
-    chunk(rows, only) {
-      const slots = !only || only.has('slots');
-      const description = poolDescription && (!only || only.has('description'));
-      const deferred = includeDeferred && (!only || only.has('include_deferred'));
-      const out = new CopyRows(null, 1 + (slots ? 1 : 0) + (description ? 1 : 0) + (deferred ? 1 : 0));
+    chunk(rows) {
       for (let i = 0; i < rows.length; i++) {
         const p = rows[i]!;
         out.value(p.name);
-        if (slots) out.value(p.slots);
-        if (description) out.value(p.description);
-        if (deferred) out.flag(p.include_deferred === true);
+        out.value(p.slots);
+        if (poolDescription) out.value(p.description);
+        if (includeDeferred) out.flag(p.include_deferred === true);
       }
       return out.take();
     },
