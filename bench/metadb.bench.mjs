@@ -231,8 +231,9 @@ export async function run() {
       'metadb apply 10k connections, half differ': {
         value: median(halfTimes), baseline: copy, unit: 's', target: 1.5,
         note: `${note}; second sync over the first: 5,000 updates + 5,000 unchanged (rows unchanged since envmgr wrote them are ` +
-          `recognised by xmin and not read in full: the 5,000 unchanged and the 5,000 changed at the source are told apart, and the changed ` +
-          `fields named, by the field digests envmgr recorded); ${cpuNote(halfCpu)}`,
+          `recognised by xmin and not read: Postgres answers for each row version envmgr recorded with a count and a digest of its keys; ` +
+          `the 5,000 unchanged and the 5,000 changed at the source are told apart, and the changed fields named, by the field digests ` +
+          `envmgr recorded); ${cpuNote(halfCpu)}`,
       },
       'metadb apply 10k connections, half differ, vs raw upsert': {
         value: median(halfTimes), baseline: median(upsertTimes), unit: 's', target: 1.5,
