@@ -15,6 +15,7 @@ import {
   stateKey,
   syncStateTableStatus,
   writeSyncState,
+  xminOf,
   type SyncStateTable,
   type SyncState,
   type StateUpsert,
@@ -317,9 +318,8 @@ export function knownRowsFor(
 export function recordedVersions(state: SyncState, kind: 'connection' | 'variable'): RecordedVersions {
   const out = new Map<string, string[]>();
   for (const entry of stateByKind(state)[kind].values()) {
-    const rowHash = entry.rowHash;
-    if (rowHash === null || !rowHash.startsWith('xmin:')) continue;
-    const xmin = rowHash.slice(5);
+    const xmin = xminOf(entry.rowHash);
+    if (xmin === null) continue;
     const keys = out.get(xmin);
     if (keys) keys.push(entry.key);
     else out.set(xmin, [entry.key]);

@@ -188,9 +188,8 @@ async function connectionVersions(
   table: string,
   recorded: RecordedVersions | undefined,
 ): Promise<{ rows: Array<{ conn_id: string; row_xmin: string }>; total: number }> {
-  const all = () => client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`);
   if (!recorded || recorded.size === 0) {
-    const { rows } = await all();
+    const { rows } = await client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`);
     return { rows, total: rows.length };
   }
   const xmins = [...recorded.keys()];

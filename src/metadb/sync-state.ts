@@ -157,6 +157,11 @@ export function rowFingerprint(xmin: string | number | bigint): string {
   return `xmin:${String(xmin)}`;
 }
 
+/** The xmin a fingerprint made by rowFingerprint names; null for any other fingerprint (or none). */
+export function xminOf(rowHash: string | null): string | null {
+  return rowHash !== null && rowHash.startsWith('xmin:') ? rowHash.slice(5) : null;
+}
+
 /**
  * envmgr's table: absent, as this version keeps it (one row holding the whole state as a JSON document), or as
  * envmgr 0.1 kept it (a row per object: kind, key, source, content_hash, row_hash, written_at), which is read as it
@@ -204,9 +209,7 @@ export function serializeSyncState(entries: Iterable<SyncStateEntry>): string {
       group = last = found;
       lastPrefix = kid === null ? '' : `${kid}.`;
     }
-    const rowHash = e.rowHash;
-    const xmin = rowHash !== null && rowHash.startsWith('xmin:') ? rowHash.slice(5) : null;
-    group.rows.push([e.key, xmin, group.kid === null ? hash : hash.slice(group.kid.length + 1)]);
+    group.rows.push([e.key, xminOf(e.rowHash), group.kid === null ? hash : hash.slice(group.kid.length + 1)]);
   }
   const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const sorted = [...groups.entries()].sort(([a], [b]) => byteOrder(a, b)).map(([, g]) => {
