@@ -441,6 +441,19 @@ export interface SettingsContent {
   pools?: readonly AirflowPool[];
 }
 
+/**
+ * The yaml library writes a string of only blanks and line breaks (" \n", "\n \n") as a `|+` block scalar whose
+ * lines are all blank, and a reader then takes the blanks as indentation and loses them. Such strings are written
+ * double-quoted instead, which every reader takes back exactly.
+ */
+function quoteBlankMultiline(node: Node): void {
+  visit(node, {
+    Scalar(_key, s) {
+      if (typeof s.value === 'string' && s.value.includes('\n') && /^[ \t\n]*$/.test(s.value)) s.type = 'QUOTE_DOUBLE';
+    },
+  });
+}
+
 function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string, entries: { id: string; value: Record<string, unknown> }[]): void {
   if (entries.length === 0) return;
   let seq = airflow.get(section, true) as unknown;
@@ -451,6 +464,7 @@ function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string,
   const items = (seq as YAMLSeq).items as unknown[];
   for (const { id, value } of entries) {
     const node = doc.createNode(value);
+    quoteBlankMultiline(node);
     const index = items.findIndex((it) => isMap(it) && String((it as YAMLMap).get(idKey)) === id);
     if (index >= 0) {
       items[index] = node;

@@ -157,6 +157,22 @@ describe('airflow_settings.yaml writer', () => {
     expect(r.variables.map((v) => v.variable)).toEqual(variables);
   });
 
+  it('writes back every string of up to 5 blanks, tabs, line breaks and letters exactly (blank-only lines included)', () => {
+    // Every string up to 5 characters over this alphabet; " \n" is one the yaml library alone writes lossily.
+    const strings = [''];
+    for (let i = 0, from = 0; i < 5; i++) {
+      const to = strings.length;
+      for (let j = from; j < to; j++) for (const ch of [' ', '\t', '\n', 'x']) strings.push(strings[j] + ch);
+      from = to;
+    }
+    const variables = strings.map((value, i) => ({ key: `v${i}`, value }));
+    const connections = strings.filter((s) => s !== '').map((s, i) => ({ ...conn, conn_id: `c${i}`, schema: s, password: s, extra: null }));
+    const r = readSettingsFile(writeSettingsFile(undefined, { connections, variables }));
+    expect(r.problems).toEqual([]);
+    expect(r.variables.map((v) => v.variable)).toEqual(variables);
+    expect(r.connections.map((c) => [c.connection.schema, c.connection.password])).toEqual(connections.map((c) => [c.schema, c.password]));
+  });
+
   it('writing twice gives the same text', () => {
     const once = writeSettingsFile(undefined, { connections: [conn] });
     expect(writeSettingsFile(once, { connections: [conn] })).toBe(once);
