@@ -50,6 +50,22 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
+    // Errors met before routing (a path that is not valid percent-encoding) get API.md's error body too.
+    frameworkErrors: (error, request, reply) => {
+      const badUrl = error.code === 'FST_ERR_BAD_URL';
+      const body: ErrorBody = {
+        message: badUrl ? 'the request path is not valid percent-encoding' : 'the request could not be routed',
+        requestId: request.id,
+        statusCode: badUrl ? 400 : 500,
+      };
+      void (reply as unknown as FastifyReply).header('x-request-id', request.id).code(body.statusCode).send(body);
+    },
+    // And those Node's HTTP parser meets before there is a request at all (headers too large, malformed HTTP).
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: string }).code === 'ECONNRESET' || socket.destroyed) return;
+      const requestId = `${idPrefix}${(++requestCount).toString(36).padStart(6, '0')}`;
+      socket.end(rawErrorResponse(clientErrorBody(error as Error & { code?: string }, requestId)));
+    },
   });
   app.decorateRequest('principal', null);
   const ctx: RouteContext = {
@@ -81,6 +97,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply, bodyLimit, log));
+  // JSON.parse takes any depth, but storing and serializing a body nested thousands of levels deep overflows the stack.
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(nestingDepthOver(request.body, MAX_BODY_DEPTH) ? tooDeep() : undefined);
+  });
   app.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = {
       message: `no such endpoint: ${request.method} ${request.url.split('?')[0]}`,
@@ -124,6 +144,43 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await authenticated.register(environmentObjectRoutes, { ctx });
   });
   return app;
+}
+
+/** How deep a request body may nest arrays and objects (an Airflow extra needs a handful of levels). */
+export const MAX_BODY_DEPTH = 64;
+
+function tooDeep(): HttpError {
+  const message = `the request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`;
+  return new HttpError(400, message, [{ field: 'body', message }]);
+}
+
+/** Whether `value` nests arrays/objects more than `max` levels deep (iteratively: the depth is what is in doubt). */
+function nestingDepthOver(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const stack: Array<[object, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child as object, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function clientErrorBody(error: Error & { code?: string }, requestId: string): ErrorBody {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return { message: 'the request headers (URL included) are larger than the server accepts', requestId, statusCode: 431 };
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { message: 'the request took too long to arrive', requestId, statusCode: 408 };
+  return { message: 'the request is not valid HTTP', requestId, statusCode: 400 };
+}
+
+function rawErrorResponse(body: ErrorBody): string {
+  const text = JSON.stringify(body);
+  const reason = body.statusCode === 431 ? 'Request Header Fields Too Large' : body.statusCode === 408 ? 'Request Timeout' : 'Bad Request';
+  return (
+    `HTTP/1.1 ${body.statusCode} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(text)}\r\nx-request-id: ${body.requestId}\r\nConnection: close\r\n\r\n${text}`
+  );
 }
 
 function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, log: ServerLogger) {

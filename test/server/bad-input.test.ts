@@ -108,6 +108,32 @@ describe('bad input', () => {
     expect(await count()).toBe(before);
   });
 
+  it('a body nested deeper than the limit → 400 naming the body (not a 500), nothing stored; a deep but sane extra is fine', async () => {
+    const nest = (levels: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < levels; i++) v = i % 2 ? { a: v } : [v];
+      return v;
+    };
+    // Deep bodies as text: JSON.stringify itself overflows the stack on them.
+    const deepText = (levels: number) => '{"a":['.repeat(levels / 2) + '1' + ']}'.repeat(levels / 2);
+    const withExtra = (text: string) => JSON.stringify(mutate('connection.extra', { deep: '@' })).replace('"@"', text);
+    const before = await count();
+    for (const levels of [100, 5000]) {
+      const res = await send('POST', objects(), withExtra(deepText(levels)));
+      expect(res.status, String(levels)).toBe(400);
+      expect(JSON.stringify(res.body.fieldErrors)).toContain("64 levels");
+      expect(res.body.fieldErrors.map((e: { field: string }) => e.field)).toEqual(["body"]);
+      expect(res.body.requestId).toBe(res.requestId);
+    }
+    expect(await count()).toBe(before);
+    const created = await send('POST', objects(), JSON.stringify({ ...mutate('connection.extra', { deep: nest(40) }), objectKey: 'deep_ok' }));
+    expect(created.status).toBe(200);
+    const update = await send('POST', `${objects()}/${created.body.id}`, `{"connection":{"type":"postgres","extra":{"deep":${deepText(5000)}}}}`);
+    expect(update.status).toBe(400);
+    const read = await send('GET', `${objects()}/${created.body.id}`, undefined);
+    expect(read.body.connection.extra).toEqual({ deep: nest(40) });
+  });
+
   it('SQL metacharacters in free-text fields are stored and read back verbatim, never a 500', async () => {
     const nasty = `'; DROP TABLE environment_objects; -- " \\ $1 %s \u2603 ) OR 1=1`;
     const body = {

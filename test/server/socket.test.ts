@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -68,6 +69,35 @@ describe('over a real socket on 127.0.0.1', () => {
     const bad = await http('GET', `/v1/organizations/${org}/environment-objects`);
     expect(bad.status).toBe(400);
     expect(bad.headers['x-request-id']).toBe(bad.body.requestId);
+  });
+
+  it('answers errors met before routing, and before there is a request at all, with the API.md error body', async () => {
+    // A raw request, so that nothing on the client side re-encodes the path or refuses the header.
+    const raw = (text: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1');
+      let out = '';
+      socket.on('data', (d) => (out += d.toString('latin1')));
+      socket.on('end', () => resolve(out));
+      socket.on('error', reject);
+      socket.write(text);
+    });
+    const parse = (response: string) => {
+      const [head, body] = response.split('\r\n\r\n', 2) as [string, string];
+      const status = Number(head.split(' ')[1]);
+      const requestId = /^x-request-id: (.*)$/im.exec(head)?.[1]?.trim();
+      return { status, requestId, body: JSON.parse(body) as Record<string, unknown> };
+    };
+    const badUrl = parse(await raw(`GET /v1/organizations/${org}/workspaces/%E0%A4%A HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`));
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.body).toEqual({ message: expect.stringContaining('percent-encoding'), requestId: badUrl.requestId, statusCode: 400 });
+    expect(badUrl.requestId).toMatch(/^req_/);
+    const huge = parse(await raw(`GET /v1/health?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    expect(huge.status).toBe(431);
+    expect(huge.body).toEqual({ message: expect.any(String), requestId: huge.requestId, statusCode: 431 });
+    expect(huge.requestId).toMatch(/^req_/);
+    expect(huge.requestId).not.toBe(badUrl.requestId);
+    // The server goes on serving.
+    expect((await http('GET', '/v1/health', undefined, false)).status).toBe(200);
   });
 
   it('logs one JSON line per request with id, method, route, status and latency, and never a token or secret', async () => {
