@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, parse as parsePath, resolve } from 'node:path';
 
 /** `$ENVMGR_HOME`, else `~/.envmgr`. */
@@ -44,7 +44,10 @@ export async function readOptional(path: string): Promise<string | undefined> {
  * Writes `path` atomically with mode 0600: a temporary file in the same directory, then a rename, so a reader
  * never sees half a file and a crash never leaves one. The directory is created 0700 when missing.
  */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
+export async function writeFileAtomic(linkOrPath: string, content: string): Promise<void> {
+  // A symbolic link (a project's .env pointing into a shared folder, say) is written through: its target is replaced,
+  // atomically in the target's own directory, and the link stays a link.
+  const path = await followLinks(linkOrPath);
   const dir = dirname(path);
   if (!existsSync(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = join(dir, `.${parsePath(path).base}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
@@ -57,4 +60,21 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+/** The file a path names once its symbolic links are followed (a dangling link: the file it would create). */
+async function followLinks(path: string): Promise<string> {
+  let current = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    let isLink: boolean;
+    try {
+      isLink = (await lstat(current)).isSymbolicLink();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return current;
+      throw error;
+    }
+    if (!isLink) return current;
+    current = resolve(dirname(current), await readlink(current));
+  }
+  throw new Error(`cannot write ${path}: too many levels of symbolic links`);
 }
