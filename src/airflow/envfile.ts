@@ -241,6 +241,24 @@ export function envSafeJson(json: string): string {
 }
 
 /** The `.env` entry for a connection: a URI (default) or Airflow's JSON form (see envSafeJson). */
+/**
+ * Objects whose ids differ only in case (or otherwise map to one name) would share one `AIRFLOW_CONN_*` /
+ * `AIRFLOW_VAR_*` variable: Airflow looks the id up upper-cased. One sentence per such pair, empty when none.
+ */
+export function envNameCollisions(connectionIds: readonly string[], variableKeys: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [kind, ids] of [['connection', connectionIds], ['variable', variableKeys]] as const) {
+    const first = new Map<string, string>();
+    for (const id of ids) {
+      const name = envVarNameFor(kind, id);
+      const other = first.get(name);
+      if (other === undefined) first.set(name, id);
+      else out.push(`${kind}s '${other}' and '${id}' would both be ${name} (Airflow upper-cases the ${kind === 'connection' ? 'id' : 'key'})`);
+    }
+  }
+  return out;
+}
+
 export function connectionEnvEntry(conn: AirflowConnection, opts: { serialization?: 'uri' | 'json'; airflow?: AirflowVariant } = {}): EnvEntry {
   const value =
     opts.serialization === 'json' ? envSafeJson(connectionToJson(conn, { airflow: opts.airflow ?? '2' })) : connectionToUri(conn, { airflow: opts.airflow ?? '2' });
@@ -259,7 +277,10 @@ export function variableEnvEntry(variable: AirflowVariable): EnvEntry {
  */
 export function mergeEnvFile(existingText: string | undefined, entries: readonly EnvEntry[]): string {
   const wanted = new Map<string, string>();
-  for (const e of entries) wanted.set(e.name, formatEnvLine(e.name, e.value));
+  for (const e of entries) {
+    if (wanted.has(e.name)) throw new Error(`${e.name} is given twice; a .env file holds one value per name`);
+    wanted.set(e.name, formatEnvLine(e.name, e.value));
+  }
   const text = (existingText ?? '').replace(/\r\n?/g, '\n');
   const lines = text === '' ? [] : text.split('\n');
   const hadFinalNewline = text.endsWith('\n');

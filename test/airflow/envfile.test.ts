@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as dotenvParse } from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import { EnvValueError, envQuotingFor, formatEnvLine, mergeEnvFile, parseEnvFile, readAirflowEnvFile } from '../../src/airflow/envfile.js';
+import { EnvValueError, envNameCollisions, envQuotingFor, formatEnvLine, mergeEnvFile, parseEnvFile, readAirflowEnvFile } from '../../src/airflow/envfile.js';
 import { composeDotenvParse } from './compose-dotenv.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/env/${name}`, import.meta.url), 'utf8');
@@ -99,6 +99,18 @@ describe('.env reader', () => {
 });
 
 describe('mergeEnvFile', () => {
+  it('refuses two entries of one name instead of keeping one of them', () => {
+    expect(() => mergeEnvFile('A=1\n', [{ name: 'AIRFLOW_VAR_X', value: 'a' }, { name: 'AIRFLOW_VAR_X', value: 'b' }])).toThrow(/AIRFLOW_VAR_X is given twice/);
+  });
+
+  it('names the ids that would share one AIRFLOW_* name (Airflow upper-cases them), per kind', () => {
+    expect(envNameCollisions(['a', 'A', 'b'], ['b', 'x', 'X'])).toEqual([
+      "connections 'a' and 'A' would both be AIRFLOW_CONN_A (Airflow upper-cases the id)",
+      "variables 'x' and 'X' would both be AIRFLOW_VAR_X (Airflow upper-cases the key)",
+    ]);
+    expect(envNameCollisions(['a', 'b'], ['a', 'b'])).toEqual([]);
+  });
+
   const existing = "# my settings\nexport AIRFLOW_VAR_A=old\n\nAIRFLOW_CONN_X='multi\nline'\nKEEP=me # comment\nAIRFLOW_VAR_A=dup\n";
 
   it('replaces in place (all lines of the old value), keeps the rest, removes later duplicates, appends new', () => {

@@ -237,6 +237,31 @@ describe('object export', () => {
     await writeFile(join(dev.home, 'unused'), '');
   });
 
+  it('refuses a .env export of ids that differ only in case (one AIRFLOW_* name for both), naming them, and writes nothing', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.1');
+    await dev.writeProjectFile('s.yaml', [
+      'airflow:',
+      '  connections:',
+      '    - {conn_id: my-conn.1, conn_type: postgres, conn_host: h}',
+      '    - {conn_id: MY-CONN.1, conn_type: mysql, conn_host: h2}',
+      '  variables:',
+      '    - {variable_name: foo, variable_value: lower}',
+      '    - {variable_name: FOO, variable_value: upper}',
+      '',
+    ].join('\n'));
+    expect((await dev.cli(['object', 'import', '-s', 's.yaml', ...target(db)])).code).toBe(0);
+    await dev.writeProjectFile('.env', 'KEEP=1\n');
+    const run = await dev.cli(['object', 'export', '--env-export', ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("connections 'MY-CONN.1' and 'my-conn.1' would both be AIRFLOW_CONN_MY-CONN.1");
+    expect(run.stderr).toContain("variables 'FOO' and 'foo' would both be AIRFLOW_VAR_FOO");
+    expect(run.stderr).toContain('nothing was written');
+    expect(await readFile(join(dev.home, 'project', '.env'), 'utf8')).toBe('KEEP=1\n');
+    // The settings file holds them apart.
+    expect((await dev.cli(['object', 'export', '-s', 'out.yaml', ...target(db)])).code).toBe(0);
+  });
+
   it('stores plaintext with the flags false when the key is set empty, and Airflow-readable either way', async () => {
     const dev = await developer(undefined);
     const db = await airflowDb('3.1');

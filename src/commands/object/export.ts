@@ -79,7 +79,11 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
   let result: ObjectExportResult;
   if (opts.envExport) {
     const file = opts.envExportFile ? resolve(ctx.cwd, opts.envExportFile) : projectPath(project.root, settings.resolve('dev.env_file').value ?? '.env');
-    const { connectionEnvEntry, variableEnvEntry, mergeEnvFile } = await import('../../airflow/envfile.js');
+    const { connectionEnvEntry, envNameCollisions, variableEnvEntry, mergeEnvFile } = await import('../../airflow/envfile.js');
+    const collisions = envNameCollisions(connections.map((c) => c.conn_id), variables.map((v) => v.key));
+    if (collisions.length > 0) {
+      throw new UserError(`${collisions.join('; ')}; a .env file can hold only one of each: rename one, or export to the settings file (drop --env-export); nothing was written`);
+    }
     const entries = [
       ...connections.map((c) => connectionEnvEntry(c, { serialization: opts.serialization ?? 'uri', airflow: target.info.uriVariant })),
       ...variables.map((v) => variableEnvEntry(v)),
