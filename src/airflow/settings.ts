@@ -365,6 +365,84 @@ function readPool(r: Reader, item: YAMLMap): SettingsPool | undefined {
   return found.length === 0 ? { pool, line } : undefined;
 }
 
+/** More values copied by aliases than any hand-written settings file has: a bound against alias bombs. */
+const MAX_ALIAS_COPIES = 100_000;
+
+/** The number of nodes in `node` (collections and scalars), counting no further than `limit + 1`. */
+function nodeCount(node: unknown, limit: number): number {
+  let n = 0;
+  const stack: unknown[] = [node];
+  while (stack.length > 0 && n <= limit) {
+    const next = stack.pop();
+    n++;
+    if (isMap(next) || isSeq(next)) {
+      for (const item of (next as YAMLMap | YAMLSeq).items) {
+        if (isPair(item)) stack.push(item.key, item.value);
+        else stack.push(item);
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * Resolves YAML's anchors and aliases (`&name` / `*name`) and merge keys (`<<: *base`, `<<: [*a, *b]`) in place, as
+ * the Astro CLI's YAML reader (and PyYAML) does: an alias becomes a copy of the node it names (problems in it are
+ * reported at the anchor's line), and a merge key adds the merged maps' keys the map does not set itself (earlier
+ * maps first). False, with a problem reported, for an alias to no anchor or aliases that copy more than
+ * MAX_ALIAS_COPIES values.
+ */
+function expandAliases(doc: Document.Parsed, problem: (message: string, node?: Node) => void): boolean {
+  let copied = 0;
+  let ok = true;
+  visit(doc, {
+    Alias(_key, alias) {
+      const target = alias.resolve(doc);
+      if (!target) {
+        problem(`the alias *${alias.source} names no anchor &${alias.source} defined before it`, alias);
+        ok = false;
+        return undefined;
+      }
+      // Anchored nodes before this one are already expanded, so a copy can be large: count before copying.
+      copied += nodeCount(target, MAX_ALIAS_COPIES - copied);
+      if (copied > MAX_ALIAS_COPIES) {
+        problem(`the file's aliases (*name) copy more than ${MAX_ALIAS_COPIES} values; write the values out`, alias);
+        ok = false;
+        return visit.BREAK;
+      }
+      return target.clone() as Node;
+    },
+  });
+  if (!ok) return false;
+  visit(doc, {
+    Map(_key, map) {
+      if (!map.items.some((p) => isMergeKey(p.key))) return;
+      const own = map.items.filter((p) => !isMergeKey(p.key));
+      const keys = new Set(own.map((p) => keyText(p.key)));
+      const merged: Pair[] = [];
+      for (const p of map.items) {
+        if (!isMergeKey(p.key)) continue;
+        const sources = isSeq(p.value) ? (p.value as YAMLSeq).items : [p.value];
+        // Not maps to merge: the key is left as it is, and the reader reports it as unknown.
+        if (!sources.every((source) => isMap(source))) own.push(p);
+        for (const source of sources) {
+          if (!isMap(source)) continue;
+          for (const q of (source as YAMLMap).items as Pair[]) {
+            if (isMergeKey(q.key) || keys.has(keyText(q.key))) continue;
+            keys.add(keyText(q.key));
+            merged.push(q);
+          }
+        }
+      }
+      map.items = [...own, ...merged];
+    },
+  });
+  return true;
+}
+
+const keyText = (key: unknown) => (isScalar(key) ? String((key as Scalar).value) : String(key));
+const isMergeKey = (key: unknown) => isScalar(key) && (key as Scalar).value === '<<';
+
 /** Reads an `airflow_settings.yaml` text. Objects with problems are left out of the lists and reported. */
 export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): SettingsReadResult {
   const lc = new LineCounter();
@@ -376,6 +454,7 @@ export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): 
   }
   if (doc.errors.length > 0) return result;
   for (const repeat of repeatedKeys(lc, doc, r.entryRepeats)) r.problem(null, '', repeat.name, repeatMessage(repeat), repeat.line);
+  if (!expandAliases(doc, (message, node) => r.problem(null, '', 'yaml', message, node ? r.line(node) : 1))) return result;
   const root = doc.contents as unknown;
   if (root === null || (isScalar(root) && (root as Scalar).value === null)) return result;
   if (!isMap(root)) {

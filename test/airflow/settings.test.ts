@@ -117,6 +117,69 @@ describe('airflow_settings.yaml reader', () => {
   });
 });
 
+describe('airflow_settings.yaml reader: anchors, aliases and merge keys', () => {
+  it('uses aliased values, whole aliased entries and merged maps as the Astro CLI and PyYAML do', () => {
+    const r = readSettingsFile([
+      'x-defaults: &defaults',
+      '  conn_type: postgres',
+      '  conn_host: db.internal',
+      '  conn_port: 5432',
+      'airflow:',
+      '  connections:',
+      '    - &c1',
+      '      conn_id: first',
+      '      conn_type: http',
+      '      conn_extra: &e {k: v, nested: {a: 1}}',
+      '    - conn_id: second',
+      '      conn_type: http',
+      '      conn_extra: *e',
+      '    - conn_id: merged',
+      '      <<: *defaults',
+      '      conn_port: 6432',
+      '  variables:',
+      '    - variable_name: one',
+      '      variable_value: &vv "shared value"',
+      '    - variable_name: two',
+      '      variable_value: *vv',
+      '',
+    ].join('\n').replace('x-defaults: &defaults', 'airflow_defaults: &defaults'));
+    // The top-level anchor holder is an unknown key (reported); everything else reads.
+    expect(r.problems.map((p) => p.message)).toEqual([expect.stringContaining('unknown key "airflow_defaults"')]);
+    const byId = Object.fromEntries(r.connections.map((c) => [c.connection.conn_id, c.connection]));
+    expect(byId.first!.extra).toEqual({ k: 'v', nested: { a: 1 } });
+    expect(byId.second!.extra).toEqual({ k: 'v', nested: { a: 1 } });
+    expect(byId.merged).toMatchObject({ conn_type: 'postgres', host: 'db.internal', port: 6432 });
+    expect(r.variables.map((v) => v.variable)).toEqual([{ key: 'one', value: 'shared value' }, { key: 'two', value: 'shared value' }]);
+  });
+
+  it('takes an aliased whole entry, and merges a list of maps with the earlier one winning', () => {
+    const r = readSettingsFile([
+      'airflow:',
+      '  pools:',
+      '    - &p {pool_name: a, pool_slot: 1, pool_description: d}',
+      '  connections:',
+      '    - &base1 {conn_id: b1, conn_type: mysql, conn_host: one}',
+      '    - &base2 {conn_id: b2, conn_type: sqlite, conn_host: two, conn_schema: s2}',
+      '    - {conn_id: both, <<: [*base1, *base2]}',
+      '  variables: []',
+      '',
+    ].join('\n'));
+    expect(r.problems).toEqual([]);
+    expect(r.connections.find((c) => c.connection.conn_id === 'both')!.connection).toMatchObject({ conn_type: 'mysql', host: 'one', schema: 's2' });
+    expect(r.pools.map((p) => p.pool.name)).toEqual(['a']);
+  });
+
+  it('reports an alias to no anchor, and refuses an alias bomb instead of expanding it', () => {
+    const dangling = readSettingsFile('airflow:\n  variables:\n    - {variable_name: a, variable_value: *nowhere}\n');
+    expect(dangling.problems.map((p) => [p.line, p.message])).toEqual([[3, 'the alias *nowhere names no anchor &nowhere defined before it']]);
+    expect(dangling.variables).toEqual([]);
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    const bomb = readSettingsFile(`${levels.join('\n')}\nairflow: {}\n`);
+    expect(bomb.problems.map((p) => p.message)).toEqual([expect.stringContaining('copy more than 100000 values')]);
+  });
+});
+
 describe('airflow_settings.yaml writer', () => {
   const conn = {
     conn_id: 'warehouse',
