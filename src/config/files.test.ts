@@ -47,4 +47,13 @@ describe('writeFileAtomic', () => {
     await symlink('a', join(dir, 'b'));
     await expect(writeFileAtomic(join(dir, 'a'), 'x')).rejects.toThrow(/too many levels of symbolic links/);
   });
+
+  it('creates missing parents 0700, and fails (does not hang) where Linux refuses a directory, such as under /proc', async () => {
+    const file = join(dir, 'a', 'b', 'c.env');
+    await writeFileAtomic(file, 'x');
+    expect((await stat(join(dir, 'a'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'a', 'b'))).mode & 0o777).toBe(0o700);
+    // Node's recursive mkdir spins forever on this (ENOENT with the parent present).
+    if (process.platform === 'linux') await expect(writeFileAtomic('/proc/envmgr-no-such-dir/x.yaml', 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });

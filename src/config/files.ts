@@ -49,7 +49,7 @@ export async function writeFileAtomic(linkOrPath: string, content: string): Prom
   // atomically in the target's own directory, and the link stays a link.
   const path = await followLinks(linkOrPath);
   const dir = dirname(path);
-  if (!existsSync(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(dir)) await mkdirs(dir, 0o700);
   const temp = join(dir, `.${parsePath(path).base}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
     await writeFile(temp, content, { mode: 0o600 });
@@ -77,4 +77,26 @@ async function followLinks(path: string): Promise<string> {
     current = resolve(dirname(current), await readlink(current));
   }
   throw new Error(`cannot write ${path}: too many levels of symbolic links`);
+}
+
+/**
+ * `mkdir -p`, one directory at a time. Node's own `mkdir(…, { recursive: true })` loops forever, a core busy, when
+ * Linux answers ENOENT for a directory whose parent exists (anything under /proc, say); this gives that error instead.
+ */
+export async function mkdirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  while (!existsSync(current)) {
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const path of missing.reverse()) {
+    try {
+      await mkdir(path, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
+import { mkdirs } from '../config/files.js';
 import { Client } from '../pg/driver.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../pg/embedded.js';
 import { createTokenIn } from './admin.js';
@@ -95,7 +96,7 @@ async function placeCluster(stateDir: string, state: DevState, relocationRoot: s
   const preferred = join(stateDir, 'pg');
   if (postgresCanReach(preferred)) return preferred;
   const relocated = join(relocationRoot, `dev-server-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 12)}`, 'pg');
-  await mkdir(dirname(relocated), { recursive: true });
+  await mkdirs(dirname(relocated), 0o777);
   for (let dir = dirname(relocated); dir !== dirname(dir) && dir.startsWith(resolve(relocationRoot)); dir = dirname(dir)) {
     await chmod(dir, 0o711);
   }
@@ -117,7 +118,7 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
     pgPassword = randomBytes(18).toString('hex');
   } else {
     const stateDir = join(options.home, 'dev-server');
-    await mkdir(stateDir, { recursive: true });
+    await mkdirs(stateDir, 0o777);
     // 0711: others may traverse (the postgres user, to its data directory) but not list; files inside are 0600.
     await chmod(stateDir, 0o711);
     const statePath = join(stateDir, 'state.json');
