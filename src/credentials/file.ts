@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { UserError } from '../cli/errors.js';
 import { readOptional, writeFileAtomic } from '../config/files.js';
 
 interface CredentialsData {
@@ -39,7 +40,7 @@ export class CredentialsFile {
       const parsed = JSON.parse(text) as Partial<CredentialsData>;
       return { version: 1, tokens: { ...(parsed.tokens ?? {}) } };
     } catch {
-      throw new Error(`${this.path} is not valid JSON; delete it and run envmgr login again`);
+      throw new UserError(`${this.path} is not valid JSON; delete it and run envmgr login again`);
     }
   }
 }

@@ -109,6 +109,19 @@ describe('rejected tokens against the real server', () => {
     expect(result.stderr).toContain(`run envmgr login ${domain}`);
   });
 
+  it('a corrupt credentials file: exit 1 with one line that says what to do, not an unexpected error', async () => {
+    const home = await tempHome();
+    const env = baseEnv(home);
+    expect((await runCli(['login', em.url, '--with-token', '--workspace-id', 'alpha'], { env, stdin: em.token })).code).toBe(0);
+    await writeFile(join(home, '.envmgr', 'credentials.json'), '{not json', { mode: 0o600 });
+    for (const args of [['workspace', 'list'], ['workspace', 'list', '--verbose']]) {
+      const result = await runCli(args, { env });
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain('credentials.json is not valid JSON; delete it and run envmgr login again');
+      expect(result.stderr).not.toMatch(/unexpected|\n\s+at /);
+    }
+  });
+
   it('an expired token: exit 4', async () => {
     const { token } = await adminCreateToken(em.databaseUrl, { organizationId: em.organizationId, name: 'old', roles: [{ role: 'ORGANIZATION_OWNER' }], expiresAt: '2020-01-01T00:00:00Z' });
     const home = await tempHome();
