@@ -121,10 +121,14 @@ export async function readEnvFileSource(
   return { file, exists: true, desired: dedupe(desired, problems), problems, warnings: [] };
 }
 
-/** Reads a project `.env` as docker compose would hand it to the containers (for the Fernet key and shadow checks). */
-export async function readDotenv(path: string, required = false): Promise<Record<string, string>> {
+/**
+ * Reads a project `.env` as docker compose would hand it to the containers (for the Fernet key and shadow checks),
+ * with the lines that are not assignments dotenv reads (which it skips without a word) as problems.
+ */
+export async function readDotenv(path: string, required = false): Promise<{ values: Record<string, string>; problems: Array<{ line: number; message: string }> }> {
   const text = await readText(path, required, '.env file');
-  if (text === undefined) return {};
-  const { parse } = await import('dotenv');
-  return parse(text);
+  if (text === undefined) return { values: {}, problems: [] };
+  const { parseEnvFile } = await import('../airflow/envfile.js');
+  const { entries, problems } = parseEnvFile(text);
+  return { values: Object.fromEntries(entries.map((e) => [e.name, e.value])), problems };
 }

@@ -6,7 +6,7 @@ import { UserError } from '../cli/errors.js';
 import type { AirflowSchemaInfo } from '../metadb/schema.js';
 import { resolveDbUrl } from './db-url.js';
 import { resolveFernetKey } from './fernet-source.js';
-import { readDotenv } from './local.js';
+import { displayPath, readDotenv } from './local.js';
 
 /** The flags shared by every command that opens the local metadata database. */
 export interface TargetFlags {
@@ -37,12 +37,16 @@ export function projectPath(root: string, path: string): string {
   return isAbsolute(path) ? path : resolve(root, path);
 }
 
-export async function loadProject(ctx: Context, envFileFlag?: string): Promise<Project> {
+/** `quietAbout`: a file whose problems the caller reports itself (no warnings when it is the project .env). */
+export async function loadProject(ctx: Context, envFileFlag?: string, quietAbout?: string): Promise<Project> {
   const settings = await ctx.config();
   const root = settings.projectDir ?? ctx.cwd;
   const envFile = envFileFlag ? resolve(ctx.cwd, envFileFlag) : projectPath(root, settings.resolve('dev.env_file').value ?? '.env');
   // A .env named with --env must exist: a mistyped name would otherwise drop its Fernet key without a word.
-  return { root, envFile, dotenv: await readDotenv(envFile, envFileFlag !== undefined) };
+  const { values, problems } = await readDotenv(envFile, envFileFlag !== undefined);
+  // dotenv skips what it cannot read, docker compose may refuse the file: either way the user should hear of it.
+  if (envFile !== quietAbout) for (const p of problems) ctx.io.err(`warning: ${displayPath(envFile, ctx.cwd)}:${p.line}: ${p.message}\n`);
+  return { root, envFile, dotenv: values };
 }
 
 /**

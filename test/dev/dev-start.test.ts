@@ -227,6 +227,18 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(run.stderr).toMatch(/AIRFLOW_VAR_ENV_NAME in \.env will shadow variable env_name/);
   });
 
+  it('warns, with file and line, about .env lines dotenv skips, and still uses the rest of the file', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    await dev.writeProjectFile('.env', 'this line is not valid\nAIRFLOW_VAR_ENV_NAME=override\nAIRFLOW_CONN_BROKEN="unterminated\n');
+    const db = await airflowDb('3.1');
+    const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--dry-run']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/warning: \.env:1: .*NAME=value/);
+    expect(run.stderr).toMatch(/warning: \.env:3: .*unterminated/);
+    expect(run.stderr).not.toMatch(/warning: \.env:2/);
+    expect(run.stderr).toMatch(/AIRFLOW_VAR_ENV_NAME in \.env will shadow variable env_name/);
+  });
+
   it('refuses --deployment-id when disable_env_objects is true, saying how to turn it back on', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     expect((await dev.cli(['config', 'set', '-g', 'disable_env_objects', 'true'])).code).toBe(0);

@@ -40,7 +40,8 @@ export function registerObjectImport(parent: Command, ctx: Context): void {
 
 export async function runObjectImport(ctx: Context, opts: ObjectImportOptions): Promise<SyncReport> {
   const settings = await ctx.config();
-  const project = await loadProject(ctx, opts.envFile);
+  // The .env being imported reports its own problems, as errors; the project's is not warned about a second time.
+  const project = await loadProject(ctx, opts.envFile, opts.envFileSource ? resolve(ctx.cwd, opts.envFileSource) : undefined);
   const kinds = selectedKinds(opts);
   const sourcePath = opts.envFileSource
     ? resolve(ctx.cwd, opts.envFileSource)
