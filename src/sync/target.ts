@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type pg from 'pg';
 import type { FernetKeys } from '../airflow/fernet.js';
 import type { Context } from '../cli/context.js';
-import { UserError } from '../cli/errors.js';
+import { UsageError, UserError } from '../cli/errors.js';
 import type { AirflowSchemaInfo } from '../metadb/schema.js';
 import { resolveDbUrl } from './db-url.js';
 import { resolveFernetKey } from './fernet-source.js';
@@ -79,7 +79,8 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
       dotenv: project.dotenv,
     });
   } catch (err) {
-    throw new UserError((err as Error).message);
+    // A bad --fernet-key is a bad flag value (exit 2); a bad key from the environment or a file is not.
+    throw flags.fernetKey !== undefined ? new UsageError((err as Error).message) : new UserError((err as Error).message);
   }
   const [{ parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { SHORT_RUN, setJsTieringBudget }] = await Promise.all([
     import('../metadb/index.js'),
@@ -92,7 +93,8 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
   try {
     target = parseAirflowDbUrl(db.url, { applicationName: 'envmgr' });
   } catch (err) {
-    throw new UserError(`${(err as Error).message} (database URL from ${db.source})`);
+    const message = `${(err as Error).message} (database URL from ${db.source})`;
+    throw flags.dbUrl ? new UsageError(message) : new UserError(message);
   }
   const timeoutMs = settings.durationMs('dev.wait', flags.wait);
   ctx.log.debug(`metadata database ${target.display} (from ${db.source})`);

@@ -227,6 +227,24 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(run.stderr).toMatch(/AIRFLOW_VAR_ENV_NAME in \.env will shadow variable env_name/);
   });
 
+  it('a malformed --fernet-key or --db-url is a usage error (exit 2); the same from the environment is a failure (exit 1); neither is echoed', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const bad = 'not-a-fernet-key-S3CRET';
+    const badUrl = 'postgresql://postgres:PW-S3CRET@127.0.0.1:notaport/airflow';
+    const cases: Array<[string[], NodeJS.ProcessEnv, number]> = [
+      [['--db-url', db, '--fernet-key', bad], {}, 2],
+      [['--db-url', db], { AIRFLOW__CORE__FERNET_KEY: bad }, 1],
+      [['--db-url', badUrl, '--fernet-key', ''], {}, 2],
+      [['--fernet-key', ''], { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: badUrl }, 1],
+    ];
+    for (const [flags, env, code] of cases) {
+      const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, '--wait', '5s', '--dry-run', ...flags], { env });
+      expect(run.code, `${flags.join(' ')} ${JSON.stringify(env)}: ${run.stderr}`).toBe(code);
+      expect(run.stderr).not.toContain('S3CRET');
+    }
+  });
+
   it('warns, with file and line, about .env lines dotenv skips, and still uses the rest of the file', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     await dev.writeProjectFile('.env', 'this line is not valid\nAIRFLOW_VAR_ENV_NAME=override\nAIRFLOW_CONN_BROKEN="unterminated\n');
