@@ -55,6 +55,21 @@ describe('ENVMGR_API_TOKEN + ENVMGR_DOMAIN, with no config at all', () => {
     expect(result.stderr).toMatch(/set ENVMGR_DOMAIN/);
   });
 
+  it("over a stored login, an unknown token from the environment is not shown as the stored login's user", async () => {
+    const home = await tempHome();
+    const env = baseEnv(home);
+    expect((await runCli(['login', em.url, '--with-token', '--workspace-id', em.workspaces.alpha], { env, stdin: em.token })).code).toBe(0);
+    const stored = JSON.parse((await runCli(['auth', 'status', '--json'], { env })).stdout) as { user?: string };
+    expect(stored.user).toEqual(expect.any(String));
+    const status = await runCli(['auth', 'status', '--json'], { env: { ...env, ENVMGR_API_TOKEN: 'bogus-token-1' } });
+    expect(status.code).toBe(4);
+    const shown = JSON.parse(status.stdout) as { user?: string; tokenSource: string; tokenValid?: boolean };
+    expect(shown).toMatchObject({ tokenSource: 'env', tokenValid: false });
+    expect(shown.user).toBeUndefined();
+    const table = await runCli(['auth', 'status'], { env: { ...env, ENVMGR_API_TOKEN: 'bogus-token-1' } });
+    expect(table.stdout).not.toContain(stored.user!);
+  });
+
   it('turns the showSecrets 403 into the organization-setting guidance', async () => {
     const home = await tempHome();
     const env = baseEnv(home, { ENVMGR_API_TOKEN: em.lockedToken, ENVMGR_DOMAIN: em.url });

@@ -35,7 +35,8 @@ export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Prom
   const status: AuthStatus = {
     domain: session.domain,
     apiUrl: session.apiUrl,
-    user: session.user,
+    // The stored login's user is not the environment token's: that one is known only once the server answers.
+    user: session.tokenSource === 'env' ? undefined : session.user,
     organizationId: session.organizationId,
     workspaceId: session.workspaceId,
     tokenSource: session.tokenSource,
