@@ -159,7 +159,7 @@ export function parseEnvFile(text: string): { entries: EnvFileEntry[]; problems:
   const lastLine = new Map<string, number>();
   for (const f of found) {
     const prev = lastLine.get(f.name);
-    if (prev !== undefined) problems.push({ line: f.startLine, message: `${f.name} is already set on line ${prev}; the later value wins` });
+    if (prev !== undefined) problems.push({ line: f.startLine, message: `${f.name} is already set on line ${prev}; dotenv and docker compose take this later value: remove one of the two` });
     lastLine.set(f.name, f.startLine);
   }
   const entries: EnvFileEntry[] = [];
@@ -281,6 +281,9 @@ export function mergeEnvFile(existingText: string | undefined, entries: readonly
     if (wanted.has(e.name)) throw new Error(`${e.name} is given twice; a .env file holds one value per name`);
     wanted.set(e.name, formatEnvLine(e.name, e.value));
   }
+  // A file written with CRLF throughout (on Windows, say) stays CRLF; any other mix of line ends becomes LF. dotenv
+  // reads either the same way.
+  const eol = existingText !== undefined && existingText.includes('\r\n') && !/(^|[^\r])\n/.test(existingText) ? '\r\n' : '\n';
   const text = (existingText ?? '').replace(/\r\n?/g, '\n');
   const lines = text === '' ? [] : text.split('\n');
   const hadFinalNewline = text.endsWith('\n');
@@ -302,5 +305,5 @@ export function mergeEnvFile(existingText: string | undefined, entries: readonly
     out.push(lines[i]!);
   }
   for (const [name, line] of wanted) if (!done.has(name)) out.push(line);
-  return out.length === 0 ? '' : `${out.join('\n')}\n`;
+  return out.length === 0 ? '' : `${out.join(eol)}${eol}`;
 }

@@ -99,6 +99,14 @@ describe('.env reader', () => {
 });
 
 describe('mergeEnvFile', () => {
+  it('keeps a file written with CRLF throughout CRLF, and writes LF otherwise; dotenv reads the same either way', () => {
+    const crlf = mergeEnvFile('# team\r\nA=1\r\nAIRFLOW_VAR_X=old\r\n', [{ name: 'AIRFLOW_VAR_X', value: 'new' }, { name: 'AIRFLOW_VAR_Y', value: 'y' }]);
+    expect(crlf).toBe('# team\r\nA=1\r\nAIRFLOW_VAR_X=new\r\nAIRFLOW_VAR_Y=y\r\n');
+    expect(dotenvParse(crlf)).toEqual({ A: '1', AIRFLOW_VAR_X: 'new', AIRFLOW_VAR_Y: 'y' });
+    expect(mergeEnvFile('A=1\r\nB=2\n', [{ name: 'C', value: '3' }])).toBe('A=1\nB=2\nC=3\n');
+    expect(mergeEnvFile(undefined, [{ name: 'C', value: '3' }])).toBe('C=3\n');
+  });
+
   it('refuses two entries of one name instead of keeping one of them', () => {
     expect(() => mergeEnvFile('A=1\n', [{ name: 'AIRFLOW_VAR_X', value: 'a' }, { name: 'AIRFLOW_VAR_X', value: 'b' }])).toThrow(/AIRFLOW_VAR_X is given twice/);
   });
