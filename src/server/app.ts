@@ -77,6 +77,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Callback-style hooks: they run on every request, and an async hook costs a promise and a microtask turn more.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // A DELETE or GET says nothing in its body; HTTP clients that always send `Content-Type: application/json` send
+    // it with no body too, which the JSON parser would refuse as an empty document.
+    const { 'content-length': length, 'transfer-encoding': chunked, 'content-type': type } = request.headers;
+    if ((request.method === 'DELETE' || request.method === 'GET') && type !== undefined && (length === undefined || length === '0') && chunked === undefined) {
+      delete request.headers['content-type'];
+    }
     done();
   });
   // No logger, no per-request entry to build.

@@ -100,6 +100,26 @@ describe('over a real socket on 127.0.0.1', () => {
     expect((await http('GET', '/v1/health', undefined, false)).status).toBe(200);
   });
 
+  it('takes a DELETE or GET sent with Content-Type: application/json and no body, as generic HTTP clients send them', async () => {
+    const created = await http('POST', `/v1/organizations/${org}/environment-objects`, {
+      objectKey: 'sock_del', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: ws, airflowVariable: { value: 'v' },
+    });
+    expect(created.status).toBe(200);
+    const url = `${server.url}/v1/organizations/${org}/environment-objects/${created.body.id}`;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': '0' };
+    const got = await request(url, { method: 'GET', headers });
+    expect(got.statusCode).toBe(200);
+    await got.body.text();
+    const deleted = await request(url, { method: 'DELETE', headers });
+    expect(deleted.statusCode).toBe(204);
+    await deleted.body.text();
+    expect((await http('GET', `/v1/organizations/${org}/environment-objects/${created.body.id}`)).status).toBe(404);
+    // A POST with an empty JSON body is still refused.
+    const empty = await request(`${server.url}/v1/organizations/${org}/environment-objects`, { method: 'POST', headers });
+    expect(empty.statusCode).toBe(400);
+    await empty.body.text();
+  });
+
   it('logs one JSON line per request with id, method, route, status and latency, and never a token or secret', async () => {
     await http('GET', `/v1/organizations/${org}/environment-objects?workspaceId=${ws}&showSecrets=true`);
     await http('GET', '/v1/users/self', undefined, false);
