@@ -240,7 +240,6 @@ export function envSafeJson(json: string): string {
   return json.replace(/[$#']/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }
 
-/** The `.env` entry for a connection: a URI (default) or Airflow's JSON form (see envSafeJson). */
 /**
  * Objects whose ids differ only in case (or otherwise map to one name) would share one `AIRFLOW_CONN_*` /
  * `AIRFLOW_VAR_*` variable: Airflow looks the id up upper-cased. One sentence per such pair, empty when none.
@@ -259,6 +258,7 @@ export function envNameCollisions(connectionIds: readonly string[], variableKeys
   return out;
 }
 
+/** The `.env` entry for a connection: a URI (default) or Airflow's JSON form (see envSafeJson). */
 export function connectionEnvEntry(conn: AirflowConnection, opts: { serialization?: 'uri' | 'json'; airflow?: AirflowVariant } = {}): EnvEntry {
   const value =
     opts.serialization === 'json' ? envSafeJson(connectionToJson(conn, { airflow: opts.airflow ?? '2' })) : connectionToUri(conn, { airflow: opts.airflow ?? '2' });

@@ -50,14 +50,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
-    // Errors met before routing (a path that is not valid percent-encoding) get API.md's error body too.
+    // Errors met before routing (a path that is not valid percent-encoding, an over-long path parameter) get API.md's
+    // error body too.
     frameworkErrors: (error, request, reply) => {
-      const badUrl = error.code === 'FST_ERR_BAD_URL';
-      const body: ErrorBody = {
-        message: badUrl ? 'the request path is not valid percent-encoding' : 'the request could not be routed',
-        requestId: request.id,
-        statusCode: badUrl ? 400 : 500,
-      };
+      const [statusCode, message] =
+        error.code === 'FST_ERR_BAD_URL' ? [400, 'the request path is not valid percent-encoding']
+        : error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? [414, 'a part of the request path is longer than the server accepts']
+        : [500, 'the request could not be routed'];
+      const body: ErrorBody = { message, requestId: request.id, statusCode };
       void (reply as unknown as FastifyReply).header('x-request-id', request.id).code(body.statusCode).send(body);
     },
     // And those Node's HTTP parser meets before there is a request at all (headers too large, malformed HTTP).

@@ -96,6 +96,9 @@ describe('over a real socket on 127.0.0.1', () => {
     expect(huge.body).toEqual({ message: expect.any(String), requestId: huge.requestId, statusCode: 431 });
     expect(huge.requestId).toMatch(/^req_/);
     expect(huge.requestId).not.toBe(badUrl.requestId);
+    const longParam = await http('GET', `/v1/organizations/${org}/workspaces/${'w'.repeat(300)}`);
+    expect(longParam.status).toBe(414);
+    expect(longParam.body).toEqual({ message: expect.stringContaining('longer than the server accepts'), requestId: longParam.headers['x-request-id'], statusCode: 414 });
     // The server goes on serving.
     expect((await http('GET', '/v1/health', undefined, false)).status).toBe(200);
   });
