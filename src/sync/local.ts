@@ -128,7 +128,7 @@ export async function readEnvFileSource(
 export async function readDotenv(path: string, required = false): Promise<{ values: Record<string, string>; problems: Array<{ line: number; message: string }> }> {
   const text = await readText(path, required, '.env file');
   if (text === undefined) return { values: {}, problems: [] };
-  const { parseEnvFile } = await import('../airflow/envfile.js');
-  const { entries, problems } = parseEnvFile(text);
-  return { values: Object.fromEntries(entries.map((e) => [e.name, e.value])), problems };
+  const [{ parse }, { parseEnvFile }] = await Promise.all([import('dotenv'), import('../airflow/envfile.js')]);
+  // The values are dotenv's own reading, whatever envmgr's line finder makes of the file.
+  return { values: parse(text), problems: parseEnvFile(text).problems };
 }
