@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { authenticate, LookupConnections, TokenLookups } from './auth.js';
@@ -42,11 +43,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Request ids: a random per-app prefix (unique across processes) and a counter; cheaper than random bytes per request.
   const idPrefix = `req_${randomBytes(6).toString('hex')}`;
   let requestCount = 0;
+  const nextRequestId = () => `${idPrefix}${(++requestCount).toString(36).padStart(6, '0')}`;
   const app = Fastify({
     logger: false,
     bodyLimit,
     requestIdHeader: false,
-    genReqId: () => `${idPrefix}${(++requestCount).toString(36).padStart(6, '0')}`,
+    genReqId: nextRequestId,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
@@ -63,8 +65,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // And those Node's HTTP parser meets before there is a request at all (headers too large, malformed HTTP).
     clientErrorHandler: (error, socket) => {
       if ((error as { code?: string }).code === 'ECONNRESET' || socket.destroyed) return;
-      const requestId = `${idPrefix}${(++requestCount).toString(36).padStart(6, '0')}`;
-      socket.end(rawErrorResponse(clientErrorBody(error as Error & { code?: string }, requestId)));
+      socket.end(rawErrorResponse(clientErrorBody(error as Error & { code?: string }, nextRequestId())));
     },
   });
   app.decorateRequest('principal', null);
@@ -153,7 +154,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 }
 
 /** How deep a request body may nest arrays and objects (an Airflow extra needs a handful of levels). */
-export const MAX_BODY_DEPTH = 64;
+const MAX_BODY_DEPTH = 64;
 
 function tooDeep(): HttpError {
   const message = `the request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`;
@@ -182,9 +183,8 @@ function clientErrorBody(error: Error & { code?: string }, requestId: string): E
 
 function rawErrorResponse(body: ErrorBody): string {
   const text = JSON.stringify(body);
-  const reason = body.statusCode === 431 ? 'Request Header Fields Too Large' : body.statusCode === 408 ? 'Request Timeout' : 'Bad Request';
   return (
-    `HTTP/1.1 ${body.statusCode} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(text)}\r\nx-request-id: ${body.requestId}\r\nConnection: close\r\n\r\n${text}`
   );
 }

@@ -120,7 +120,7 @@ describe('airflow_settings.yaml reader', () => {
 describe('airflow_settings.yaml reader: anchors, aliases and merge keys', () => {
   it('uses aliased values, whole aliased entries and merged maps as the Astro CLI and PyYAML do', () => {
     const r = readSettingsFile([
-      'x-defaults: &defaults',
+      'airflow_defaults: &defaults',
       '  conn_type: postgres',
       '  conn_host: db.internal',
       '  conn_port: 5432',
@@ -142,7 +142,7 @@ describe('airflow_settings.yaml reader: anchors, aliases and merge keys', () => 
       '    - variable_name: two',
       '      variable_value: *vv',
       '',
-    ].join('\n').replace('x-defaults: &defaults', 'airflow_defaults: &defaults'));
+    ].join('\n'));
     // The top-level anchor holder is an unknown key (reported); everything else reads.
     expect(r.problems.map((p) => p.message)).toEqual([expect.stringContaining('unknown key "airflow_defaults"')]);
     const byId = Object.fromEntries(r.connections.map((c) => [c.connection.conn_id, c.connection]));
