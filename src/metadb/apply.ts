@@ -103,16 +103,15 @@ export class CopyConflictError extends AirflowDbError {
 
 const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
 
-/** Batches of COPY text, produced one at a time as the COPY asks for them; `sent` is called after the last one. */
-function* batches<T>(rows: readonly T[], spec: RowsSpec<T>, sent?: () => void): Generator<Buffer> {
+/** Batches of COPY text, produced one at a time as the COPY asks for them. */
+function* batches<T>(rows: readonly T[], spec: RowsSpec<T>): Generator<Buffer> {
   for (let i = 0; i < rows.length; i += BATCH) yield spec.chunk(rows.slice(i, i + BATCH));
-  sent?.();
 }
 
 /** Bulk-loads rows that should not exist yet; a unique violation becomes CopyConflictError (nothing is kept). */
-async function copyNew<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>): Promise<void> {
+async function copyNew<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>, sent?: () => void): Promise<void> {
   try {
-    await copyFrom(client, `COPY ${spec.table} (${quoted(spec.columns)}) FROM STDIN`, chunks);
+    await copyFrom(client, `COPY ${spec.table} (${quoted(spec.columns)}) FROM STDIN`, chunks, sent ? { onSent: sent } : {});
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
       throw new CopyConflictError(`a row appeared in ${spec.table} while envmgr was writing (${(err as Error).message})`);
@@ -127,11 +126,11 @@ let stages = 0;
  * Upserts rows through a temporary table: COPY into it, then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`
  * setting every given column. The temporary table goes with the transaction.
  */
-async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>): Promise<void> {
+async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>, sent?: () => void): Promise<void> {
   const stage = `pg_temp.envmgr_stage_${++stages}`;
   const cols = quoted(spec.columns);
   await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
-  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
+  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks, sent ? { onSent: sent } : {});
   const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
   await client.query(
     `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
@@ -151,8 +150,8 @@ async function writeRows<T>(
   const fresh: T[] = [];
   const existing: T[] = [];
   for (const row of rows) (bulk && isNew(row) ? fresh : existing).push(row);
-  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec, existing.length > 0 ? undefined : sent));
-  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec, sent));
+  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec), existing.length > 0 ? undefined : sent);
+  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec), sent);
 }
 
 function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {
@@ -205,16 +204,15 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   const { connections, variables, pools } = writes;
   await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk);
   await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk);
-  // Serialized on the event loop's next turn after the last connection row, by when the end of the COPY is on its way
-  // too. A failure there is left to the call below, which then raises it.
-  const soon = () =>
-    setImmediate(() => {
-      try {
-        serializeState();
-      } catch {
-        // raised again below
-      }
-    });
+  // Serialized once the last connection row and the end of the COPY are on the socket, while Postgres takes them in.
+  // A failure there is left to the call below, which then raises it.
+  const soon = () => {
+    try {
+      serializeState();
+    } catch {
+      // raised again below
+    }
+  };
   await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, soon);
   if (writes.state.upsert.length + writes.state.delete.length > 0) await writeSyncState(client, info, serializeState());
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);

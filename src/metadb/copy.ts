@@ -31,6 +31,17 @@ function sendCopyData(connection: CopyConnection, chunk: Buffer): void {
   connection.stream.write(chunk);
 }
 
+/**
+ * The CopyDone message; `onSent` is called once it (and so every row before it) has been handed to the socket, from
+ * where Postgres reads the rest without Node's help.
+ */
+function sendCopyDone(connection: CopyConnection, onSent?: () => void): void {
+  if (!connection.stream.writable) return;
+  connection.stream.write(COPY_DONE, onSent && (() => onSent()));
+}
+
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+
 class CopyFromStdin {
   callback?: (err: Error | null, rowCount?: number) => void;
   private error: Error | null = null;
@@ -39,6 +50,7 @@ class CopyFromStdin {
   constructor(
     readonly text: string,
     private readonly chunks: CopyChunks,
+    private readonly onSent?: () => void,
   ) {}
 
   submit(connection: CopyConnection): void {
@@ -51,12 +63,16 @@ class CopyFromStdin {
 
   private async pump(connection: CopyConnection): Promise<void> {
     try {
+      // The next chunk is produced as soon as the last one is written, and waits for the socket to drain (if it
+      // must) only then: the end of the data never waits for a drain, nor for whatever runs on the event loop's next turn.
       for await (const chunk of this.chunks) {
         if (this.error) break; // the server already refused (e.g. a unique violation): stop producing
-        sendCopyData(connection, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
         if (connection.stream.writableNeedDrain) await new Promise((resolve) => connection.stream.once('drain', resolve));
+        if (this.error) break;
+        sendCopyData(connection, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
       }
-      connection.endCopyFrom();
+      if (this.error) connection.endCopyFrom();
+      else sendCopyDone(connection, this.onSent);
     } catch (err) {
       // A failure while producing rows (not the server's): abort the COPY, which fails the statement.
       this.error ??= err instanceof Error ? err : new Error(String(err));
@@ -98,10 +114,18 @@ class CopyFromStdin {
   handleCopyData(): void {}
 }
 
+export interface CopyOptions {
+  /**
+   * Called once the last row and the end of the data are on the socket (not when Postgres has taken them in): work
+   * that can wait for the COPY starts then, and does not hold back the rows' last bytes by taking the event loop.
+   */
+  onSent?: () => void;
+}
+
 /** Runs `COPY <table> (<columns>) FROM STDIN` with the given chunks of COPY text; resolves to the rows copied. */
-export function copyFrom(client: pg.ClientBase, sql: string, chunks: CopyChunks): Promise<number> {
+export function copyFrom(client: pg.ClientBase, sql: string, chunks: CopyChunks, options: CopyOptions = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const query = new CopyFromStdin(sql, chunks);
+    const query = new CopyFromStdin(sql, chunks, options.onSent);
     query.callback = (err, rowCount) => (err ? reject(err) : resolve(rowCount ?? 0));
     (client as unknown as { query(q: unknown): void }).query(query);
   });

@@ -104,6 +104,42 @@ describe('COPY text', () => {
       await client.end();
     }
   });
+
+  it('tells onSent once the last rows are on the socket, before the COPY completes, and not when producing fails', async () => {
+    const client = await openClient(await createTestDatabase('copysent'));
+    try {
+      await client.query('CREATE TABLE t (a text)');
+      const events: string[] = [];
+      // Several megabytes, more than the socket takes at once, so that some chunks wait for a drain.
+      const line = `${'x'.repeat(1000)}\n`;
+      function* chunks() {
+        for (let i = 0; i < 8; i++) {
+          events.push(`chunk ${i}`);
+          yield Buffer.from(line.repeat(1000));
+        }
+      }
+      const copied = copyFrom(client, 'COPY t (a) FROM STDIN', chunks(), {
+        onSent: () => {
+          events.push('sent');
+          // Holding the event loop here no longer holds back the end of the data (it is on the socket already).
+          const until = Date.now() + 50;
+          while (Date.now() < until);
+        },
+      }).then((n) => (events.push('done'), n));
+      expect(await copied).toBe(8000);
+      expect(events).toEqual([...Array.from({ length: 8 }, (_, i) => `chunk ${i}`), 'sent', 'done']);
+
+      const failing = copyFrom(client, 'COPY t (a) FROM STDIN', (function* () {
+        yield 'one\n';
+        throw new Error('cannot encrypt');
+      })(), { onSent: () => events.push('sent again') });
+      await expect(failing).rejects.toThrow(/cannot encrypt/);
+      expect(events).not.toContain('sent again');
+      expect((await client.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(8000);
+    } finally {
+      await client.end();
+    }
+  });
 });
 
 describe('canonical text of a connection', () => {
