@@ -121,7 +121,7 @@ export class ContentDigests {
     const textsAt = endsAt + 4 * n;
     const mem = this.reserveFor(layout, n, textsAt + json.length);
     mem.write(json, textsAt, 'latin1');
-    const found = fernetCore().fn.splitRows(textsAt, textsAt + json.length, startsAt, endsAt);
+    const found = fernetCore().fn.splitRows(textsAt, textsAt + json.length, startsAt, endsAt, 0x5b, 0x5d);
     if (found !== n) throw new Error(`expected a JSON array of ${n} ${kind} canonical texts, found ${found}`);
     const words = new Int32Array(mem.buffer, 0, textsAt >>> 2);
     const texts = new Array<string>(n);

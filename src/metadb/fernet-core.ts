@@ -26,7 +26,7 @@ interface CoreExports {
   place(n: number, starts: number, lengths: number, src: number): void;
   sip(p: number, length: number, key: number, out: number): void;
   sipFields(n: number, starts: number, ends: number, out: number): number;
-  splitRows(p: number, end: number, starts: number, ends: number): number;
+  splitRows(p: number, end: number, starts: number, ends: number, open: number, close: number): number;
   copyRows(n: number, width: number, cells: number, text: number, tokens: number, ends: number, out: number): number;
 }
 

@@ -476,10 +476,11 @@
         (br $next)))
     (local.get $dst))
 
-  ;; Where each element of a JSON array of arrays starts (its "[") and ends (past its "]"), written to starts and ends,
-  ;; for the text [$p, $end) as JSON.stringify writes an array of canonical texts' arrays (no blanks; strings and
-  ;; scalars inside); returns how many, or -1 when the text is not such an array.
-  (func (export "splitRows") (param $p i32) (param $end i32) (param $starts i32) (param $ends i32) (result i32)
+  ;; Where each element of a JSON array of arrays (or of objects) starts (its $open byte, "[" or "{") and ends (past
+  ;; its $close byte, "]" or "}"), written to starts and ends, for the text [$p, $end) as JSON.stringify writes an array
+  ;; of canonical texts' arrays or of flat objects (no blanks; only strings and scalars inside); returns how many, or -1
+  ;; when the text is not such an array.
+  (func (export "splitRows") (param $p i32) (param $end i32) (param $starts i32) (param $ends i32) (param $open i32) (param $close i32) (result i32)
     (local $n i32) (local $c i32)
     (if (i32.or
           (i32.lt_s (i32.sub (local.get $end) (local.get $p)) (i32.const 2))
@@ -490,7 +491,7 @@
     (local.set $end (i32.sub (local.get $end) (i32.const 1)))
     (if (i32.eq (local.get $p) (local.get $end)) (then (return (i32.const 0))))
     (loop $row
-      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x5b)) (then (return (i32.const -1))))
+      (if (i32.ne (i32.load8_u (local.get $p)) (local.get $open)) (then (return (i32.const -1))))
       (i32.store (i32.add (local.get $starts) (i32.shl (local.get $n) (i32.const 2))) (local.get $p))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (block $closed
@@ -498,7 +499,7 @@
           (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -1))))
           (local.set $c (i32.load8_u (local.get $p)))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (br_if $closed (i32.eq (local.get $c) (i32.const 0x5d)))
+          (br_if $closed (i32.eq (local.get $c) (local.get $close)))
           (if (i32.eq (local.get $c) (i32.const 0x22))
             (then
               ;; A string: up to its closing quote, stepping over each backslash escape's next byte.

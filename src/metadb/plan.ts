@@ -8,7 +8,7 @@ import {
   canonicalVariable,
   canonicalText,
   connectionCanonicalText,
-  connectionCanonicalValues,
+  connectionsCanonicalJson,
   type FieldSupport,
   type StateUpsert,
   type SyncState,
@@ -160,7 +160,7 @@ export function desiredContents(ds: readonly DesiredObject[], fields: FieldSuppo
     const at = missing[kind];
     if (at.length === 0) continue;
     // Connections (the many): their canonical texts as one JSON.stringify of their values' arrays, split in the module.
-    const batch = kind === 'connection' ? digests.manyOfArray(kind, fields, JSON.stringify(at.map((i) => connectionCanonicalValues(ds[i]!.object as AirflowConnection, fields))), at.length) : null;
+    const batch = kind === 'connection' ? digests.manyOfArray(kind, fields, connectionsCanonicalJson(at.map((i) => ds[i]!.object as AirflowConnection), fields), at.length) : null;
     const texts = batch ? batch.texts : at.map((i) => desiredText(ds[i]!, fields));
     const hashes = batch ? batch.digests : digests.many(kind, fields, texts);
     at.forEach((i, j) => {
