@@ -26,6 +26,8 @@ export interface RunOptions {
 export function baseEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
+    // The run's temporary directory (test/support/global-setup.ts), removed when the run ends.
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
     HOME: home,
     ENVMGR_HOME: join(home, '.envmgr'),
     // Without a Secret Service the keychain attempt fails fast; the keychain tests set up their own.
