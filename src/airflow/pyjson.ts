@@ -58,9 +58,7 @@ export function pythonJsonDumps(value: unknown): string {
     case 'string':
       return asciiString(value);
     case 'number':
-      if (Number.isNaN(value)) return 'NaN';
-      if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
-      return JSON.stringify(value);
+      return numberDumps(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':
@@ -71,6 +69,17 @@ export function pythonJsonDumps(value: unknown): string {
     default:
       throw new TypeError(`cannot serialize ${typeof value} as JSON`);
   }
+}
+
+/**
+ * A JS number as `json.dumps` writes what Python decodes from the number's JSON text: an integral value (JSON.stringify
+ * writes it without a fraction or, from 1e21, as `1e+21`) the way Python writes that int or float, anything else as
+ * Python's float repr (`1e-05` where JS writes `0.00001`, `1.5e-07` for `1.5e-7`).
+ */
+function numberDumps(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  return Number.isInteger(value) ? JSON.stringify(value) : pythonFloatRepr(value, true);
 }
 
 function objectDumps(record: Record<string, unknown>): string {
@@ -103,7 +112,7 @@ export function flatObjectDumps(record: Record<string, unknown>): string | undef
       text = `"${v}"`;
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) return undefined;
-      text = JSON.stringify(v);
+      text = Number.isInteger(v) ? JSON.stringify(v) : pythonFloatRepr(v, true);
     } else if (typeof v === 'boolean') text = v ? 'true' : 'false';
     else if (v === null) text = 'null';
     else if (v === undefined) continue;

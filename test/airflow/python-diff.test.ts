@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exportConnectionsJson, exportConnectionsYaml } from '../../src/airflow/airflow-files.js';
 import type { ConnectionRow } from '../../src/airflow/airflow-files.js';
-import { pyReprStr, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from '../../src/airflow/pyjson.js';
+import { flatObjectDumps, pyReprStr, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from '../../src/airflow/pyjson.js';
 import { AIRFLOW_VARIANTS, airflowGetUri, parseConnectionUri } from '../../src/airflow/uri.js';
 import type { ConnectionFields } from '../../src/airflow/uri.js';
 import { findPython, runPython } from './python.js';
@@ -148,6 +148,7 @@ print(json.dumps({
     'json2': [json.dumps(dict(d), indent=2) for d in req['yaml']],
     'json4': [json.dumps(json.loads(t), sort_keys=True, indent=4) for t in req['json4']],
     'repr': [repr(t) for t in req['repr']],
+    'numbers': [json.dumps(json.loads(t)) for t in req['numbers']],
 }))
 `;
 
@@ -254,6 +255,16 @@ if (!python) {
     const texts = fc.sample(jsonish, { numRuns: 300, seed: 3 });
     const jsonTexts = fc.sample(fc.json(), { numRuns: 200, seed: 5 });
     const reprTexts = fc.sample(fc.string({ unit: fc.oneof(piece(["'", '"', '\\', '\n', '\t', '\u0000', '\u007f', '\u00a0', '\u2028', 'é', '😀', '\u200b', '\ue000', 'a']), stableChar), maxLength: 8 }), { numRuns: 300, seed: 9 });
+    // Extras as the model holds them (numbers from JSON.parse of an API payload or a settings file), as JSON text.
+    const numberTexts = fc.sample(
+      fc.dictionary(fc.string({ unit: piece(['a', 'b', 'c', 'timeout', 'ratio']), minLength: 1, maxLength: 3 }), fc.oneof(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.double({ min: -1e-3, max: 1e-3, noNaN: true }),
+        fc.integer(),
+        fc.constantFrom(0.1, 0.00001, 1.5e-7, 1e16, 1.5e16, 123456.789, 1e21, 2 ** 53 + 2, 5e-324, -2.5e-5, 1e100),
+      ), { maxKeys: 4 }).map((d) => JSON.stringify(d)),
+      { numRuns: 300, seed: 13 },
+    );
     const rowSets = fc.sample(fc.uniqueArray(rowArb, { selector: (r) => r.conn_id, maxLength: 4 }), { numRuns: 150, seed: 11 });
     // Pairs, not objects: a JS object would move integer-like ids ("11") to the front.
     const dumpable = rowSets.map((rows) =>
@@ -271,6 +282,7 @@ if (!python) {
       json2: string[];
       json4: string[];
       repr: string[];
+      numbers: string[];
     }>(python, AIRFLOW_PY, {
       parse: uris.flatMap((u) => AIRFLOW_VARIANTS.map((v) => [u, v])),
       get_uri: fields.flatMap((f) => AIRFLOW_VARIANTS.map((v) => [f, v])),
@@ -278,6 +290,7 @@ if (!python) {
       yaml: dumpable,
       json4: jsonTexts,
       repr: reprTexts,
+      numbers: numberTexts,
     });
 
     it('parseConnectionUri agrees with Python on every generated URI and variant', () => {
@@ -310,6 +323,14 @@ if (!python) {
 
     it('pythonJsonDumpsIndent matches json.dumps(sort_keys=True, indent=4) (variables and pools export)', () => {
       jsonTexts.forEach((t, i) => expect(pythonJsonDumpsIndent(pythonJsonLoads(t), 4, true), t).toBe(py.json4[i]));
+    });
+
+    it('pythonJsonDumps and flatObjectDumps write JS numbers as json.dumps writes what Python decodes from their JSON', () => {
+      numberTexts.forEach((t, i) => {
+        const record = JSON.parse(t) as Record<string, unknown>;
+        expect(pythonJsonDumps(record), t).toBe(py.numbers[i]);
+        expect(flatObjectDumps(record), t).toBe(py.numbers[i]);
+      });
     });
 
     it('pyReprStr matches repr() (used in Airflow messages such as port and key errors)', () => {
