@@ -5,7 +5,7 @@ import type { ParsedConnection } from './json.js';
 import type { AirflowPool, AirflowVariable } from './model.js';
 import { PyJsonDecodeError, comparePyStr, setOwn, jsToPy, pyReprStr, pyToJs, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
-import { PythonError } from './pyurl.js';
+import { PY_WHITESPACE, PythonError } from './pyurl.js';
 import { airflowGetUri, parseConnectionUri } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 
@@ -442,13 +442,16 @@ function pySplitLines(content: string): string[] {
 
 type RawSecrets = Map<string, unknown>;
 
+/** `COMMENT_PATTERN = re.compile(r"\s*#.*")` with `match`: Python's `\s` (str.isspace), which JS's `\s` is not. */
+const ENV_COMMENT = new RegExp(`^[${PY_WHITESPACE}]*#`, 'u');
+
 function parseEnvContent(content: string, major: '2' | '3'): [RawSecrets, [number, string][]] {
   const secrets: RawSecrets = new Map();
   const errors: [number, string][] = [];
   pySplitLines(content).forEach((line, i) => {
     const lineNo = i + 1;
     if (!line) return;
-    if (/^\s*#/u.test(line)) return;
+    if (ENV_COMMENT.test(line)) return;
     const eq = line.indexOf('=');
     if (eq < 0) {
       errors.push([lineNo, 'Invalid line format. The line should contain at least one equal sign ("=").']);

@@ -172,6 +172,12 @@ describe('LocalFilesystemBackend', () => {
       "AirflowException: Unexpected value type: <class 'int'>. The connection can only be defined using a string or object.",
     );
   });
+  it(".env comments are recognised with Python's \\s: U+001F before '#' is blank, a byte-order mark is not", () => {
+    // re.match(r"\s*#.*", line): "\x1f# c" is a comment; "\ufeff# c" is a line without "=", and "\ufeffA=x" a key.
+    expect(parseLocalFilesystemSecrets('\u001f# note\nA=x\n', { format: 'env', kind: 'variables' })).toEqual({ variables: { A: 'x' } });
+    expect(() => parseLocalFilesystemSecrets('\ufeff# note\nA=x\n', { format: 'env', kind: 'variables' })).toThrow('Failed to load the secret file.');
+    expect(parseLocalFilesystemSecrets('\ufeffA=x\n', { format: 'env', kind: 'variables' })).toEqual({ variables: { '\ufeffA': 'x' } });
+  });
   it('reports .env lines that only contain blanks (Airflow skips only empty lines)', () => {
     expect(() => parseLocalFilesystemSecrets('A=x\n   \n', { format: 'env', kind: 'variables' })).toThrow('Failed to load the secret file.');
   });
