@@ -490,11 +490,72 @@ const PY_BOOL = {
   resolve: (s: string) => /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/.test(s),
 };
 
+/**
+ * PyYAML's implicit ints (its Resolver and construct_yaml_int): binary, octal (a leading 0), decimal without leading
+ * zeros, hex and base 60, `_` ignored. Narrower than the `yaml` package's YAML 1.1 ints: `09` and `0:30` stay strings.
+ */
+const PY_INT = {
+  identify: (v: unknown) => typeof v === 'number' && Number.isInteger(v),
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  test: /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/,
+  resolve: (text: string) => {
+    let s = text.replace(/_/g, '');
+    const sign = s.startsWith('-') ? -1 : 1;
+    if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
+    let n: number;
+    if (s === '0') return 0;
+    if (s.startsWith('0b')) n = parseInt(s.slice(2), 2);
+    else if (s.startsWith('0x')) n = parseInt(s.slice(2), 16);
+    else if (s.startsWith('0')) n = parseInt(s, 8);
+    else if (s.includes(':')) n = s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+    else n = Number(s);
+    // int('', 2) raises in Python (`0b_`): such a value is not a number here either.
+    if (Number.isNaN(n)) throw new Error(`invalid literal for int(): ${JSON.stringify(text)}`);
+    return sign * n;
+  },
+};
+
+/**
+ * PyYAML's implicit floats (its Resolver and construct_yaml_float): a dot is required (`1e3` and `1.0e3` stay
+ * strings, the exponent needs its sign), a sign only before digits (`-.5` is a string), base 60, .inf and .nan.
+ */
+const PY_FLOAT = {
+  identify: (v: unknown) => typeof v === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:float',
+  test: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
+  resolve: (text: string) => {
+    let s = text.replace(/_/g, '').toLowerCase();
+    const sign = s.startsWith('-') ? -1 : 1;
+    if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
+    if (s === '.inf') return sign * Infinity;
+    if (s === '.nan') return NaN;
+    if (s.includes(':')) return sign * s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+    return sign * Number(s);
+  },
+};
+
+/**
+ * PyYAML's implicit timestamps: a date alone has two-digit month and day (`2024-1-1` stays a string). (Its rarer
+ * forms, a fraction dot without digits or a zone hour above 29, are strings here.)
+ */
+const PY_TIMESTAMP = /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[ \t]*(?:Z|[-+][012]?[0-9](?::[0-9]{2})?))?)$/;
+
+const PY_REPLACED = new Set(['tag:yaml.org,2002:bool', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
+
 /** `yaml` package options that read like PyYAML's `safe_load` (YAML 1.1 types; a repeated key wins). */
 export const PYYAML_SAFE_LOAD = {
   version: '1.1' as const,
   uniqueKeys: false,
-  customTags: (tags: Tags) => [...tags.filter((t) => (t as { tag?: string }).tag !== 'tag:yaml.org,2002:bool'), PY_BOOL],
+  customTags: (tags: Tags) => [
+    ...tags
+      .filter((t) => !PY_REPLACED.has((t as { tag?: string }).tag ?? ''))
+      .map((t) => ((t as { tag?: string }).tag === 'tag:yaml.org,2002:timestamp' ? { ...(t as object), test: PY_TIMESTAMP } : t)),
+    PY_BOOL,
+    PY_FLOAT,
+    PY_INT,
+  ] as Tags,
 };
 
 function parseYamlContent(content: string): [RawSecrets, [number, string][]] {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exportConnectionsJson, exportConnectionsYaml } from '../../src/airflow/airflow-files.js';
+import { exportConnectionsJson, exportConnectionsYaml, parseLocalFilesystemSecrets } from '../../src/airflow/airflow-files.js';
 import type { ConnectionRow } from '../../src/airflow/airflow-files.js';
 import { flatObjectDumps, pyReprStr, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from '../../src/airflow/pyjson.js';
 import { AIRFLOW_VARIANTS, airflowGetUri, parseConnectionUri } from '../../src/airflow/uri.js';
@@ -133,6 +133,25 @@ def attempt(fn, *a):
     except Exception as e:
         return {'error': f"{type(e).__name__}: {e}"}
 
+def yaml_scalar(text):
+    import datetime
+    try:
+        v = yaml.safe_load('k: ' + text + '\\n')['k']
+    except Exception:
+        return ['error']
+    if isinstance(v, bool):
+        return ['bool', v]
+    if isinstance(v, (int, float)):
+        f = float(v)
+        return ['number', f if f == f and abs(f) != float('inf') else repr(f)]
+    if v is None:
+        return ['null']
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        return ['timestamp']
+    if isinstance(v, str):
+        return ['str', v]
+    return [type(v).__name__]
+
 def loads(text):
     try:
         return {'ok': json.dumps(json.loads(text))}
@@ -149,6 +168,7 @@ print(json.dumps({
     'json4': [json.dumps(json.loads(t), sort_keys=True, indent=4) for t in req['json4']],
     'repr': [repr(t) for t in req['repr']],
     'numbers': [json.dumps(json.loads(t)) for t in req['numbers']],
+    'yaml_scalars': [yaml_scalar(t) for t in req['yaml_scalars']],
 }))
 `;
 
@@ -265,6 +285,16 @@ if (!python) {
       ), { maxKeys: 4 }).map((d) => JSON.stringify(d)),
       { numRuns: 300, seed: 13 },
     );
+    // Plain YAML scalars near PyYAML's implicit types (YAML 1.1 ints, floats, booleans, nulls, timestamps).
+    const yamlScalars = fc.sample(
+      fc.oneof(
+        fc.string({ unit: piece(['0', '1', '7', '9', '_', '.', 'e', 'E', '+', '-', ':', 'x', 'b', 'o', 'F', 'a', '5']), minLength: 1, maxLength: 7 }),
+        piece(['yes', 'No', 'ON', 'off', 'y', 'n', '~', 'null', 'NULL', '.inf', '-.Inf', '+.INF', '.NaN', '.nan', '1:20', '1:20:30.5', '0:30', '190:20:30',
+          '2024-01-01', '2024-1-1', '2024-01-01 10:00:00', '2001-12-14t21:59:43.10-05:00', '0b1_0', '0x_1F', '0777', '0o17', '09', '1e3', '1.0e3', '1.0e+3',
+          '-.5', '.5', '1.', '0.', '+1_000', '-0', '6.8523015e+5', '685.230_15e+03']),
+      ),
+      { numRuns: 400, seed: 17 },
+    );
     const rowSets = fc.sample(fc.uniqueArray(rowArb, { selector: (r) => r.conn_id, maxLength: 4 }), { numRuns: 150, seed: 11 });
     // Pairs, not objects: a JS object would move integer-like ids ("11") to the front.
     const dumpable = rowSets.map((rows) =>
@@ -283,6 +313,7 @@ if (!python) {
       json4: string[];
       repr: string[];
       numbers: string[];
+      yaml_scalars: unknown[][];
     }>(python, AIRFLOW_PY, {
       parse: uris.flatMap((u) => AIRFLOW_VARIANTS.map((v) => [u, v])),
       get_uri: fields.flatMap((f) => AIRFLOW_VARIANTS.map((v) => [f, v])),
@@ -291,6 +322,7 @@ if (!python) {
       json4: jsonTexts,
       repr: reprTexts,
       numbers: numberTexts,
+      yaml_scalars: yamlScalars,
     });
 
     it('parseConnectionUri agrees with Python on every generated URI and variant', () => {
@@ -331,6 +363,24 @@ if (!python) {
         expect(pythonJsonDumps(record), t).toBe(py.numbers[i]);
         expect(flatObjectDumps(record), t).toBe(py.numbers[i]);
       });
+    });
+
+    it('LocalFilesystemBackend YAML files resolve plain scalars as PyYAML safe_load does', () => {
+      const ours = (text: string): unknown[] => {
+        let v: unknown;
+        try {
+          v = (parseLocalFilesystemSecrets(`k: ${text}\n`, { format: 'yaml', kind: 'variables' }) as { variables: Record<string, unknown> }).variables.k;
+        } catch {
+          return ['error'];
+        }
+        if (typeof v === 'boolean') return ['bool', v];
+        if (typeof v === 'number') return ['number', Number.isFinite(v) ? v : Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf'];
+        if (v === null) return ['null'];
+        if (v instanceof Date) return ['timestamp'];
+        if (typeof v === 'string') return ['str', v];
+        return [typeof v];
+      };
+      yamlScalars.forEach((t, i) => expect(ours(t), JSON.stringify(t)).toEqual(py.yaml_scalars[i]));
     });
 
     it('pyReprStr matches repr() (used in Airflow messages such as port and key errors)', () => {
