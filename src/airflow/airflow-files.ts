@@ -109,17 +109,23 @@ export function exportPoolsJson(pools: readonly AirflowPool[]): string {
 // PyYAML's emitter (yaml.dump with the safe dumper: block style, width 80, no unicode), for mappings of mappings of
 // str / int / None / bool scalars, which is what the connections export contains.
 
+/** PyYAML's implicit float and int patterns (yaml/resolver.py), shared by its emitter here and its loader below. */
+const PY_FLOAT_RE =
+  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const PY_INT_RE = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+
 const YAML11_IMPLICIT: [RegExp, string][] = [
   [/^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/, 'bool'],
   [
-    /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
+    PY_FLOAT_RE,
     'float',
   ],
-  [/^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/, 'int'],
+  [PY_INT_RE, 'int'],
   [/^(?:<<)$/, 'merge'],
   [/^(?:~|null|Null|NULL|)$/, 'null'],
   [
-    /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/,
+    // A date alone has a two-digit month and day; with a time, one digit will do.
+    /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/,
     'timestamp',
   ],
   [/^(?:=)$/, 'value'],
@@ -498,7 +504,7 @@ const PY_INT = {
   identify: (v: unknown) => typeof v === 'number' && Number.isInteger(v),
   default: true,
   tag: 'tag:yaml.org,2002:int',
-  test: /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/,
+  test: PY_INT_RE,
   resolve: (text: string) => {
     let s = text.replace(/_/g, '');
     const sign = s.startsWith('-') ? -1 : 1;
@@ -524,7 +530,7 @@ const PY_FLOAT = {
   identify: (v: unknown) => typeof v === 'number',
   default: true,
   tag: 'tag:yaml.org,2002:float',
-  test: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
+  test: PY_FLOAT_RE,
   resolve: (text: string) => {
     let s = text.replace(/_/g, '').toLowerCase();
     const sign = s.startsWith('-') ? -1 : 1;

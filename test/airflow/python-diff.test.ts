@@ -255,7 +255,7 @@ const jsonish = fc.oneof(
 const rowArb: fc.Arbitrary<ConnectionRow> = fc.record({
   conn_id: fc.string({ unit: piece(['a', 'Z', '_', '-', '.', '1', ' ', ':', 'é', "'", '#', 'yes', 'null', '1']), minLength: 1, maxLength: 12 }),
   conn_type: fc.option(piece(['http', 'postgres', 'yes', '123', '', 'a b'])),
-  description: fc.option(fc.oneof(str, fc.string({ maxLength: 120 }), piece(['', 'yes', 'on', '1.5', '0777', '2024-01-01', '~', '- x', 'a: b', '@x', '  lead', 'trail ', 'x #y', "it's", '---', 'line1\nline2', 'a\tb', 'ünï', '=', '<<']))),
+  description: fc.option(fc.oneof(str, fc.string({ maxLength: 120 }), piece(['', 'yes', 'on', '1.5', '0777', '2024-01-01', '2024-1-1', '2024-1-1 1:00:00', '1e3', '09', '-.5', '0:30', '1:20', '.5', '1_0', '~', '- x', 'a: b', '@x', '  lead', 'trail ', 'x #y', "it's", '---', 'line1\nline2', 'a\tb', 'ünï', '=', '<<']))),
   login: fc.option(str),
   password: fc.option(fc.oneof(str, fc.string({ maxLength: 100 }))),
   host: fc.option(str),
