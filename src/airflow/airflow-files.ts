@@ -496,6 +496,15 @@ const PY_BOOL = {
   resolve: (s: string) => /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/.test(s),
 };
 
+/** What PyYAML's number constructors start with: `_` dropped, the sign taken off. */
+function pyYamlSigned(text: string): [sign: number, body: string] {
+  const s = text.replace(/_/g, '');
+  return s.startsWith('-') ? [-1, s.slice(1)] : [1, s.startsWith('+') ? s.slice(1) : s];
+}
+
+/** A base-60 number as PyYAML reads it (`1:20:30` is 4830). */
+const base60 = (s: string) => s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+
 /**
  * PyYAML's implicit ints (its Resolver and construct_yaml_int): binary, octal (a leading 0), decimal without leading
  * zeros, hex and base 60, `_` ignored. Narrower than the `yaml` package's YAML 1.1 ints: `09` and `0:30` stay strings.
@@ -506,15 +515,13 @@ const PY_INT = {
   tag: 'tag:yaml.org,2002:int',
   test: PY_INT_RE,
   resolve: (text: string) => {
-    let s = text.replace(/_/g, '');
-    const sign = s.startsWith('-') ? -1 : 1;
-    if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
+    const [sign, s] = pyYamlSigned(text);
     let n: number;
     if (s === '0') return 0;
     if (s.startsWith('0b')) n = parseInt(s.slice(2), 2);
     else if (s.startsWith('0x')) n = parseInt(s.slice(2), 16);
     else if (s.startsWith('0')) n = parseInt(s, 8);
-    else if (s.includes(':')) n = s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+    else if (s.includes(':')) n = base60(s);
     else n = Number(s);
     // int('', 2) raises in Python (`0b_`): such a value is not a number here either.
     if (Number.isNaN(n)) throw new Error(`invalid literal for int(): ${JSON.stringify(text)}`);
@@ -532,13 +539,10 @@ const PY_FLOAT = {
   tag: 'tag:yaml.org,2002:float',
   test: PY_FLOAT_RE,
   resolve: (text: string) => {
-    let s = text.replace(/_/g, '').toLowerCase();
-    const sign = s.startsWith('-') ? -1 : 1;
-    if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
+    const [sign, s] = pyYamlSigned(text.toLowerCase());
     if (s === '.inf') return sign * Infinity;
     if (s === '.nan') return NaN;
-    if (s.includes(':')) return sign * s.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
-    return sign * Number(s);
+    return sign * (s.includes(':') ? base60(s) : Number(s));
   },
 };
 

@@ -112,7 +112,7 @@ export function flatObjectDumps(record: Record<string, unknown>): string | undef
       text = `"${v}"`;
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) return undefined;
-      text = Number.isInteger(v) ? JSON.stringify(v) : pythonFloatRepr(v, true);
+      text = numberDumps(v);
     } else if (typeof v === 'boolean') text = v ? 'true' : 'false';
     else if (v === null) text = 'null';
     else if (v === undefined) continue;
