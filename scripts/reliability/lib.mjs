@@ -31,6 +31,8 @@ export async function tempHome(prefix = 'envmgr-rel-') {
 export function cliEnv(home, extra = {}) {
   return {
     PATH: process.env.PATH,
+    // The test run's temporary directory (test/support/global-setup.ts), removed when the run ends.
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
     HOME: home,
     ENVMGR_HOME: join(home, '.envmgr'),
     DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent',

@@ -11,5 +11,9 @@ describe('the test run temporary directory', () => {
     const dir = await mkdtemp(join(tmpdir(), 'envmgr-probe-'));
     expect(basename(dirname(dir))).toMatch(/^envmgr-test-run-/);
     expect(baseEnv('/nowhere').TMPDIR).toBe(tmpdir());
+    // The reliability suites' own environment builder (plain JS, untyped) passes it on the same way.
+    const lib = '../../scripts/reliability/lib.mjs';
+    const { cliEnv } = (await import(lib)) as { cliEnv: (home: string) => NodeJS.ProcessEnv };
+    expect(cliEnv('/nowhere').TMPDIR).toBe(tmpdir());
   });
 });
