@@ -3,7 +3,7 @@ import type { Tags } from 'yaml';
 import { constructConnection } from './json.js';
 import type { ParsedConnection } from './json.js';
 import type { AirflowPool, AirflowVariable } from './model.js';
-import { PyJsonDecodeError, comparePyStr, setOwn, jsToPy, pyReprStr, pyToJs, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from './pyjson.js';
+import { PyJsonDecodeError, comparePyStr, exactInt, setOwn, jsToPy, pyReprStr, pyToJs, pythonJsonDumps, pythonJsonDumpsIndent, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
 import { PY_WHITESPACE, PythonError } from './pyurl.js';
 import { airflowGetUri, parseConnectionUri } from './uri.js';
@@ -517,14 +517,17 @@ const PY_INT = {
   resolve: (text: string) => {
     const [sign, s] = pyYamlSigned(text);
     let n: number;
+    // The digits as BigInt reads them, so that an int beyond 2^53 keeps them all, as Python's int does (exactInt).
+    let exact: string | undefined;
     if (s === '0') return 0;
-    if (s.startsWith('0b')) n = parseInt(s.slice(2), 2);
-    else if (s.startsWith('0x')) n = parseInt(s.slice(2), 16);
-    else if (s.startsWith('0')) n = parseInt(s, 8);
+    if (s.startsWith('0b')) [n, exact] = [parseInt(s.slice(2), 2), s];
+    else if (s.startsWith('0x')) [n, exact] = [parseInt(s.slice(2), 16), s];
+    else if (s.startsWith('0')) [n, exact] = [parseInt(s, 8), `0o${s.slice(1)}`];
     else if (s.includes(':')) n = base60(s);
-    else n = Number(s);
+    else [n, exact] = [Number(s), s];
     // int('', 2) raises in Python (`0b_`): such a value is not a number here either.
     if (Number.isNaN(n)) throw new Error(`invalid literal for int(): ${JSON.stringify(text)}`);
+    if (!Number.isSafeInteger(n) && exact !== undefined) return exactInt((BigInt(sign) * BigInt(exact)).toString());
     return sign * n;
   },
 };
@@ -593,6 +596,7 @@ function parseSecretFile(content: string, opts: LocalFilesystemOptions): RawSecr
 function pyTypeOf(value: unknown): string {
   if (value === null) return 'NoneType';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'bigint') return 'int';
   if (typeof value === 'boolean') return 'bool';
   if (Array.isArray(value)) return 'list';
   return typeof value === 'string' ? 'str' : 'dict';

@@ -12,7 +12,11 @@ export interface AirflowConnection {
   password?: string | null;
   schema?: string | null;
   port?: number | null;
-  /** Airflow stores extra as JSON-object text; envmgr keeps the parsed object. */
+  /**
+   * Airflow stores extra as JSON-object text; envmgr keeps the parsed object. An integer too large for a JS number to
+   * hold exactly (beyond 2^53) is a bigint, as every reader of text gives it, so that no digit is lost (Python's int
+   * keeps them all); the writers put a bigint down as its digits.
+   */
   extra?: Record<string, unknown> | null;
 }
 

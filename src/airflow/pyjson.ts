@@ -329,6 +329,20 @@ export function pythonJsonLoads(text: string): PyValue {
   return value;
 }
 
+/** Sixteen digits in a row: the least an integer beyond 2^53 (9007199254740992) takes. */
+const LONG_DIGITS = /[0-9]{16}/;
+
+/**
+ * `JSON.parse(text)`, except that an integer beyond 2^53 is a bigint holding every digit (see exactInt) rather than
+ * a rounded number: Airflow's `json.loads` keeps such an int exactly, and so must a value envmgr reads and writes on.
+ * Accepts and refuses exactly what JSON.parse does (a SyntaxError); text without a 16-digit run, which is nearly
+ * all of it, is only read by JSON.parse.
+ */
+export function parseJsonExact(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  return LONG_DIGITS.test(text) ? pyToJs(pythonJsonLoads(text)) : value;
+}
+
 /** True when `json.loads(text)` would succeed. */
 export function isPythonJson(text: string): boolean {
   try {
@@ -344,9 +358,21 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** Plain JS form of a decoded value (ints and floats become numbers, dicts become objects). */
+/**
+ * A decimal integer's text as envmgr's model holds it: a number when the number's own text (which is what every
+ * writer of envmgr's puts down for it) is these digits, else a bigint. So an int beyond 2^53 that Python keeps to the
+ * last digit (`123456789012345678901`) keeps every digit on its way from one file or row to another, and text →
+ * model → text gives the same digits.
+ */
+export function exactInt(text: string): number | bigint {
+  const digits = canonicalInt(text.startsWith('+') ? text.slice(1) : text);
+  const n = Number(digits);
+  return String(n) === digits ? n : BigInt(digits);
+}
+
+/** Plain JS form of a decoded value (ints become numbers or, beyond 2^53, bigints; floats numbers; dicts objects). */
 export function pyToJs(value: PyValue): unknown {
-  if (value instanceof PyInt) return value.toNumber();
+  if (value instanceof PyInt) return exactInt(value.digits);
   if (value instanceof PyFloat) return value.value;
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
@@ -357,7 +383,10 @@ export function pyToJs(value: PyValue): unknown {
   return value;
 }
 
-/** PyValue form of a plain JS value (numbers that are integers become ints, as Python would have decoded them). */
+/**
+ * PyValue form of a plain JS value (numbers that are integers become ints, as Python would have decoded them from
+ * the JSON text JS writes for them: `1e20` is the int 100000000000000000000).
+ */
 export function jsToPy(value: unknown): PyValue {
   if (value === null || value === undefined) return null;
   if (value instanceof PyInt || value instanceof PyFloat || value instanceof Map) return value as PyValue;
@@ -366,7 +395,7 @@ export function jsToPy(value: unknown): PyValue {
     case 'boolean':
       return value;
     case 'number':
-      return Number.isInteger(value) && Math.abs(value) < 1e21 ? new PyInt(canonicalInt(value.toFixed(0))) : new PyFloat(value);
+      return Number.isInteger(value) && Math.abs(value) < 1e21 ? new PyInt(canonicalInt(String(value))) : new PyFloat(value);
     case 'bigint':
       return new PyInt(value.toString());
     case 'object': {

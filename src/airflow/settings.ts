@@ -1,6 +1,7 @@
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq } from 'yaml';
 import type { Node, Pair, Scalar } from 'yaml';
 import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type ValidationProblem } from './model.js';
+import { exactInt } from './pyjson.js';
 import { connectionFromFields, extraTextToObject, parseConnectionUri } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 import { validateConnection, validatePool, validateVariable } from './validate.js';
@@ -64,6 +65,7 @@ class Reader {
   /** Repeated keys found in (or below) each entry of a section, reported with that entry (see repeatedKeys). */
   entryRepeats = new Map<YAMLMap, Repeat[]>();
   constructor(
+    readonly doc: Document,
     readonly lc: LineCounter,
     readonly file: string | undefined,
   ) {}
@@ -226,6 +228,23 @@ function isEmptyEntry(values: Map<string, [unknown, number]>, idField: string, i
   return [...values.entries()].every(([k, [v]]) => ignored.includes(k) || isBlank(v));
 }
 
+
+/**
+ * A map's JS value, each decimal integer beyond 2^53 kept with all its digits (exactInt; the yaml package's plain
+ * conversion would round it to a number, where Python keeps every digit of an int in an extra).
+ */
+function mapToJsExact(r: Reader, node: YAMLMap): Record<string, unknown> {
+  visit(node, {
+    Scalar(_, scalar) {
+      const { value, source } = scalar;
+      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && typeof source === 'string' && /^[-+]?[0-9]+$/.test(source)) {
+        scalar.value = exactInt(source);
+      }
+    },
+  });
+  // toJS (unlike toJSON) keeps a bigint as it is, and resolves aliases against the document.
+  return node.toJS(r.doc) as Record<string, unknown>;
+}
 function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): SettingsConnection | undefined {
   const line = r.line(item);
   const before = r.problems.length;
@@ -248,7 +267,7 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
   if (extraEntry && extraEntry[0] !== null && !(isScalar(extraEntry[0]) && (extraEntry[0] as Scalar).value === null)) {
     extraGiven = true;
     const node = extraEntry[0];
-    if (isMap(node)) extra = (node as YAMLMap).toJSON() as Record<string, unknown>;
+    if (isMap(node)) extra = mapToJsExact(r, node as YAMLMap);
     else if (isScalar(node) && typeof (node as Scalar).value === 'string') {
       try {
         extra = extraTextToObject((node as Scalar).value as string, connId);
@@ -447,7 +466,7 @@ const isMergeKey = (key: unknown) => isScalar(key) && (key as Scalar).value === 
 export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): SettingsReadResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false });
-  const r = new Reader(lc, opts.file);
+  const r = new Reader(doc, lc, opts.file);
   const result: SettingsReadResult = { connections: [], variables: [], pools: [], problems: r.problems, warnings: r.warnings };
   for (const e of doc.errors) {
     r.problem(null, '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line ?? 1);

@@ -23,6 +23,21 @@ function longerThan(s: string, max: number): boolean {
   return s.length > max && codePoints(s) > max;
 }
 
+/** Whether JSON can carry the value (a bigint, an integer beyond 2^53 as envmgr reads one, is written as its digits). */
+function jsonSerializable(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    try {
+      JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? 0 : v));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
 function problem(kind: AirflowObjectKind, key: string, field: string, message: string, loc?: SourceLocation): ValidationProblem {
   return { kind, key, field, message, ...(loc?.file !== undefined ? { file: loc.file } : {}), ...(loc?.line !== undefined ? { line: loc.line } : {}) };
 }
@@ -58,17 +73,13 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
   }
   if (conn.port !== undefined && conn.port !== null) {
     if (typeof conn.port !== 'number' || !Number.isInteger(conn.port) || conn.port < 1 || conn.port > 65535) {
-      p('port', `port must be an integer from 1 to 65535, got ${JSON.stringify(conn.port)}`);
+      p('port', `port must be an integer from 1 to 65535, got ${typeof conn.port === 'bigint' ? String(conn.port) : JSON.stringify(conn.port)}`);
     }
   }
   if (conn.extra !== undefined && conn.extra !== null) {
     if (typeof conn.extra !== 'object' || Array.isArray(conn.extra)) p('extra', 'extra must be a JSON object (key: value pairs)');
     else {
-      try {
-        JSON.stringify(conn.extra);
-      } catch {
-        p('extra', 'extra must be JSON-serializable');
-      }
+      if (!jsonSerializable(conn.extra)) p('extra', 'extra must be JSON-serializable');
     }
   }
   return out;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { fernetDecrypt, InvalidTokenError, type FernetKeys } from '../airflow/fernet.js';
+import { parseJsonExact } from '../airflow/pyjson.js';
 import { AirflowDbError } from './connect.js';
 import { fernetDecryptMany } from './fernet-batch.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -119,7 +120,7 @@ function decryptColumn<R>(rows: readonly R[], pick: (row: R) => string | null, k
 function parseExtra(text: string | null): Record<string, unknown> | null {
   if (text === null || text === '') return null;
   try {
-    const value: unknown = JSON.parse(text);
+    const value = parseJsonExact(text);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;

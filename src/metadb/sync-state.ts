@@ -43,6 +43,8 @@ const ALL_FIELDS: FieldSupport = { connectionDescription: true, variableDescript
 
 /** JSON with object keys sorted, so that two extras equal as objects compare equal as text. */
 function stableJson(value: unknown): string {
+  // An integer beyond 2^53 (a bigint: see exactInt) is written with all its digits.
+  if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';
@@ -56,7 +58,7 @@ function stableJson(value: unknown): string {
   for (let i = 0; i < keys.length; i++) {
     const v = record[keys[i]!];
     if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false;
-    if (v === undefined || (v !== null && typeof v === 'object')) flat = false;
+    if (v === undefined || typeof v === 'bigint' || (v !== null && typeof v === 'object')) flat = false;
   }
   // The common case, a flat extra, is written natively: as it is when its keys are in order, else through a replacer
   // list of its sorted keys (which JSON.stringify follows in order; at a deeper level it would drop keys, hence flat).
@@ -129,7 +131,7 @@ export function connectionCanonicalValues(c: AirflowConnection | DbConnection, f
  * (scalar values only, plain prototype) go through one JSON.stringify whose property list is every key they use,
  * sorted: JSON.stringify then writes each object's keys in that order and skips the ones it lacks, which is exactly
  * stableJson's text; the Fernet module splits the result into the objects' texts. Anything else (a nested value, a
- * key `__proto__`, text that is not all ASCII) is written one by one.
+ * bigint, a key `__proto__`, text that is not all ASCII) is written one by one.
  */
 export function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
   const out = new Array<string>(records.length);
@@ -144,7 +146,7 @@ export function stableJsonMany(records: readonly Record<string, unknown>[]): str
     let ok = proto === Object.prototype || proto === null;
     for (let k = 0; k < keys.length && ok; k++) {
       const v = record[keys[k]!];
-      ok = v === null || typeof v !== 'object';
+      ok = v === null || (typeof v !== 'object' && typeof v !== 'bigint');
     }
     if (!ok) {
       out[i] = stableJson(record);
