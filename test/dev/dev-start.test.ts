@@ -267,6 +267,29 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
   });
 
+  it('says when the Environment Manager is not read: no -d/-w/project scope, or disable_env_objects', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    await dev.writeProjectFile('airflow_settings.yaml', ['airflow:', '  connections:', '    - conn_id: local_only', '      conn_type: http', ''].join('\n'));
+    const noScope = await dev.cli(['dev', 'start', ...target(db)]);
+    expect(noScope.code, noScope.stderr).toBe(0);
+    expect(noScope.stderr).toMatch(/^note: no deployment or workspace given \(-d, -w, or project\.deployment \/ project\.workspace in the config\): the Environment Manager is not read, syncing the settings file only$/m);
+    expect(noScope.stderr).not.toMatch(/Fetched/);
+    expect(await sql(db, 'SELECT conn_id FROM connection ORDER BY 1')).toEqual([{ conn_id: 'local_only' }]);
+
+    expect((await dev.cli(['config', 'set', 'disable_env_objects', 'true'])).code).toBe(0);
+    const disabled = await dev.cli(['dev', 'start', ...target(db)]);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stderr).toMatch(/^note: the Environment Manager is not read \(disable_env_objects is true\): syncing the settings file only$/m);
+
+    // With a scope there is no such note.
+    expect((await dev.cli(['config', 'set', 'disable_env_objects', 'false'])).code).toBe(0);
+    const scoped = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect(scoped.code, scoped.stderr).toBe(0);
+    expect(scoped.stderr).toMatch(/^Fetched \d+ environment objects? for deployment /m);
+    expect(scoped.stderr).not.toMatch(/not read/);
+  });
+
   it('runs dev.start_command first, in the project root, its output on stderr; a failing one stops the sync', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     const db = await airflowDb('3.1');

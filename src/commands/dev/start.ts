@@ -145,6 +145,14 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
       if (scope) {
         const what = 'deploymentId' in scope ? `deployment ${scope.deploymentId}` : `workspace ${scope.workspaceId}`;
         ctx.io.err(`Fetched ${fetched} environment object${fetched === 1 ? '' : 's'} for ${what}\n`);
+      } else {
+        // Said, so that a run that was meant to fetch (a forgotten -d) is not mistaken for one with nothing new.
+        ctx.io.err(
+          disabled
+            ? 'note: the Environment Manager is not read (disable_env_objects is true): syncing the settings file only\n'
+            : 'note: no deployment or workspace given (-d, -w, or project.deployment / project.workspace in the config): ' +
+                'the Environment Manager is not read, syncing the settings file only\n',
+        );
       }
       const merged = mergeSources(local.desired, valid, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
       return {
