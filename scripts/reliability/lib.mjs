@@ -27,7 +27,10 @@ export async function tempHome(prefix = 'envmgr-rel-') {
   return home;
 }
 
-/** A clean environment for the CLI: nothing of the caller's own envmgr setup, proxies or CI flags. */
+/**
+ * A clean environment for the CLI: nothing of the caller's own envmgr setup, proxies or CI flags. The tests' CLI
+ * helper (test/cli/support/cli.ts baseEnv) is this one.
+ */
 export function cliEnv(home, extra = {}) {
   return {
     PATH: process.env.PATH,
@@ -35,6 +38,7 @@ export function cliEnv(home, extra = {}) {
     ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
     HOME: home,
     ENVMGR_HOME: join(home, '.envmgr'),
+    // Without a Secret Service the keychain attempt fails fast; the keychain tests set up their own.
     DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent',
     ...extra,
   };

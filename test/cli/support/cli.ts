@@ -22,19 +22,9 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** A clean environment: nothing of the developer's own envmgr setup, proxies or CI flags leaks in. */
-export function baseEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    // The run's temporary directory (test/support/global-setup.ts), removed when the run ends.
-    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
-    HOME: home,
-    ENVMGR_HOME: join(home, '.envmgr'),
-    // Without a Secret Service the keychain attempt fails fast; the keychain tests set up their own.
-    DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent',
-    ...extra,
-  };
-}
+// baseEnv(home, extra): a clean environment, nothing of the developer's own envmgr setup, proxies or CI flags; one
+// builder for the tests and the reliability suites.
+export { cliEnv as baseEnv } from '../../../scripts/reliability/lib.mjs';
 
 export async function tempHome(prefix = 'envmgr-e2e-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
