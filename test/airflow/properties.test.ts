@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EnvValueError, connectionEnvEntry, envQuotingFor, formatEnvLine, mergeEnvFile, readAirflowEnvFile } from '../../src/airflow/envfile.js';
 import { connectionFromJson, connectionToJson } from '../../src/airflow/json.js';
 import type { AirflowConnection } from '../../src/airflow/model.js';
-import { flatObjectDumps, PyInt, pythonJsonDumps } from '../../src/airflow/pyjson.js';
+import { exactInt, flatObjectDumps, PyInt, pythonJsonDumps } from '../../src/airflow/pyjson.js';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
 import { AIRFLOW_VARIANTS, connectionFromUri, connectionToUri } from '../../src/airflow/uri.js';
 import { composeDotenvParse } from './compose-dotenv.js';
@@ -23,7 +23,11 @@ const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
 // Real conn types: lower-case, `_`-separated (Airflow maps `-` to `_` and lower-cases the URI scheme, and
 // rewrites `postgresql` to `postgres`, so other spellings cannot come back unchanged in any Airflow).
 const connType = fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/).filter((t) => t !== 'postgresql');
-const extraValue = fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)));
+// Integers of any size too: beyond 2^53 the model holds a bigint (exactInt), which every form must carry digit for digit.
+const extraValue = fc.oneof(
+  text, fc.integer(), fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+  fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }),
+);
 const extra = maybe(
   fc.dictionary(text, fc.oneof({ weight: 4, arbitrary: extraValue }, { weight: 1, arbitrary: fc.array(extraValue, { maxLength: 3 }) }), { maxKeys: 4 }),
 );
@@ -39,7 +43,10 @@ const connection = fc.record({
   extra,
 });
 
-const norm = (e: Record<string, unknown> | null | undefined) => (e && Object.keys(e).length > 0 ? e : null);
+// An int reads back as exactInt gives it: a bigint whose digits a number also has (2n ** 60n) comes back a number.
+const exactly = (v: unknown): unknown => (typeof v === 'bigint' ? exactInt(String(v)) : Array.isArray(v) ? v.map(exactly) : v);
+const norm = (e: Record<string, unknown> | null | undefined) =>
+  e && Object.keys(e).length > 0 ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, exactly(v)])) : null;
 
 /**
  * The model envmgr reads back from the URI it wrote, under every variant. The only losses are the ones that do not
