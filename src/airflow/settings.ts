@@ -228,7 +228,6 @@ function isEmptyEntry(values: Map<string, [unknown, number]>, idField: string, i
   return [...values.entries()].every(([k, [v]]) => ignored.includes(k) || isBlank(v));
 }
 
-
 /**
  * A map's JS value, each decimal integer beyond 2^53 kept with all its digits (exactInt; the yaml package's plain
  * conversion would round it to a number, where Python keeps every digit of an int in an extra).
@@ -245,6 +244,7 @@ function mapToJsExact(r: Reader, node: YAMLMap): Record<string, unknown> {
   // toJS (unlike toJSON) keeps a bigint as it is, and resolves aliases against the document.
   return node.toJS(r.doc) as Record<string, unknown>;
 }
+
 function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): SettingsConnection | undefined {
   const line = r.line(item);
   const before = r.problems.length;

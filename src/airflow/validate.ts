@@ -78,9 +78,7 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
   }
   if (conn.extra !== undefined && conn.extra !== null) {
     if (typeof conn.extra !== 'object' || Array.isArray(conn.extra)) p('extra', 'extra must be a JSON object (key: value pairs)');
-    else {
-      if (!jsonSerializable(conn.extra)) p('extra', 'extra must be JSON-serializable');
-    }
+    else if (!jsonSerializable(conn.extra)) p('extra', 'extra must be JSON-serializable');
   }
   return out;
 }
