@@ -10,9 +10,6 @@
 /** A Python `int` decoded from JSON (arbitrary precision, kept as its canonical decimal text). */
 export class PyInt {
   constructor(readonly digits: string) {}
-  toNumber(): number {
-    return Number(this.digits);
-  }
 }
 
 /** A Python `float` decoded from JSON (`1.0` stays a float and is written back as `1.0`). */

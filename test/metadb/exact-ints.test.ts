@@ -59,10 +59,10 @@ describe('integers beyond 2^53 in extras, through the metadata database', () => 
     const info = await detectAirflowSchema(client);
     const c = (await readAirflowObjects(client, info, KEY)).connections.get('airflow_wrote')!;
     expect(c.extra).toEqual({ project_number: 98765432109876543210n, nested: { ids: [18446744073709551617n] } });
-    const json = connectionEnvEntry({ ...c, extra: c.extra }, { serialization: 'json' }).value;
+    const json = connectionEnvEntry(c, { serialization: 'json' }).value;
     expect(json).toContain('"project_number": 98765432109876543210');
     expect(json).toContain('[18446744073709551617]');
-    const uri = connectionEnvEntry({ ...c, extra: c.extra }, { serialization: 'uri' }).value;
+    const uri = connectionEnvEntry(c, { serialization: 'uri' }).value;
     expect(decodeURIComponent(uri.replace(/\+/g, ' '))).toContain(text);
   });
 });
