@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from './undici.js';
 import { AuthError, UserError } from '../cli/errors.js';
+import { parseJsonExact, stringifyJsonExact } from '../airflow/pyjson.js';
 import { ApiError, SHOW_SECRETS_FORBIDDEN, type FieldError } from './errors.js';
 import type {
   CreateEnvironmentObjectRequest,
@@ -240,7 +241,7 @@ export class ApiClient {
         response = await request(url, {
           method: spec.method,
           headers: this.headers(spec.body !== undefined),
-          body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+          body: spec.body === undefined ? undefined : stringifyJsonExact(spec.body),
           dispatcher: this.opts.dispatcher,
           headersTimeout: this.requestTimeoutMs,
           bodyTimeout: this.requestTimeoutMs,
@@ -374,9 +375,10 @@ function parseJson(text: string, label: string): unknown {
   return value;
 }
 
+/** The body as JSON, an integer beyond 2^53 (in an extra) as a bigint with every digit; undefined if it is not JSON. */
 function tryParseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonExact(text);
   } catch {
     return undefined;
   }

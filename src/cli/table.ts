@@ -1,4 +1,5 @@
 import type { IO } from './io.js';
+import { stringifyJsonExact } from '../airflow/pyjson.js';
 
 export interface Column<R> {
   header: string;
@@ -60,7 +61,7 @@ function fitToWidth(widths: number[], columns: Column<unknown>[] | Column<never>
 
 /** `--json` output: the value alone on stdout. */
 export function printJson(io: IO, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2) + '\n');
+  io.out(stringifyJsonExact(value, 2) + '\n');
 }
 
 /**

@@ -53,4 +53,4 @@ function scramInOneTurn(): void {
 
 scramInOneTurn();
 
-export const { Client, Pool, DatabaseError } = pg;
+export const { Client, Pool, DatabaseError, types } = pg;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { exactJsonValue } from '../airflow/pyjson.js';
 import { authenticate, LookupConnections, TokenLookups } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
@@ -10,6 +11,7 @@ import { HttpError, type FieldError } from './errors.js';
 import { silentLogger, type ServerLogger } from './logging.js';
 import { ObjectService } from './objects.js';
 import type { Principal } from './roles.js';
+import { exactSerializerFactory } from './serialize.js';
 import { environmentObjectRoutes } from './routes/environment-objects.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
@@ -51,6 +53,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     genReqId: nextRequestId,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Response serializers that write an extra's integers beyond 2^53 with every digit (see exactSerializerFactory).
+    schemaController: { compilersFactory: { buildSerializer: exactSerializerFactory } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
     // Errors met before routing (a path that is not valid percent-encoding, an over-long path parameter) get API.md's
     // error body too.
@@ -69,6 +73,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
   app.decorateRequest('principal', null);
+  // Fastify's JSON body parser (with its refusal of __proto__ and constructor.prototype keys), except that an integer
+  // beyond 2^53, which JSON.parse rounds, is a bigint with every digit (the stored extra keeps it as Airflow would).
+  const parseJsonBody = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJsonBody(request, body as string, (error, value) => {
+      if (error) done(error, undefined);
+      else done(null, exactJsonValue(body as string, value));
+    });
+  });
   const ctx: RouteContext = {
     pool: options.pool,
     config: options.config,

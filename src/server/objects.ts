@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { parseJsonExact, stringifyJsonExact } from '../airflow/pyjson.js';
 import type { ResponseCache } from './cache.js';
 import type { Keyring } from './crypto.js';
 import { withTransaction, type Queryable } from './db.js';
@@ -94,13 +95,13 @@ export class ObjectService {
 
   private seal(secrets: SecretValues, context: string): { secrets: string | null; secretsKeyId: string | null } {
     if (!hasSecrets(secrets)) return { secrets: null, secretsKeyId: null };
-    const { keyId, sealed } = this.keyring.seal(JSON.stringify(secrets), context);
+    const { keyId, sealed } = this.keyring.seal(stringifyJsonExact(secrets), context);
     return { secrets: sealed, secretsKeyId: keyId };
   }
 
   private open(sealed: string | null, keyId: string | null, context: string): SecretValues | null {
     if (!sealed || !keyId) return null;
-    return JSON.parse(this.keyring.open(sealed, keyId, context)) as SecretValues;
+    return parseJsonExact(this.keyring.open(sealed, keyId, context)) as SecretValues;
   }
 
   private clearBody(row: ObjectRow): ConnectionFields | VariableFields {

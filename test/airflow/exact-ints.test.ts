@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readAirflowEnvFile, connectionEnvEntry } from '../../src/airflow/envfile.js';
 import { connectionToJson, parseConnectionJson } from '../../src/airflow/json.js';
 import { loadLocalFilesystemConnections } from '../../src/airflow/airflow-files.js';
-import { exactInt, jsToPy, parseJsonExact, pythonJsonDumps } from '../../src/airflow/pyjson.js';
+import { exactInt, jsToPy, parseJsonExact, pythonJsonDumps, stringifyJsonExact, writeWithBigInts } from '../../src/airflow/pyjson.js';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
 import { connectionFromUri, connectionToUri, extraToText } from '../../src/airflow/uri.js';
 import { validateConnection } from '../../src/airflow/validate.js';
@@ -49,6 +49,27 @@ describe('parseJsonExact', () => {
     expect(() => parseJsonExact(`{"a": ${BIG}`)).toThrow(SyntaxError);
     expect(() => parseJsonExact(`[NaN, ${BIG}]`)).toThrow(SyntaxError);
     expect(parseJsonExact('{"a": 1}')).toEqual({ a: 1 });
+  });
+});
+
+describe('stringifyJsonExact', () => {
+  it('writes a bigint as its digits and everything else as JSON.stringify does, indented or not', () => {
+    const value = { big: 123456789012345678901n, neg: [-9007199254740993n, 1], s: BIG, nested: { d: new Date(0), u: undefined, n: null } };
+    const compact = stringifyJsonExact(value);
+    expect(compact).toBe(`{"big":${BIG},"neg":[-${JUST_ABOVE},1],"s":"${BIG}","nested":{"d":"1970-01-01T00:00:00.000Z","n":null}}`);
+    expect(parseJsonExact(compact)).toEqual({ ...value, nested: { d: '1970-01-01T00:00:00.000Z', n: null } });
+    expect(stringifyJsonExact({ a: [1n << 70n] }, 2)).toBe('{\n  "a": [\n    1180591620717411303424\n  ]\n}');
+    const plain = { a: 'x', b: [1, 2.5, true], c: { '__proto__': 1 } };
+    expect(stringifyJsonExact(plain, 2)).toBe(JSON.stringify(plain, null, 2));
+  });
+
+  it('leaves strings that look like its marker alone, and passes on errors other than a bigint refusal', () => {
+    const value = { mark: 'bigint:00000000-0000-0000-0000-000000000000:12', big: 12345678901234567890n };
+    expect(parseJsonExact(stringifyJsonExact(value))).toEqual(value);
+    const cyclic: Record<string, unknown> = { big: 1n };
+    cyclic.self = cyclic;
+    expect(() => stringifyJsonExact(cyclic)).toThrow(TypeError); // as JSON.stringify refuses it (no endless copying)
+    expect(() => writeWithBigInts({}, () => { throw new RangeError('other'); })).toThrow('other');
   });
 });
 

@@ -361,3 +361,49 @@ describe('showSecrets policy', () => {
     expect((await list(`deploymentId=${w.dep1a}&resolveLinked=true&showSecrets=true`, w.tokens.DEPLOYMENT_ADMIN)).status).toBe(200);
   });
 });
+
+describe('integers beyond 2^53 in extras', () => {
+  // Raw JSON text both ways: a JS number would round each of these (…901 becomes …680000).
+  const raw = async (method: 'GET' | 'POST', url: string, text?: string) => {
+    const res = await w.app.inject({
+      method, url, headers: { authorization: `Bearer ${owner}`, ...(text !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(text !== undefined ? { payload: text } : {}),
+    });
+    return { status: res.statusCode, text: res.body };
+  };
+
+  it('are stored, sealed when secret, kept through a masked update and served with every digit', async () => {
+    const created = await raw('POST', base(), `{"objectKey": "big_ints", "objectType": "CONNECTION", "scope": "WORKSPACE", "scopeEntityId": "${w.ws1}",
+      "connection": {"type": "http", "extra": {"account": 123456789012345678901, "token": 18446744073709551617, "n": 1}},
+      "links": [{"scope": "DEPLOYMENT", "scopeEntityId": "${w.dep1a}", "overrides": {"connection": {"extra": {"shard": -36893488147419103233}}}}]}`);
+    expect(created.status, created.text).toBe(200);
+    const id = (JSON.parse(created.text) as { id: string }).id;
+
+    const masked = await raw('GET', `${base()}/${id}`);
+    expect(masked.text).toContain('"extra":{"account":123456789012345678901,"token":"****","n":1}');
+    expect(masked.text).toContain('"connectionOverrides":{"extra":{"shard":-36893488147419103233}}');
+    // A client sends back the masked secret and changes a public member: the sealed int is kept, digit for digit.
+    const updated = await raw('POST', `${base()}/${id}`, '{"connection": {"extra": {"account": 123456789012345678902, "token": "****", "n": 1}}}');
+    expect(updated.status, updated.text).toBe(200);
+    expect(updated.text).toContain('"account":123456789012345678902');
+    const clear = await raw('GET', `${base()}/${id}?showSecrets=true`);
+    expect(clear.text).toContain('"extra":{"account":123456789012345678902,"token":18446744073709551617,"n":1}');
+
+    // The resolved list, computed and then from the cache, merges the link's member in.
+    for (let i = 0; i < 2; i++) {
+      const resolved = await raw('GET', `${base()}?deploymentId=${w.dep1a}&resolveLinked=true&objectKey=big_ints&showSecrets=true`);
+      expect(resolved.text).toContain('"extra":{"account":123456789012345678902,"token":18446744073709551617,"n":1,"shard":-36893488147419103233}');
+    }
+  });
+
+  it('leave the body parser refusing what it refused: prototype keys, empty bodies, bad JSON', async () => {
+    expect((await raw('POST', base(), `{"__proto__": {"x": 123456789012345678901}, "objectKey": "p"}`)).status).toBe(400);
+    expect((await raw('POST', base(), '')).status).toBe(400);
+    expect((await raw('POST', base(), '{"objectKey": 123456789012345678901')).status).toBe(400);
+    // A big int where the schema wants a string or a port is a 400 naming the field, not a server error.
+    const port = await raw('POST', base(), `{"objectKey": "p", "objectType": "CONNECTION", "scope": "WORKSPACE", "scopeEntityId": "${w.ws1}", "connection": {"type": "http", "port": 123456789012345678901}}`);
+    expect([port.status, port.text]).toEqual([400, expect.stringContaining('port')]);
+    const key = await raw('POST', base(), `{"objectKey": 123456789012345678901, "objectType": "CONNECTION", "scope": "WORKSPACE", "scopeEntityId": "${w.ws1}", "connection": {"type": "http"}}`);
+    expect([key.status, key.text]).toEqual([400, expect.stringContaining('objectKey')]);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../cli/errors.js';
 import type { AirflowVariableFields, ConnectionFields, ObjectType } from '../../api/types.js';
+import { parseJsonExact } from '../../airflow/pyjson.js';
 
 /** The two kinds of environment object; each verb is written once and attached under both. */
 export interface EnvKind {
@@ -109,7 +110,7 @@ function parsePort(text: string): number {
 export function parseExtra(text: string, source = '--extra', Failure: new (message: string) => Error = UsageError): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonExact(text);
   } catch (error) {
     throw new Failure(`${source} is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
   }

@@ -6,6 +6,7 @@ import { findObject } from './find.js';
 import { addFieldOptions, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { toLinkRequest } from './links.js';
 import { readSecret } from './secrets.js';
+import { printJson } from '../../cli/table.js';
 
 export interface EnvLinkCreateOptions {
   kind: EnvKind;
@@ -41,7 +42,7 @@ export async function runEnvLinkCreate(ctx: Context, opts: EnvLinkCreateOptions)
   if (variable && variable.value !== undefined) link.overrides = { airflowVariable: { value: variable.value } };
   const links = (object.links ?? []).filter((l) => l.scopeEntityId !== opts.deploymentId).map(toLinkRequest);
   const updated = await api.updateEnvironmentObject(session.organizationId, object.id, { links: [...links, link] });
-  if (ctx.globals.json) ctx.io.out(JSON.stringify(updated, null, 2) + '\n');
+  if (ctx.globals.json) printJson(ctx.io, updated);
   else {
     const fields = link.overrides ? Object.keys(link.overrides.connection ?? link.overrides.airflowVariable ?? {}) : [];
     ctx.io.err(`Linked ${opts.kind.noun} ${object.objectKey} to deployment ${opts.deploymentId}${fields.length > 0 ? ` overriding ${fields.join(', ')}` : ''}.\n`);

@@ -4,6 +4,7 @@ import { UserError } from '../../cli/errors.js';
 import { findObject } from './find.js';
 import type { EnvKind } from './kinds.js';
 import { toLinkRequest } from './links.js';
+import { printJson } from '../../cli/table.js';
 
 export interface EnvLinkDeleteOptions {
   kind: EnvKind;
@@ -38,6 +39,6 @@ export async function runEnvLinkDelete(ctx: Context, opts: EnvLinkDeleteOptions)
   const updated = await api.updateEnvironmentObject(session.organizationId, object.id, {
     links: links.filter((l) => l.scopeEntityId !== opts.deploymentId).map(toLinkRequest),
   });
-  if (ctx.globals.json) ctx.io.out(JSON.stringify(updated, null, 2) + '\n');
+  if (ctx.globals.json) printJson(ctx.io, updated);
   else ctx.io.err(`Removed the link of ${opts.kind.noun} ${object.objectKey} to deployment ${opts.deploymentId}.\n`);
 }

@@ -3,6 +3,7 @@ import { printRecord, printTable, type Column } from '../../cli/table.js';
 import { MASK, type EnvironmentObject } from '../../api/types.js';
 import { printData, shortTime, type OutputFormat } from '../shared/output.js';
 import type { EnvKind } from './kinds.js';
+import { stringifyJsonExact } from '../../airflow/pyjson.js';
 
 /** How an object reaches deployments, in a few words. */
 export function linkSummary(o: EnvironmentObject): string {
@@ -67,7 +68,7 @@ export async function printObject(ctx: Context, object: EnvironmentObject, forma
   if (c) {
     fields.push(['conn type', c.type], ['host', c.host], ['login', c.login]);
     fields.push(['password', c.password === undefined ? undefined : showSecrets ? c.password : MASK]);
-    fields.push(['schema', c.schema], ['port', c.port], ['extra', c.extra ? JSON.stringify(c.extra) : undefined]);
+    fields.push(['schema', c.schema], ['port', c.port], ['extra', c.extra ? stringifyJsonExact(c.extra) : undefined]);
   }
   if (object.airflowVariable) {
     fields.push(['value', variableValue(object, showSecrets)], ['secret', object.airflowVariable.isSecret]);

@@ -6,6 +6,7 @@ import { findObject } from './find.js';
 import { addFieldOptions, collect, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { addScopeOptions, checkScopeFlags, resolveScope, type ScopeFlags } from './scope.js';
 import { readSecret } from './secrets.js';
+import { printJson } from '../../cli/table.js';
 
 export interface EnvUpdateOptions extends ScopeFlags {
   kind: EnvKind;
@@ -62,7 +63,7 @@ export async function runEnvUpdate(ctx: Context, opts: EnvUpdateOptions): Promis
     await api.excludeLinking(session.organizationId, current.id, { scope: 'DEPLOYMENT', scopeEntityId: deploymentId });
   }
   if (opts.excludes.length > 0) updated = await api.getEnvironmentObject(session.organizationId, current.id);
-  if (ctx.globals.json) ctx.io.out(JSON.stringify(updated, null, 2) + '\n');
+  if (ctx.globals.json) printJson(ctx.io, updated);
   else ctx.io.err(`Updated ${opts.kind.noun} ${current.objectKey} (${current.id}).\n`);
   return updated;
 }

@@ -1,5 +1,6 @@
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
+import { stringifyJsonExact } from '../../airflow/pyjson.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
@@ -18,7 +19,7 @@ export function chooseFormat(ctx: Context, format: string | undefined): OutputFo
 /** Prints a value as JSON or YAML (YAML loaded only here). */
 export async function printData(ctx: Context, format: 'json' | 'yaml', value: unknown): Promise<void> {
   if (format === 'json') {
-    ctx.io.out(JSON.stringify(value, null, 2) + '\n');
+    ctx.io.out(stringifyJsonExact(value, 2) + '\n');
     return;
   }
   const { stringify } = await import('yaml');

@@ -1,3 +1,4 @@
+import { stringifyJsonExact } from '../../airflow/pyjson.js';
 import type { Queryable } from '../db.js';
 import type { ConnectionFields, VariableFields } from '../secrets.js';
 import { withTotal, type Page, type PageResult } from './listing.js';
@@ -76,7 +77,7 @@ export async function insertObject(q: Queryable, o: StoredObject): Promise<void>
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
     [
       o.id, o.organizationId, o.workspaceId, o.deploymentId, o.scope, o.scopeEntityId, o.objectKey, o.objectType,
-      o.description, o.autoLinkDeployments, JSON.stringify(o.body), o.secrets, o.secretsKeyId, JSON.stringify(o.actor),
+      o.description, o.autoLinkDeployments, stringifyJsonExact(o.body), o.secrets, o.secretsKeyId, JSON.stringify(o.actor),
     ],
   );
 }
@@ -90,7 +91,7 @@ export async function updateObject(
         SET description = $2, auto_link_deployments = $3, body = $4, secrets = $5, secrets_key_id = $6,
             updated_by = $7, updated_at = now()
       WHERE id = $1`,
-    [o.id, o.description, o.autoLinkDeployments, JSON.stringify(o.body), o.secrets, o.secretsKeyId, JSON.stringify(o.actor)],
+    [o.id, o.description, o.autoLinkDeployments, stringifyJsonExact(o.body), o.secrets, o.secretsKeyId, JSON.stringify(o.actor)],
   );
 }
 
@@ -242,8 +243,8 @@ export async function replaceLinks(q: Queryable, objectId: string, links: NewLin
       objectId,
       links.map((l) => l.deploymentId),
       links.map((_, i) => i),
-      links.map((l) => (l.connectionOverrides ? JSON.stringify(l.connectionOverrides) : null)),
-      links.map((l) => (l.airflowVariableOverrides ? JSON.stringify(l.airflowVariableOverrides) : null)),
+      links.map((l) => (l.connectionOverrides ? stringifyJsonExact(l.connectionOverrides) : null)),
+      links.map((l) => (l.airflowVariableOverrides ? stringifyJsonExact(l.airflowVariableOverrides) : null)),
       links.map((l) => l.secrets),
       links.map((l) => l.secretsKeyId),
     ],
