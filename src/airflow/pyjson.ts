@@ -328,14 +328,34 @@ export function pythonJsonLoads(text: string): PyValue {
   return value;
 }
 
-/** Sixteen digits in a row: the least an integer beyond 2^53 (9007199254740992) takes. */
-const LONG_DIGITS = /[0-9]{16}/;
+/**
+ * A 16-digit run (the least an integer beyond 2^53, 9007199254740992, takes) where a JSON number may begin: at the
+ * start or after `[`, `,` or `:`. A cheap sieve: the same can stand inside a string (`"ids: 1234567890123456"`).
+ */
+const LONG_NUMBER_START = /(?:^|[[,:])[ \t\n\r]*-?[0-9]{16}/;
+
+/** In valid JSON text, the strings, and the integer tokens of 16 digits or more (no fraction or exponent). */
+const STRING_OR_LONG_INT = /"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]{16,}(?![.eE0-9])/g;
+
+/**
+ * Whether valid JSON text holds an integer token of 16 or more digits, outside its strings. The sieve answers most
+ * texts; the scan after it skips whole strings, so long digits in a secret or in JSON kept as a string value (a
+ * variable's) cost a scan, not a second, slower parse.
+ */
+export function holdsLongInt(text: string): boolean {
+  if (!LONG_NUMBER_START.test(text)) return false;
+  STRING_OR_LONG_INT.lastIndex = 0;
+  for (let m = STRING_OR_LONG_INT.exec(text); m !== null; m = STRING_OR_LONG_INT.exec(text)) {
+    if (m[0].charCodeAt(0) !== 0x22) return true;
+  }
+  return false;
+}
 
 /**
  * `JSON.parse(text)`, except that an integer beyond 2^53 is a bigint holding every digit (see exactInt) rather than
  * a rounded number: Airflow's `json.loads` keeps such an int exactly, and so must a value envmgr reads and writes on.
- * Accepts and refuses exactly what JSON.parse does (a SyntaxError); text without a 16-digit run, which is nearly
- * all of it, is only read by JSON.parse.
+ * Accepts and refuses exactly what JSON.parse does (a SyntaxError); text with no integer of 16 digits or more
+ * (outside strings), which is nearly all of it, is only read by JSON.parse.
  */
 export function parseJsonExact(text: string): unknown {
   return exactJsonValue(text, JSON.parse(text));
@@ -346,7 +366,7 @@ export function parseJsonExact(text: string): unknown {
  * has its own checks, such as the server's body parser, parses once and hands its value over).
  */
 export function exactJsonValue(text: string, parsed: unknown): unknown {
-  return LONG_DIGITS.test(text) ? pyToJs(pythonJsonLoads(text)) : parsed;
+  return holdsLongInt(text) ? pyToJs(pythonJsonLoads(text)) : parsed;
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readAirflowEnvFile, connectionEnvEntry } from '../../src/airflow/envfile.js';
 import { connectionToJson, parseConnectionJson } from '../../src/airflow/json.js';
 import { loadLocalFilesystemConnections } from '../../src/airflow/airflow-files.js';
-import { exactInt, jsToPy, parseJsonExact, pythonJsonDumps, stringifyJsonExact, writeWithBigInts } from '../../src/airflow/pyjson.js';
+import { exactInt, holdsLongInt, jsToPy, parseJsonExact, pythonJsonDumps, stringifyJsonExact, writeWithBigInts } from '../../src/airflow/pyjson.js';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
 import { connectionFromUri, connectionToUri, extraToText } from '../../src/airflow/uri.js';
 import { validateConnection } from '../../src/airflow/validate.js';
@@ -43,6 +43,19 @@ describe('parseJsonExact', () => {
     expect(pythonJsonDumps(value)).toBe(
       `{"big": ${BIG}, "neg": -${JUST_ABOVE}, "small": 7, "f": 0.5, "e": 1e+25, "s": "${BIG}", "nested": {"a": [${BIG}0, true, null]}}`,
     );
+  });
+
+  it('takes its slower exact reading only for a long integer outside strings', () => {
+    for (const text of [BIG, ` -${BIG} `, `[1,${BIG}]`, `{"a":"\\\\","b":${BIG}}`, `{"a": ${JUST_ABOVE}}`, `{"a":\n\t${BIG}}`]) {
+      expect([text, holdsLongInt(text)]).toEqual([text, true]);
+    }
+    // Long digits in a secret, in JSON kept as a string (a variable's value), after an escaped quote; and numbers
+    // that are floats or have fewer digits: JSON.parse's reading is the exact one.
+    const notInts = [`{"a":"x:${BIG}"}`, `{"a":"\\"${BIG}"}`, `{"v":"{\\"n\\": ${BIG}}"}`, '[1234567890123456.5]', '[123456789012345]', `"${BIG}"`];
+    for (const text of notInts) {
+      expect([text, holdsLongInt(text)]).toEqual([text, false]);
+      expect(parseJsonExact(text)).toEqual(JSON.parse(text));
+    }
   });
 
   it('refuses what JSON.parse refuses, long digits or not', () => {
