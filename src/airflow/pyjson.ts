@@ -334,8 +334,14 @@ export function pythonJsonLoads(text: string): PyValue {
  */
 const LONG_NUMBER_START = /(?:^|[[,:])[ \t\n\r]*-?[0-9]{16}/;
 
-/** In valid JSON text, the strings, and the integer tokens of 16 digits or more (no fraction or exponent). */
-const STRING_OR_LONG_INT = /"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]{16,}(?![.eE0-9])/g;
+/**
+ * In valid JSON text, its strings and its number tokens, each matched whole: no part of the pattern can fail after
+ * a run of digits and try again inside it, so the scan is linear even for a number of a million digits.
+ */
+const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/g;
+
+/** A number token that is an integer of 16 digits or more. */
+const LONG_INT = /^-?[0-9]{16,}$/;
 
 /**
  * Whether valid JSON text holds an integer token of 16 or more digits, outside its strings. The sieve answers most
@@ -344,9 +350,9 @@ const STRING_OR_LONG_INT = /"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]{16,}(?![.eE0-9])/g;
  */
 export function holdsLongInt(text: string): boolean {
   if (!LONG_NUMBER_START.test(text)) return false;
-  STRING_OR_LONG_INT.lastIndex = 0;
-  for (let m = STRING_OR_LONG_INT.exec(text); m !== null; m = STRING_OR_LONG_INT.exec(text)) {
-    if (m[0].charCodeAt(0) !== 0x22) return true;
+  STRING_OR_NUMBER.lastIndex = 0;
+  for (let m = STRING_OR_NUMBER.exec(text); m !== null; m = STRING_OR_NUMBER.exec(text)) {
+    if (m[0].length >= 16 && m[0].charCodeAt(0) !== 0x22 && LONG_INT.test(m[0])) return true;
   }
   return false;
 }

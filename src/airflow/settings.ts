@@ -236,7 +236,8 @@ function mapToJsExact(r: Reader, node: YAMLMap): Record<string, unknown> {
   visit(node, {
     Scalar(_, scalar) {
       const { value, source } = scalar;
-      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && typeof source === 'string' && /^[-+]?[0-9]+$/.test(source)) {
+      // Not safe: beyond 2^53, or so long that the number is Infinity.
+      if (typeof value === 'number' && !Number.isSafeInteger(value) && typeof source === 'string' && /^[-+]?[0-9]+$/.test(source)) {
         scalar.value = exactInt(source);
       }
     },

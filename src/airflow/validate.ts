@@ -23,18 +23,33 @@ function longerThan(s: string, max: number): boolean {
   return s.length > max && codePoints(s) > max;
 }
 
-/** Whether JSON can carry the value (a bigint, an integer beyond 2^53 as envmgr reads one, is written as its digits). */
-function jsonSerializable(value: unknown): boolean {
+/**
+ * How many digits Python reads into an int from text (`sys.get_int_max_str_digits()`, 4300 by default since 3.11,
+ * 3.10.7 and 3.9.14): `json.loads` refuses a longer integer, so Airflow could not read an extra that holds one.
+ */
+const PYTHON_INT_MAX_DIGITS = 4300;
+const PYTHON_INT_LIMIT = 10n ** BigInt(PYTHON_INT_MAX_DIGITS);
+
+/**
+ * What keeps JSON from carrying an extra the way Airflow reads it back, if anything: a value JSON cannot hold, or an
+ * integer longer than Python reads (a bigint, an integer beyond 2^53 as envmgr reads one, is written as its digits).
+ */
+function extraJsonProblem(value: unknown): string | undefined {
   try {
     JSON.stringify(value);
-    return true;
+    return undefined;
   } catch {
+    let tooLong = false;
     try {
-      JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? 0 : v));
-      return true;
+      JSON.stringify(value, (_, v: unknown) => {
+        if (typeof v !== 'bigint') return v;
+        if ((v < 0n ? -v : v) >= PYTHON_INT_LIMIT) tooLong = true;
+        return 0;
+      });
     } catch {
-      return false;
+      return 'extra must be JSON-serializable';
     }
+    return tooLong ? `extra holds an integer of more than ${PYTHON_INT_MAX_DIGITS} digits, which Python's json.loads (and so Airflow) refuses to read` : undefined;
   }
 }
 
@@ -78,7 +93,10 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
   }
   if (conn.extra !== undefined && conn.extra !== null) {
     if (typeof conn.extra !== 'object' || Array.isArray(conn.extra)) p('extra', 'extra must be a JSON object (key: value pairs)');
-    else if (!jsonSerializable(conn.extra)) p('extra', 'extra must be JSON-serializable');
+    else {
+      const bad = extraJsonProblem(conn.extra);
+      if (bad) p('extra', bad);
+    }
   }
   return out;
 }

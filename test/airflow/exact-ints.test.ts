@@ -51,7 +51,7 @@ describe('parseJsonExact', () => {
     }
     // Long digits in a secret, in JSON kept as a string (a variable's value), after an escaped quote; and numbers
     // that are floats or have fewer digits: JSON.parse's reading is the exact one.
-    const notInts = [`{"a":"x:${BIG}"}`, `{"a":"\\"${BIG}"}`, `{"v":"{\\"n\\": ${BIG}}"}`, '[1234567890123456.5]', '[123456789012345]', `"${BIG}"`];
+    const notInts = [`{"a":"x:${BIG}"}`, `{"a":"\\"${BIG}"}`, `{"v":"{\\"n\\": ${BIG}}"}`, '[1234567890123456.5]', `[${'1'.repeat(2000)}.5]`, `[-${BIG}e3]`, '[123456789012345]', `"${BIG}"`];
     for (const text of notInts) {
       expect([text, holdsLongInt(text)]).toEqual([text, false]);
       expect(parseJsonExact(text)).toEqual(JSON.parse(text));
@@ -154,6 +154,21 @@ describe('big integers in extras, from each text envmgr reads to each text it wr
   it('a port that is a big integer is refused with its digits', () => {
     const problems = validateConnection({ conn_id: 'a', conn_type: 'http', port: 123456789012345678901n as unknown as number });
     expect(problems.map((p) => p.message)).toEqual([`port must be an integer from 1 to 65535, got ${BIG}`]);
+  });
+
+  it("an integer longer than Python's json.loads reads (4300 digits) is refused, with its line; 4300 digits pass", () => {
+    const most = 10n ** 4300n - 1n; // 4300 nines
+    const ok = (extra: Record<string, unknown>) => validateConnection({ conn_id: 'a', conn_type: 'http', extra }).map((p) => p.message);
+    expect(ok({ n: most, m: -most, nested: [{ x: most }] })).toEqual([]);
+    const refused = "extra holds an integer of more than 4300 digits, which Python's json.loads (and so Airflow) refuses to read";
+    expect(ok({ n: most + 1n })).toEqual([refused]);
+    expect(ok({ deep: { list: [1, -(most + 1n)] } })).toEqual([refused]);
+    const text = `airflow:\n  connections:\n    - conn_id: huge\n      conn_type: http\n      conn_extra:\n        n: 1${'0'.repeat(4300)}\n`;
+    const read = readSettingsFile(text, { file: 'airflow_settings.yaml' });
+    expect(read.problems.map((p) => [p.field, p.line, p.message])).toEqual([['conn_extra', 5, refused]]);
+    // Past 309 digits a JS number is Infinity: the settings reader keeps such an int exact too.
+    const long = readSettingsFile(text.replace(`1${'0'.repeat(4300)}`, `1${'0'.repeat(400)}`));
+    expect([long.problems, long.connections[0]!.connection.extra]).toEqual([[], { n: 10n ** 400n }]);
   });
 });
 
