@@ -376,6 +376,29 @@ export function exactJsonValue(text: string, parsed: unknown): unknown {
 }
 
 /**
+ * How many digits Python reads into an int from text (`sys.get_int_max_str_digits()`, 4300 by default since 3.11,
+ * 3.10.7 and 3.9.14): `json.loads` refuses a longer integer, so Airflow could not read an extra that holds one.
+ */
+export const PYTHON_INT_MAX_DIGITS = 4300;
+let pythonIntLimit: bigint | undefined;
+
+/** Whether `n` has more digits than Python reads into an int from text. */
+export function tooLongForPython(n: bigint): boolean {
+  return (n < 0n ? -n : n) >= (pythonIntLimit ??= 10n ** BigInt(PYTHON_INT_MAX_DIGITS));
+}
+
+/** Whether a value read by parseJsonExact holds, at any depth, an integer longer than Python reads (see above). */
+export function holdsIntTooLongForPython(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'bigint' && tooLongForPython(v)) return true;
+    if (v !== null && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+  }
+  return false;
+}
+
+/**
  * `JSON.stringify(value, null, indent)` that writes a bigint as its digits: the writer to parseJsonExact's reader
  * (JSON.stringify refuses a bigint with a TypeError).
  */

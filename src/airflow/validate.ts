@@ -1,5 +1,5 @@
 import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable, SourceLocation, ValidationProblem } from './model.js';
-import { pyReprStr } from './pyjson.js';
+import { PYTHON_INT_MAX_DIGITS, pyReprStr, tooLongForPython } from './pyjson.js';
 
 /**
  * envmgr's validation (DESIGN.md §Formats), stricter than Airflow's model so that everything envmgr writes also
@@ -24,13 +24,6 @@ function longerThan(s: string, max: number): boolean {
 }
 
 /**
- * How many digits Python reads into an int from text (`sys.get_int_max_str_digits()`, 4300 by default since 3.11,
- * 3.10.7 and 3.9.14): `json.loads` refuses a longer integer, so Airflow could not read an extra that holds one.
- */
-const PYTHON_INT_MAX_DIGITS = 4300;
-const PYTHON_INT_LIMIT = 10n ** BigInt(PYTHON_INT_MAX_DIGITS);
-
-/**
  * What keeps JSON from carrying an extra the way Airflow reads it back, if anything: a value JSON cannot hold, or an
  * integer longer than Python reads (a bigint, an integer beyond 2^53 as envmgr reads one, is written as its digits).
  */
@@ -43,7 +36,7 @@ function extraJsonProblem(value: unknown): string | undefined {
     try {
       JSON.stringify(value, (_, v: unknown) => {
         if (typeof v !== 'bigint') return v;
-        if ((v < 0n ? -v : v) >= PYTHON_INT_LIMIT) tooLong = true;
+        if (tooLongForPython(v)) tooLong = true;
         return 0;
       });
     } catch {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { exactJsonValue } from '../airflow/pyjson.js';
+import { exactJsonValue, holdsIntTooLongForPython, PYTHON_INT_MAX_DIGITS } from '../airflow/pyjson.js';
 import { authenticate, LookupConnections, TokenLookups } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
@@ -75,12 +75,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorateRequest('principal', null);
   // Fastify's JSON body parser (with its refusal of __proto__ and constructor.prototype keys), except that an integer
   // beyond 2^53, which JSON.parse rounds, is a bigint with every digit (the stored extra keeps it as Airflow would).
+  // One longer than Python reads (so Airflow could not) is refused here, before anything stores or writes it out.
   const parseJsonBody = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     parseJsonBody(request, body as string, (error, value) => {
-      if (error) done(error, undefined);
-      else done(null, exactJsonValue(body as string, value));
+      if (error) return done(error, undefined);
+      const exact = exactJsonValue(body as string, value);
+      if (exact !== value && holdsIntTooLongForPython(exact)) return done(intTooLong(), undefined);
+      done(null, exact);
     });
   });
   const ctx: RouteContext = {
@@ -169,6 +172,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
 /** How deep a request body may nest arrays and objects (an Airflow extra needs a handful of levels). */
 const MAX_BODY_DEPTH = 64;
+
+function intTooLong(): HttpError {
+  const message = `the request body holds an integer of more than ${PYTHON_INT_MAX_DIGITS} digits, which Python's json.loads (and so Airflow) refuses to read`;
+  return new HttpError(400, message, [{ field: 'body', message }]);
+}
 
 function tooDeep(): HttpError {
   const message = `the request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`;

@@ -396,7 +396,7 @@ describe('integers beyond 2^53 in extras', () => {
     }
   });
 
-  it('leave the body parser refusing what it refused: prototype keys, empty bodies, bad JSON', async () => {
+  it('are refused where Python could not read them or a field wants no number; the parser refuses what it did', async () => {
     expect((await raw('POST', base(), `{"__proto__": {"x": 123456789012345678901}, "objectKey": "p"}`)).status).toBe(400);
     expect((await raw('POST', base(), '')).status).toBe(400);
     expect((await raw('POST', base(), '{"objectKey": 123456789012345678901')).status).toBe(400);
@@ -405,5 +405,14 @@ describe('integers beyond 2^53 in extras', () => {
     expect([port.status, port.text]).toEqual([400, expect.stringContaining('port')]);
     const key = await raw('POST', base(), `{"objectKey": 123456789012345678901, "objectType": "CONNECTION", "scope": "WORKSPACE", "scopeEntityId": "${w.ws1}", "connection": {"type": "http"}}`);
     expect([key.status, key.text]).toEqual([400, expect.stringContaining('objectKey')]);
+    // An int longer than Python's json.loads reads: refused before anything is stored; 4300 digits are taken.
+    const body = (digits: number) => `{"objectKey": "long_${digits}", "objectType": "CONNECTION", "scope": "WORKSPACE", "scopeEntityId": "${w.ws1}", "connection": {"type": "http", "extra": {"n": [1${'0'.repeat(digits - 1)}]}}}`;
+    const refused = await raw('POST', base(), body(4301));
+    expect([refused.status, refused.text]).toEqual([400, expect.stringContaining('more than 4300 digits')]);
+    expect((await raw('GET', `${base()}?workspaceId=${w.ws1}&objectKey=long_4301`)).text).toContain('"totalCount":0');
+    const taken = await raw('POST', base(), body(4300));
+    expect(taken.status, taken.text).toBe(200);
+    const id = (JSON.parse(taken.text) as { id: string }).id;
+    expect((await raw('GET', `${base()}/${id}`)).text).toContain(`"n":[1${'0'.repeat(4299)}]`);
   });
 });
