@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 /**
  * Python's `json` module as Airflow uses it: `json.dumps` with default options (separators `", "` and `": "`,
  * `ensure_ascii=True`), and `json.loads` with its exact acceptance rules (NaN/Infinity, int vs float, duplicate keys
@@ -396,51 +394,6 @@ export function holdsIntTooLongForPython(value: unknown): boolean {
     if (v !== null && typeof v === 'object') for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
   }
   return false;
-}
-
-/**
- * `JSON.stringify(value, null, indent)` that writes a bigint as its digits: the writer to parseJsonExact's reader
- * (JSON.stringify refuses a bigint with a TypeError).
- */
-export function stringifyJsonExact(value: unknown, indent?: number): string {
-  return writeWithBigInts(value, (v) => JSON.stringify(v, null, indent));
-}
-
-/**
- * `write(value)` for a JSON writer that refuses bigints (JSON.stringify, or a serializer that calls it), with each
- * bigint written as its digits. A value without one costs `write` alone. With one, `write` runs on a copy of the
- * value in which each bigint is a string under a marker no other string holds (a random UUID), and those strings
- * are then unquoted into the digits.
- */
-export function writeWithBigInts(value: unknown, write: (value: unknown) => string): string {
-  try {
-    return write(value);
-  } catch (error) {
-    if (!(error instanceof TypeError && error.message.includes('BigInt'))) throw error;
-  }
-  const mark = `bigint:${randomUUID()}:`;
-  return write(markBigInts(value, mark)).replace(new RegExp(`"${mark}(-?[0-9]+)"`, 'g'), '$1');
-}
-
-/**
- * `value` with every bigint in its arrays and plain objects replaced by `${mark}${digits}` (a copy). An object met
- * again inside itself is left as it is, for the writer to refuse as circular.
- */
-function markBigInts(value: unknown, mark: string, within = new Set<object>()): unknown {
-  if (typeof value === 'bigint') return `${mark}${value}`;
-  if (value === null || typeof value !== 'object' || within.has(value)) return value;
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
-  within.add(value);
-  let out: unknown;
-  if (Array.isArray(value)) out = value.map((v) => markBigInts(v, mark, within));
-  else {
-    const copy: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) setOwn(copy, k, markBigInts(v, mark, within));
-    out = copy;
-  }
-  within.delete(value);
-  return out;
 }
 
 /** True when `json.loads(text)` would succeed. */

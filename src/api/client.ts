@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from './undici.js';
 import { AuthError, UserError } from '../cli/errors.js';
-import { parseJsonExact, stringifyJsonExact } from '../airflow/pyjson.js';
+import { parseJsonExact } from '../airflow/pyjson.js';
+import { stringifyJsonExact } from '../airflow/exact-json.js';
 import { ApiError, SHOW_SECRETS_FORBIDDEN, type FieldError } from './errors.js';
 import type {
   CreateEnvironmentObjectRequest,

@@ -1,5 +1,5 @@
 import type { IO } from './io.js';
-import { stringifyJsonExact } from '../airflow/pyjson.js';
+import { stringifyJsonExact } from '../airflow/exact-json.js';
 
 export interface Column<R> {
   header: string;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { parseJsonExact, stringifyJsonExact } from '../airflow/pyjson.js';
+import { parseJsonExact } from '../airflow/pyjson.js';
+import { stringifyJsonExact } from '../airflow/exact-json.js';
 import type { ResponseCache } from './cache.js';
 import type { Keyring } from './crypto.js';
 import { withTransaction, type Queryable } from './db.js';

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readAirflowEnvFile, connectionEnvEntry } from '../../src/airflow/envfile.js';
 import { connectionToJson, parseConnectionJson } from '../../src/airflow/json.js';
 import { loadLocalFilesystemConnections } from '../../src/airflow/airflow-files.js';
-import { exactInt, holdsLongInt, jsToPy, parseJsonExact, pythonJsonDumps, stringifyJsonExact, writeWithBigInts } from '../../src/airflow/pyjson.js';
+import { exactInt, holdsLongInt, jsToPy, parseJsonExact, pythonJsonDumps } from '../../src/airflow/pyjson.js';
+import { stringifyJsonExact, writeWithBigInts } from '../../src/airflow/exact-json.js';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
 import { connectionFromUri, connectionToUri, extraToText } from '../../src/airflow/uri.js';
 import { validateConnection } from '../../src/airflow/validate.js';
@@ -83,6 +84,20 @@ describe('stringifyJsonExact', () => {
     cyclic.self = cyclic;
     expect(() => stringifyJsonExact(cyclic)).toThrow(TypeError); // as JSON.stringify refuses it (no endless copying)
     expect(() => writeWithBigInts({}, () => { throw new RangeError('other'); })).toThrow('other');
+  });
+
+  it('never uses a marker that a string of the value holds', () => {
+    // The marker is random; fixing the draws makes the first one equal to what the value holds.
+    const random = vi.spyOn(Math, 'random').mockReturnValueOnce(0.5).mockReturnValueOnce(0.25);
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1);
+    try {
+      const value = { s: 'bigint:i1:5', [`bigint:i1:6`]: 'key', big: 7n ** 30n };
+      expect(stringifyJsonExact(value)).toBe(`{"s":"bigint:i1:5","bigint:i1:6":"key","big":${7n ** 30n}}`);
+      expect(random).toHaveBeenCalledTimes(2);
+    } finally {
+      random.mockRestore();
+      now.mockRestore();
+    }
   });
 });
 

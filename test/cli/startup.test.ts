@@ -34,11 +34,28 @@ describe('start-up stays lean', () => {
   });
 
   it('loads none of them at run time for --help (checked with a resolve hook)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'envmgr-hook-'));
-    const log = join(dir, 'resolved.log');
-    await writeFile(
-      join(dir, 'hooks.mjs'),
-      `import { appendFileSync } from 'node:fs';
+    const { result, resolved } = await resolvedFor(['--help']);
+    expect(result.stdout).toContain('Usage: envmgr');
+    expect(resolved.some((u) => u.endsWith('/dist/cli/program.js'))).toBe(true);
+    const heavy = resolved.filter((u) => HEAVY.some((h) => u.includes(`/node_modules/${h}/`)));
+    expect(heavy).toEqual([]);
+  });
+
+  it('config get loads neither node:crypto nor the Python JSON codec (its JSON output needs neither)', async () => {
+    const { result, resolved } = await resolvedFor(['config', 'get', 'disable_env_objects']);
+    expect(result.stdout.trim()).toMatch(/^(true|false)$/);
+    expect(resolved.some((u) => u.endsWith('/dist/commands/config/get.js'))).toBe(true);
+    expect(resolved.filter((u) => u === 'node:crypto' || u.endsWith('/dist/airflow/pyjson.js'))).toEqual([]);
+  });
+});
+
+/** Runs the CLI with a resolve hook that records every module it resolves (builtins included). */
+async function resolvedFor(args: string[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'envmgr-hook-'));
+  const log = join(dir, 'resolved.log');
+  await writeFile(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';
 let log;
 export function initialize(data) { log = data.log; }
 export async function resolve(specifier, context, next) {
@@ -47,18 +64,13 @@ export async function resolve(specifier, context, next) {
   return result;
 }
 `,
-    );
-    await writeFile(
-      join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { log: ${JSON.stringify(log)} } });\n`,
-    );
-    const home = await tempHome();
-    const result = await runCli(['--help'], { env: baseEnv(home, { NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}` }) });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Usage: envmgr');
-    const resolved = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-    expect(resolved.some((u) => u.endsWith('/dist/cli/program.js'))).toBe(true);
-    const heavy = resolved.filter((u) => HEAVY.some((h) => u.includes(`/node_modules/${h}/`)));
-    expect(heavy).toEqual([]);
-  });
-});
+  );
+  await writeFile(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { log: ${JSON.stringify(log)} } });\n`,
+  );
+  const home = await tempHome();
+  const result = await runCli(args, { env: baseEnv(home, { NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}` }) });
+  expect(result.code, result.stderr).toBe(0);
+  return { result, resolved: (await readFile(log, 'utf8')).split('\n').filter(Boolean) };
+}

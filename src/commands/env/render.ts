@@ -3,7 +3,7 @@ import { printRecord, printTable, type Column } from '../../cli/table.js';
 import { MASK, type EnvironmentObject } from '../../api/types.js';
 import { printData, shortTime, type OutputFormat } from '../shared/output.js';
 import type { EnvKind } from './kinds.js';
-import { stringifyJsonExact } from '../../airflow/pyjson.js';
+import { stringifyJsonExact } from '../../airflow/exact-json.js';
 
 /** How an object reaches deployments, in a few words. */
 export function linkSummary(o: EnvironmentObject): string {

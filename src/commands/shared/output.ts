@@ -1,6 +1,6 @@
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
-import { stringifyJsonExact } from '../../airflow/pyjson.js';
+import { stringifyJsonExact } from '../../airflow/exact-json.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];

@@ -1,4 +1,4 @@
-import { stringifyJsonExact } from '../../airflow/pyjson.js';
+import { stringifyJsonExact } from '../../airflow/exact-json.js';
 import type { Queryable } from '../db.js';
 import type { ConnectionFields, VariableFields } from '../secrets.js';
 import { withTotal, type Page, type PageResult } from './listing.js';
