@@ -381,7 +381,7 @@ export const PYTHON_INT_MAX_DIGITS = 4300;
 let pythonIntLimit: bigint | undefined;
 
 /** Whether `n` has more digits than Python reads into an int from text. */
-export function tooLongForPython(n: bigint): boolean {
+function tooLongForPython(n: bigint): boolean {
   return (n < 0n ? -n : n) >= (pythonIntLimit ??= 10n ** BigInt(PYTHON_INT_MAX_DIGITS));
 }
 

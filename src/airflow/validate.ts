@@ -1,5 +1,5 @@
 import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable, SourceLocation, ValidationProblem } from './model.js';
-import { PYTHON_INT_MAX_DIGITS, pyReprStr, tooLongForPython } from './pyjson.js';
+import { holdsIntTooLongForPython, PYTHON_INT_MAX_DIGITS, pyReprStr } from './pyjson.js';
 
 /**
  * envmgr's validation (DESIGN.md §Formats), stricter than Airflow's model so that everything envmgr writes also
@@ -32,18 +32,17 @@ function extraJsonProblem(value: unknown): string | undefined {
     JSON.stringify(value);
     return undefined;
   } catch {
-    let tooLong = false;
-    try {
-      JSON.stringify(value, (_, v: unknown) => {
-        if (typeof v !== 'bigint') return v;
-        if (tooLongForPython(v)) tooLong = true;
-        return 0;
-      });
-    } catch {
-      return 'extra must be JSON-serializable';
-    }
-    return tooLong ? `extra holds an integer of more than ${PYTHON_INT_MAX_DIGITS} digits, which Python's json.loads (and so Airflow) refuses to read` : undefined;
+    // Refused for a bigint, or for something JSON cannot hold at all.
   }
+  try {
+    JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? 0 : v));
+  } catch {
+    return 'extra must be JSON-serializable';
+  }
+  if (holdsIntTooLongForPython(value)) {
+    return `extra holds an integer of more than ${PYTHON_INT_MAX_DIGITS} digits, which Python's json.loads (and so Airflow) refuses to read`;
+  }
+  return undefined;
 }
 
 function problem(kind: AirflowObjectKind, key: string, field: string, message: string, loc?: SourceLocation): ValidationProblem {
