@@ -342,17 +342,21 @@ const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9]+(?:\.[0-9]+)?(?:[eE][
 const LONG_INT = /^-?[0-9]{16,}$/;
 
 /**
- * Whether valid JSON text holds an integer token of 16 or more digits, outside its strings. The sieve answers most
- * texts; the scan after it skips whole strings, so long digits in a secret or in JSON kept as a string value (a
- * variable's) cost a scan, not a second, slower parse.
+ * How many digits the longest integer token of valid JSON text has, outside its strings, when it has 16 or more
+ * (else 0). The sieve answers most texts; the scan after it skips whole strings, so long digits in a secret or in
+ * JSON kept as a string value (a variable's) cost a scan, not a second, slower parse. No bigint is made here.
  */
-export function holdsLongInt(text: string): boolean {
-  if (!LONG_NUMBER_START.test(text)) return false;
+export function longestLongInt(text: string): number {
+  if (!LONG_NUMBER_START.test(text)) return 0;
+  let longest = 0;
   STRING_OR_NUMBER.lastIndex = 0;
   for (let m = STRING_OR_NUMBER.exec(text); m !== null; m = STRING_OR_NUMBER.exec(text)) {
-    if (m[0].length >= 16 && m[0].charCodeAt(0) !== 0x22 && LONG_INT.test(m[0])) return true;
+    const token = m[0];
+    if (token.length >= 16 && token.charCodeAt(0) !== 0x22 && LONG_INT.test(token)) {
+      longest = Math.max(longest, token.charCodeAt(0) === 0x2d ? token.length - 1 : token.length);
+    }
   }
-  return false;
+  return longest;
 }
 
 /**
@@ -370,7 +374,15 @@ export function parseJsonExact(text: string): unknown {
  * has its own checks, such as the server's body parser, parses once and hands its value over).
  */
 export function exactJsonValue(text: string, parsed: unknown): unknown {
-  return holdsLongInt(text) ? pyToJs(pythonJsonLoads(text)) : parsed;
+  if (longestLongInt(text) === 0) return parsed;
+  try {
+    return pyToJs(pythonJsonLoads(text));
+  } catch (error) {
+    // Nested deeper than the exact reader's stack goes (thousands of levels, which Python's json.loads refuses
+    // too): JSON.parse read it, and its reading stands.
+    if (error instanceof RangeError) return parsed;
+    throw error;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { exactJsonValue, holdsIntTooLongForPython, PYTHON_INT_MAX_DIGITS } from '../airflow/pyjson.js';
+import { exactJsonValue, longestLongInt, PYTHON_INT_MAX_DIGITS } from '../airflow/pyjson.js';
 import { authenticate, LookupConnections, TokenLookups } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
@@ -73,19 +73,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
   app.decorateRequest('principal', null);
-  // Fastify's JSON body parser (with its refusal of __proto__ and constructor.prototype keys), except that an integer
-  // beyond 2^53, which JSON.parse rounds, is a bigint with every digit (the stored extra keeps it as Airflow would).
-  // One longer than Python reads (so Airflow could not) is refused here, before anything stores or writes it out.
-  const parseJsonBody = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJsonBody(request, body as string, (error, value) => {
-      if (error) return done(error, undefined);
-      const exact = exactJsonValue(body as string, value);
-      if (exact !== value && holdsIntTooLongForPython(exact)) return done(intTooLong(), undefined);
-      done(null, exact);
-    });
-  });
   const ctx: RouteContext = {
     pool: options.pool,
     config: options.config,
@@ -146,6 +133,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const limit = options.config.authFailureLimit;
   const limiter = limit === false ? undefined : new AuthFailureLimiter(limit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   await app.register(async (authenticated) => {
+    exactJsonBodies(authenticated);
     authenticated.addHook('onRequest', (request, reply, done) => {
       try {
         limiter?.check(request.ip);
@@ -168,6 +156,30 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await authenticated.register(environmentObjectRoutes, { ctx });
   });
   return app;
+}
+
+/**
+ * Fastify's JSON body parser (with its refusal of __proto__ and constructor.prototype keys), except that an integer
+ * beyond 2^53, which JSON.parse rounds, is a bigint with every digit (a stored extra keeps it as Airflow would).
+ * Registered for the authenticated routes only: their onRequest hook has checked the token before a body is parsed,
+ * so the exact reading, slower than JSON.parse, is never done for a stranger. Before it, a body nested too deep or
+ * holding an integer longer than Python reads (so Airflow could not) is refused, without making a bigint of it.
+ */
+function exactJsonBodies(instance: FastifyInstance): void {
+  const parseJsonBody = instance.getDefaultJsonParser('error', 'error');
+  instance.removeContentTypeParser('application/json');
+  instance.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJsonBody(request, body as string, (error, value) => {
+      if (error) return done(error, undefined);
+      // The default parser reads past a byte order mark; so must the exact one.
+      const text = (body as string).charCodeAt(0) === 0xfeff ? (body as string).slice(1) : (body as string);
+      const longest = longestLongInt(text);
+      if (longest === 0) return done(null, value);
+      if (nestingDepthOver(value, MAX_BODY_DEPTH)) return done(tooDeep(), undefined);
+      if (longest > PYTHON_INT_MAX_DIGITS) return done(intTooLong(), undefined);
+      done(null, exactJsonValue(text, value));
+    });
+  });
 }
 
 /** How deep a request body may nest arrays and objects (an Airflow extra needs a handful of levels). */

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { readAirflowEnvFile, connectionEnvEntry } from '../../src/airflow/envfile.js';
 import { connectionToJson, parseConnectionJson } from '../../src/airflow/json.js';
 import { loadLocalFilesystemConnections } from '../../src/airflow/airflow-files.js';
-import { exactInt, holdsLongInt, jsToPy, parseJsonExact, pythonJsonDumps } from '../../src/airflow/pyjson.js';
+import { exactInt, jsToPy, longestLongInt, parseJsonExact, pythonJsonDumps } from '../../src/airflow/pyjson.js';
 import { stringifyJsonExact, writeWithBigInts } from '../../src/airflow/exact-json.js';
 import { readSettingsFile, writeSettingsFile } from '../../src/airflow/settings.js';
 import { connectionFromUri, connectionToUri, extraToText } from '../../src/airflow/uri.js';
@@ -47,16 +47,28 @@ describe('parseJsonExact', () => {
   });
 
   it('takes its slower exact reading only for a long integer outside strings', () => {
-    for (const text of [BIG, ` -${BIG} `, `[1,${BIG}]`, `{"a":"\\\\","b":${BIG}}`, `{"a": ${JUST_ABOVE}}`, `{"a":\n\t${BIG}}`]) {
-      expect([text, holdsLongInt(text)]).toEqual([text, true]);
-    }
+    const yes: Array<[string, number]> = [
+      [BIG, 21], [` -${BIG} `, 21], [`[1,${BIG}]`, 21], [`{"a":"\\\\","b":${BIG}}`, 21], [`{"a": ${JUST_ABOVE}}`, 16],
+      [`{"a":\n\t${BIG}, "b": [-${BIG}0, 12]}`, 22], [`[${'9'.repeat(5000)}]`, 5000],
+    ];
+    for (const [text, digits] of yes) expect([text, longestLongInt(text)]).toEqual([text, digits]);
     // Long digits in a secret, in JSON kept as a string (a variable's value), after an escaped quote; and numbers
     // that are floats or have fewer digits: JSON.parse's reading is the exact one.
     const notInts = [`{"a":"x:${BIG}"}`, `{"a":"\\"${BIG}"}`, `{"v":"{\\"n\\": ${BIG}}"}`, '[1234567890123456.5]', `[${'1'.repeat(2000)}.5]`, `[-${BIG}e3]`, '[123456789012345]', `"${BIG}"`];
     for (const text of notInts) {
-      expect([text, holdsLongInt(text)]).toEqual([text, false]);
+      expect([text, longestLongInt(text)]).toEqual([text, 0]);
       expect(parseJsonExact(text)).toEqual(JSON.parse(text));
     }
+  });
+
+  it('reads what JSON.parse reads however deep it nests (past its own stack, as JSON.parse reads it)', () => {
+    const innermost = (levels: number) => {
+      let value = parseJsonExact(`${'['.repeat(levels)}${BIG}${']'.repeat(levels)}`);
+      for (let i = 0; i < levels; i++) value = (value as unknown[])[0];
+      return value;
+    };
+    expect(innermost(50)).toBe(123456789012345678901n);
+    expect(innermost(20_000)).toBe(Number(BIG));
   });
 
   it('refuses what JSON.parse refuses, long digits or not', () => {
