@@ -371,10 +371,11 @@ export function parseJsonExact(text: string): unknown {
 
 /**
  * What parseJsonExact(text) answers, given `parsed`, what JSON.parse already made of the same text (a parser that
- * has its own checks, such as the server's body parser, parses once and hands its value over).
+ * has its own checks, such as the server's body parser, parses once and hands its value over), and `longest`, what
+ * longestLongInt(text) is when the caller already knows.
  */
-export function exactJsonValue(text: string, parsed: unknown): unknown {
-  if (longestLongInt(text) === 0) return parsed;
+export function exactJsonValue(text: string, parsed: unknown, longest = longestLongInt(text)): unknown {
+  if (longest === 0) return parsed;
   try {
     return pyToJs(pythonJsonLoads(text));
   } catch (error) {

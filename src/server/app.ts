@@ -177,7 +177,7 @@ function exactJsonBodies(instance: FastifyInstance): void {
       if (longest === 0) return done(null, value);
       if (nestingDepthOver(value, MAX_BODY_DEPTH)) return done(tooDeep(), undefined);
       if (longest > PYTHON_INT_MAX_DIGITS) return done(intTooLong(), undefined);
-      done(null, exactJsonValue(text, value));
+      done(null, exactJsonValue(text, value, longest));
     });
   });
 }
