@@ -3,7 +3,7 @@ import type { FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
-import { fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
+import { desiredContents, fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows, type RecordedVersions } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -130,12 +130,15 @@ async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, c
   const stage = `pg_temp.envmgr_stage_${++stages}`;
   const cols = quoted(spec.columns);
   await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
-  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks, sent ? { onSent: sent } : {});
+  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
   const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
-  await client.query(
+  const upserted = client.query(
     `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
       ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,
   );
+  // The statement is on its way; whatever comes next is worked out while Postgres runs it (sent does not throw).
+  sent?.();
+  await upserted;
 }
 
 /** Writes one table's rows: new ones by COPY (when allowed), the others through the stage. */
@@ -312,6 +315,13 @@ export function knownRowsFor(
   };
 }
 
+/** The desired objects the sync state has a record of. */
+function recordedOf(desired: readonly DesiredObject[], state: SyncState): DesiredObject[] {
+  if (state.size === 0) return [];
+  const recorded = stateByKind(state);
+  return desired.filter((d) => recorded[d.kind].has(d.key));
+}
+
 /** The row versions the sync state records for a kind: xmin → the keys recorded with it (see RecordedVersions). */
 export function recordedVersions(state: SyncState, kind: 'connection' | 'variable'): RecordedVersions {
   const out = new Map<string, string[]>();
@@ -366,6 +376,9 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
       known: knownRowsFor(desired, state, info, options),
       recordedConnections: recordedVersions(state, 'connection'),
       unordered: true,
+      // The plan compares the content of every desired object that has a row; those envmgr recorded most likely do.
+      // Their digests are made (and remembered per object) while Postgres checks the row versions.
+      whileWaiting: () => desiredContents(recordedOf(desired, state), info.has, digestsFor(options.keys)),
     });
     const plan = planSync(desired, current, state, {
       keys: options.keys,

@@ -182,9 +182,14 @@ export class ContentDigests {
   changedFields(kind: AirflowObjectKind, fields: FieldSupport, a: string, b: string): string[] {
     const { prefix, names } = this.layout(kind, fields);
     const out: string[] = [];
-    for (let j = 0; j < names.length; j++) {
-      const from = prefix.length + j * FIELD_CHARS;
-      if (a.slice(from, from + FIELD_CHARS) !== b.slice(from, from + FIELD_CHARS)) out.push(names[j]!);
+    // Character by character: a sync runs this for every updated row, and slicing would copy every field's digest.
+    for (let j = 0, at = prefix.length; j < names.length; j++, at += FIELD_CHARS) {
+      for (let k = at; k < at + FIELD_CHARS; k++) {
+        if (a.charCodeAt(k) !== b.charCodeAt(k)) {
+          out.push(names[j]!);
+          break;
+        }
+      }
     }
     return out;
   }

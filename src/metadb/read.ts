@@ -165,6 +165,11 @@ export interface ReadOptions {
   recordedConnections?: RecordedVersions;
   /** Maps in whatever order the database returns (a sync does not need the sorted order, which costs a sort). */
   unordered?: boolean;
+  /**
+   * With `known`: work to do while Postgres answers the first query of the read (the connection row versions, the
+   * longest wait of a sync's read), run once that query is on its way. Its errors are the caller's.
+   */
+  whileWaiting?: () => void;
 }
 
 /**
@@ -180,6 +185,19 @@ function keysDigest(keys: readonly string[]): string | null {
   return createHash('md5').update(joined, 'utf8').update('\u0000').digest('hex');
 }
 
+/** Awaits `pending` after running `work` (if any) while it is on its way; an error of `work` wins, after the query. */
+async function meanwhile<T>(pending: Promise<T>, work: (() => void) | undefined): Promise<T> {
+  if (work) {
+    try {
+      work();
+    } catch (err) {
+      await pending.catch(() => undefined);
+      throw err;
+    }
+  }
+  return pending;
+}
+
 /**
  * Every connection row's key and fingerprint, for a read with `known`. With recorded versions, each one that Postgres
  * finds whole (the same keys carry that xmin) is answered from the record, and only the other rows are fetched.
@@ -188,20 +206,21 @@ async function connectionVersions(
   client: pg.ClientBase,
   table: string,
   recorded: RecordedVersions | undefined,
+  whileWaiting?: () => void,
 ): Promise<{ rows: Array<{ conn_id: string; row_xmin: string }>; total: number }> {
   if (!recorded || recorded.size === 0) {
-    const { rows } = await client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`);
+    const { rows } = await meanwhile(client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`), whileWaiting);
     return { rows, total: rows.length };
   }
   const xmins = [...recorded.keys()];
-  const { rows } = await client.query<{ conn_id: string | null; row_xmin: string; n: number | null; keys: string | null }>(
+  const { rows } = await meanwhile(client.query<{ conn_id: string | null; row_xmin: string; n: number | null; keys: string | null }>(
     `SELECT NULL::text AS conn_id, xmin::text AS row_xmin, count(*)::int AS n,
             md5(string_agg(convert_to(conn_id, 'UTF8') || '\\x00'::bytea, ''::bytea ORDER BY conn_id COLLATE "C")) AS keys
        FROM ${table} WHERE conn_id IS NOT NULL AND xmin::text = ANY($1::text[]) GROUP BY xmin::text
      UNION ALL
      SELECT conn_id, xmin::text, NULL, NULL FROM ${table} WHERE conn_id IS NOT NULL AND NOT (xmin::text = ANY($1::text[]))`,
     [xmins],
-  );
+  ), whileWaiting);
   const out: Array<{ conn_id: string; row_xmin: string }> = [];
   const recheck: string[] = [];
   let total = 0;
@@ -237,6 +256,7 @@ export async function readConnections(
   known?: KnownRows,
   unordered = false,
   recorded?: RecordedVersions,
+  whileWaiting?: () => void,
 ): Promise<Map<string, DbConnection>> {
   const list = (c: string) =>
     `${c}conn_id, ${c}xmin::text AS row_xmin, ${c}conn_type, ${info.has.connectionDescription ? `${c}description` : 'NULL::text AS description'}, ` +
@@ -248,7 +268,7 @@ export async function readConnections(
   if (known) {
     // Two steps: every row's key and fingerprint (small), then the full rows only of those that must be decrypted.
     // Rows still as envmgr wrote them, and rows nothing looks at, never cross the wire in full.
-    const ids = await connectionVersions(client, table, recorded);
+    const ids = await connectionVersions(client, table, recorded, whileWaiting);
     const wanted: string[] = [];
     for (const row of ids.rows) {
       const rowHash = rowFingerprint(row.row_xmin);
@@ -357,7 +377,7 @@ export async function readAirflowObjects(
   // One query at a time: node-postgres deprecates queueing queries on a busy client.
   const unordered = options.unordered === true;
   const connections = kinds.has('connection')
-    ? await readConnections(client, info, keys, options.known, unordered, options.recordedConnections)
+    ? await readConnections(client, info, keys, options.known, unordered, options.recordedConnections, options.whileWaiting)
     : new Map<string, DbConnection>();
   const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known, unordered) : new Map<string, DbVariable>();
   const pools = kinds.has('pool') ? await readPools(client, info) : new Map<string, DbPool>();

@@ -156,6 +156,36 @@ describe('syncAirflowDb', () => {
     expect(seen.sort()).toEqual(['pg1', 'pg2']);
   });
 
+  it('runs whileWaiting once the row-version query is on its way, and its error ends the read after that query', async () => {
+    await syncAirflowDb(client, [pg1], { keys: keyA });
+    const info = await detectAirflowSchema(client);
+    const { rows } = await client.query<{ x: string }>(`SELECT DISTINCT xmin::text AS x FROM connection`);
+    const recordedConnections = new Map([[rows[0]!.x, ['pg1']]]);
+    const log = recordStatements(client);
+    const sentBefore: number[] = [];
+    const read = await readAirflowObjects(client, info, keyA, {
+      known: () => 'recorded-digest',
+      recordedConnections,
+      whileWaiting: () => sentBefore.push(log.length),
+    });
+    expect(sentBefore).toEqual([1]);
+    expect(log[0]).toMatch(/md5\(string_agg/);
+    expect(read.connections.get('pg1')?.contentHash).toBe('recorded-digest');
+    // A failing hook: the read fails with its error, and the client is left idle and usable (no query in flight).
+    const before = log.length;
+    await expect(
+      readAirflowObjects(client, info, keyA, {
+        known: () => 'recorded-digest',
+        recordedConnections,
+        whileWaiting: () => {
+          throw new Error('hook failed');
+        },
+      }),
+    ).rejects.toThrow('hook failed');
+    expect(log.length).toBe(before + 1);
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
   it("keeps envmgr's table in its current shape: one row, the state document uncompressed, written_at the writing transaction's time", async () => {
     await syncAirflowDb(client, [pg1, var1], { keys: keyA });
     const columns = await client.query(
