@@ -1,7 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { FernetKeys } from '../airflow/fernet.js';
-import type { AirflowObjectKind } from '../airflow/model.js';
+import type { AirflowConnection, AirflowObjectKind } from '../airflow/model.js';
 import { fernetCore, HEAP, SIP_KEYS, SIP_KEYS_AT } from './fernet-core.js';
+import type { DbConnection } from './read.js';
+import { storedExtras, storedPassword } from './rows.js';
 import type { FieldSupport } from './sync-state.js';
 
 /**
@@ -16,9 +18,17 @@ import type { FieldSupport } from './sync-state.js';
  * for short inputs, truncated to 48 bits (what a collision could cost is one update reported with one field too few;
  * an update is missed only if every field collides).
  *
- * A recorded digest reads `<kid>.<8 characters per field>`. The key id (`kid`) names the key and the field layout it
- * was made under: digests are compared only under the same kid. Without a Fernet key, Airflow stores every value in
- * plaintext and the digests use a fixed key. envmgr 0.1 recorded an unkeyed SHA-256 of the canonical text (64 hex
+ * What a field's digest covers depends on the kind. A connection's fields are digested as Airflow stores them: the
+ * text of each column before encryption, exactly as the COPY writes it (the password only when non-empty, the extra
+ * as json.dumps writes it, the port as its digits), NULL being the one byte 0xff, which no UTF-8 text holds
+ * (`connections`). A sync digests thousands of connections, and this needs no text beyond the columns' own. A
+ * variable's or a pool's fields are digested as the JSON text of each element of its canonical text (`many`), as
+ * connections were too before the stored form (layout v2); such a connection digest is still recognised (`matches`)
+ * though not compared field by field (`current`): its rows are read and compared in full once, then re-recorded.
+ *
+ * A recorded digest reads `<kid>.<8 characters per field>`. The key id (`kid`) names the key, the field layout and
+ * the form digested: digests are compared only under the same kid. Without a Fernet key, Airflow stores every value
+ * in plaintext and the digests use a fixed key. envmgr 0.1 recorded an unkeyed SHA-256 of the canonical text (64 hex
  * digits); such a hash is still recognised (`matches`), so that the first sync after an upgrade tells rows envmgr
  * wrote from rows changed since, then replaces it.
  */
@@ -57,6 +67,18 @@ export function legacyContentHash(kind: AirflowObjectKind, text: string): string
 
 const LEGACY = /^[0-9a-f]{64}$/;
 
+/** What a layout digests: the elements of the canonical text (variables, pools; connections before), or stored text. */
+type Form = 'canonical' | 'stored';
+
+/** The form of the digests a sync records for a kind. */
+const FORM: Record<AirflowObjectKind, Form> = { connection: 'stored', variable: 'canonical', pool: 'canonical' };
+
+/** The stored text of connections' extras: a desired connection's json.dumps, a row's text as read (none if ''). */
+function extrasOf(cs: ReadonlyArray<AirflowConnection | DbConnection>): Array<string | null> {
+  if (!cs.some((c) => 'extraText' in c)) return storedExtras(cs as readonly AirflowConnection[]);
+  return cs.map((c) => ('extraText' in c ? (c.extraText ? c.extraText : null) : storedExtras([c])[0]!));
+}
+
 export class ContentDigests {
   /** One secret per Fernet key, the first being the key new digests are made with. */
   private readonly secrets: readonly Buffer[];
@@ -67,25 +89,86 @@ export class ContentDigests {
     this.secrets = keys && keys.keys.length > 0 ? keys.keys.map((k) => Buffer.concat([k.signing, k.encryption])) : [NO_KEY];
   }
 
-  private layout(kind: AirflowObjectKind, fields: FieldSupport, which = 0): Layout {
+  private layout(kind: AirflowObjectKind, fields: FieldSupport, which = 0, form: Form = FORM[kind]): Layout {
     let perKind = this.layouts.get(fields);
     if (!perKind) this.layouts.set(fields, (perKind = { connection: [], variable: [], pool: [] }));
-    let layout = perKind[kind][which];
+    const slot = 2 * which + (form === 'stored' ? 1 : 0);
+    let layout = perKind[kind][slot];
     if (!layout) {
       const names = contentFields(kind, fields);
+      const version = form === 'stored' ? 'v3 stored' : 'v2';
       const derive = (label: string) =>
-        createHmac('sha256', this.secrets[which]!).update(`envmgr sync-state digests v2\u0000${kind}\u0000${names.join(',')}\u0000${label}`).digest();
+        createHmac('sha256', this.secrets[which]!).update(`envmgr sync-state digests ${version}\u0000${kind}\u0000${names.join(',')}\u0000${label}`).digest();
       const sipKeys = Buffer.alloc(16 * names.length);
       names.forEach((_, j) => derive(`field ${j}`).copy(sipKeys, 16 * j, 0, 16));
       layout = { prefix: `${derive('kid').toString('base64url').slice(0, 8)}.`, names, sipKeys };
-      perKind[kind][which] = layout;
+      perKind[kind][slot] = layout;
     }
     return layout;
   }
 
-  /** The digest of each canonical text of objects of one kind, under the first key (or key `which` of the list). */
+  /**
+   * The digest of each connection (desired, or a row as read) under the first key (or key `which`): its fields as
+   * Airflow stores them (see the top of this file), in one pass of the module over all their text.
+   */
+  connections(cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport, which = 0): string[] {
+    const layout = this.layout('connection', fields, which, 'stored');
+    const n = cs.length;
+    if (n === 0) return [];
+    const f = layout.names.length;
+    const withDescription = fields.connectionDescription;
+    const lengths = new Int32Array(n * f);
+    const parts: string[] = [];
+    let k = 0;
+    const extras = extrasOf(cs);
+    // Cell by cell, in contentFields order; -1 is NULL.
+    const put = (v: string | number | null | undefined) => {
+      if (v === null || v === undefined) lengths[k++] = -1;
+      else {
+        const text = typeof v === 'string' ? v : String(v);
+        parts.push(text);
+        lengths[k++] = text.length;
+      }
+    };
+    for (let i = 0; i < n; i++) {
+      const c = cs[i]!;
+      put(c.conn_type);
+      if (withDescription) put(c.description);
+      put(c.host);
+      put(c.login);
+      put(storedPassword(c));
+      put(c.schema);
+      put(c.port);
+      put(extras[i]);
+    }
+    const joined = parts.join('');
+    const bytes = Buffer.byteLength(joined, 'utf8');
+    if (bytes !== joined.length) {
+      // Not all ASCII: the text cells' lengths in bytes, one by one.
+      for (let i = 0, p = 0; i < k; i++) if (lengths[i]! >= 0) lengths[i] = Buffer.byteLength(parts[p++]!, 'utf8');
+    }
+    const nullAt = HEAP;
+    const lengthsAt = HEAP + 16;
+    const textAt = lengthsAt + 4 * k;
+    const digestsAt = textAt + bytes;
+    const mem = fernetCore().reserve(digestsAt + k * (FIELD_BYTES + FIELD_CHARS) + 16);
+    mem[nullAt] = 0xff;
+    new Int32Array(mem.buffer, lengthsAt, k).set(lengths);
+    mem.write(joined, textAt, bytes === joined.length ? 'latin1' : 'utf8');
+    mem.set(layout.sipKeys, SIP_KEYS_AT);
+    const end = fernetCore().fn.sipCells(k, f, lengthsAt, textAt, nullAt, digestsAt);
+    // The text holds passwords and extras: the module's memory keeps no copy of it.
+    mem.fill(0, textAt, digestsAt);
+    if (end !== digestsAt + k * FIELD_BYTES) throw new Error(`the digest module refused ${f} connection fields`);
+    return this.encode(layout, n, digestsAt, end);
+  }
+
+  /**
+   * The digest of each canonical text of objects of one kind, under the first key (or key `which` of the list): the
+   * form a sync records for variables and pools (connections: `connections`).
+   */
   many(kind: AirflowObjectKind, fields: FieldSupport, texts: readonly string[], which = 0): string[] {
-    const layout = this.layout(kind, fields, which);
+    const layout = this.layout(kind, fields, which, 'canonical');
     const n = texts.length;
     if (n === 0) return [];
     // In the module's memory: text offsets, text ends, the texts, the digests, then their base64url text.
@@ -108,27 +191,6 @@ export class ContentDigests {
     return this.digestTexts(kind, layout, n, startsAt, endsAt, textsAt + textBytes);
   }
 
-  /**
-   * `many` for texts given as one JSON array of them (JSON.stringify of the texts' arrays, which is the texts joined
-   * with commas in brackets), also answering the texts: one string in, one write to the module. Null when the JSON is
-   * not all ASCII (its byte offsets are then not string offsets): use `many`.
-   */
-  manyOfArray(kind: AirflowObjectKind, fields: FieldSupport, json: string, n: number): { digests: string[]; texts: string[] } | null {
-    if (Buffer.byteLength(json, 'utf8') !== json.length) return null;
-    const layout = this.layout(kind, fields);
-    const startsAt = HEAP;
-    const endsAt = startsAt + 4 * n;
-    const textsAt = endsAt + 4 * n;
-    const mem = this.reserveFor(layout, n, textsAt + json.length);
-    mem.write(json, textsAt, 'latin1');
-    const found = fernetCore().fn.splitRows(textsAt, textsAt + json.length, startsAt, endsAt, 0x5b, 0x5d);
-    if (found !== n) throw new Error(`expected a JSON array of ${n} ${kind} canonical texts, found ${found}`);
-    const words = new Int32Array(mem.buffer, 0, textsAt >>> 2);
-    const texts = new Array<string>(n);
-    for (let i = 0; i < n; i++) texts[i] = json.slice(words[(startsAt >>> 2) + i]! - textsAt, words[(endsAt >>> 2) + i]! - textsAt);
-    return { digests: this.digestTexts(kind, layout, n, startsAt, endsAt, textsAt + json.length), texts };
-  }
-
   /** The module's memory, long enough for texts ending at `textsEnd` and the digests of `n` of them after them. */
   private reserveFor(layout: Layout, n: number, textsEnd: number): Buffer {
     const f = layout.names.length;
@@ -140,16 +202,27 @@ export class ContentDigests {
     const f = layout.names.length;
     if (f > SIP_KEYS) throw new Error(`${kind} has ${f} fields, more than the ${SIP_KEYS} the digest module takes`);
     const core = fernetCore();
-    const mem = core.bytes;
-    const base64At = digestsAt + n * f * FIELD_BYTES;
-    mem.set(layout.sipKeys, SIP_KEYS_AT);
+    core.bytes.set(layout.sipKeys, SIP_KEYS_AT);
     const end = core.fn.sipFields(n, startsAt, endsAt, digestsAt);
     if (end !== digestsAt + n * f * FIELD_BYTES) throw new Error(`${kind} content is not a canonical text of ${f} fields`);
+    return this.encode(layout, n, digestsAt, end);
+  }
+
+  /**
+   * The digests' text: the module's field digests of `n` objects, [digestsAt, end), as base64url after them (room
+   * for which the caller reserved, and 8 bytes before digestsAt for two words), each object's with the prefix.
+   */
+  private encode(layout: Layout, n: number, digestsAt: number, end: number): string[] {
+    const core = fernetCore();
+    const mem = core.bytes;
+    const f = layout.names.length;
+    const base64At = end;
     // 6 bytes are 8 base64 digits exactly: the whole run's text is each digest's text one after the other.
-    const words = new Int32Array(mem.buffer, 0, (endsAt >>> 2) + 1);
-    words[startsAt >>> 2] = digestsAt;
-    words[endsAt >>> 2] = end;
-    core.fn.base64Many(1, startsAt, endsAt, base64At);
+    const rangeAt = (digestsAt - 8) & ~3;
+    const words = new Int32Array(mem.buffer, rangeAt, 2);
+    words[0] = digestsAt;
+    words[1] = end;
+    core.fn.base64Many(1, rangeAt, rangeAt + 4, base64At);
     const all = mem.toString('latin1', base64At, base64At + n * f * FIELD_CHARS);
     const out = new Array<string>(n);
     const width = f * FIELD_CHARS;
@@ -161,19 +234,26 @@ export class ContentDigests {
     return this.many(kind, fields, [text])[0]!;
   }
 
-  /** Whether a recorded digest can be compared with the ones `many` makes now (same key, same fields). */
+  /**
+   * Whether a recorded digest can be compared with the ones a sync makes now (same key, same fields, same form:
+   * `connections` for connections, `many` for the other kinds).
+   */
   current(kind: AirflowObjectKind, fields: FieldSupport, recorded: string): boolean {
     return recorded.startsWith(this.layout(kind, fields).prefix);
   }
 
   /**
-   * Whether `recorded` is what envmgr would have recorded for this canonical text: under any of the Fernet keys
-   * (a MultiFernet's older keys included), or as envmgr 0.1's unkeyed hash.
+   * Whether `recorded` is what envmgr would have recorded for this content: under any of the Fernet keys (a
+   * MultiFernet's older keys included), in either form (see the top of this file), or as envmgr 0.1's unkeyed
+   * hash. `text` gives the canonical text; a connection's stored form is digested from `row`.
    */
-  matches(kind: AirflowObjectKind, fields: FieldSupport, recorded: string, text: string): boolean {
-    if (LEGACY.test(recorded)) return recorded === legacyContentHash(kind, text);
+  matches(kind: AirflowObjectKind, fields: FieldSupport, recorded: string, text: () => string, row?: AirflowConnection | DbConnection): boolean {
+    if (LEGACY.test(recorded)) return recorded === legacyContentHash(kind, text());
     for (let which = 0; which < this.secrets.length; which++) {
-      if (recorded.startsWith(this.layout(kind, fields, which).prefix)) return recorded === this.many(kind, fields, [text], which)[0];
+      if (kind === 'connection' && row && recorded.startsWith(this.layout(kind, fields, which, 'stored').prefix)) {
+        return recorded === this.connections([row], fields, which)[0];
+      }
+      if (recorded.startsWith(this.layout(kind, fields, which, 'canonical').prefix)) return recorded === this.many(kind, fields, [text()], which)[0];
     }
     return false;
   }

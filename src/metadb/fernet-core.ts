@@ -26,14 +26,16 @@ interface CoreExports {
   place(n: number, starts: number, lengths: number, src: number): void;
   sip(p: number, length: number, key: number, out: number): void;
   sipFields(n: number, starts: number, ends: number, out: number): number;
+  sipCells(count: number, width: number, lengths: number, text: number, nullByte: number, out: number): number;
   splitRows(p: number, end: number, starts: number, ends: number, open: number, close: number): number;
+  pySeparators(n: number, starts: number, ends: number, dst: number): number;
   copyRows(n: number, width: number, cells: number, text: number, tokens: number, ends: number, out: number): number;
 }
 
 /** Where the caller's data may start in the module's memory (below: the module's own tables and scratch). */
 export const HEAP = 4096;
 const KEY_AT = 768;
-/** Where the SipHash keys of sipFields go: key j (16 bytes) at SIP_KEYS_AT + 16 j, for j < SIP_KEYS. */
+/** Where the SipHash keys of sipFields and sipCells go: key j (16 bytes) at SIP_KEYS_AT + 16 j, for j < SIP_KEYS. */
 export const SIP_KEYS_AT = 832;
 export const SIP_KEYS = 8;
 const B64_AT = 960;

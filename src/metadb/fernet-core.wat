@@ -520,6 +520,49 @@
       (br $row))
     (unreachable))
 
+  ;; Python's json.dumps separators for texts JSON.stringify wrote: text i, [starts[i], ends[i]), is copied to $dst
+  ;; (one after the other) with a blank after each "," and ":" outside strings (strings are copied as they are,
+  ;; backslash escapes included); ends[i] then becomes where text i ends in the copy. Returns where the copy ends.
+  (func (export "pySeparators") (param $n i32) (param $starts i32) (param $ends i32) (param $dst i32) (result i32)
+    (local $i i32) (local $p i32) (local $end i32) (local $c i32) (local $in i32)
+    (block $done
+      (loop $text
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $end (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $in (i32.const 0))
+        (block $copied
+          (loop $char
+            (br_if $copied (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $c (i32.load8_u (local.get $p)))
+            (i32.store8 (local.get $dst) (local.get $c))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 1)))
+            (if (local.get $in)
+              (then
+                (if (i32.eq (local.get $c) (i32.const 0x5c))
+                  (then
+                    ;; The escaped byte goes as it is.
+                    (if (i32.lt_u (local.get $p) (local.get $end))
+                      (then
+                        (i32.store8 (local.get $dst) (i32.load8_u (local.get $p)))
+                        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                        (local.set $dst (i32.add (local.get $dst) (i32.const 1))))))
+                  (else (if (i32.eq (local.get $c) (i32.const 0x22)) (then (local.set $in (i32.const 0)))))))
+              (else
+                (if (i32.eq (local.get $c) (i32.const 0x22))
+                  (then (local.set $in (i32.const 1)))
+                  (else
+                    (if (i32.or (i32.eq (local.get $c) (i32.const 0x2c)) (i32.eq (local.get $c) (i32.const 0x3a)))
+                      (then
+                        (i32.store8 (local.get $dst) (i32.const 0x20))
+                        (local.set $dst (i32.add (local.get $dst) (i32.const 1)))))))))
+            (br $char)))
+        (i32.store (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2))) (local.get $dst))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $text)))
+    (local.get $dst))
+
   ;; Rows in COPY's text format from cell codes (i32 each, $n of them, rows of $width cells): a code >= 0 takes that many
   ;; bytes in turn from $text, written with backslash, newline, carriage return and tab escaped; -1 is NULL (\N); -2
   ;; takes the next token's text in turn from $tokens (token k ends at $tokens + ends[k]); -3 is t and -4 is f. Cells
@@ -643,6 +686,31 @@
   ;; SipHash-2-4 of the $len bytes at $p under the key at $key, written (8 bytes, little-endian) at $out.
   (func (export "sip") (param $p i32) (param $len i32) (param $key i32) (param $out i32)
     (i64.store (local.get $out) (call $sip (local.get $p) (local.get $len) (local.get $key))))
+
+  ;; Cells in rows of $width (at most 8): $count lengths (i32) at $lens, -1 for NULL, and the bytes of the other cells
+  ;; one after the other from $text. Cell i gets the first 6 bytes of the SipHash-2-4, under key (i mod $width)
+  ;; (sip[j]), of its bytes, or for NULL of the one byte 0xff at $null (a byte no UTF-8 text holds), written one
+  ;; after the other from $out; returns where the last one ends, or -1 when $width is not 1 to 8.
+  (func (export "sipCells") (param $count i32) (param $width i32) (param $lens i32) (param $text i32) (param $null i32) (param $out i32) (result i32)
+    (local $i i32) (local $j i32) (local $len i32) (local $h i64)
+    (if (i32.or (i32.lt_s (local.get $width) (i32.const 1)) (i32.gt_s (local.get $width) (i32.const 8))) (then (return (i32.const -1))))
+    (block $done
+      (loop $cell
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $len (i32.load (i32.add (local.get $lens) (i32.shl (local.get $i) (i32.const 2)))))
+        (if (i32.lt_s (local.get $len) (i32.const 0))
+          (then (local.set $h (call $sip (local.get $null) (i32.const 1) (i32.add (i32.const 832) (i32.shl (local.get $j) (i32.const 4))))))
+          (else
+            (local.set $h (call $sip (local.get $text) (local.get $len) (i32.add (i32.const 832) (i32.shl (local.get $j) (i32.const 4)))))
+            (local.set $text (i32.add (local.get $text) (local.get $len)))))
+        (i32.store (local.get $out) (i32.wrap_i64 (local.get $h)))
+        (i32.store16 offset=4 (local.get $out) (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
+        (local.set $out (i32.add (local.get $out) (i32.const 6)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (if (i32.eq (local.get $j) (local.get $width)) (then (local.set $j (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $cell)))
+    (local.get $out))
 
   ;; Text i, [starts[i], ends[i]), is a JSON array of scalars (strings, numbers, true, false, null) as
   ;; JSON.stringify writes it: no blanks. Element j of each gets the first 6 bytes of its SipHash-2-4 under key j

@@ -8,7 +8,6 @@ import {
   canonicalVariable,
   canonicalText,
   connectionCanonicalText,
-  connectionsCanonicalJson,
   type FieldSupport,
   type StateUpsert,
   type SyncState,
@@ -133,7 +132,8 @@ function currentOf(state: AirflowDbState, kind: AirflowObjectKind, key: string):
 interface Content {
   fields: FieldSupport;
   digests: ContentDigests;
-  text: string;
+  /** The canonical text, made when a row is compared in full (a connection's digest does not need it). */
+  text?: string;
   hash: string;
 }
 
@@ -145,8 +145,8 @@ function desiredText(d: DesiredObject, fields: FieldSupport): string {
 }
 
 /**
- * The canonical text and digest (as recorded in the sync state) of each desired object, digested per kind in one
- * batch; remembered per object unless `remember` is false.
+ * The digest (as recorded in the sync state) of each desired object, per kind in one batch, with the canonical text
+ * of variables and pools (which their digest is made from); remembered per object unless `remember` is false.
  */
 export function desiredContents(ds: readonly DesiredObject[], fields: FieldSupport, digests: ContentDigests, remember = true): Content[] {
   const out = new Array<Content>(ds.length);
@@ -159,12 +159,11 @@ export function desiredContents(ds: readonly DesiredObject[], fields: FieldSuppo
   for (const kind of ['connection', 'variable', 'pool'] as const) {
     const at = missing[kind];
     if (at.length === 0) continue;
-    // Connections (the many): their canonical texts as one JSON.stringify of their values' arrays, split in the module.
-    const batch = kind === 'connection' ? digests.manyOfArray(kind, fields, connectionsCanonicalJson(at.map((i) => ds[i]!.object as AirflowConnection), fields), at.length) : null;
-    const texts = batch ? batch.texts : at.map((i) => desiredText(ds[i]!, fields));
-    const hashes = batch ? batch.digests : digests.many(kind, fields, texts);
+    // Connections (the many) are digested from the text they are stored as, not from a canonical text.
+    const texts = kind === 'connection' ? null : at.map((i) => desiredText(ds[i]!, fields));
+    const hashes = texts ? digests.many(kind, fields, texts) : digests.connections(at.map((i) => ds[i]!.object as AirflowConnection), fields);
     at.forEach((i, j) => {
-      const content = { fields, digests, text: texts[j]!, hash: hashes[j]! };
+      const content: Content = texts ? { fields, digests, text: texts[j]!, hash: hashes[j]! } : { fields, digests, hash: hashes[j]! };
       if (remember) contentCache.set(ds[i]!, content);
       out[i] = content;
     });
@@ -213,7 +212,7 @@ function isOwnRow(recorded: SyncStateEntry, cur: unknown, fields: FieldSupport, 
   const row = cur as { contentHash?: string; rowHash?: string };
   if (row.contentHash !== undefined) return true;
   if (recorded.rowHash !== null && recorded.rowHash === row.rowHash) return true;
-  return digests.matches(recorded.kind, fields, recorded.hash, text());
+  return digests.matches(recorded.kind, fields, recorded.hash, text, recorded.kind === 'connection' ? (cur as DbConnection) : undefined);
 }
 
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };
@@ -267,8 +266,8 @@ export function planSync(
       entry = { kind: d.kind, key: d.key, source: d.source, action: 'create' };
       write = remember = true;
     } else {
-      const { text: wantText, hash } = contents.get(d)!;
-      wantHash = hash;
+      const content = contents.get(d)!;
+      wantHash = content.hash;
       const known = (cur as { contentHash?: string }).contentHash;
       const rowHash = (cur as { rowHash?: string }).rowHash;
       let same: boolean;
@@ -281,7 +280,7 @@ export function planSync(
         if (!same) changedFields = digests.changedFields(d.kind, fields, wantHash, known);
       } else {
         const haveText = d.kind === 'connection' ? connectionCanonicalText(cur as DbConnection, fields) : canonicalText(canonicalOf(d.kind, cur, fields));
-        same = haveText === wantText;
+        same = haveText === (content.text ??= desiredText(d, fields));
         owned = recorded !== undefined && isOwnRow(recorded, cur, fields, digests, () => haveText);
         // Only a row that differs needs the desired content as fields, to name what changed.
         if (!same) changedFields = changed(canonicalOf(d.kind, d.object, fields), canonicalOf(d.kind, cur, fields));

@@ -114,6 +114,103 @@ export class CopyRows {
   }
 }
 
+/** Connection.set_password: only a non-empty password is stored (and encrypted); '' or None stays NULL. */
+export function storedPassword(c: { password?: string | null }): string | null {
+  return c.password ? c.password : null;
+}
+
+/**
+ * The text of each extra object, as its connection's digest or COPY row made it: a sync needs it twice (digests and
+ * rows, in either order) for every connection it writes. Held no longer than the object.
+ */
+const extraTexts = new WeakMap<object, string>();
+
+/** Connection.set_extra of a desired connection: json.dumps of a non-empty object, else NULL. */
+export function storedExtra(c: AirflowConnection): string | null {
+  const extra = c.extra;
+  if (!extra || !hasKeys(extra)) return null;
+  let text = extraTexts.get(extra);
+  if (text === undefined) extraTexts.set(extra, (text = flatObjectDumps(extra) ?? pythonJsonDumps(extra)));
+  return text;
+}
+
+/**
+ * Whether JSON.stringify writes this extra as json.dumps does but for the separators: a plain object of strings,
+ * integers, booleans, nulls (and undefined, which both leave out). Its strings and keys are checked afterwards, in
+ * the whole text at once (see storedExtras).
+ */
+function stringifiesLikePython(record: Record<string, unknown>): boolean {
+  const proto: unknown = Object.getPrototypeOf(record);
+  if (proto !== Object.prototype && proto !== null) return false;
+  // Own keys only: a plain object inherits none that enumerate.
+  for (const key in record) {
+    const v = record[key];
+    const type = typeof v;
+    if (!(type === 'string' || type === 'boolean' || type === 'undefined' || v === null || (type === 'number' && Number.isInteger(v)))) return false;
+  }
+  return true;
+}
+
+/** Printable ASCII: JSON.stringify's text without a backslash holds no string json.dumps would escape. */
+const UNESCAPED = /^[\x20-\x5b\x5d-\x7e]*$/;
+
+/**
+ * `storedExtra` of many connections (a sync's): the usual flat extras are written by one JSON.stringify, split in
+ * the Fernet module, which also puts in json.dumps' blanks after "," and ":"; the rest one by one.
+ */
+export function storedExtras(cs: readonly AirflowConnection[]): Array<string | null> {
+  const out = new Array<string | null>(cs.length);
+  const flat: Array<Record<string, unknown>> = [];
+  const at: number[] = [];
+  for (let i = 0; i < cs.length; i++) {
+    const extra = cs[i]!.extra;
+    const known = extra ? extraTexts.get(extra) : undefined;
+    if (known !== undefined) out[i] = known;
+    else if (!extra || !hasKeys(extra) || !stringifiesLikePython(extra)) out[i] = storedExtra(cs[i]!);
+    else {
+      flat.push(extra);
+      at.push(i);
+    }
+  }
+  if (flat.length === 0) return out;
+  const texts = dumpsOfFlat(flat);
+  for (let j = 0; j < flat.length; j++) {
+    const text = texts ? texts[j]! : (flatObjectDumps(flat[j]!) ?? pythonJsonDumps(flat[j]!));
+    extraTexts.set(flat[j]!, text);
+    out[at[j]!] = text;
+  }
+  return out;
+}
+
+/** json.dumps of flat objects that stringify like Python's, in one pass; null when a string or key needs escaping. */
+function dumpsOfFlat(records: ReadonlyArray<Record<string, unknown>>): string[] | null {
+  const json = JSON.stringify(records);
+  if (!UNESCAPED.test(json)) return null;
+  const n = records.length;
+  const core = fernetCore();
+  const startsAt = HEAP;
+  const endsAt = startsAt + 4 * n;
+  const textAt = endsAt + 4 * n;
+  const dst = textAt + json.length;
+  // A blank after each separator at most doubles the text.
+  const mem = core.reserve(dst + 2 * json.length);
+  mem.write(json, textAt, 'latin1');
+  const found = core.fn.splitRows(textAt, textAt + json.length, startsAt, endsAt, 0x7b, 0x7d);
+  if (found !== n) throw new Error(`expected a JSON array of ${n} flat objects, found ${found}`);
+  const end = core.fn.pySeparators(n, startsAt, endsAt, dst);
+  const all = mem.toString('latin1', dst, end);
+  // The text holds extras, which may be secrets: the module's memory keeps no copy of it.
+  mem.fill(0, textAt, end);
+  const ends = new Int32Array(mem.buffer, endsAt, n);
+  const out = new Array<string>(n);
+  for (let i = 0, from = 0; i < n; i++) {
+    const to = ends[i]! - dst;
+    out[i] = all.slice(from, to);
+    from = to;
+  }
+  return out;
+}
+
 export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowConnection> {
   const withDescription = info.has.connectionDescription;
   const columns = ['conn_id', 'conn_type', ...(withDescription ? ['description'] : []), 'host', 'schema', 'login', 'password', 'port', 'is_encrypted', 'is_extra_encrypted', 'extra'];
@@ -123,11 +220,11 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
     conflict: ['conn_id'],
     columns,
     chunk(rows) {
+      const extras = storedExtras(rows);
       for (let i = 0; i < rows.length; i++) {
         const c = rows[i]!;
-        // Connection.set_password / set_extra: only a non-empty value is stored (and encrypted); '' or None stays NULL.
-        const password = c.password ? c.password : null;
-        const extra = c.extra && hasKeys(c.extra) ? (flatObjectDumps(c.extra) ?? pythonJsonDumps(c.extra)) : null;
+        const password = storedPassword(c);
+        const extra = extras[i]!;
         out.value(c.conn_id);
         out.value(c.conn_type);
         if (withDescription) out.value(c.description);

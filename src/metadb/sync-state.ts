@@ -2,16 +2,15 @@ import type pg from 'pg';
 import { hasKeys, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable } from '../airflow/model.js';
 import type { FernetKeys } from '../airflow/fernet.js';
 import { digestsFor } from './digests.js';
-import { fernetCore, HEAP } from './fernet-core.js';
 import type { DbConnection, DbPool, DbVariable } from './read.js';
 import type { AirflowSchemaInfo } from './schema.js';
 
 /**
  * envmgr's memory of what it wrote, kept in the metadata database itself (table `envmgr_sync_state`) so that it is
  * shared by everyone using that database and survives a fresh clone of the project. Per (kind, key): the source
- * label, keyed digests of the decrypted canonical content written (digests.ts), and when. Digesting plaintext (not
- * the stored token) means that Airflow re-encrypting a value (`airflow rotate-fernet-key`, new IV) is not mistaken
- * for a change.
+ * label, keyed digests of the decrypted content written (digests.ts), and when. Digesting plaintext (not the stored
+ * token) means that Airflow re-encrypting a value (`airflow rotate-fernet-key`, new IV) is not mistaken for a
+ * change.
  */
 
 export interface SyncStateEntry {
@@ -126,92 +125,6 @@ export function connectionCanonicalValues(c: AirflowConnection | DbConnection, f
     : [c.conn_type, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra];
 }
 
-/**
- * `stableJson` of many objects (connection extras) at once, as a sync needs it for every connection. Flat objects
- * (scalar values only, plain prototype) go through one JSON.stringify whose property list is every key they use,
- * sorted: JSON.stringify then writes each object's keys in that order and skips the ones it lacks, which is exactly
- * stableJson's text; the Fernet module splits the result into the objects' texts. Anything else (a nested value, a
- * bigint, a key `__proto__`, text that is not all ASCII) is written one by one.
- */
-export function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
-  const out = new Array<string>(records.length);
-  const flat: Array<Record<string, unknown>> = [];
-  const at: number[] = [];
-  const union = new Set<string>();
-  let last: string[] | null = null;
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
-    const proto: unknown = Object.getPrototypeOf(record);
-    const keys = Object.keys(record);
-    let ok = proto === Object.prototype || proto === null;
-    for (let k = 0; k < keys.length && ok; k++) {
-      const v = record[keys[k]!];
-      ok = v === null || (typeof v !== 'object' && typeof v !== 'bigint');
-    }
-    if (!ok) {
-      out[i] = stableJson(record);
-      continue;
-    }
-    // Objects of one source usually share their keys, in the same order: their keys are added once.
-    let same = last !== null && last.length === keys.length;
-    for (let k = 0; same && k < keys.length; k++) same = keys[k] === last![k];
-    if (!same) for (const key of (last = keys)) union.add(key);
-    flat.push(record);
-    at.push(i);
-  }
-  if (flat.length === 0) return out;
-  const json = union.has('__proto__') ? null : JSON.stringify(flat, [...union].sort());
-  const parts = json === null ? null : splitObjects(json, flat.length);
-  for (let j = 0; j < at.length; j++) out[at[j]!] = parts ? parts[j]! : stableJson(flat[j]!);
-  return out;
-}
-
-/** The `n` elements of a JSON array of flat objects as JSON.stringify writes it; null when it is not all ASCII. */
-function splitObjects(json: string, n: number): string[] | null {
-  if (Buffer.byteLength(json, 'utf8') !== json.length) return null;
-  const core = fernetCore();
-  const startsAt = HEAP;
-  const endsAt = startsAt + 4 * n;
-  const textAt = endsAt + 4 * n;
-  const mem = core.reserve(textAt + json.length);
-  mem.write(json, textAt, 'latin1');
-  const found = core.fn.splitRows(textAt, textAt + json.length, startsAt, endsAt, 0x7b, 0x7d);
-  if (found !== n) throw new Error(`expected a JSON array of ${n} flat objects, found ${found}`);
-  const words = new Int32Array(mem.buffer, 0, textAt >>> 2);
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) out[i] = json.slice(words[(startsAt >>> 2) + i]! - textAt, words[(endsAt >>> 2) + i]! - textAt);
-  // The text may hold secrets (extras): the module's memory keeps no copy of it.
-  mem.fill(0, textAt, textAt + json.length);
-  return out;
-}
-
-/**
- * `JSON.stringify(cs.map((c) => connectionCanonicalValues(c, fields)))`, the extras made in one batch
- * (stableJsonMany): the planner's canonical texts of many desired connections.
- */
-export function connectionsCanonicalJson(cs: readonly AirflowConnection[], fields: FieldSupport): string {
-  const extras: Array<Record<string, unknown>> = [];
-  const withExtra: number[] = [];
-  for (let i = 0; i < cs.length; i++) {
-    const extra = cs[i]!.extra;
-    if (extra && hasKeys(extra)) {
-      extras.push(extra);
-      withExtra.push(i);
-    }
-  }
-  const texts = stableJsonMany(extras);
-  const values = new Array<unknown[]>(cs.length);
-  let next = 0;
-  for (let i = 0; i < cs.length; i++) {
-    const c = cs[i]!;
-    const extra = withExtra[next] === i ? texts[next++]! : null;
-    values[i] = fields.connectionDescription
-      ? [c.conn_type, c.description ?? null, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra]
-      : [c.conn_type, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra];
-  }
-  return JSON.stringify(values);
-}
-
 /** `canonicalText(canonicalConnection(c, fields))` without the intermediate object. */
 export function connectionCanonicalText(c: AirflowConnection | DbConnection, fields: FieldSupport): string {
   return JSON.stringify(connectionCanonicalValues(c, fields));
@@ -223,16 +136,24 @@ export function canonicalText(canonical: Record<string, unknown>): string {
 }
 
 /**
- * The digest envmgr_sync_state records for canonical content (built with the same `fields`) by a sync with these
- * Fernet keys (default: none): see digests.ts.
+ * The digest envmgr_sync_state records for an object (desired, or a row as read) written by a sync with these
+ * Fernet keys (default: none) into a schema with these fields: see digests.ts.
  */
 export function contentDigest(
   kind: AirflowObjectKind,
-  canonical: Record<string, unknown>,
+  object: AirflowConnection | DbConnection | AirflowVariable | DbVariable | AirflowPool | DbPool,
   fields: FieldSupport = ALL_FIELDS,
   keys: FernetKeys | null = null,
 ): string {
-  return digestsFor(keys).one(kind, fields, canonicalText(canonical));
+  const digests = digestsFor(keys);
+  switch (kind) {
+    case 'connection':
+      return digests.connections([object as AirflowConnection | DbConnection], fields)[0]!;
+    case 'variable':
+      return digests.one(kind, fields, canonicalText(canonicalVariable(object as AirflowVariable | DbVariable, fields)));
+    case 'pool':
+      return digests.one(kind, fields, canonicalText(canonicalPool(object as AirflowPool | DbPool, fields)));
+  }
 }
 
 /**

@@ -1,13 +1,14 @@
 import type pg from 'pg';
+import type { AirflowConnection } from '../../src/airflow/model.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fernetRotate, parseFernetKeys } from '../../src/airflow/fernet.js';
 import { syncAirflowDb } from '../../src/metadb/apply.js';
-import { legacyContentHash } from '../../src/metadb/digests.js';
+import { digestsFor, legacyContentHash } from '../../src/metadb/digests.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import type { DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects } from '../../src/metadb/read.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
-import { canonicalText, canonicalVariable, connectionCanonicalText, parseSyncState, readSyncState } from '../../src/metadb/sync-state.js';
+import { canonicalText, canonicalVariable, connectionCanonicalText, parseSyncState, readSyncState, serializeSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { desiredSet, dumpTables, openClient, recordStatements, trackInFlight } from './helpers.js';
 
@@ -305,6 +306,34 @@ describe('syncAirflowDb', () => {
     const after = [...(await readSyncState(client, info)).values()];
     expect(after.map((e) => e.key)).toEqual(['pg1', 'v1']);
     for (const e of after) expect(e.hash).toMatch(/^[\w-]{8}\./);
+  });
+
+  it('keeps a state whose connection digests are of the canonical text (layout v2): its rows are still its own, then re-recorded', async () => {
+    const pg2 = { ...pg1, key: 'pg2', object: { ...pg1.object, conn_id: 'pg2' } } as DesiredObject;
+    await syncAirflowDb(client, [pg1, pg2, var1], { keys: keyA });
+    const info = await detectAirflowSchema(client);
+    const written = await readSyncState(client, info);
+    // The state as the layout-v2 digests had it: each connection's canonical text, digested element by element.
+    const v2 = new Map([...written].map(([k, e]) => {
+      if (e.kind !== 'connection') return [k, e];
+      const object = (e.key === 'pg1' ? pg1 : pg2).object as AirflowConnection;
+      return [k, { ...e, hash: digestsFor(keyA).one('connection', info.has, connectionCanonicalText(object, info.has)) }];
+    }));
+    await client.query('UPDATE envmgr_sync_state SET state = $1', [serializeSyncState(v2.values())]);
+    expect(digestsFor(keyA).current('connection', info.has, v2.get(stateKey('connection', 'pg1'))!.hash)).toBe(false);
+    // pg2 edited in Airflow since (another row version, other content).
+    await client.query(`UPDATE connection SET host = 'elsewhere' WHERE conn_id = 'pg2'`);
+    const outcome = await syncAirflowDb(client, [pg1, pg2, var1], { keys: keyA });
+    expect(outcome.plan.entries.map((e) => [e.key, e.action, e.conflict])).toEqual([
+      ['pg1', 'unchanged', undefined],
+      ['pg2', 'conflict', 'modified'],
+      ['v1', 'unchanged', undefined],
+    ]);
+    // pg1 is re-recorded in the stored form (now compared by its digests); pg2 keeps its record until resolved.
+    const after = await readSyncState(client, info);
+    expect(after.get(stateKey('connection', 'pg1'))!.hash).toBe(written.get(stateKey('connection', 'pg1'))!.hash);
+    expect(after.get(stateKey('connection', 'pg2'))!.hash).toBe(v2.get(stateKey('connection', 'pg2'))!.hash);
+    expect((await syncAirflowDb(client, [pg1, var1], { keys: keyA })).result.wrote).toBe(false);
   });
 
   it('sends one query at a time (node-postgres deprecates queueing) across batched statements', async () => {

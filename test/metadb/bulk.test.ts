@@ -10,8 +10,7 @@ import { planSync, type DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
 import { CopyRows } from '../../src/metadb/rows.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
-import { canonicalConnection, canonicalText, connectionCanonicalText, connectionCanonicalValues, connectionsCanonicalJson, readSyncState, stableJsonMany, stateKey } from '../../src/metadb/sync-state.js';
-import { digestsFor } from '../../src/metadb/digests.js';
+import { canonicalConnection, canonicalText, connectionCanonicalText, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { desiredSet, makeConnection, openClient, recordStatements, WRITE_SQL } from './helpers.js';
 
@@ -193,47 +192,6 @@ describe('canonical text of a connection, for any values', () => {
       }),
       { numRuns: 2000 },
     );
-  });
-
-  it('digested as one JSON array (the planner\'s batch) gives the texts and digests of one text at a time', () => {
-    const digests = digestsFor(KEY);
-    const fields = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
-    fc.assert(
-      fc.property(fc.array(connection, { maxLength: 12 }), (cs) => {
-        const texts = cs.map((c) => connectionCanonicalText(c as AirflowConnection, fields));
-        const batch = digests.manyOfArray('connection', fields, JSON.stringify(cs.map((c) => connectionCanonicalValues(c as AirflowConnection, fields))), cs.length);
-        const ascii = texts.every((t) => Buffer.byteLength(t, 'utf8') === t.length);
-        // Text that is not all ASCII is left to `many` (byte offsets would not be string offsets).
-        if (!ascii) expect(batch).toBeNull();
-        else expect(batch).toEqual({ texts, digests: texts.map((t) => digests.one('connection', fields, t)) });
-      }),
-      { numRuns: 300 },
-    );
-    // An array of anything else is refused, not split wrongly.
-    expect(() => digests.manyOfArray('connection', fields, '[["a"],"b"]', 2)).toThrow(/found -1/);
-    expect(() => digests.manyOfArray('connection', fields, '[["a"]]', 2)).toThrow(/array of 2 connection canonical texts, found 1/);
-  });
-
-  it('built for many connections at once (extras in one batch) is the array of their one-at-a-time values', () => {
-    // Extras that share their keys (in one order or another), flat or nested, with keys like __proto__ and 10 < 9.
-    const shared = fc.dictionary(fc.constantFrom('sslmode', 'b', 'a', '10', '9', 'é', '__proto__', 'constructor'), fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined)));
-    const many = fc.array(fc.oneof(connection, connection.map((c) => ({ ...c, extra: null })), fc.tuple(connection, shared).map(([c, e]) => ({ ...c, extra: e }))), { maxLength: 15 });
-    fc.assert(
-      fc.property(many, fc.boolean(), (cs, connectionDescription) => {
-        const fields = { connectionDescription, variableDescription: true, poolDescription: true, includeDeferred: true };
-        const one = JSON.stringify(cs.map((c) => connectionCanonicalValues(c as AirflowConnection, fields)));
-        expect(connectionsCanonicalJson(cs as AirflowConnection[], fields)).toBe(one);
-      }),
-      { numRuns: 1500 },
-    );
-    // An extra with its own __proto__ key (as JSON.parse makes it), one without, and a null-prototype one, together;
-    const own = JSON.parse('{"__proto__": 1, "a": 2}') as Record<string, unknown>;
-    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { z: 1, a: 'x' });
-    // And one whose prototype has a key another extra uses (the batch would read it through the prototype).
-    const inheriting = Object.assign(Object.create({ inherited: 'x' }) as Record<string, unknown>, { a: 1 });
-    const records = [own, { a: 1 }, bare, { inherited: 2 }, inheriting, { b: [1], a: { c: 2 } }, { y: 'ü', a: 1 }];
-    expect(stableJsonMany(records)).toEqual(records.map((r) => connectionCanonicalValues({ conn_id: 'c', conn_type: 't', extra: r } as AirflowConnection, { connectionDescription: false, variableDescription: true, poolDescription: true, includeDeferred: true })[6]));
-    expect(stableJsonMany([{ b: 1, a: 2 }, { a: 'x,"}', c: null }])).toEqual(['{"a":2,"b":1}', '{"a":"x,\\"}","c":null}']);
   });
 
   /** JSON with every object's keys sorted (undefined members left out), written plainly: what the extra's text is. */

@@ -168,6 +168,55 @@ describe('fernet-core (WebAssembly)', () => {
     expect(mem.subarray(out, end).toString('hex')).toBe(expected.join(''));
   });
 
+  it('digests cells with the key of their column, NULL as the one byte 0xff (sipCells)', () => {
+    const core = fernetCore();
+    const keys = Array.from({ length: 3 }, () => randomBytes(16));
+    // Two rows of three cells: text, NULL, empty text; then text with non-ASCII bytes, text, NULL.
+    const cells: Array<Buffer | null> = [Buffer.from('postgres'), null, Buffer.alloc(0), Buffer.from('hé\tx'), Buffer.from('a'.repeat(40)), null];
+    const text = Buffer.concat(cells.filter((c): c is Buffer => c !== null));
+    const lengthsAt = HEAP + 16;
+    const textAt = lengthsAt + 4 * cells.length + 1;
+    const out = textAt + text.length + 3;
+    const mem = core.reserve(out + 64);
+    mem[HEAP] = 0xff;
+    new Int32Array(mem.buffer, lengthsAt, cells.length).set(cells.map((c) => (c === null ? -1 : c.length)));
+    mem.set(text, textAt);
+    keys.forEach((k, j) => mem.set(k, SIP_KEYS_AT + 16 * j));
+    const end = core.fn.sipCells(cells.length, 3, lengthsAt, textAt, HEAP, out);
+    const got = fernetCore().bytes.subarray(out, end).toString('hex');
+    const expected = cells.map((c, i) => sip(keys[i % 3]!, c ?? Buffer.from([0xff])).slice(0, 12));
+    expect(end - out).toBe(6 * cells.length);
+    expect(got).toBe(expected.join(''));
+    // NULL and the empty text differ; a width the module has no keys for is refused.
+    expect(expected[1]).not.toBe(sip(keys[1]!, Buffer.alloc(0)).slice(0, 12));
+    expect(core.fn.sipCells(1, 0, lengthsAt, textAt, HEAP, out)).toBe(-1);
+    expect(core.fn.sipCells(1, 9, lengthsAt, textAt, HEAP, out)).toBe(-1);
+  });
+
+  it("puts in Python's blanks after each , and : outside strings, text by text (pySeparators)", () => {
+    const core = fernetCore();
+    // JSON.stringify's texts, one with escapes (a backslash, a quote) and separators inside strings.
+    const texts = [JSON.stringify({ a: 'x, y: z', b: [1, 2, { c: null }] }), '{}', JSON.stringify({ 'q\\': '\\"', ':': ',' }), '[true,false]'];
+    const bytes = texts.map((t) => Buffer.from(t, 'latin1'));
+    const n = texts.length;
+    const startsAt = HEAP;
+    const endsAt = startsAt + 4 * n;
+    let at = endsAt + 4 * n;
+    const mem = core.reserve(at + 4096);
+    bytes.forEach((b, i) => {
+      mem.set(b, at);
+      new Int32Array(mem.buffer, startsAt + 4 * i, 1)[0] = at;
+      at += b.length;
+      new Int32Array(mem.buffer, endsAt + 4 * i, 1)[0] = at;
+    });
+    const dst = at + 7;
+    const end = core.fn.pySeparators(n, startsAt, endsAt, dst);
+    const ends = [...new Int32Array(core.bytes.buffer, endsAt, n)];
+    const got = ends.map((e, i) => core.bytes.toString('latin1', i === 0 ? dst : ends[i - 1]!, e));
+    expect(got).toEqual(['{"a": "x, y: z", "b": [1, 2, {"c": null}]}', '{}', String.raw`{"q\\": "\\\"", ":": ","}`, '[true, false]']);
+    expect(end).toBe(ends[n - 1]);
+  });
+
   it('refuses a text that is not a JSON array of at most eight scalars (sipFields answers -1)', () => {
     const core = fernetCore();
     for (const text of ['["a","b"', '"a"', '[1,2,3,4,5,6,7,8,9]', '["unterminated]', '["a""b"]']) {

@@ -33,7 +33,7 @@ function conn(c: AirflowConnection, source = 'deployment:d1'): DesiredObject {
 function recorded(written: AirflowConnection, source = 'deployment:d1'): [string, SyncStateEntry] {
   return [
     stateKey('connection', written.conn_id),
-    { kind: 'connection', key: written.conn_id, source, hash: contentDigest('connection', canonicalConnection(written)), rowHash: null, writtenAt: '1970-01-01T00:00:00.000000Z' },
+    { kind: 'connection', key: written.conn_id, source, hash: contentDigest('connection', (written)), rowHash: null, writtenAt: '1970-01-01T00:00:00.000000Z' },
   ];
 }
 
@@ -162,7 +162,7 @@ describe('planSync', () => {
   });
 
   it('compares rows known only by their content hash (not decrypted) by hash', () => {
-    const hash = contentDigest('connection', canonicalConnection(pg1));
+    const hash = contentDigest('connection', (pg1));
     const knownRow = row({ conn_id: 'pg1', host: 'db', login: 'u', port: 5432, contentHash: hash, rowHash: 'fingerprint' });
     const plan = planSync([conn(pg1)], dbState([knownRow]), new Map([recorded(pg1)]));
     expect(plan.entries.map((e) => e.action)).toEqual(['unchanged']);
@@ -180,9 +180,9 @@ describe('planSync', () => {
   it('keys the digests it records with the Fernet key, so that they say nothing of the secrets without it', () => {
     const keyA = parseFernetKeys(A, 'test');
     const keyB = parseFernetKeys(B, 'test');
-    const plain = contentDigest('connection', canonicalConnection(pg1));
-    const underA = contentDigest('connection', canonicalConnection(pg1), undefined, keyA);
-    const underB = contentDigest('connection', canonicalConnection(pg1), undefined, keyB);
+    const plain = contentDigest('connection', (pg1));
+    const underA = contentDigest('connection', (pg1), undefined, keyA);
+    const underB = contentDigest('connection', (pg1), undefined, keyB);
     expect(new Set([plain, underA, underB]).size).toBe(3);
     // Not the unkeyed SHA-256 of the content (envmgr 0.1's), nor any part of it.
     const legacy = legacyContentHash('connection', canonicalText(canonicalConnection(pg1)));
@@ -191,21 +191,29 @@ describe('planSync', () => {
       expect(d).not.toContain(legacy.slice(0, 8));
     }
     // Equal values in two fields do not give equal digests (a password equal to the login would show).
-    const same = contentDigest('connection', canonicalConnection({ ...pg1, login: 'x', password: 'x' }), undefined, keyA);
+    const same = contentDigest('connection', ({ ...pg1, login: 'x', password: 'x' }), undefined, keyA);
     const fieldsOf = (d: string) => d.slice(9).match(/.{8}/g)!;
     const [, , , login, password] = fieldsOf(same);
     expect(login).not.toBe(password);
     // Under a MultiFernet, a digest made with an older key is still recognised.
     const rotated = parseFernetKeys(`${B},${A}`, 'test');
     const digests = digestsFor(rotated);
-    const text = canonicalText(canonicalConnection(pg1));
-    expect(digests.matches('connection', ALL, underA, text)).toBe(true);
+    const text = () => canonicalText(canonicalConnection(pg1));
+    expect(digests.matches('connection', ALL, underA, text, pg1)).toBe(true);
     expect(digests.current('connection', ALL, underA)).toBe(false);
-    expect(digests.matches('connection', ALL, underB, text)).toBe(true);
-    expect(digests.matches('connection', ALL, underB, canonicalText(canonicalConnection({ ...pg1, port: 2 })))).toBe(false);
-    expect(digestsFor(keyB).matches('connection', ALL, underA, text)).toBe(false);
+    expect(digests.matches('connection', ALL, underB, text, pg1)).toBe(true);
+    const moved = { ...pg1, port: 2 };
+    expect(digests.matches('connection', ALL, underB, () => canonicalText(canonicalConnection(moved)), moved)).toBe(false);
+    expect(digestsFor(keyB).matches('connection', ALL, underA, text, pg1)).toBe(false);
     // And envmgr 0.1's unkeyed hash, so that the first sync after an upgrade still knows its own rows.
-    expect(digests.matches('connection', ALL, legacy, text)).toBe(true);
+    expect(digests.matches('connection', ALL, legacy, text, pg1)).toBe(true);
+    // And envmgr 0.2's digests of the canonical text, which are not the current form (rows are then compared in full).
+    const canonicalUnderB = digestsFor(keyB).one('connection', ALL, text());
+    expect(canonicalUnderB).not.toBe(underB);
+    expect(digests.current('connection', ALL, canonicalUnderB)).toBe(false);
+    expect(digestsFor(keyB).current('connection', ALL, canonicalUnderB)).toBe(false);
+    expect(digests.matches('connection', ALL, canonicalUnderB, text, pg1)).toBe(true);
+    expect(digests.matches('connection', ALL, canonicalUnderB, () => canonicalText(canonicalConnection(moved)), moved)).toBe(false);
   });
 
   it('names digest fields in the order of the canonical content, for every kind and schema', () => {
@@ -222,7 +230,7 @@ describe('planSync', () => {
   });
 
   it("plans an update of envmgr's own row (same row version) whose recorded digest was made under another key", () => {
-    const underOld = contentDigest('connection', canonicalConnection(pg1), undefined, parseFernetKeys(A, 'test'));
+    const underOld = contentDigest('connection', (pg1), undefined, parseFernetKeys(A, 'test'));
     const state = new Map([[stateKey('connection', 'pg1'), { kind: 'connection' as const, key: 'pg1', source: 'deployment:d1', hash: underOld, rowHash: 'xmin:7' }]]);
     const plan = planSync([conn({ ...pg1, host: 'db2' })], dbState([{ ...pg1Row, rowHash: 'xmin:7' }]), state, { keys: parseFernetKeys(B, 'test') });
     expect(plan.entries).toEqual([{ kind: 'connection', key: 'pg1', source: 'deployment:d1', action: 'update', changedFields: ['host'] }]);
