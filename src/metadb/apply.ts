@@ -3,7 +3,7 @@ import type { FernetKeys } from '../airflow/fernet.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
-import { desiredContents, fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan } from './plan.js';
+import { desiredContents, fillStateHashes, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan, type TableWrites } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows, type RecordedVersions } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
@@ -142,17 +142,9 @@ async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, c
 }
 
 /** Writes one table's rows: new ones by COPY (when allowed), the others through the stage. */
-async function writeRows<T>(
-  client: pg.ClientBase,
-  spec: RowsSpec<T>,
-  rows: readonly T[],
-  isNew: (row: T) => boolean,
-  bulk: boolean,
-  sent?: () => void,
-): Promise<void> {
-  const fresh: T[] = [];
-  const existing: T[] = [];
-  for (const row of rows) (bulk && isNew(row) ? fresh : existing).push(row);
+async function writeRows<T>(client: pg.ClientBase, spec: RowsSpec<T>, rows: TableWrites<T>, bulk: boolean, sent?: () => void): Promise<void> {
+  const fresh = bulk ? rows.created : [];
+  const existing = bulk ? rows.existing : rows.upsert;
   if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec), existing.length > 0 ? undefined : sent);
   if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec), sent);
 }
@@ -186,13 +178,12 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
 
   // The Airflow rows go first, then the state: its digests (of new rows) and its document are worked out once the
   // last Airflow row has been sent, while Postgres is still taking them in.
-  const written = new Set(writes.stateOf.values());
   let stateText: string | undefined;
   const serializeState = () => {
     if (stateText !== undefined) return stateText;
     fillStateHashes(writes.state.upsert, writes.fields, writes.digests);
     // Rows adopted unchanged keep the fingerprint they have; rows written now get this transaction's.
-    const entryOf = (u: StateUpsert): SyncStateEntry => ({ kind: u.kind, key: u.key, source: u.source, hash: u.hash!, rowHash: written.has(u) ? fingerprint : u.rowHash });
+    const entryOf = (u: StateUpsert): SyncStateEntry => ({ kind: u.kind, key: u.key, source: u.source, hash: u.hash!, rowHash: u.written ? fingerprint : u.rowHash });
     // A first sync (nothing recorded yet) records exactly its upserts, one per object.
     if (base.size === 0) return (stateText = serializeSyncState(writes.state.upsert.map(entryOf)));
     const next = new Map<string, SyncStateEntry>(base);
@@ -205,8 +196,8 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
   if (writes.variables.delete.length > 0) await client.query(deleteStatement(info.tables.variable, 'key', writes.variables.delete));
   if (writes.pools.delete.length > 0) await client.query(deleteStatement(info.tables.pool, 'pool', writes.pools.delete));
   const { connections, variables, pools } = writes;
-  await writeRows(client, poolSpec(info), pools.upsert, (p) => pools.created.has(p), options.bulk);
-  await writeRows(client, variableSpec(info, keys), variables.upsert, (v) => variables.created.has(v), options.bulk);
+  await writeRows(client, poolSpec(info), pools, options.bulk);
+  await writeRows(client, variableSpec(info, keys), variables, options.bulk);
   // Serialized once the last connection row and the end of the COPY are on the socket, while Postgres takes them in.
   // A failure there is left to the call below, which then raises it.
   const soon = () => {
@@ -216,7 +207,7 @@ async function writePlan(client: pg.ClientBase, plan: SyncPlan, info: AirflowSch
       // raised again below
     }
   };
-  await writeRows(client, connectionSpec(info, keys), connections.upsert, (c) => connections.created.has(c), options.bulk, soon);
+  await writeRows(client, connectionSpec(info, keys), connections, options.bulk, soon);
   if (writes.state.upsert.length + writes.state.delete.length > 0) await writeSyncState(client, info, serializeState());
   return resultOf(plan, writes.state.upsert.length + writes.state.delete.length, true);
 }

@@ -76,12 +76,14 @@ export interface SyncPlan {
 }
 
 /**
- * Rows of one table to write. `upsert` holds every row to write; those in `created` had no row when the plan was
- * made (apply may bulk-load them with COPY, and falls back to the upsert if one appeared meanwhile).
+ * Rows of one table to write. `upsert` holds every row to write, in the plan's order; of those, `created` had no row
+ * when the plan was made (apply may bulk-load them with COPY, and falls back to the upsert if one appeared
+ * meanwhile) and `existing` had one.
  */
 export interface TableWrites<T> {
   upsert: T[];
-  created: Set<T>;
+  created: T[];
+  existing: T[];
   delete: string[];
 }
 
@@ -91,8 +93,6 @@ export interface PlanWrites {
   readonly variables: TableWrites<AirflowVariable>;
   readonly pools: TableWrites<AirflowPool>;
   readonly state: { upsert: StateUpsert[]; delete: Array<{ kind: AirflowObjectKind; key: string }> };
-  /** The state entry recorded for each written object (its row fingerprint is known only once written). */
-  readonly stateOf: Map<object, StateUpsert>;
   /** How the plan digests content, for the digests it leaves to apply (see fillStateHashes). */
   readonly digests: ContentDigests;
   readonly fields: FieldSupport;
@@ -186,7 +186,7 @@ export function stateByKind(state: SyncState): Record<AirflowObjectKind, Map<str
 
 function addRow<T>(table: TableWrites<T>, row: T, created: boolean): void {
   table.upsert.push(row);
-  if (created) table.created.add(row);
+  (created ? table.created : table.existing).push(row);
 }
 
 /**
@@ -226,11 +226,10 @@ export function planSync(
   const fields = options.fields ?? { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
   const entries: PlanEntry[] = [];
   const writes: PlanWrites = {
-    connections: { upsert: [], created: new Set(), delete: [] },
-    variables: { upsert: [], created: new Set(), delete: [] },
-    pools: { upsert: [], created: new Set(), delete: [] },
+    connections: { upsert: [], created: [], existing: [], delete: [] },
+    variables: { upsert: [], created: [], existing: [], delete: [] },
+    pools: { upsert: [], created: [], existing: [], delete: [] },
     state: { upsert: [], delete: [] },
-    stateOf: new Map(),
     digests: digestsFor(options.keys ?? null),
     fields,
   };
@@ -248,8 +247,8 @@ export function planSync(
   desiredContents(existing, fields, digests).forEach((c, i) => contents.set(existing[i]!, c));
   for (const d of desired) {
     const seenOfKind = seen[d.kind];
-    if (seenOfKind.has(d.key)) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
-    seenOfKind.add(d.key);
+    const seenBefore = seenOfKind.size;
+    if (seenOfKind.add(d.key).size === seenBefore) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
     const keyField = d.kind === 'connection' ? (d.object as AirflowConnection).conn_id : d.kind === 'variable' ? (d.object as AirflowVariable).key : (d.object as AirflowPool).name;
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
@@ -311,11 +310,10 @@ export function planSync(
       else addRow(writes.pools, d.object, created);
     }
     if (remember) {
-      const upsert: StateUpsert = {
-        kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash: rowHashOf, recorded: recorded !== undefined, desired: wantHash === null ? d : undefined,
-      };
-      writes.state.upsert.push(upsert);
-      if (write) writes.stateOf.set(d.object, upsert);
+      writes.state.upsert.push({
+        kind: d.kind, key: d.key, source: d.source, hash: wantHash, rowHash: rowHashOf, recorded: recorded !== undefined,
+        desired: wantHash === null ? d : undefined, written: write || undefined,
+      });
     }
   }
 

@@ -339,4 +339,6 @@ export interface StateUpsert {
   recorded: boolean;
   /** The desired object (a plan.ts DesiredObject), when `hash` is left for later. */
   desired?: unknown;
+  /** Whether the plan writes the row: apply records its transaction's fingerprint for it. */
+  written?: boolean;
 }
