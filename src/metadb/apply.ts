@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { FernetKeys } from '../airflow/fernet.js';
+import type { AirflowObjectKind } from '../airflow/model.js';
 import { AirflowDbError } from './connect.js';
 import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
@@ -288,12 +289,16 @@ export function knownRowsFor(
   options: Pick<SyncOptions, 'prune' | 'pruneSources' | 'keys'>,
 ): KnownRows {
   const digests = digestsFor(options.keys);
-  // Maps per kind keyed by the plain key: this runs for every row of the database.
-  const wanted = { connection: new Map<string, DesiredObject>(), variable: new Map<string, DesiredObject>(), pool: new Map<string, DesiredObject>() };
-  for (const d of desired) wanted[d.kind].set(d.key, d);
+  // Maps per kind keyed by the plain key: this runs for every row of the database. Made at the first row (an empty
+  // database has none).
+  let wanted: Record<AirflowObjectKind, Map<string, DesiredObject>> | undefined;
   const recordedByKind = stateByKind(state);
   const pruneSources = options.pruneSources ? new Set(options.pruneSources) : undefined;
   return (kind, key, rowHash) => {
+    if (!wanted) {
+      wanted = { connection: new Map(), variable: new Map(), pool: new Map() };
+      for (const d of desired) wanted[d.kind].set(d.key, d);
+    }
     const want = wanted[kind].get(key);
     const recorded = recordedByKind[kind].get(key);
     if (want === undefined) {
