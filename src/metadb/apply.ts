@@ -49,11 +49,18 @@ export interface LockOptions {
   onLockWait?: (message: string) => void;
 }
 
-/** Takes the sync lock inside the current transaction, waiting (and saying so) if another sync holds it. */
-export async function acquireSyncLock(client: pg.ClientBase, options: LockOptions = {}): Promise<void> {
+/**
+ * Takes the sync lock inside the current transaction, waiting (and saying so) if another sync holds it. With `begin`,
+ * starts that transaction too, in the same round trip as the first try for the lock.
+ */
+export async function acquireSyncLock(client: pg.ClientBase, options: LockOptions = {}, begin = false): Promise<void> {
   const timeoutMs = Math.max(1, Math.round(options.lockTimeoutMs ?? 60_000));
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [SYNC_LOCK_KEY.toString()]);
-  if (rows[0]?.ok) return;
+  const tryLock = `SELECT pg_try_advisory_xact_lock(${SYNC_LOCK_KEY}) AS ok`;
+  // Two statements in one simple query answer two results.
+  const answer = begin
+    ? ((await client.query(`BEGIN; ${tryLock}`)) as unknown as Array<pg.QueryResult<{ ok: boolean }>>)[1]!
+    : await client.query<{ ok: boolean }>(tryLock);
+  if (answer.rows[0]?.ok) return;
   options.onLockWait?.(`another sync is running on this database, waiting up to ${Math.ceil(timeoutMs / 1000)}s for it to finish…`);
   await client.query(`SET LOCAL lock_timeout = ${timeoutMs}`);
   try {
@@ -218,10 +225,14 @@ function resultOf(plan: SyncPlan, stateChanges: number, wrote: boolean): ApplyRe
   return { created: c.create, updated: c.update, deleted: c.delete, unchanged: c.unchanged, conflicts: c.conflict, stateChanges, wrote };
 }
 
-/** Runs `fn` in a transaction: committed if `keep(value)` (default: always), else rolled back. */
-async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
-  await client.query('BEGIN');
+/**
+ * Runs `fn` in a transaction, begun by `begin` (default: BEGIN): committed if `keep(value)` (default: always), else
+ * rolled back.
+ */
+async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>, keep: (value: T) => boolean = () => true, begin?: () => Promise<void>): Promise<T> {
+  if (!begin) await client.query('BEGIN');
   try {
+    if (begin) await begin();
     const value = await fn();
     await client.query(keep(value) ? 'COMMIT' : 'ROLLBACK');
     return value;
@@ -240,12 +251,16 @@ async function inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>, kee
 export async function applySyncPlan(client: pg.ClientBase, plan: SyncPlan, options: ApplyOptions): Promise<ApplyResult> {
   if (!plan.hasWrites) return resultOf(plan, 0, false);
   const attempt = (bulk: boolean) =>
-    inTransaction(client, async () => {
-      await acquireSyncLock(client, options);
-      await verifyFernetKey(client, options.keys, { info: options.info });
-      await options.beforeWrite?.(plan);
-      return writePlan(client, plan, options.info, options.keys, { bulk });
-    });
+    inTransaction(
+      client,
+      async () => {
+        await verifyFernetKey(client, options.keys, { info: options.info });
+        await options.beforeWrite?.(plan);
+        return writePlan(client, plan, options.info, options.keys, { bulk });
+      },
+      undefined,
+      () => acquireSyncLock(client, options, true),
+    );
   try {
     return await attempt(true);
   } catch (err) {
@@ -359,7 +374,6 @@ export async function syncAirflowDb(
 
 async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredObject[]>, options: SyncOptions, bulk: boolean): Promise<SyncOutcome> {
   return inTransaction(client, async () => {
-    await acquireSyncLock(client, options);
     const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
     const check = await verifyFernetKey(client, options.keys, { info });
     const stateTable = await syncStateTableStatus(client, info);
@@ -391,5 +405,5 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
       result = await writePlan(client, plan, info, options.keys, { bulk, stateTable: ready, state });
     }
     return { info, plan, result, keyCheckedAgainst: check.checked };
-  }, (outcome) => outcome.result.wrote);
+  }, (outcome) => outcome.result.wrote, () => acquireSyncLock(client, options, true));
 }

@@ -316,6 +316,20 @@ export async function readConnections(
   return out;
 }
 
+type VariableRow = { key: string; row_xmin: string; val: string | null; description: string | null; is_encrypted: boolean | null };
+type PoolRow = { pool: string; row_xmin: string; slots: number | null; description: string | null; include_deferred: boolean | null };
+
+function variablesQuery(info: AirflowSchemaInfo, unordered: boolean): string {
+  const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
+  return `SELECT key, xmin::text AS row_xmin, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL${unordered ? '' : ' ORDER BY key COLLATE "C"'}`;
+}
+
+function poolsQuery(info: AirflowSchemaInfo): string {
+  const description = info.has.poolDescription ? 'description' : 'NULL::text AS description';
+  const deferred = info.has.includeDeferred ? 'include_deferred' : 'false AS include_deferred';
+  return `SELECT pool, xmin::text AS row_xmin, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool COLLATE "C"`;
+}
+
 export async function readVariables(
   client: pg.ClientBase,
   info: AirflowSchemaInfo,
@@ -323,14 +337,14 @@ export async function readVariables(
   known?: KnownRows,
   unordered = false,
 ): Promise<Map<string, DbVariable>> {
-  const description = info.has.variableDescription ? 'description' : 'NULL::text AS description';
-  const result = await client.query<{ key: string; row_xmin: string; val: string | null; description: string | null; is_encrypted: boolean | null }>(
-    `SELECT key, xmin::text AS row_xmin, val, ${description}, is_encrypted FROM ${info.tables.variable} WHERE key IS NOT NULL${unordered ? '' : ' ORDER BY key COLLATE "C"'}`,
-  );
+  return variablesOf((await client.query<VariableRow>(variablesQuery(info, unordered))).rows, keys, known);
+}
+
+function variablesOf(all: readonly VariableRow[], keys: FernetKeys | null, known?: KnownRows): Map<string, DbVariable> {
   const out = new Map<string, DbVariable>();
-  const rows: typeof result.rows = [];
+  const rows: VariableRow[] = [];
   const rowHashes: string[] = [];
-  for (const row of result.rows) {
+  for (const row of all) {
     const rowHash = rowFingerprint(row.row_xmin);
     const knownHash = known?.('variable', row.key, rowHash);
     if (knownHash === 'skip') continue;
@@ -348,11 +362,10 @@ export async function readVariables(
 }
 
 export async function readPools(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<Map<string, DbPool>> {
-  const description = info.has.poolDescription ? 'description' : 'NULL::text AS description';
-  const deferred = info.has.includeDeferred ? 'include_deferred' : 'false AS include_deferred';
-  const { rows } = await client.query<{ pool: string; row_xmin: string; slots: number | null; description: string | null; include_deferred: boolean | null }>(
-    `SELECT pool, xmin::text AS row_xmin, slots, ${description}, ${deferred} FROM ${info.tables.pool} WHERE pool IS NOT NULL ORDER BY pool COLLATE "C"`,
-  );
+  return poolsOf((await client.query<PoolRow>(poolsQuery(info))).rows);
+}
+
+function poolsOf(rows: readonly PoolRow[]): Map<string, DbPool> {
   const out = new Map<string, DbPool>();
   for (const row of rows) {
     const deferred = row.include_deferred === true;
@@ -379,6 +392,11 @@ export async function readAirflowObjects(
   const connections = kinds.has('connection')
     ? await readConnections(client, info, keys, options.known, unordered, options.recordedConnections, options.whileWaiting)
     : new Map<string, DbConnection>();
+  if (kinds.has('variable') && kinds.has('pool')) {
+    // Both in one round trip: two statements in one simple query answer two results.
+    const [variables, pools] = (await client.query(`${variablesQuery(info, unordered)}; ${poolsQuery(info)}`)) as unknown as [pg.QueryResult<VariableRow>, pg.QueryResult<PoolRow>];
+    return { connections, variables: variablesOf(variables.rows, keys, options.known), pools: poolsOf(pools.rows) };
+  }
   const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known, unordered) : new Map<string, DbVariable>();
   const pools = kinds.has('pool') ? await readPools(client, info) : new Map<string, DbPool>();
   return { connections, variables, pools };

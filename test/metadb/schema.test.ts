@@ -131,6 +131,24 @@ describe('detectAirflowSchema fallbacks', () => {
     }
   });
 
+  it('looks in the first schema of the search_path, or the one it is given, and says when there is none', async () => {
+    const url = await createTestDatabase('schema');
+    const client = await openClient(url);
+    try {
+      await loadSchemaFixture(url, '3.2', { schema: 'airflow_meta' });
+      await client.query('SET search_path = airflow_meta, public');
+      expect((await detectAirflowSchema(client)).tables.connection).toBe('"airflow_meta"."connection"');
+      await client.query('SET search_path = public');
+      await expect(detectAirflowSchema(client)).rejects.toThrow(/schema public does not hold Airflow's connection/);
+      expect((await detectAirflowSchema(client, { schema: 'airflow_meta' })).tables.connection).toBe('"airflow_meta"."connection"');
+      await client.query(`SET search_path = ''`);
+      await expect(detectAirflowSchema(client)).rejects.toThrow(/no current schema \(empty search_path\); set \[database\] sql_alchemy_schema/);
+      await expect(detectAirflowSchema(client, { schema: 'nowhere' })).rejects.toThrow(/schema nowhere does not hold Airflow's/);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('maps releases to URI variants', () => {
     expect(['2.6.3', '3.0.6', '3.1.0', '3.1.5', '3.1.6', '3.1.8', '3.2.0', '3.10.0'].map(uriVariantForVersion)).toEqual([
       '2', '2', '3.1', '3.1', '3.1.6', '3.1.6', '3.1.6', '3.1.6',
