@@ -137,7 +137,12 @@ interface Content {
   hash: string;
 }
 
-const contentCache = new WeakMap<DesiredObject, Content>();
+let contentCache = new WeakMap<DesiredObject, Content>();
+
+/** Forgets the contents remembered (a sync starts so: its caller may have changed an object since the last one). */
+export function forgetDesiredContents(): void {
+  contentCache = new WeakMap();
+}
 
 /** The canonical text of a desired object (connections in one step: a sync does this for every object). */
 function desiredText(d: DesiredObject, fields: FieldSupport): string {

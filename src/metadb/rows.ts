@@ -123,7 +123,12 @@ export function storedPassword(c: { password?: string | null }): string | null {
  * The text of each extra object, as its connection's digest or COPY row made it: a sync needs it twice (digests and
  * rows, in either order) for every connection it writes. Held no longer than the object.
  */
-const extraTexts = new WeakMap<object, string>();
+let extraTexts = new WeakMap<object, string>();
+
+/** Forgets the texts remembered (a sync starts so: its caller may have changed an object since the last one). */
+export function forgetStoredExtras(): void {
+  extraTexts = new WeakMap();
+}
 
 /** Connection.set_extra of a desired connection: json.dumps of a non-empty object, else NULL. */
 export function storedExtra(c: AirflowConnection): string | null {

@@ -336,6 +336,20 @@ describe('syncAirflowDb', () => {
     expect((await syncAirflowDb(client, [pg1, var1], { keys: keyA })).result.wrote).toBe(false);
   });
 
+  it('sees an object changed in place since the last sync of the same process (nothing remembered of it is trusted)', async () => {
+    const object: AirflowConnection = { conn_id: 'm1', conn_type: 'http', host: 'h', password: 'p1', extra: { a: 1 } };
+    const desired: DesiredObject[] = [{ kind: 'connection', key: 'm1', source: 'deployment:d1', object }];
+    await syncAirflowDb(client, desired, { keys: keyA });
+    object.extra!.a = 2;
+    object.password = 'p2';
+    const again = await syncAirflowDb(client, desired, { keys: keyA });
+    expect(again.plan.entries.map((e) => [e.action, e.changedFields])).toEqual([['update', ['password', 'extra']]]);
+    const info = await detectAirflowSchema(client);
+    const row = (await readAirflowObjects(client, info, keyA)).connections.get('m1')!;
+    expect([row.password, row.extraText]).toEqual(['p2', '{"a": 2}']);
+    expect((await syncAirflowDb(client, desired, { keys: keyA })).result.wrote).toBe(false);
+  });
+
   it('sends one query at a time (node-postgres deprecates queueing) across batched statements', async () => {
     const inFlight = trackInFlight(client);
     {
