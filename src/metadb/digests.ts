@@ -7,9 +7,9 @@ import { storedExtras, storedPassword } from './rows.js';
 import type { FieldSupport } from './sync-state.js';
 
 /**
- * What envmgr_sync_state records of the content envmgr wrote: a keyed digest of each field of the object's canonical
- * text (sync-state.ts), so that a later sync can tell, without reading or decrypting the row, whether the desired
- * object differs from what was written and in which fields.
+ * What envmgr_sync_state records of the content envmgr wrote: a keyed digest of each field of the object (below),
+ * so that a later sync can tell, without reading or decrypting the row, whether the desired object differs from
+ * what was written and in which fields.
  *
  * The digests are keyed with a key derived from the Fernet key, so that reading the table tells nothing about the
  * secrets it covers: an unkeyed hash of a password would let anyone who can read the metadata database test guesses
@@ -151,12 +151,13 @@ export class ContentDigests {
     const lengthsAt = HEAP + 16;
     const textAt = lengthsAt + 4 * k;
     const digestsAt = textAt + bytes;
-    const mem = fernetCore().reserve(digestsAt + k * (FIELD_BYTES + FIELD_CHARS) + 16);
+    const core = fernetCore();
+    const mem = core.reserve(digestsAt + k * (FIELD_BYTES + FIELD_CHARS));
     mem[nullAt] = 0xff;
     new Int32Array(mem.buffer, lengthsAt, k).set(lengths);
     mem.write(joined, textAt, bytes === joined.length ? 'latin1' : 'utf8');
     mem.set(layout.sipKeys, SIP_KEYS_AT);
-    const end = fernetCore().fn.sipCells(k, f, lengthsAt, textAt, nullAt, digestsAt);
+    const end = core.fn.sipCells(k, f, lengthsAt, textAt, nullAt, digestsAt);
     // The text holds passwords and extras: the module's memory keeps no copy of it.
     mem.fill(0, textAt, digestsAt);
     if (end !== digestsAt + k * FIELD_BYTES) throw new Error(`the digest module refused ${f} connection fields`);
