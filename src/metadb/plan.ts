@@ -244,16 +244,34 @@ export function planSync(
 
   // Per-kind maps keyed by the plain key: building `stateKey` strings for every lookup costs more than the rest.
   const seen = { connection: new Set<string>(), variable: new Set<string>(), pool: new Set<string>() };
+  // Sources usually come in order (kind, then key, as the plan lists them): while each object comes strictly after
+  // the one before, no key can repeat and no set of the keys seen is needed. The sets are filled from the first
+  // object out of order (or for prune, which asks them).
+  let ordered = true;
+  let fillSeen = (upTo: number) => {
+    for (let j = 0; j < upTo; j++) seen[desired[j]!.kind].add(desired[j]!.key);
+    fillSeen = () => undefined;
+  };
   const recordedByKind = stateByKind(state);
   const { digests } = writes;
   // The content of every desired object that has a row to compare with, digested in one batch per kind.
   const existing = desired.filter((d) => currentOf(current, d.kind, d.key) !== undefined);
   const contents = new Map<DesiredObject, Content>();
   desiredContents(existing, fields, digests).forEach((c, i) => contents.set(existing[i]!, c));
-  for (const d of desired) {
-    const seenOfKind = seen[d.kind];
-    const seenBefore = seenOfKind.size;
-    if (seenOfKind.add(d.key).size === seenBefore) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
+  for (let i = 0; i < desired.length; i++) {
+    const d = desired[i]!;
+    if (ordered && i > 0) {
+      const prev = desired[i - 1]!;
+      if (prev.kind === d.kind ? !(prev.key < d.key) : KIND_ORDER[prev.kind] > KIND_ORDER[d.kind]) {
+        ordered = false;
+        fillSeen(i);
+      }
+    }
+    if (!ordered) {
+      const seenOfKind = seen[d.kind];
+      const seenBefore = seenOfKind.size;
+      if (seenOfKind.add(d.key).size === seenBefore) throw new Error(`${d.kind} '${d.key}' is desired twice; merge the sources before planning`);
+    }
     const keyField = d.kind === 'connection' ? (d.object as AirflowConnection).conn_id : d.kind === 'variable' ? (d.object as AirflowVariable).key : (d.object as AirflowPool).name;
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
@@ -322,7 +340,9 @@ export function planSync(
     }
   }
 
+  const planned = entries.length;
   if (options.prune) {
+    if (ordered) fillSeen(desired.length);
     const sources = options.pruneSources ? new Set(options.pruneSources) : undefined;
     for (const rec of state.values()) {
       if (seen[rec.kind].has(rec.key)) continue;
@@ -356,8 +376,8 @@ export function planSync(
   }
 
   const order = (a: PlanEntry, b: PlanEntry) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-  // Sources usually arrive sorted already; checking is cheaper than sorting.
-  if (entries.some((e, i) => i > 0 && order(entries[i - 1]!, e) > 0)) entries.sort(order);
+  // Sources usually arrive sorted already (then so are the entries planned for them); checking is cheaper than sorting.
+  if ((!ordered || entries.length > planned) && entries.some((e, i) => i > 0 && order(entries[i - 1]!, e) > 0)) entries.sort(order);
   const counts: PlanCounts = { create: 0, update: 0, unchanged: 0, conflict: 0, delete: 0 };
   for (const e of entries) counts[e.action]++;
   const hasWrites =

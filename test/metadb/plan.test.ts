@@ -244,6 +244,31 @@ describe('planSync', () => {
     expect(() => planSync([{ kind: 'connection', key: 'a', source: 's', object: pg1 }], dbState(), new Map())).toThrow(/named 'pg1'/);
   });
 
+  it('finds a repeated key wherever it is, and lists the entries in order whatever the order of the sources', () => {
+    const c = (id: string) => conn({ ...pg1, conn_id: id });
+    const v = (key: string): DesiredObject => ({ kind: 'variable', key, source: 'deployment:d1', object: { key, value: 'x' } });
+    for (const twice of [[c('a'), c('b'), c('a')], [c('b'), c('a'), c('c'), c('a')], [c('a'), v('x'), c('b'), v('x')], [v('x'), c('a'), v('x')]]) {
+      expect(() => planSync(twice, dbState(), new Map()), twice.map((d) => d.key).join(',')).toThrow(/desired twice/);
+    }
+    // The same key in two kinds is two objects.
+    expect(planSync([c('a'), v('a')], dbState(), new Map()).counts.create).toBe(2);
+    const listed = (ds: DesiredObject[]) => planSync(ds, dbState(), new Map()).entries.map((e) => `${e.kind} ${e.key}`);
+    const sorted = ['connection a', 'connection b', 'connection c', 'variable a', 'variable x'];
+    expect(listed([c('a'), c('b'), c('c'), v('a'), v('x')])).toEqual(sorted);
+    expect(listed([v('x'), c('b'), v('a'), c('c'), c('a')])).toEqual(sorted);
+    expect(listed([c('a'), c('c'), c('b'), v('a'), v('x')])).toEqual(sorted);
+  });
+
+  it('prunes only what no source has any more, sources in order or not', () => {
+    const c = (id: string) => conn({ ...pg1, conn_id: id });
+    const state = new Map([recorded({ ...pg1, conn_id: 'a' }), recorded({ ...pg1, conn_id: 'b' }), recorded({ ...pg1, conn_id: 'z' })]);
+    const rows = dbState(['a', 'b', 'z'].map((id) => ({ ...pg1Row, conn_id: id })));
+    for (const ds of [[c('a'), c('b')], [c('b'), c('a')]]) {
+      const plan = planSync(ds, rows, state, { prune: true });
+      expect(plan.entries.map((e) => [e.key, e.action])).toEqual([['a', 'unchanged'], ['b', 'unchanged'], ['z', 'delete']]);
+    }
+  });
+
   it('keeps secrets out of everything the plan prints', () => {
     const plan = planSync([conn(pg1), conn({ ...pg1, conn_id: 'pg2' })], dbState([pg1Row]), new Map(), { overwrite: true });
     const text = `${JSON.stringify(plan)} ${String(plan)}`;
