@@ -131,7 +131,7 @@ export function forgetStoredExtras(): void {
 }
 
 /** Connection.set_extra of a desired connection: json.dumps of a non-empty object, else NULL. */
-export function storedExtra(c: AirflowConnection): string | null {
+function storedExtra(c: AirflowConnection): string | null {
   const extra = c.extra;
   if (!extra || !hasKeys(extra)) return null;
   let text = extraTexts.get(extra);

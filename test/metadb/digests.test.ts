@@ -7,7 +7,6 @@ import { hasKeys, type AirflowConnection } from '../../src/airflow/model.js';
 import { pythonJsonDumps } from '../../src/airflow/pyjson.js';
 import { syncAirflowDb } from '../../src/metadb/apply.js';
 import { contentFields, digestsFor } from '../../src/metadb/digests.js';
-import { fernetCore, HEAP } from '../../src/metadb/fernet-core.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import type { DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
@@ -15,20 +14,10 @@ import { storedExtras } from '../../src/metadb/rows.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
 import { contentDigest, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
-import { openClient } from './helpers.js';
+import { openClient, sipHash } from './helpers.js';
 
 const KEY = parseFernetKeys('1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=', 'test key');
 const ALL = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
-
-/** SipHash-2-4 by the module (its test vectors are in fernet-core.test.ts): 8 bytes. */
-function sip(key: Buffer, data: Buffer): Buffer {
-  const core = fernetCore();
-  const mem = core.reserve(HEAP + 64 + data.length);
-  mem.set(key, HEAP + 16);
-  mem.set(data, HEAP + 64);
-  core.fn.sip(HEAP + 64, data.length, HEAP + 16, HEAP);
-  return Buffer.from(core.bytes.subarray(HEAP, HEAP + 8));
-}
 
 /** The digest of stored columns as digests.ts documents it, worked out here step by step. */
 function documentedDigest(cells: Array<string | null>, fields = ALL): string {
@@ -37,7 +26,7 @@ function documentedDigest(cells: Array<string | null>, fields = ALL): string {
   const derive = (label: string) =>
     createHmac('sha256', secret).update(`envmgr sync-state digests v3 stored\u0000connection\u0000${names.join(',')}\u0000${label}`).digest();
   const kid = derive('kid').toString('base64url').slice(0, 8);
-  const fieldDigests = cells.map((cell, j) => sip(derive(`field ${j}`).subarray(0, 16), cell === null ? Buffer.from([0xff]) : Buffer.from(cell, 'utf8')).subarray(0, 6));
+  const fieldDigests = cells.map((cell, j) => sipHash(derive(`field ${j}`).subarray(0, 16), cell === null ? Buffer.from([0xff]) : Buffer.from(cell, 'utf8')).subarray(0, 6));
   return `${kid}.${Buffer.concat(fieldDigests).toString('base64url')}`;
 }
 

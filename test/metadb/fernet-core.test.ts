@@ -3,6 +3,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fernetCore, HEAP, SIP_KEYS_AT } from '../../src/metadb/fernet-core.js';
+import { sipHash } from './helpers.js';
 
 describe('fernet-core (WebAssembly)', () => {
   it('is what fernet-core.wat assembles to', async () => {
@@ -108,14 +109,7 @@ describe('fernet-core (WebAssembly)', () => {
   });
 
   /** SipHash-2-4 of `data` under `key` by the module, as 8 bytes (hex). */
-  function sip(key: Buffer, data: Buffer): string {
-    const core = fernetCore();
-    const mem = core.reserve(HEAP + 64 + data.length);
-    mem.set(key, HEAP + 16);
-    mem.set(data, HEAP + 64);
-    core.fn.sip(HEAP + 64, data.length, HEAP + 16, HEAP);
-    return mem.subarray(HEAP, HEAP + 8).toString('hex');
-  }
+  const sip = (key: Buffer, data: Buffer) => sipHash(key, data).toString('hex');
 
   it("computes SipHash-2-4 as the paper's test vectors give it", () => {
     // Key 00 01 … 0f, message 00 01 … (n - 1): the reference implementation's vectors.h, output bytes little-endian.

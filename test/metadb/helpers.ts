@@ -1,6 +1,17 @@
 import pg from 'pg';
 import type { AirflowConnection, AirflowPool, AirflowVariable } from '../../src/airflow/model.js';
+import { fernetCore, HEAP } from '../../src/metadb/fernet-core.js';
 import type { DesiredObject } from '../../src/metadb/plan.js';
+
+/** SipHash-2-4 of `data` under `key` by the Fernet module (its test vectors are in fernet-core.test.ts): 8 bytes. */
+export function sipHash(key: Buffer, data: Buffer): Buffer {
+  const core = fernetCore();
+  const mem = core.reserve(HEAP + 64 + data.length);
+  mem.set(key, HEAP + 16);
+  mem.set(data, HEAP + 64);
+  core.fn.sip(HEAP + 64, data.length, HEAP + 16, HEAP);
+  return Buffer.from(core.bytes.subarray(HEAP, HEAP + 8));
+}
 
 export async function openClient(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
