@@ -6,7 +6,7 @@ import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
 import { desiredContents, fillStateHashes, forgetDesiredContents, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan, type TableWrites } from './plan.js';
 import { readAirflowObjects, verifyFernetKey, type KnownRows, type RecordedVersions } from './read.js';
-import { connectionSpec, forgetStoredExtras, poolSpec, variableSpec, type RowsSpec } from './rows.js';
+import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
 import {
   ensureSyncStateTable,
@@ -361,10 +361,9 @@ export async function syncAirflowDb(
   // and the sync state: that part overlaps the fetch. A failure of theirs rolls everything back like any other.
   const wanted = Promise.resolve(desired);
   wanted.catch(() => undefined); // awaited below; this only keeps an early database error from leaving it unhandled
-  // What earlier syncs of this process remembered of objects (their digests, their extras' text) is not trusted:
-  // an object may have been changed in place since.
+  // What earlier syncs of this process remembered of objects (their digests) is not trusted: an object may have been
+  // changed in place since.
   forgetDesiredContents();
-  forgetStoredExtras();
   try {
     return await syncOnce(client, wanted, options, true);
   } catch (err) {

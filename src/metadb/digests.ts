@@ -3,8 +3,8 @@ import type { FernetKeys } from '../airflow/fernet.js';
 import type { AirflowConnection, AirflowObjectKind } from '../airflow/model.js';
 import { fernetCore, HEAP, SIP_KEYS, SIP_KEYS_AT } from './fernet-core.js';
 import type { DbConnection } from './read.js';
-import { storedExtras, storedPassword } from './rows.js';
-import type { FieldSupport } from './sync-state.js';
+import { storedPassword } from './rows.js';
+import { canonicalExtras, type FieldSupport } from './sync-state.js';
 
 /**
  * What envmgr_sync_state records of the content envmgr wrote: a keyed digest of each field of the object (below),
@@ -18,10 +18,13 @@ import type { FieldSupport } from './sync-state.js';
  * for short inputs, truncated to 48 bits (what a collision could cost is one update reported with one field too few;
  * an update is missed only if every field collides).
  *
- * What a field's digest covers depends on the kind. A connection's fields are digested as Airflow stores them: the
- * text of each column before encryption, exactly as the COPY writes it (the password only when non-empty, the extra
- * as json.dumps writes it, the port as its digits), NULL being the one byte 0xff, which no UTF-8 text holds
- * (`connections`). A sync digests thousands of connections, and this needs no text beyond the columns' own. A
+ * What a field's digest covers depends on the kind. A connection's fields are digested column by column, each as
+ * the text Airflow stores before encryption (the password only when non-empty, the port as its digits) but the
+ * extra, which is digested as its canonical JSON (keys sorted at every level, as canonicalConnection has it: an
+ * extra Airflow or its UI wrote with other key order or spacing is the same extra); NULL is the one byte 0xff, which
+ * no UTF-8 text holds (`connections`). Whatever canonicalConnection finds equal thus has equal digests, whether
+ * compared by digest (a row still as envmgr wrote it) or in full. A sync digests thousands of connections, and this
+ * needs no canonical text of the whole object. A
  * variable's or a pool's fields are digested as the JSON text of each element of its canonical text (`many`), as
  * connections were too before the stored form (layout v2); such a connection digest is still recognised (`matches`)
  * though not compared field by field (`current`): its rows are read and compared in full once, then re-recorded.
@@ -73,11 +76,6 @@ type Form = 'canonical' | 'stored';
 /** The form of the digests a sync records for a kind. */
 const FORM: Record<AirflowObjectKind, Form> = { connection: 'stored', variable: 'canonical', pool: 'canonical' };
 
-/** The stored text of connections' extras: a desired connection's json.dumps, a row's text as read (none if ''). */
-function extrasOf(cs: ReadonlyArray<AirflowConnection | DbConnection>): Array<string | null> {
-  if (!cs.some((c) => 'extraText' in c)) return storedExtras(cs as readonly AirflowConnection[]);
-  return cs.map((c) => ('extraText' in c ? (c.extraText ? c.extraText : null) : storedExtras([c])[0]!));
-}
 
 export class ContentDigests {
   /** One secret per Fernet key, the first being the key new digests are made with. */
@@ -96,7 +94,7 @@ export class ContentDigests {
     let layout = perKind[kind][slot];
     if (!layout) {
       const names = contentFields(kind, fields);
-      const version = form === 'stored' ? 'v3 stored' : 'v2';
+      const version = form === 'stored' ? 'v3 columns' : 'v2';
       const derive = (label: string) =>
         createHmac('sha256', this.secrets[which]!).update(`envmgr sync-state digests ${version}\u0000${kind}\u0000${names.join(',')}\u0000${label}`).digest();
       const sipKeys = Buffer.alloc(16 * names.length);
@@ -120,7 +118,7 @@ export class ContentDigests {
     const lengths = new Int32Array(n * f);
     const parts: string[] = [];
     let k = 0;
-    const extras = extrasOf(cs);
+    const extras = canonicalExtras(cs);
     // Cell by cell, in contentFields order; -1 is NULL.
     const put = (v: string | number | null | undefined) => {
       if (v === null || v === undefined) lengths[k++] = -1;
@@ -142,11 +140,10 @@ export class ContentDigests {
       put(extras[i]);
     }
     const joined = parts.join('');
-    const bytes = Buffer.byteLength(joined, 'utf8');
-    if (bytes !== joined.length) {
-      // Not all ASCII: the text cells' lengths in bytes, one by one.
-      for (let i = 0, p = 0; i < k; i++) if (lengths[i]! >= 0) lengths[i] = Buffer.byteLength(parts[p++]!, 'utf8');
-    }
+    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
+    // Not all ASCII: each cell is written (and measured) on its own, as Postgres gets it: joined, a lone surrogate
+    // ending one cell would pair with one starting the next.
+    const bytes = ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0);
     const nullAt = HEAP;
     const lengthsAt = HEAP + 16;
     const textAt = lengthsAt + 4 * k;
@@ -154,12 +151,15 @@ export class ContentDigests {
     const core = fernetCore();
     const mem = core.reserve(digestsAt + k * (FIELD_BYTES + FIELD_CHARS));
     mem[nullAt] = 0xff;
+    if (ascii) mem.write(joined, textAt, 'latin1');
+    else {
+      for (let i = 0, p = 0, at = textAt; i < k; i++) if (lengths[i]! >= 0) at += lengths[i] = mem.write(parts[p++]!, at, 'utf8');
+    }
     new Int32Array(mem.buffer, lengthsAt, k).set(lengths);
-    mem.write(joined, textAt, bytes === joined.length ? 'latin1' : 'utf8');
     mem.set(layout.sipKeys, SIP_KEYS_AT);
     const end = core.fn.sipCells(k, f, lengthsAt, textAt, nullAt, digestsAt);
-    // The text holds passwords and extras: the module's memory keeps no copy of it.
-    mem.fill(0, textAt, digestsAt);
+    // The text holds passwords and extras, and their lengths: the module's memory keeps no copy of either.
+    mem.fill(0, lengthsAt, digestsAt);
     if (end !== digestsAt + k * FIELD_BYTES) throw new Error(`the digest module refused ${f} connection fields`);
     return this.encode(layout, n, digestsAt, end);
   }
@@ -189,7 +189,10 @@ export class ContentDigests {
       at += ascii ? texts[i]!.length : mem.write(texts[i]!, at, 'utf8');
       words[(endsAt >>> 2) + i] = at;
     }
-    return this.digestTexts(kind, layout, n, startsAt, endsAt, textsAt + textBytes);
+    const out = this.digestTexts(kind, layout, n, startsAt, endsAt, textsAt + textBytes);
+    // The texts hold variables' values and connections' secrets: the module's memory keeps no copy of them.
+    fernetCore().bytes.fill(0, textsAt, textsAt + textBytes);
+    return out;
   }
 
   /** The module's memory, long enough for texts ending at `textsEnd` and the digests of `n` of them after them. */

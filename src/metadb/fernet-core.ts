@@ -28,7 +28,6 @@ interface CoreExports {
   sipFields(n: number, starts: number, ends: number, out: number): number;
   sipCells(count: number, width: number, lengths: number, text: number, nullByte: number, out: number): number;
   splitRows(p: number, end: number, starts: number, ends: number, open: number, close: number): number;
-  pySeparators(n: number, starts: number, ends: number, dst: number): number;
   copyRows(n: number, width: number, cells: number, text: number, tokens: number, ends: number, out: number): number;
 }
 

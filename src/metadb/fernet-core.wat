@@ -520,49 +520,6 @@
       (br $row))
     (unreachable))
 
-  ;; Python's json.dumps separators for texts JSON.stringify wrote: text i, [starts[i], ends[i]), is copied to $dst
-  ;; (one after the other) with a blank after each "," and ":" outside strings (strings are copied as they are,
-  ;; backslash escapes included); ends[i] then becomes where text i ends in the copy. Returns where the copy ends.
-  (func (export "pySeparators") (param $n i32) (param $starts i32) (param $ends i32) (param $dst i32) (result i32)
-    (local $i i32) (local $p i32) (local $end i32) (local $c i32) (local $in i32)
-    (block $done
-      (loop $text
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $p (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $end (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $in (i32.const 0))
-        (block $copied
-          (loop $char
-            (br_if $copied (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $c (i32.load8_u (local.get $p)))
-            (i32.store8 (local.get $dst) (local.get $c))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (local.set $dst (i32.add (local.get $dst) (i32.const 1)))
-            (if (local.get $in)
-              (then
-                (if (i32.eq (local.get $c) (i32.const 0x5c))
-                  (then
-                    ;; The escaped byte goes as it is.
-                    (if (i32.lt_u (local.get $p) (local.get $end))
-                      (then
-                        (i32.store8 (local.get $dst) (i32.load8_u (local.get $p)))
-                        (local.set $p (i32.add (local.get $p) (i32.const 1)))
-                        (local.set $dst (i32.add (local.get $dst) (i32.const 1))))))
-                  (else (if (i32.eq (local.get $c) (i32.const 0x22)) (then (local.set $in (i32.const 0)))))))
-              (else
-                (if (i32.eq (local.get $c) (i32.const 0x22))
-                  (then (local.set $in (i32.const 1)))
-                  (else
-                    (if (i32.or (i32.eq (local.get $c) (i32.const 0x2c)) (i32.eq (local.get $c) (i32.const 0x3a)))
-                      (then
-                        (i32.store8 (local.get $dst) (i32.const 0x20))
-                        (local.set $dst (i32.add (local.get $dst) (i32.const 1)))))))))
-            (br $char)))
-        (i32.store (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2))) (local.get $dst))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $text)))
-    (local.get $dst))
-
   ;; Rows in COPY's text format from cell codes (i32 each, $n of them, rows of $width cells): a code >= 0 takes that many
   ;; bytes in turn from $text, written with backslash, newline, carriage return and tab escaped; -1 is NULL (\N); -2
   ;; takes the next token's text in turn from $tokens (token k ends at $tokens + ends[k]); -3 is t and -4 is f. Cells

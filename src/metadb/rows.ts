@@ -90,21 +90,23 @@ export class CopyRows {
       tokenEnds = tokens.ends;
     }
     const joined = parts.join('');
-    const bytes = Buffer.byteLength(joined, 'utf8');
+    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
     const cells = this.cells.subarray(0, count);
-    if (bytes !== joined.length) {
-      // Not all ASCII: text cells are measured in bytes one by one.
-      for (let i = 0, p = 0; i < count; i++) if (cells[i]! >= 0) cells[i] = Buffer.byteLength(parts[p++]!, 'utf8');
-    }
+    // Not all ASCII: each text cell is written (and measured) on its own; joined, a lone surrogate ending one cell
+    // would pair with one starting the next.
+    const bytes = ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0);
     const cellsAt = (tokensAt + tokenText + 15) & ~15;
     const endsAt = cellsAt + 4 * count;
     const textAt = endsAt + 4 * secrets.length;
     const outAt = textAt + bytes;
     // Escaping at most doubles the text; a NULL takes two bytes, and every cell a separator.
     const mem = core.reserve(outAt + 2 * bytes + tokenText + 3 * count);
+    if (ascii) mem.write(joined, textAt, 'latin1');
+    else {
+      for (let i = 0, p = 0, at = textAt; i < count; i++) if (cells[i]! >= 0) at += cells[i] = mem.write(parts[p++]!, at, 'utf8');
+    }
     new Int32Array(mem.buffer, cellsAt, count).set(cells);
     if (tokenEnds) new Int32Array(mem.buffer, endsAt, secrets.length).set(tokenEnds);
-    mem.write(joined, textAt, bytes === joined.length ? 'latin1' : 'utf8');
     const end = core.fn.copyRows(count, width, cellsAt, textAt, tokensAt, endsAt, outAt);
     const out = Buffer.allocUnsafe(end - outAt);
     mem.copy(out, 0, outAt, end);
@@ -119,101 +121,10 @@ export function storedPassword(c: { password?: string | null }): string | null {
   return c.password ? c.password : null;
 }
 
-/**
- * The text of each extra object, as its connection's digest or COPY row made it: a sync needs it twice (digests and
- * rows, in either order) for every connection it writes. Held no longer than the object.
- */
-let extraTexts = new WeakMap<object, string>();
-
-/** Forgets the texts remembered (a sync starts so: its caller may have changed an object since the last one). */
-export function forgetStoredExtras(): void {
-  extraTexts = new WeakMap();
-}
-
 /** Connection.set_extra of a desired connection: json.dumps of a non-empty object, else NULL. */
-function storedExtra(c: AirflowConnection): string | null {
+export function storedExtra(c: AirflowConnection): string | null {
   const extra = c.extra;
-  if (!extra || !hasKeys(extra)) return null;
-  let text = extraTexts.get(extra);
-  if (text === undefined) extraTexts.set(extra, (text = flatObjectDumps(extra) ?? pythonJsonDumps(extra)));
-  return text;
-}
-
-/**
- * Whether JSON.stringify writes this extra as json.dumps does but for the separators: a plain object of strings,
- * integers, booleans, nulls (and undefined, which both leave out). Its strings and keys are checked afterwards, in
- * the whole text at once (see storedExtras).
- */
-function stringifiesLikePython(record: Record<string, unknown>): boolean {
-  const proto: unknown = Object.getPrototypeOf(record);
-  if (proto !== Object.prototype && proto !== null) return false;
-  // Own keys only: a plain object inherits none that enumerate.
-  for (const key in record) {
-    const v = record[key];
-    const type = typeof v;
-    if (!(type === 'string' || type === 'boolean' || type === 'undefined' || v === null || (type === 'number' && Number.isInteger(v)))) return false;
-  }
-  return true;
-}
-
-/** Printable ASCII: JSON.stringify's text without a backslash holds no string json.dumps would escape. */
-const UNESCAPED = /^[\x20-\x5b\x5d-\x7e]*$/;
-
-/**
- * `storedExtra` of many connections (a sync's): the usual flat extras are written by one JSON.stringify, split in
- * the Fernet module, which also puts in json.dumps' blanks after "," and ":"; the rest one by one.
- */
-export function storedExtras(cs: readonly AirflowConnection[]): Array<string | null> {
-  const out = new Array<string | null>(cs.length);
-  const flat: Array<Record<string, unknown>> = [];
-  const at: number[] = [];
-  for (let i = 0; i < cs.length; i++) {
-    const extra = cs[i]!.extra;
-    const known = extra ? extraTexts.get(extra) : undefined;
-    if (known !== undefined) out[i] = known;
-    else if (!extra || !hasKeys(extra) || !stringifiesLikePython(extra)) out[i] = storedExtra(cs[i]!);
-    else {
-      flat.push(extra);
-      at.push(i);
-    }
-  }
-  if (flat.length === 0) return out;
-  const texts = dumpsOfFlat(flat);
-  for (let j = 0; j < flat.length; j++) {
-    const text = texts ? texts[j]! : (flatObjectDumps(flat[j]!) ?? pythonJsonDumps(flat[j]!));
-    extraTexts.set(flat[j]!, text);
-    out[at[j]!] = text;
-  }
-  return out;
-}
-
-/** json.dumps of flat objects that stringify like Python's, in one pass; null when a string or key needs escaping. */
-function dumpsOfFlat(records: ReadonlyArray<Record<string, unknown>>): string[] | null {
-  const json = JSON.stringify(records);
-  if (!UNESCAPED.test(json)) return null;
-  const n = records.length;
-  const core = fernetCore();
-  const startsAt = HEAP;
-  const endsAt = startsAt + 4 * n;
-  const textAt = endsAt + 4 * n;
-  const dst = textAt + json.length;
-  // A blank after each separator at most doubles the text.
-  const mem = core.reserve(dst + 2 * json.length);
-  mem.write(json, textAt, 'latin1');
-  const found = core.fn.splitRows(textAt, textAt + json.length, startsAt, endsAt, 0x7b, 0x7d);
-  if (found !== n) throw new Error(`expected a JSON array of ${n} flat objects, found ${found}`);
-  const end = core.fn.pySeparators(n, startsAt, endsAt, dst);
-  const all = mem.toString('latin1', dst, end);
-  // The text holds extras, which may be secrets: the module's memory keeps no copy of it.
-  mem.fill(0, textAt, end);
-  const ends = new Int32Array(mem.buffer, endsAt, n);
-  const out = new Array<string>(n);
-  for (let i = 0, from = 0; i < n; i++) {
-    const to = ends[i]! - dst;
-    out[i] = all.slice(from, to);
-    from = to;
-  }
-  return out;
+  return extra && hasKeys(extra) ? (flatObjectDumps(extra) ?? pythonJsonDumps(extra)) : null;
 }
 
 export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null): RowsSpec<AirflowConnection> {
@@ -225,11 +136,10 @@ export function connectionSpec(info: AirflowSchemaInfo, keys: FernetKeys | null)
     conflict: ['conn_id'],
     columns,
     chunk(rows) {
-      const extras = storedExtras(rows);
       for (let i = 0; i < rows.length; i++) {
         const c = rows[i]!;
         const password = storedPassword(c);
-        const extra = extras[i]!;
+        const extra = storedExtra(c);
         out.value(c.conn_id);
         out.value(c.conn_type);
         if (withDescription) out.value(c.description);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { hasKeys, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable } from '../airflow/model.js';
 import type { FernetKeys } from '../airflow/fernet.js';
 import { digestsFor } from './digests.js';
+import { fernetCore, HEAP } from './fernet-core.js';
 import type { DbConnection, DbPool, DbVariable } from './read.js';
 import type { AirflowSchemaInfo } from './schema.js';
 
@@ -123,6 +124,86 @@ export function connectionCanonicalValues(c: AirflowConnection | DbConnection, f
   return fields.connectionDescription
     ? [c.conn_type, c.description ?? null, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra]
     : [c.conn_type, c.host ?? null, c.login ?? null, c.password ? c.password : null, c.schema ?? null, c.port ?? null, extra];
+}
+
+/**
+ * `stableJson` of many objects (connection extras) at once, as a sync needs it for every connection. Flat objects
+ * (scalar values only, plain prototype) go through one JSON.stringify whose property list is every key they use,
+ * sorted: JSON.stringify then writes each object's keys in that order and skips the ones it lacks, which is exactly
+ * stableJson's text; the Fernet module splits the result into the objects' texts. Anything else (a nested value, a
+ * bigint, a key `__proto__`, text that is not all ASCII) is written one by one.
+ */
+export function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
+  const out = new Array<string>(records.length);
+  const flat: Array<Record<string, unknown>> = [];
+  const at: number[] = [];
+  const union = new Set<string>();
+  let last: string[] | null = null;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const proto: unknown = Object.getPrototypeOf(record);
+    const keys = Object.keys(record);
+    let ok = proto === Object.prototype || proto === null;
+    for (let k = 0; k < keys.length && ok; k++) {
+      const v = record[keys[k]!];
+      ok = v === null || (typeof v !== 'object' && typeof v !== 'bigint');
+    }
+    if (!ok) {
+      out[i] = stableJson(record);
+      continue;
+    }
+    // Objects of one source usually share their keys, in the same order: their keys are added once.
+    let same = last !== null && last.length === keys.length;
+    for (let k = 0; same && k < keys.length; k++) same = keys[k] === last![k];
+    if (!same) for (const key of (last = keys)) union.add(key);
+    flat.push(record);
+    at.push(i);
+  }
+  if (flat.length === 0) return out;
+  const json = union.has('__proto__') ? null : JSON.stringify(flat, [...union].sort());
+  const parts = json === null ? null : splitObjects(json, flat.length);
+  for (let j = 0; j < at.length; j++) out[at[j]!] = parts ? parts[j]! : stableJson(flat[j]!);
+  return out;
+}
+
+/** The `n` elements of a JSON array of flat objects as JSON.stringify writes it; null when it is not all ASCII. */
+function splitObjects(json: string, n: number): string[] | null {
+  if (Buffer.byteLength(json, 'utf8') !== json.length) return null;
+  const core = fernetCore();
+  const startsAt = HEAP;
+  const endsAt = startsAt + 4 * n;
+  const textAt = endsAt + 4 * n;
+  const mem = core.reserve(textAt + json.length);
+  mem.write(json, textAt, 'latin1');
+  const found = core.fn.splitRows(textAt, textAt + json.length, startsAt, endsAt, 0x7b, 0x7d);
+  if (found !== n) throw new Error(`expected a JSON array of ${n} flat objects, found ${found}`);
+  const words = new Int32Array(mem.buffer, 0, textAt >>> 2);
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = json.slice(words[(startsAt >>> 2) + i]! - textAt, words[(endsAt >>> 2) + i]! - textAt);
+  // The text may hold secrets (extras): the module's memory keeps no copy of it.
+  mem.fill(0, textAt, textAt + json.length);
+  return out;
+}
+
+/**
+ * The canonical text of each connection's extra (canonicalConnection's `extra`: keys sorted at every level; null for
+ * none), the desired ones' flat extras in one batch (stableJsonMany): what a connection digest covers of its extra.
+ */
+export function canonicalExtras(cs: ReadonlyArray<AirflowConnection | DbConnection>): Array<string | null> {
+  const out = new Array<string | null>(cs.length);
+  const extras: Array<Record<string, unknown>> = [];
+  const at: number[] = [];
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (isDbConnection(c) || !c.extra || !hasKeys(c.extra)) out[i] = canonicalExtra(c);
+    else {
+      extras.push(c.extra);
+      at.push(i);
+    }
+  }
+  const texts = stableJsonMany(extras);
+  for (let j = 0; j < at.length; j++) out[at[j]!] = texts[j]!;
+  return out;
 }
 
 /** `canonicalText(canonicalConnection(c, fields))` without the intermediate object. */

@@ -3,16 +3,14 @@ import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFernetKeys } from '../../src/airflow/fernet.js';
-import { hasKeys, type AirflowConnection } from '../../src/airflow/model.js';
-import { pythonJsonDumps } from '../../src/airflow/pyjson.js';
+import type { AirflowConnection } from '../../src/airflow/model.js';
 import { syncAirflowDb } from '../../src/metadb/apply.js';
 import { contentFields, digestsFor } from '../../src/metadb/digests.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
 import type { DesiredObject } from '../../src/metadb/plan.js';
 import { readAirflowObjects, type DbConnection } from '../../src/metadb/read.js';
-import { storedExtras } from '../../src/metadb/rows.js';
 import { detectAirflowSchema } from '../../src/metadb/schema.js';
-import { contentDigest, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
+import { canonicalConnection, canonicalExtras, contentDigest, readSyncState, stateKey } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { openClient, sipHash } from './helpers.js';
 
@@ -24,17 +22,17 @@ function documentedDigest(cells: Array<string | null>, fields = ALL): string {
   const names = contentFields('connection', fields);
   const secret = Buffer.concat([KEY.keys[0]!.signing, KEY.keys[0]!.encryption]);
   const derive = (label: string) =>
-    createHmac('sha256', secret).update(`envmgr sync-state digests v3 stored\u0000connection\u0000${names.join(',')}\u0000${label}`).digest();
+    createHmac('sha256', secret).update(`envmgr sync-state digests v3 columns\u0000connection\u0000${names.join(',')}\u0000${label}`).digest();
   const kid = derive('kid').toString('base64url').slice(0, 8);
   const fieldDigests = cells.map((cell, j) => sipHash(derive(`field ${j}`).subarray(0, 16), cell === null ? Buffer.from([0xff]) : Buffer.from(cell, 'utf8')).subarray(0, 6));
   return `${kid}.${Buffer.concat(fieldDigests).toString('base64url')}`;
 }
 
 describe('connection digests (the stored form)', () => {
-  it('digest each column as stored, with its own key derived from the Fernet key; NULL as the byte 0xff', () => {
+  it('digest each column as stored (the extra as its canonical JSON), with its own key derived from the Fernet key; NULL as the byte 0xff', () => {
     const c: AirflowConnection = { conn_id: 'c', conn_type: 'postgres', description: '', host: 'hé\tx', login: null, password: '', schema: 'a"b', port: 5432, extra: { b: 1, a: 'x, y: z' } };
-    // conn_type, description, host, login, password ('' is stored as NULL), schema, port, extra (json.dumps, key order kept).
-    const cells = ['postgres', '', 'hé\tx', null, null, 'a"b', '5432', '{"b": 1, "a": "x, y: z"}'];
+    // conn_type, description, host, login, password ('' is stored as NULL), schema, port, extra (canonical: keys sorted).
+    const cells = ['postgres', '', 'hé\tx', null, null, 'a"b', '5432', '{"a":"x, y: z","b":1}'];
     expect(digestsFor(KEY).connections([c], ALL)).toEqual([documentedDigest(cells)]);
     expect(contentDigest('connection', c, ALL, KEY)).toBe(documentedDigest(cells));
     // Without the description column (Airflow 2.x schemas before it): seven columns, another layout and so another kid.
@@ -78,7 +76,7 @@ describe('connection digests (the stored form)', () => {
   });
 });
 
-describe('storedExtras', () => {
+describe('canonicalExtras', () => {
   const text = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('', 'a"b', 'back\\slash', 'x, "y": z}', '\u007f', '\ud800'));
   const scalar = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined));
   const extra = fc.oneof(
@@ -88,36 +86,21 @@ describe('storedExtras', () => {
     fc.dictionary(text, fc.oneof(scalar, fc.array(scalar), fc.dictionary(text, scalar))),
   );
 
-  it("is json.dumps of each extra as pythonJsonDumps writes it alone (NULL for none), for any extras", () => {
+  it("is each extra's canonicalConnection text, for any extras together", () => {
     fc.assert(
       fc.property(fc.array(extra, { maxLength: 20 }), (extras) => {
         const cs = extras.map((e) => ({ conn_id: 'c', conn_type: 't', extra: e }) as AirflowConnection);
-        const expected = extras.map((e) => (e && hasKeys(e) ? pythonJsonDumps(e) : null));
-        expect(storedExtras(cs)).toEqual(expected);
-        // Asked again (the digests and the COPY rows each ask), the same texts.
-        expect(storedExtras(cs)).toEqual(expected);
+        expect(canonicalExtras(cs)).toEqual(cs.map((c) => canonicalConnection(c).extra));
       }),
       { numRuns: 1000 },
     );
-  });
-
-  it('writes the usual flat extras with Python\'s separators, and the others one by one', () => {
     const own = JSON.parse('{"__proto__": 1, "a": 2}') as Record<string, unknown>;
     const bare = Object.assign(Object.create(null) as Record<string, unknown>, { z: 1, a: 'x' });
     const inheriting = Object.assign(Object.create({ inherited: 'x' }) as Record<string, unknown>, { a: 1 });
-    const records: Array<Record<string, unknown>> = [
-      { sslmode: 'require', application_name: 'app: 1, 2', connect_timeout: 10, keepalive: true, x: null, gone: undefined },
-      own, bare, inheriting, { n: 1.5, e: 1e-7 }, { big: 12345678901234567890n }, { y: 'ü' }, { q: 'say "hi"\\' }, { m: new Map([['a', 1]]) },
-    ];
-    const out = storedExtras(records.map((extra) => ({ conn_id: 'c', conn_type: 't', extra })));
-    expect(out[0]).toBe('{"sslmode": "require", "application_name": "app: 1, 2", "connect_timeout": 10, "keepalive": true, "x": null}');
-    expect(out[1]).toBe('{"__proto__": 1, "a": 2}');
-    expect(out[2]).toBe('{"z": 1, "a": "x"}');
-    expect(out[4]).toBe('{"n": 1.5, "e": 1e-07}');
-    expect(out[5]).toBe('{"big": 12345678901234567890}');
-    expect(out[6]).toBe('{"y": "\\u00fc"}');
-    expect(out[7]).toBe('{"q": "say \\"hi\\"\\\\"}');
-    expect(out).toEqual(records.map((r) => pythonJsonDumps(r)));
+    const records = [own, { a: 1 }, bare, { inherited: 2 }, inheriting, { b: [1], a: { c: 2 } }, { y: 'ü', a: 1 }, { big: 2n ** 70n }];
+    const cs = records.map((extra) => ({ conn_id: 'c', conn_type: 't', extra }) as AirflowConnection);
+    expect(canonicalExtras(cs)).toEqual(cs.map((c) => canonicalConnection(c).extra));
+    expect(canonicalExtras([{ conn_id: 'c', conn_type: 't', extra: { b: 1, a: 'x,"}' } }])).toEqual(['{"a":"x,\\"}","b":1}']);
   });
 });
 
@@ -155,5 +138,60 @@ describe('connection digests against Postgres', () => {
     expect(mismatched.map((d) => d.key)).toEqual([]);
     // And the recorded digest is the desired object's.
     expect(desired.every((d) => state.get(stateKey('connection', d.key))?.hash === contentDigest('connection', d.object as AirflowConnection, info.has, KEY))).toBe(true);
+  });
+});
+
+describe('connection digests and rows compared in full', () => {
+  let client: pg.Client;
+  beforeAll(async () => {
+    const url = await createTestDatabase('digests_full');
+    await loadSchemaFixture(url, '3.2');
+    client = await openClient(url);
+  });
+  afterAll(async () => {
+    await client.end();
+  });
+  const desired = (object: AirflowConnection, source = 'test'): DesiredObject => ({ kind: 'connection', key: object.conn_id, source, object });
+  const actions = async (ds: DesiredObject[], options: { prune?: boolean; pruneSources?: string[] } = {}) =>
+    (await syncAirflowDb(client, ds, { keys: KEY, ...options })).plan.entries.map((e) => [e.key, e.action, e.conflict]);
+
+  it("keeps a row it adopted its own, though the row's extra has other key order and spacing than the source's", async () => {
+    // Written by Airflow (its UI's json.dumps, another key order), equal to the source's object.
+    await client.query(
+      `INSERT INTO connection (conn_id, conn_type, host, is_encrypted, is_extra_encrypted, extra) VALUES ('adopt', 'http', 'h', false, false, '{"b":1,  "a": 2}')`,
+    );
+    const source = { conn_id: 'adopt', conn_type: 'http', host: 'h', extra: { a: 2, b: 1 } };
+    expect(await actions([desired(source, 'src-adopt')])).toEqual([['adopt', 'unchanged', undefined]]);
+    // Rewritten since, content the same (as rotate-fernet-key or a dump and restore do): still envmgr's.
+    await client.query(`UPDATE connection SET host = host WHERE conn_id = 'adopt'`);
+    expect(await actions([desired(source, 'src-adopt')])).toEqual([['adopt', 'unchanged', undefined]]);
+    await client.query(`UPDATE connection SET host = host WHERE conn_id = 'adopt'`);
+    expect(await actions([desired({ ...source, host: 'h2' }, 'src-adopt')])).toEqual([['adopt', 'update', undefined]]);
+    await client.query(`UPDATE connection SET login = login WHERE conn_id = 'adopt'`);
+    expect(await actions([], { prune: true, pruneSources: ['src-adopt'] })).toEqual([['adopt', 'delete', undefined]]);
+  });
+
+  it('gives the same verdict on a reordered extra whether or not the row is still the version envmgr wrote', async () => {
+    await actions([desired({ conn_id: 'order', conn_type: 'http', extra: { a: 1, b: 2 } })]);
+    const reordered = desired({ conn_id: 'order', conn_type: 'http', extra: { b: 2, a: 1 } });
+    // Compared by digest (the row is the version envmgr wrote), then in full (another version, same content).
+    expect(await actions([reordered])).toEqual([['order', 'unchanged', undefined]]);
+    await client.query(`UPDATE connection SET host = host WHERE conn_id = 'order'`);
+    expect(await actions([reordered])).toEqual([['order', 'unchanged', undefined]]);
+  });
+
+  it('digests and writes each cell on its own when a lone surrogate ends one column and another starts the next', async () => {
+    const split: AirflowConnection = { conn_id: 'sur1', conn_type: 'http', host: 'x\ud83d', login: '\ude00y', port: 1, extra: { k: 'v' } };
+    const next: AirflowConnection = { conn_id: 'sur2', conn_type: 'http', host: 'h2', login: 'l2', port: 2 };
+    expect(await actions([desired(split), desired(next)])).toEqual([['sur1', 'create', undefined], ['sur2', 'create', undefined]]);
+    const info = await detectAirflowSchema(client);
+    const rows = (await readAirflowObjects(client, info, KEY)).connections;
+    // Each lone surrogate is stored as U+FFFD in its own column; the next row's columns are its own.
+    expect([rows.get('sur1')!.host, rows.get('sur1')!.login, rows.get('sur1')!.port]).toEqual(['x\ufffd', '\ufffdy', 1]);
+    expect([rows.get('sur2')!.host, rows.get('sur2')!.login, rows.get('sur2')!.port]).toEqual(['h2', 'l2', 2]);
+    const state = await readSyncState(client, info);
+    for (const key of ['sur1', 'sur2']) expect(contentDigest('connection', rows.get(key)!, info.has, KEY), key).toBe(state.get(stateKey('connection', key))!.hash);
+    // The digests of a batch are those of each connection alone.
+    expect(digestsFor(KEY).connections([split, next], info.has)).toEqual([split, next].map((c) => digestsFor(KEY).connections([c], info.has)[0]));
   });
 });

@@ -187,30 +187,6 @@ describe('fernet-core (WebAssembly)', () => {
     expect(core.fn.sipCells(1, 9, lengthsAt, textAt, HEAP, out)).toBe(-1);
   });
 
-  it("puts in Python's blanks after each , and : outside strings, text by text (pySeparators)", () => {
-    const core = fernetCore();
-    // JSON.stringify's texts, one with escapes (a backslash, a quote) and separators inside strings.
-    const texts = [JSON.stringify({ a: 'x, y: z', b: [1, 2, { c: null }] }), '{}', JSON.stringify({ 'q\\': '\\"', ':': ',' }), '[true,false]'];
-    const bytes = texts.map((t) => Buffer.from(t, 'latin1'));
-    const n = texts.length;
-    const startsAt = HEAP;
-    const endsAt = startsAt + 4 * n;
-    let at = endsAt + 4 * n;
-    const mem = core.reserve(at + 4096);
-    bytes.forEach((b, i) => {
-      mem.set(b, at);
-      new Int32Array(mem.buffer, startsAt + 4 * i, 1)[0] = at;
-      at += b.length;
-      new Int32Array(mem.buffer, endsAt + 4 * i, 1)[0] = at;
-    });
-    const dst = at + 7;
-    const end = core.fn.pySeparators(n, startsAt, endsAt, dst);
-    const ends = [...new Int32Array(core.bytes.buffer, endsAt, n)];
-    const got = ends.map((e, i) => core.bytes.toString('latin1', i === 0 ? dst : ends[i - 1]!, e));
-    expect(got).toEqual(['{"a": "x, y: z", "b": [1, 2, {"c": null}]}', '{}', String.raw`{"q\\": "\\\"", ":": ","}`, '[true, false]']);
-    expect(end).toBe(ends[n - 1]);
-  });
-
   it('refuses a text that is not a JSON array of at most eight scalars (sipFields answers -1)', () => {
     const core = fernetCore();
     for (const text of ['["a","b"', '"a"', '[1,2,3,4,5,6,7,8,9]', '["unterminated]', '["a""b"]']) {
