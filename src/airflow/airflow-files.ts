@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import type { Tags } from 'yaml';
 import { constructConnection } from './json.js';
 import type { ParsedConnection } from './json.js';
@@ -582,7 +582,26 @@ function parseYamlContent(content: string): [RawSecrets, [number, string][]] {
   }
   const value: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [new Map(), [[1, 'The file should contain the object.']]];
+  // PyYAML builds a value that contains itself (`&a [*a]`), which Airflow then cannot serialize; refused here, with
+  // the alias's line, before anything walks it.
+  const recursive = recursiveAlias(doc, content);
+  if (recursive !== null) return [new Map(), [[recursive.line, `The alias *${recursive.name} is inside the value &${recursive.name} names, which then contains itself.`]]];
   return [new Map(Object.entries(value as Record<string, unknown>)), []];
+}
+
+/** The first alias inside the value it names (its line, from 1), or null. */
+function recursiveAlias(doc: ReturnType<typeof parseDocument>, content: string): { name: string; line: number } | null {
+  let found: { name: string; line: number } | null = null;
+  visit(doc, {
+    Alias(_key, alias, path) {
+      const target = alias.resolve(doc);
+      if (!target || !path.includes(target)) return undefined;
+      const offset = alias.range?.[0] ?? 0;
+      found = { name: alias.source, line: content.slice(0, offset).split('\n').length };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function parseSecretFile(content: string, opts: LocalFilesystemOptions): RawSecrets {

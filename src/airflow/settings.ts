@@ -409,19 +409,25 @@ function nodeCount(node: unknown, limit: number): number {
  * Resolves YAML's anchors and aliases (`&name` / `*name`) and merge keys (`<<: *base`, `<<: [*a, *b]`) in place, as
  * the Astro CLI's YAML reader (and PyYAML) does: an alias becomes a copy of the node it names (problems in it are
  * reported at the anchor's line), and a merge key adds the merged maps' keys the map does not set itself (earlier
- * maps first). False, with a problem reported, for an alias to no anchor or aliases that copy more than
- * MAX_ALIAS_COPIES values.
+ * maps first). False, with a problem reported, for an alias to no anchor, an alias inside the value it names, or
+ * aliases that copy more than MAX_ALIAS_COPIES values.
  */
 function expandAliases(doc: Document.Parsed, problem: (message: string, node?: Node) => void): boolean {
   let copied = 0;
   let ok = true;
   visit(doc, {
-    Alias(_key, alias) {
+    Alias(_key, alias, path) {
       const target = alias.resolve(doc);
       if (!target) {
         problem(`the alias *${alias.source} names no anchor &${alias.source} defined before it`, alias);
         ok = false;
         return undefined;
+      }
+      // An alias inside the value it names: that value would contain itself, without end.
+      if (path.includes(target)) {
+        problem(`the alias *${alias.source} is inside the value &${alias.source} names, which would then contain itself`, alias);
+        ok = false;
+        return visit.BREAK;
       }
       // Anchored nodes before this one are already expanded, so a copy can be large: count before copying.
       copied += nodeCount(target, MAX_ALIAS_COPIES - copied);

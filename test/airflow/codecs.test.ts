@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadLocalFilesystemConnections, localFilesystemFormat, parseLocalFilesystemSecrets } from '../../src/airflow/airflow-files.js';
+import { AirflowFileError, loadLocalFilesystemConnections, localFilesystemFormat, parseLocalFilesystemSecrets } from '../../src/airflow/airflow-files.js';
 import { envSafeJson } from '../../src/airflow/envfile.js';
 import { parseFernetKeys } from '../../src/airflow/fernet.js';
 import { parseConnectionJson, parseConnectionValue } from '../../src/airflow/json.js';
@@ -159,6 +159,19 @@ describe('LocalFilesystemBackend', () => {
     expect(conns.c3!.extra).toBe('{"b": true}'); // PyYAML reads yes as a boolean
     expect(conns.c4!.conn_type).toBe('mysql');
     expect(() => loadLocalFilesystemConnections('c:\n  foo: 1\n', { format: 'yaml' })).toThrow(/^AirflowException: The object have illegal keys: foo\./);
+    // A value that contains itself (PyYAML builds it; Airflow cannot serialize it): a parse error at the alias's line,
+    // not a stack overflow while walking it.
+    for (const [text, line] of [['c:\n  conn_type: http\n  extra: &e {a: *e}\n', 3], ['c: &c {conn_type: http, extra: *c}\n', 1]] as const) {
+      let error: unknown;
+      try {
+        loadLocalFilesystemConnections(text, { format: 'yaml' });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(AirflowFileError);
+      expect(String(error)).toMatch(/AirflowFileParseException: Failed to load the secret file/);
+      expect((error as AirflowFileError).parseErrors).toEqual([[line, expect.stringMatching(/^The alias \*[ec] is inside the value &[ec] names, which then contains itself\.$/)]]);
+    }
     // Ids are plain dict keys in Python, __proto__ included.
     const odd = loadLocalFilesystemConnections('{"__proto__": "postgres://u@h/db", "constructor": {"conn_type": "http"}}', { format: 'json' });
     expect(Object.keys(odd)).toEqual(['__proto__', 'constructor']);

@@ -178,6 +178,28 @@ describe('airflow_settings.yaml reader: anchors, aliases and merge keys', () => 
     const bomb = readSettingsFile(`${levels.join('\n')}\nairflow: {}\n`);
     expect(bomb.problems.map((p) => p.message)).toEqual([expect.stringContaining('copy more than 100000 values')]);
   });
+
+  it('reports an alias inside the value it names (found by the fuzz suite: it recursed for 20 s, then threw)', () => {
+    const cases: Array<[string, number]> = [
+      ['&a [null,*a]', 1],
+      ['airflow:\n  variables: &v\n    - {variable_name: a, variable_value: *v}\n', 3],
+      ['airflow:\n  pools: &p [ {pool_name: x, pool_slot: 1, nested: [[*p]]} ]\n', 2],
+    ];
+    for (const [text, line] of cases) {
+      const started = Date.now();
+      const r = readSettingsFile(text, { file: 'airflow_settings.yaml' });
+      expect(r.problems.map((p) => [p.file, p.line, p.field, p.message]), text).toEqual([
+        ['airflow_settings.yaml', line, 'yaml', `the alias *${text.includes('*v') ? 'v' : text.includes('*p') ? 'p' : 'a'} is inside the value &${text.includes('*v') ? 'v' : text.includes('*p') ? 'p' : 'a'} names, which would then contain itself`],
+      ]);
+      expect([r.connections, r.variables, r.pools]).toEqual([[], [], []]);
+      // Not a timing assertion on the reader's speed: a guard that it did not expand the value over and over.
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    // An alias after its anchor's value, even inside another anchored value, is an ordinary copy.
+    const fine = readSettingsFile('airflow:\n  variables: &vars\n    - {variable_name: a, variable_value: &val x}\n    - {variable_name: b, variable_value: *val}\n');
+    expect(fine.problems).toEqual([]);
+    expect(fine.variables.map((v) => [v.variable.key, v.variable.value])).toEqual([['a', 'x'], ['b', 'x']]);
+  });
 });
 
 describe('airflow_settings.yaml writer', () => {
