@@ -133,7 +133,7 @@ export function connectionCanonicalValues(c: AirflowConnection | DbConnection, f
  * stableJson's text; the Fernet module splits the result into the objects' texts. Anything else (a nested value, a
  * bigint, a key `__proto__`, text that is not all ASCII) is written one by one.
  */
-export function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
+function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
   const out = new Array<string>(records.length);
   const flat: Array<Record<string, unknown>> = [];
   const at: number[] = [];
