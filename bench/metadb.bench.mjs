@@ -43,8 +43,8 @@ const KEY = 'Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=';
 // ---- child: one envmgr sync, timed from connect to commit -----------------------------------------------------
 async function child(mode, url) {
   // As the CLI runs a sync (sync/target.ts sets it when it opens the metadata database).
-  const { SHORT_RUN, setJsTieringBudget } = await import(new URL('js-tiering.js', dist));
-  setJsTieringBudget(SHORT_RUN);
+  const { tuneV8ForShortRun } = await import(new URL('js-tiering.js', dist));
+  tuneV8ForShortRun();
   const { parseFernetKeys } = await import(new URL('airflow/fernet.js', dist));
   const { connectAirflowDb } = await import(new URL('metadb/connect.js', dist));
   const { syncAirflowDb } = await import(new URL('metadb/apply.js', dist));
@@ -257,7 +257,7 @@ export async function run() {
     const note = `10,000 connections (password + extra encrypted), Airflow 3.2 fixture, embedded Postgres with fsync on; ` +
       `envmgr = full sync (syncAirflowDb) in one transaction: advisory lock, schema detection, Fernet key check, read of the sync state ` +
       `and the connection table, plan, encrypt, COPY of new rows (upserts through a COPY-filled temporary table), the sync-state document, commit; ` +
-      `timed from connect to commit in a child process with the CLI's V8 tiering for a sync (js-tiering.ts; its Node start-up, module loading ` +
+      `timed from connect to commit in a child process with the CLI's V8 settings for a sync (js-tiering.ts: tiering budget, no incremental marking; its Node start-up, module loading ` +
       `and building the desired objects not timed); ` +
       `baseline = psql \\copy (FORMAT csv) of the same 10,000 rows already encrypted (encryption not timed), timed as the whole psql process ` +
       `(start-up and connect included), interleaved with the envmgr runs; medians of ${RUNS}`;

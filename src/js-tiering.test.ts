@@ -46,3 +46,38 @@ describe('JavaScript tiering budget', () => {
     expect(SHORT_RUN).toBeGreaterThan(V8_DEFAULT);
   });
 });
+
+describe('old-generation marking', () => {
+  /** The kinds of garbage collection (perf_hooks gc entries) while a fresh process keeps ~40 MB of small objects. */
+  const collections = (setup: string) =>
+    inFreshProcess(`
+      const { PerformanceObserver, constants } = await import('node:perf_hooks');
+      ${setup}
+      const seen = { incremental: 0, major: 0 };
+      const observer = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.detail.kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) seen.incremental++;
+          if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) seen.major++;
+        }
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      const kept = [];
+      for (let i = 0; i < 400000; i++) kept.push({ i, text: 'value ' + i, pair: [i, -i] });
+      await new Promise((r) => setTimeout(r, 50));
+      observer.disconnect();
+      process.stdout.write(JSON.stringify({ ...seen, kept: kept.length }));
+    `) as { incremental: number; major: number; kept: number };
+
+  it('V8 marks incrementally by default, and not after tuneV8ForShortRun, which still collects the old generation', () => {
+    const usual = collections('');
+    const tuned = collections('tiering.tuneV8ForShortRun();');
+    expect(usual.incremental).toBeGreaterThan(0);
+    expect(tuned).toMatchObject({ incremental: 0, kept: 400000 });
+    expect(tuned.major).toBeGreaterThan(0);
+  });
+
+  it('setIncrementalMarking(true) turns it back on', () => {
+    const back = collections('tiering.setIncrementalMarking(false); tiering.setIncrementalMarking(true);');
+    expect(back.incremental).toBeGreaterThan(0);
+  });
+});

@@ -82,13 +82,13 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
     // A bad --fernet-key is a bad flag value (exit 2); a bad key from the environment or a file is not.
     throw flags.fernetKey !== undefined ? new UsageError((err as Error).message) : new UserError((err as Error).message);
   }
-  const [{ parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { SHORT_RUN, setJsTieringBudget }] = await Promise.all([
+  const [{ parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { tuneV8ForShortRun }] = await Promise.all([
     import('../metadb/index.js'),
     import('../js-tiering.js'),
   ]);
   // From here on this short-lived process moves thousands of rows through a few functions: V8 optimizes only those
-  // that run long enough to earn it (js-tiering.ts).
-  setJsTieringBudget(SHORT_RUN);
+  // that run long enough to earn it, and collects for throughput rather than short pauses (js-tiering.ts).
+  tuneV8ForShortRun();
   let target;
   try {
     target = parseAirflowDbUrl(db.url, { applicationName: 'envmgr' });
