@@ -5,15 +5,17 @@ import { AirflowDbError } from './connect.js';
 import { copyFrom } from './copy.js';
 import { digestsFor } from './digests.js';
 import { desiredContents, fillStateHashes, forgetDesiredContents, planSync, planWrites, stateByKind, type DesiredObject, type PlanOptions, type SyncPlan, type TableWrites } from './plan.js';
-import { readAirflowObjects, verifyFernetKey, type KnownRows, type RecordedVersions } from './read.js';
+import { keyCheckOf, keyCheckQuery, readAirflowObjects, verifyFernetKey, type KeyCheck, type KnownRows, type RecordedVersions } from './read.js';
 import { connectionSpec, poolSpec, variableSpec, type RowsSpec } from './rows.js';
-import { detectAirflowSchema, type AirflowSchemaInfo } from './schema.js';
+import { readSchemaCatalog, schemaInfoOf, type AirflowSchemaInfo } from './schema.js';
 import {
   ensureSyncStateTable,
   readSyncState,
   rowFingerprint,
   serializeSyncState,
   stateKey,
+  syncStateOfRows,
+  syncStateQuery,
   syncStateTableStatus,
   writeSyncState,
   xminOf,
@@ -375,12 +377,33 @@ export async function syncAirflowDb(
   }
 }
 
-async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredObject[]>, options: SyncOptions, bulk: boolean): Promise<SyncOutcome> {
-  return inTransaction(client, async () => {
-    const info = options.info ?? (await detectAirflowSchema(client, options.schema ? { schema: options.schema } : {}));
+/**
+ * What a sync reads first: the schema (unless given), the Fernet key checked against an existing encrypted value,
+ * and envmgr's table and state. A schema detected here comes with whether envmgr's table is there; the key check,
+ * alembic_version and the state document then take one simple query of up to three statements.
+ */
+async function openSync(client: pg.ClientBase, options: SyncOptions): Promise<{ info: AirflowSchemaInfo; check: KeyCheck; stateTable: SyncStateTable; state: SyncState }> {
+  if (options.info) {
+    const info = options.info;
     const check = await verifyFernetKey(client, options.keys, { info });
     const stateTable = await syncStateTableStatus(client, info);
-    const state = await readSyncState(client, info, stateTable);
+    return { info, check, stateTable, state: await readSyncState(client, info, stateTable) };
+  }
+  const catalog = await readSchemaCatalog(client, options.schema ? { schema: options.schema } : {});
+  const readsState = catalog.syncStateTable === 'current';
+  const statements = [keyCheckQuery(catalog), catalog.revisionQuery, readsState ? syncStateQuery(catalog) : null].filter((q): q is string => q !== null);
+  const answer = (await client.query(statements.join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+  const results = Array.isArray(answer) ? answer : [answer];
+  if (results.length !== statements.length) throw new Error(`expected ${statements.length} results from Postgres, got ${results.length}`);
+  const check = keyCheckOf(results[0]!.rows, options.keys);
+  const info = schemaInfoOf(catalog, catalog.revisionQuery ? results[1]!.rows : null);
+  const state = readsState ? syncStateOfRows(results[results.length - 1]!.rows, info) : await readSyncState(client, info, catalog.syncStateTable);
+  return { info, check, stateTable: catalog.syncStateTable, state };
+}
+
+async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredObject[]>, options: SyncOptions, bulk: boolean): Promise<SyncOutcome> {
+  return inTransaction(client, async () => {
+    const { info, check, stateTable, state } = await openSync(client, options);
     // envmgr's table is made ready now rather than at the first write, so that it too overlaps a fetch; a transaction
     // that ends up writing nothing is rolled back, table and all.
     const ready = stateTable !== 'current' && !options.dryRun ? await ensureSyncStateTable(client, info, stateTable) : stateTable;

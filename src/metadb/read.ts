@@ -418,8 +418,14 @@ export async function verifyFernetKey(
   options: { info?: AirflowSchemaInfo; schema?: string } = {},
 ): Promise<KeyCheck> {
   const info = options.info ?? (await detectAirflowSchema(client, options));
-  const { rows } = await client.query<{ what: string; value: string }>(
-    `(SELECT format('connection %L (password)', conn_id) AS what, password AS value FROM ${info.tables.connection}
+  return keyCheckOf((await client.query<KeyCheckRow>(keyCheckQuery(info))).rows, keys);
+}
+
+export type KeyCheckRow = { what: string; value: string };
+
+/** The query verifyFernetKey runs: one existing encrypted value, if any (keyCheckOf checks its rows). */
+export function keyCheckQuery(info: Pick<AirflowSchemaInfo, 'tables'>): string {
+  return `(SELECT format('connection %L (password)', conn_id) AS what, password AS value FROM ${info.tables.connection}
         WHERE is_encrypted AND password IS NOT NULL AND password <> '' LIMIT 1)
      UNION ALL
      (SELECT format('connection %L (extra)', conn_id), extra FROM ${info.tables.connection}
@@ -427,8 +433,11 @@ export async function verifyFernetKey(
      UNION ALL
      (SELECT format('variable %L', key), val FROM ${info.tables.variable}
         WHERE is_encrypted AND val IS NOT NULL AND key IS NOT NULL LIMIT 1)
-     LIMIT 1`,
-  );
+     LIMIT 1`;
+}
+
+/** Decrypts the value keyCheckQuery found (refusing a wrong key, or no key for encrypted rows). */
+export function keyCheckOf(rows: readonly KeyCheckRow[], keys: FernetKeys | null): KeyCheck {
   const row = rows[0];
   if (!row) return { checked: null };
   decryptValue(row.value, keys, row.what);

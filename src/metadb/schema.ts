@@ -88,23 +88,52 @@ export function quoteIdent(name: string): string {
 
 export const SYNC_STATE_TABLE = 'envmgr_sync_state';
 
-export async function detectAirflowSchema(client: pg.ClientBase, options: { schema?: string } = {}): Promise<AirflowSchemaInfo> {
-  // The schema (the configured one, or the first of the search_path) and its Airflow tables' columns in one query,
-  // from the catalogs directly: information_schema.columns costs several milliseconds more for the same answer.
+/**
+ * envmgr's own table in that schema: absent, as this version keeps it (one row holding the whole state as a JSON
+ * document), or as envmgr 0.1 kept it (a row per object: kind, key, source, content_hash, row_hash, written_at),
+ * which is read as it is and replaced by the current form at the next write.
+ */
+export type SyncStateTable = 'absent' | 'current' | 'rows';
+
+/**
+ * The first half of detection, from one catalog query: the schema, its tables, the columns of Airflow's tables and
+ * whether envmgr's own table is there (an answer valid inside the transaction that asked). `revisionQuery` reads
+ * alembic_version (null when there is none); `schemaInfoOf` finishes with its rows.
+ */
+export interface SchemaCatalog {
+  readonly schema: string;
+  readonly tables: AirflowSchemaInfo['tables'];
+  readonly columns: AirflowSchemaInfo['columns'];
+  readonly syncStateTable: SyncStateTable;
+  readonly revisionQuery: string | null;
+}
+
+export async function readSchemaCatalog(client: pg.ClientBase, options: { schema?: string } = {}): Promise<SchemaCatalog> {
+  // The schema (the configured one, or the first of the search_path), its Airflow tables' columns and envmgr's
+  // table in one query, from the catalogs directly: information_schema.columns costs several milliseconds more for
+  // the same answer. envmgr's table counts whatever kind of relation holds the name (as to_regclass would).
   const { rows } = await client.query<{ schema_name: string | null; table_name: string | null; column_name: string | null }>(
     `SELECT s.name AS schema_name, c.relname AS table_name, a.attname AS column_name
        FROM (SELECT COALESCE($1::text, current_schema()) AS name) s
        LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.name
-       LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname IN ('connection', 'variable', 'slot_pool', 'alembic_version')
-        AND c.relkind IN ('r', 'p', 'v', 'f', 'm')
+       LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND (
+            c.relname IN ('connection', 'variable', 'slot_pool', 'alembic_version') AND c.relkind IN ('r', 'p', 'v', 'f', 'm')
+         OR c.relname = '${SYNC_STATE_TABLE}')
        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped`,
     [options.schema ? options.schema : null],
   );
   const schema = rows[0]?.schema_name;
   if (!schema) throw new AirflowDbError('the database has no current schema (empty search_path); set [database] sql_alchemy_schema');
   const columns = { connection: new Set<string>(), variable: new Set<string>(), pool: new Set<string>(), alembic: new Set<string>() };
+  let syncStateTable: SyncStateTable = 'absent';
   for (const row of rows) {
-    if (row.table_name === null || row.column_name === null) continue;
+    if (row.table_name === null) continue;
+    if (row.table_name === SYNC_STATE_TABLE) {
+      if (row.column_name === 'state') syncStateTable = 'current';
+      else if (syncStateTable === 'absent') syncStateTable = 'rows';
+      continue;
+    }
+    if (row.column_name === null) continue;
     const target =
       row.table_name === 'connection' ? columns.connection
       : row.table_name === 'variable' ? columns.variable
@@ -130,13 +159,26 @@ export async function detectAirflowSchema(client: pg.ClientBase, options: { sche
       throw new AirflowDbError(`Airflow's ${table} table in schema ${schema} lacks column(s) ${absent.join(', ')}; this Airflow is too old for envmgr`);
     }
   }
+  const q = quoteIdent(schema);
+  return {
+    schema,
+    tables: {
+      connection: `${q}.${quoteIdent('connection')}`,
+      variable: `${q}.${quoteIdent('variable')}`,
+      pool: `${q}.${quoteIdent('slot_pool')}`,
+      syncState: `${q}.${quoteIdent(SYNC_STATE_TABLE)}`,
+    },
+    columns: { connection: columns.connection, variable: columns.variable, pool: columns.pool },
+    syncStateTable,
+    revisionQuery: columns.alembic.has('version_num') ? `SELECT version_num AS v FROM ${q}.alembic_version LIMIT 2` : null,
+  };
+}
 
-  let revision: string | null = null;
-  if (columns.alembic.has('version_num')) {
-    const res = await client.query<{ v: string }>(`SELECT version_num AS v FROM ${quoteIdent(schema)}.alembic_version LIMIT 2`);
-    // A database in the middle of a branch merge can have two rows; the version is then unknown.
-    revision = res.rows.length === 1 ? (res.rows[0]?.v ?? null) : null;
-  }
+/** The schema's description from its catalog and the rows of its revisionQuery (null when it has none). */
+export function schemaInfoOf(catalog: SchemaCatalog, revisionRows: ReadonlyArray<{ v: string | null }> | null): AirflowSchemaInfo {
+  const { columns } = catalog;
+  // A database in the middle of a branch merge can have two rows; the version is then unknown.
+  const revision = revisionRows && revisionRows.length === 1 ? (revisionRows[0]?.v ?? null) : null;
   const has = {
     connectionDescription: columns.connection.has('description'),
     variableDescription: columns.variable.has('description'),
@@ -156,20 +198,11 @@ export async function detectAirflowSchema(client: pg.ClientBase, options: { sche
     uriVariant = has.teamName ? '3.1.6' : has.teamId ? '3.1' : '2';
     label = `Airflow >= ${floor} (${revision ? `unknown revision ${revision}` : 'no alembic_version'}; judged from its columns)`;
   }
-  const q = quoteIdent(schema);
-  return {
-    schema,
-    tables: {
-      connection: `${q}.${quoteIdent('connection')}`,
-      variable: `${q}.${quoteIdent('variable')}`,
-      pool: `${q}.${quoteIdent('slot_pool')}`,
-      syncState: `${q}.${quoteIdent(SYNC_STATE_TABLE)}`,
-    },
-    revision,
-    airflowVersion,
-    label,
-    columns: { connection: columns.connection, variable: columns.variable, pool: columns.pool },
-    has,
-    uriVariant,
-  };
+  return { schema: catalog.schema, tables: catalog.tables, revision, airflowVersion, label, columns, has, uriVariant };
+}
+
+export async function detectAirflowSchema(client: pg.ClientBase, options: { schema?: string } = {}): Promise<AirflowSchemaInfo> {
+  const catalog = await readSchemaCatalog(client, options);
+  const revision = catalog.revisionQuery ? (await client.query<{ v: string }>(catalog.revisionQuery)).rows : null;
+  return schemaInfoOf(catalog, revision);
 }

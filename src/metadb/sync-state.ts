@@ -4,7 +4,7 @@ import type { FernetKeys } from '../airflow/fernet.js';
 import { digestsFor } from './digests.js';
 import { fernetCore, HEAP } from './fernet-core.js';
 import type { DbConnection, DbPool, DbVariable } from './read.js';
-import type { AirflowSchemaInfo } from './schema.js';
+import type { AirflowSchemaInfo, SyncStateTable } from './schema.js';
 
 /**
  * envmgr's memory of what it wrote, kept in the metadata database itself (table `envmgr_sync_state`) so that it is
@@ -253,12 +253,7 @@ export function xminOf(rowHash: string | null): string | null {
   return rowHash !== null && rowHash.startsWith('xmin:') ? rowHash.slice(5) : null;
 }
 
-/**
- * envmgr's table: absent, as this version keeps it (one row holding the whole state as a JSON document), or as
- * envmgr 0.1 kept it (a row per object: kind, key, source, content_hash, row_hash, written_at), which is read as it
- * is and replaced by the current form at the next write.
- */
-export type SyncStateTable = 'absent' | 'current' | 'rows';
+export type { SyncStateTable } from './schema.js';
 
 export async function syncStateTableStatus(client: pg.ClientBase, info: AirflowSchemaInfo): Promise<SyncStateTable> {
   const { rows } = await client.query<{ t: string | null; doc: boolean }>(
@@ -346,6 +341,16 @@ export function parseSyncState(text: string, table: string): Map<string, SyncSta
   return out;
 }
 
+/** The query that reads the state document of a table as this version keeps it (syncStateOfRows reads its rows). */
+export function syncStateQuery(info: Pick<AirflowSchemaInfo, 'tables'>): string {
+  return `SELECT state FROM ${info.tables.syncState}`;
+}
+
+export function syncStateOfRows(rows: ReadonlyArray<{ state: string }>, info: Pick<AirflowSchemaInfo, 'tables'>): Map<string, SyncStateEntry> {
+  if (rows.length > 1) throw new Error(`${info.tables.syncState} holds ${rows.length} rows, envmgr keeps one; drop the table and sync again`);
+  return rows[0] ? parseSyncState(rows[0].state, info.tables.syncState) : new Map();
+}
+
 /**
  * Reads the sync state; an absent table (nothing written yet) is an empty state. `status`, when the caller has just
  * checked, spares the check.
@@ -353,11 +358,7 @@ export function parseSyncState(text: string, table: string): Map<string, SyncSta
 export async function readSyncState(client: pg.ClientBase, info: AirflowSchemaInfo, status?: SyncStateTable): Promise<Map<string, SyncStateEntry>> {
   const found = status ?? (await syncStateTableStatus(client, info));
   if (found === 'absent') return new Map();
-  if (found === 'current') {
-    const { rows } = await client.query<{ state: string }>(`SELECT state FROM ${info.tables.syncState}`);
-    if (rows.length > 1) throw new Error(`${info.tables.syncState} holds ${rows.length} rows, envmgr keeps one; drop the table and sync again`);
-    return rows[0] ? parseSyncState(rows[0].state, info.tables.syncState) : new Map();
-  }
+  if (found === 'current') return syncStateOfRows((await client.query<{ state: string }>(syncStateQuery(info))).rows, info);
   const out = new Map<string, SyncStateEntry>();
   const { rows } = await client.query<{ kind: AirflowObjectKind; key: string; source: string; content_hash: string; row_hash: string | null }>(
     `SELECT kind, key, source, content_hash, row_hash FROM ${info.tables.syncState}`,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { loadSchemaFixture, type AirflowSchemaVersion } from '../../src/metadb/fixtures.js';
-import { detectAirflowSchema, uriVariantForVersion } from '../../src/metadb/schema.js';
+import { detectAirflowSchema, readSchemaCatalog, uriVariantForVersion } from '../../src/metadb/schema.js';
+import { syncStateTableStatus } from '../../src/metadb/sync-state.js';
 import { createTestDatabase } from '../support/pg.js';
 import { openClient } from './helpers.js';
 
@@ -144,6 +145,38 @@ describe('detectAirflowSchema fallbacks', () => {
       await client.query(`SET search_path = ''`);
       await expect(detectAirflowSchema(client)).rejects.toThrow(/no current schema \(empty search_path\); set \[database\] sql_alchemy_schema/);
       await expect(detectAirflowSchema(client, { schema: 'nowhere' })).rejects.toThrow(/schema nowhere does not hold Airflow's/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("tells from its one catalog query whether envmgr's table is absent, as this version keeps it, or as envmgr 0.1 did, in that schema only", async () => {
+    const url = await createTestDatabase('schema');
+    const client = await openClient(url);
+    try {
+      await loadSchemaFixture(url, '3.2');
+      await loadSchemaFixture(url, '3.2', { schema: 'other' });
+      const both = async (schema?: string) => {
+        const catalog = await readSchemaCatalog(client, schema ? { schema } : {});
+        const info = await detectAirflowSchema(client, schema ? { schema } : {});
+        // The separate check (to_regclass) that a given schema description still uses must agree.
+        return [catalog.syncStateTable, await syncStateTableStatus(client, info)];
+      };
+      expect(await both()).toEqual(['absent', 'absent']);
+      await client.query('CREATE TABLE other.envmgr_sync_state (kind text, key text, source text, content_hash text, row_hash text, written_at timestamptz)');
+      expect(await both()).toEqual(['absent', 'absent']);
+      expect(await both('other')).toEqual(['rows', 'rows']);
+      await client.query('CREATE TABLE public.envmgr_sync_state (id smallint, format integer, state text, written_at timestamptz)');
+      expect(await both()).toEqual(['current', 'current']);
+      // Any relation holding the name counts, a column-less one too (a sync then fails on it rather than overwriting it).
+      await client.query('DROP TABLE other.envmgr_sync_state; CREATE SEQUENCE other.envmgr_sync_state');
+      expect((await both('other'))[0]).toBe((await both('other'))[1]);
+      expect((await both('other'))[0]).toBe('rows');
+      // Its columns are not mistaken for Airflow's.
+      expect((await detectAirflowSchema(client)).columns.connection.has('state')).toBe(false);
+      expect(await readSchemaCatalog(client)).toMatchObject({ revisionQuery: 'SELECT version_num AS v FROM "public".alembic_version LIMIT 2' });
+      await client.query('DROP TABLE public.alembic_version');
+      expect(await readSchemaCatalog(client)).toMatchObject({ revisionQuery: null });
     } finally {
       await client.end();
     }
