@@ -346,6 +346,7 @@ export function syncStateQuery(info: Pick<AirflowSchemaInfo, 'tables'>): string 
   return `SELECT state FROM ${info.tables.syncState}`;
 }
 
+/** The sync state from the rows of syncStateQuery: one document (none: an empty state). */
 export function syncStateOfRows(rows: ReadonlyArray<{ state: string }>, info: Pick<AirflowSchemaInfo, 'tables'>): Map<string, SyncStateEntry> {
   if (rows.length > 1) throw new Error(`${info.tables.syncState} holds ${rows.length} rows, envmgr keeps one; drop the table and sync again`);
   return rows[0] ? parseSyncState(rows[0].state, info.tables.syncState) : new Map();

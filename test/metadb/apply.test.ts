@@ -367,6 +367,26 @@ describe('syncAirflowDb', () => {
     expect(rows[0].n).toBe(6000);
   });
 
+  it('opens a sync in few round trips, with or without alembic_version, and still refuses a wrong key with a state recorded', async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    for (const withRevision of [true, false]) {
+      if (!withRevision) await client.query('DROP TABLE alembic_version');
+      const log = recordStatements(client);
+      const again = await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+      expect(again.plan.counts.unchanged).toBe(2);
+      expect(again.info.label).toMatch(withRevision ? /^Airflow 3\.2\.0 \(revision/ : /no alembic_version/);
+      // Lock, catalog, then key check + alembic_version (when there is one) + state document in one query.
+      expect(log.length).toBeLessThanOrEqual(6);
+      const opening = log.find((q) => q.includes('SELECT state FROM'));
+      expect(opening).toMatch(/format\('connection %L \(password\)'/);
+      expect(opening?.includes('alembic_version')).toBe(withRevision);
+    }
+    const before = await dumpTables(client);
+    await expect(syncAirflowDb(client, [{ ...pg1, object: { ...pg1.object, host: 'other' } as AirflowConnection }], { keys: parseFernetKeys(B, 'key B') }))
+      .rejects.toThrow(/the Fernet key from key B does not decrypt connection 'pg1'/);
+    expect(await dumpTables(client)).toEqual(before);
+  });
+
   it('leaves 3.x team columns alone on update', async () => {
     await syncAirflowDb(client, [pg1], { keys: keyA });
     await client.query(`INSERT INTO team (name) VALUES ('analytics')`);
