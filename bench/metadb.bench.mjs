@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(import.meta.url);
 const dist = new URL('../dist/', import.meta.url);
 const N = 10_000;
-const RUNS = 5;
+const RUNS = Number(process.env.BENCH_METADB_RUNS ?? 9);
 
 function connection(i, variant) {
   return {
