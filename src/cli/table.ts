@@ -1,5 +1,6 @@
 import type { IO } from './io.js';
 import { stringifyJsonExact } from '../airflow/exact-json.js';
+import { clipToWidth, displayWidth, neutralizeControls, padToWidth } from './text-width.js';
 
 export interface Column<R> {
   header: string;
@@ -13,18 +14,22 @@ const DIM = '\u001b[2m';
 const RESET = '\u001b[0m';
 
 /**
- * Prints rows: on a terminal with a bold header, padded columns fitted to the width; otherwise one
- * tab-separated line per row with no header decoration and no colour, for `cut` and `awk`.
+ * Prints rows: on a terminal with a bold header, padded columns fitted to the width (see fitToWidth), control
+ * characters made visible; otherwise one tab-separated line per row with no header decoration and no colour, for
+ * `cut` and `awk`.
  */
 export function printTable<R>(io: IO, columns: Column<R>[], rows: R[]): void {
-  const cells = rows.map((row) => columns.map((c) => cellText(c.value(row))));
   if (!io.isTTY) {
-    for (const line of cells) io.out(line.join('\t') + '\n');
+    for (const row of rows) io.out(columns.map((c) => cellText(c.value(row))).join('\t') + '\n');
     return;
   }
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const cells = rows.map((row) => columns.map((c) => neutralizeControls(cellText(c.value(row)))));
+  const widths = columns.map((c) => displayWidth(c.header));
+  for (const line of cells) {
+    for (let i = 0; i < line.length; i++) widths[i] = Math.max(widths[i]!, displayWidth(line[i]!));
+  }
   fitToWidth(widths, columns, io.columns);
-  const render = (values: string[]) => values.map((v, i) => clip(v, widths[i]!).padEnd(widths[i]!)).join('  ').trimEnd();
+  const render = (values: string[]) => values.map((v, i) => padToWidth(clipToWidth(v, widths[i]!), widths[i]!)).join('  ').trimEnd();
   const header = render(columns.map((c) => c.header));
   io.out((io.color ? BOLD + header + RESET : header) + '\n');
   for (const line of cells) io.out(render(line) + '\n');
@@ -32,11 +37,13 @@ export function printTable<R>(io: IO, columns: Column<R>[], rows: R[]): void {
 
 /** Prints a record as aligned `field  value` lines (the table form of a single object). */
 export function printRecord(io: IO, fields: [string, string | number | boolean | null | undefined][]): void {
-  const width = Math.max(...fields.map(([k]) => k.length));
+  let width = 0;
+  for (const [key] of fields) width = Math.max(width, displayWidth(key));
   for (const [key, value] of fields) {
-    const label = io.isTTY ? key.padEnd(width) : key;
+    const label = io.isTTY ? padToWidth(key, width) : key;
     const name = io.color ? DIM + label + RESET : label;
-    io.out(`${name}${io.isTTY ? '  ' : '\t'}${cellText(value)}\n`);
+    const text = cellText(value);
+    io.out(`${name}${io.isTTY ? '  ' : '\t'}${io.isTTY ? neutralizeControls(text) : text}\n`);
   }
 }
 
@@ -45,17 +52,25 @@ function cellText(value: string | number | boolean | null | undefined): string {
   return String(value).replace(/[\t\n\r]/g, ' ');
 }
 
-function clip(text: string, width: number): string {
-  return text.length <= width ? text : text.slice(0, Math.max(1, width - 1)) + '…';
-}
+/** Columns a truncatable column keeps at the least. */
+const MIN_TRUNCATED = 8;
 
-function fitToWidth(widths: number[], columns: Column<unknown>[] | Column<never>[], total: number): void {
-  const used = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+/**
+ * Narrows the truncatable columns, widest first, until the table fits the terminal, but only when it can: a table
+ * that would wrap even then is more use with every value whole than wrapped and cut as well.
+ */
+function fitToWidth(widths: number[], columns: ReadonlyArray<Column<never>> | ReadonlyArray<Column<unknown>>, total: number): void {
+  let used = 2 * (widths.length - 1);
+  let floor = used;
+  for (let i = 0; i < widths.length; i++) {
+    used += widths[i]!;
+    floor += columns[i]!.truncate ? Math.min(widths[i]!, MIN_TRUNCATED) : widths[i]!;
+  }
+  if (used <= total || floor > total) return;
   const shrinkable = columns.map((c, i) => (c.truncate ? i : -1)).filter((i) => i >= 0);
-  while (used() > total && shrinkable.length > 0) {
+  for (let excess = used - total; excess > 0; excess--) {
     const widest = shrinkable.reduce((a, b) => (widths[b]! > widths[a]! ? b : a));
-    if (widths[widest]! <= 8) break;
-    widths[widest] = widths[widest]! - 1;
+    widths[widest]!--;
   }
 }
 
