@@ -412,6 +412,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
       known: knownRowsFor(desired, state, info, options),
       recordedConnections: recordedVersions(state, 'connection'),
       unordered: true,
+      keyVerified: check.checked !== null,
       // The plan compares the content of every desired object that has a row; those envmgr recorded most likely do.
       // Their digests are made (and remembered per object) while Postgres checks the row versions.
       whileWaiting: () => desiredContents(recordedOf(desired, state), info.has, digestsFor(options.keys)),

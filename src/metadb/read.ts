@@ -79,6 +79,27 @@ function wrongKey(what: string, keys: FernetKeys): FernetMismatchError {
   );
 }
 
+/** A value the key does not open although it opens others: the value, not the key, is at fault. */
+function damagedValue(what: string, keys: FernetKeys): FernetMismatchError {
+  return new FernetMismatchError(
+    `${what} in the Airflow database does not decrypt with the Fernet key from ${keys.source}, which decrypts the ` +
+      `other encrypted values: that value is damaged or was encrypted with another key; fix or delete the row, then run again`,
+  );
+}
+
+/** Whether any of `tokens` but the one at `except` opens with `keys` (only asked once a token did not open). */
+function anotherOpens(keys: FernetKeys, tokens: readonly string[], except: number): boolean {
+  return tokens.some((token, i) => {
+    if (i === except) return false;
+    try {
+      fernetDecrypt(keys, token);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function decryptValue(value: string, keys: FernetKeys | null, what: string): string {
   if (!keys) throw noKey(what);
   try {
@@ -91,9 +112,17 @@ function decryptValue(value: string, keys: FernetKeys | null, what: string): str
 
 /**
  * Decrypts the values `pick` selects (null: not encrypted, leave as stored) in one batch. The result has an entry
- * per row: the plaintext, or undefined where nothing was to decrypt.
+ * per row: the plaintext, or undefined where nothing was to decrypt. A value the key does not open is a wrong key,
+ * unless the key opens another value (of this batch or, `keyVerified`, the one verifyFernetKey checked): then it is
+ * a damaged value.
  */
-function decryptColumn<R>(rows: readonly R[], pick: (row: R) => string | null, keys: FernetKeys | null, what: (row: R) => string): Array<string | undefined> {
+function decryptColumn<R>(
+  rows: readonly R[],
+  pick: (row: R) => string | null,
+  keys: FernetKeys | null,
+  what: (row: R) => string,
+  keyVerified = false,
+): Array<string | undefined> {
   const at: number[] = [];
   const tokens: string[] = [];
   rows.forEach((row, i) => {
@@ -110,7 +139,10 @@ function decryptColumn<R>(rows: readonly R[], pick: (row: R) => string | null, k
     plain = fernetDecryptMany(keys, tokens);
   } catch (err) {
     const bad = (err as { badIndex?: number }).badIndex;
-    if (err instanceof InvalidTokenError && bad !== undefined) throw wrongKey(what(rows[at[bad]!]!), keys);
+    if (err instanceof InvalidTokenError && bad !== undefined) {
+      const name = what(rows[at[bad]!]!);
+      throw keyVerified || anotherOpens(keys, tokens, bad) ? damagedValue(name, keys) : wrongKey(name, keys);
+    }
     throw err;
   }
   plain.forEach((text, j) => (out[at[j]!] = text));
@@ -170,6 +202,11 @@ export interface ReadOptions {
    * longest wait of a sync's read), run once that query is on its way. Its errors are the caller's.
    */
   whileWaiting?: () => void;
+  /**
+   * The keys have just been checked against a value they open (verifyFernetKey answered a value, not null): a value
+   * they do not open is then reported as damaged, not as a wrong key.
+   */
+  keyVerified?: boolean;
 }
 
 /**
@@ -257,6 +294,7 @@ export async function readConnections(
   unordered = false,
   recorded?: RecordedVersions,
   whileWaiting?: () => void,
+  keyVerified = false,
 ): Promise<Map<string, DbConnection>> {
   const list = (c: string) =>
     `${c}conn_id, ${c}xmin::text AS row_xmin, ${c}conn_type, ${info.has.connectionDescription ? `${c}description` : 'NULL::text AS description'}, ` +
@@ -295,8 +333,8 @@ export async function readConnections(
   }
   const rows = result.rows;
   const rowHashes = rows.map((row) => rowFingerprint(row.row_xmin));
-  const passwords = decryptColumn(rows, (r) => (r.password && r.is_encrypted === true ? r.password : null), keys, (r) => `connection '${r.conn_id}' (password)`);
-  const extras = decryptColumn(rows, (r) => (r.extra && r.is_extra_encrypted === true ? r.extra : null), keys, (r) => `connection '${r.conn_id}' (extra)`);
+  const passwords = decryptColumn(rows, (r) => (r.password && r.is_encrypted === true ? r.password : null), keys, (r) => `connection '${r.conn_id}' (password)`, keyVerified);
+  const extras = decryptColumn(rows, (r) => (r.extra && r.is_extra_encrypted === true ? r.extra : null), keys, (r) => `connection '${r.conn_id}' (extra)`, keyVerified);
   rows.forEach((row, i) => {
     const extraText = extras[i] ?? row.extra;
     out.set(row.conn_id, {
@@ -336,11 +374,12 @@ export async function readVariables(
   keys: FernetKeys | null,
   known?: KnownRows,
   unordered = false,
+  keyVerified = false,
 ): Promise<Map<string, DbVariable>> {
-  return variablesOf((await client.query<VariableRow>(variablesQuery(info, unordered))).rows, keys, known);
+  return variablesOf((await client.query<VariableRow>(variablesQuery(info, unordered))).rows, keys, known, keyVerified);
 }
 
-function variablesOf(all: readonly VariableRow[], keys: FernetKeys | null, known?: KnownRows): Map<string, DbVariable> {
+function variablesOf(all: readonly VariableRow[], keys: FernetKeys | null, known?: KnownRows, keyVerified = false): Map<string, DbVariable> {
   const out = new Map<string, DbVariable>();
   const rows: VariableRow[] = [];
   const rowHashes: string[] = [];
@@ -356,7 +395,7 @@ function variablesOf(all: readonly VariableRow[], keys: FernetKeys | null, known
     rowHashes.push(rowHash);
   }
   // '' is encrypted too (Variable.set_val encrypts any non-None value), so test for null, not truthiness.
-  const values = decryptColumn(rows, (r) => (r.val !== null && r.is_encrypted === true ? r.val : null), keys, (r) => `variable '${r.key}'`);
+  const values = decryptColumn(rows, (r) => (r.val !== null && r.is_encrypted === true ? r.val : null), keys, (r) => `variable '${r.key}'`, keyVerified);
   rows.forEach((row, i) => out.set(row.key, { key: row.key, value: values[i] ?? row.val, description: row.description, rowHash: rowHashes[i]! }));
   return out;
 }
@@ -390,14 +429,14 @@ export async function readAirflowObjects(
   // One query at a time: node-postgres deprecates queueing queries on a busy client.
   const unordered = options.unordered === true;
   const connections = kinds.has('connection')
-    ? await readConnections(client, info, keys, options.known, unordered, options.recordedConnections, options.whileWaiting)
+    ? await readConnections(client, info, keys, options.known, unordered, options.recordedConnections, options.whileWaiting, options.keyVerified)
     : new Map<string, DbConnection>();
   if (kinds.has('variable') && kinds.has('pool')) {
     // Both in one round trip: two statements in one simple query answer two results.
     const [variables, pools] = (await client.query(`${variablesQuery(info, unordered)}; ${poolsQuery(info)}`)) as unknown as [pg.QueryResult<VariableRow>, pg.QueryResult<PoolRow>];
-    return { connections, variables: variablesOf(variables.rows, keys, options.known), pools: poolsOf(pools.rows) };
+    return { connections, variables: variablesOf(variables.rows, keys, options.known, options.keyVerified), pools: poolsOf(pools.rows) };
   }
-  const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known, unordered) : new Map<string, DbVariable>();
+  const variables = kinds.has('variable') ? await readVariables(client, info, keys, options.known, unordered, options.keyVerified) : new Map<string, DbVariable>();
   const pools = kinds.has('pool') ? await readPools(client, info) : new Map<string, DbPool>();
   return { connections, variables, pools };
 }
@@ -423,7 +462,10 @@ export async function verifyFernetKey(
 
 export type KeyCheckRow = { what: string; value: string };
 
-/** The query verifyFernetKey runs: one existing encrypted value, if any (keyCheckOf checks its rows). */
+/**
+ * The query verifyFernetKey runs: an existing encrypted value of each kind (a password, an extra, a variable), if
+ * any; keyCheckOf checks its rows.
+ */
 export function keyCheckQuery(info: Pick<AirflowSchemaInfo, 'tables'>): string {
   return `(SELECT format('connection %L (password)', conn_id) AS what, password AS value FROM ${info.tables.connection}
         WHERE is_encrypted AND password IS NOT NULL AND password <> '' LIMIT 1)
@@ -432,14 +474,27 @@ export function keyCheckQuery(info: Pick<AirflowSchemaInfo, 'tables'>): string {
         WHERE is_extra_encrypted AND extra IS NOT NULL AND extra <> '' LIMIT 1)
      UNION ALL
      (SELECT format('variable %L', key), val FROM ${info.tables.variable}
-        WHERE is_encrypted AND val IS NOT NULL AND key IS NOT NULL LIMIT 1)
-     LIMIT 1`;
+        WHERE is_encrypted AND val IS NOT NULL AND key IS NOT NULL LIMIT 1)`;
 }
 
-/** Decrypts the value keyCheckQuery found (refusing a wrong key, or no key for encrypted rows). */
+/**
+ * Checks the key against the values keyCheckQuery found: refused (before anything is written) when encrypted values
+ * exist and there is no key, or when the key opens none of them. A key that opens one is the database's key; a value
+ * it does not open is then reported as damaged by the read that meets it, not as a wrong key.
+ */
 export function keyCheckOf(rows: readonly KeyCheckRow[], keys: FernetKeys | null): KeyCheck {
-  const row = rows[0];
-  if (!row) return { checked: null };
-  decryptValue(row.value, keys, row.what);
-  return { checked: row.what };
+  const first = rows[0];
+  if (!first) return { checked: null };
+  let refusal: unknown;
+  for (const row of rows) {
+    try {
+      decryptValue(row.value, keys, row.what);
+      return { checked: row.what };
+    } catch (err) {
+      if (!(err instanceof FernetMismatchError)) throw err;
+      refusal ??= err;
+      if (!keys) break;
+    }
+  }
+  throw refusal;
 }

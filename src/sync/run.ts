@@ -109,7 +109,7 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
   const conflicts = req.conflictsAreExpected ? 0 : report.counts.conflict;
   if (conflicts > 0 || sources.problems.length > 0) {
     const parts = [
-      ...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? '' : 's'} left unresolved (use --overwrite to replace local rows envmgr did not write)`] : []),
+      ...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? '' : 's'} left unresolved (use --overwrite to replace local rows that envmgr did not write or that changed since it wrote them)`] : []),
       ...(sources.problems.length > 0 ? [`${sources.problems.length} invalid object${sources.problems.length === 1 ? '' : 's'} skipped`] : []),
     ];
     throw new UserError(parts.join('; '));

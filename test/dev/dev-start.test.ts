@@ -191,7 +191,7 @@ describe('dev start against a real Environment Manager and metadata database', (
     const first = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--json']);
     expect(first.code).toBe(1);
     expect(first.stderr).toMatch(/conflict: connection shared/);
-    expect(first.stderr).toMatch(/--overwrite/);
+    expect(first.stderr).toContain('error: 1 conflict left unresolved (use --overwrite to replace local rows that envmgr did not write or that changed since it wrote them)');
     expect((JSON.parse(first.stdout) as Report).rows.find((r) => r.key === 'shared')!.action).toBe('conflict');
     expect((await readBack(db)).connections.get('shared')!.host).toBe('my-own');
 

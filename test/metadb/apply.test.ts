@@ -387,6 +387,20 @@ describe('syncAirflowDb', () => {
     expect(await dumpTables(client)).toEqual(before);
   });
 
+  it('calls a value the verified key does not open damaged, not the key wrong, and writes nothing', async () => {
+    await syncAirflowDb(client, [pg1, var1], { keys: keyA });
+    // Edited by hand: still flagged encrypted, no longer a token. The next sync decrypts that row alone (the other is
+    // as envmgr wrote it), after the key check opened the connection's password.
+    await client.query(`UPDATE variable SET val = 'hand-edited' WHERE key = 'v1'`);
+    const before = await dumpTables(client);
+    const err = (await syncAirflowDb(client, [pg1, { ...var1, object: { key: 'v1', value: 'two' } }], { keys: keyA }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(
+      "variable 'v1' in the Airflow database does not decrypt with the Fernet key from key A, which decrypts the other encrypted " +
+        'values: that value is damaged or was encrypted with another key; fix or delete the row, then run again',
+    );
+    expect(await dumpTables(client)).toEqual(before);
+  });
+
   it('leaves 3.x team columns alone on update', async () => {
     await syncAirflowDb(client, [pg1], { keys: keyA });
     await client.query(`INSERT INTO team (name) VALUES ('analytics')`);

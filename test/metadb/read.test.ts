@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseFernetKeys } from '../../src/airflow/fernet.js';
+import { fernetEncrypt, parseFernetKeys } from '../../src/airflow/fernet.js';
 import { loadSchemaFixture } from '../../src/metadb/fixtures.js';
-import { FernetMismatchError, readAirflowObjects, verifyFernetKey } from '../../src/metadb/read.js';
+import { FernetMismatchError, keyCheckOf, readAirflowObjects, verifyFernetKey } from '../../src/metadb/read.js';
 import { detectAirflowSchema, type AirflowSchemaInfo } from '../../src/metadb/schema.js';
 import { createTestDatabase } from '../support/pg.js';
 import { openClient } from './helpers.js';
@@ -118,5 +118,34 @@ describe('reading rows Airflow wrote', () => {
     // A MultiFernet decrypts with any of its keys.
     const multi = parseFernetKeys(`Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=,${ex.fernet_key}`, 'rotation');
     expect((await readAirflowObjects(client, info, multi)).variables.get('empty_var')?.value).toBe('');
+  });
+
+  it('tells a damaged value from a wrong key: the key that opens the other values is not blamed', async () => {
+    // A value hand-edited in SQL (or written with another key) among values the key opens.
+    await client.query(`INSERT INTO variable (key, val, is_encrypted) VALUES ('damaged', 'gAAAAABnot-a-fernet-token', true)`);
+    try {
+      expect(await verifyFernetKey(client, key, { info })).toEqual({ checked: "connection 'pg_main' (password)" });
+      const err = (await readAirflowObjects(client, info, key).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(FernetMismatchError);
+      expect(err.message).toBe(
+        "variable 'damaged' in the Airflow database does not decrypt with the Fernet key from AIRFLOW__CORE__FERNET_KEY, which decrypts the " +
+          'other encrypted values: that value is damaged or was encrypted with another key; fix or delete the row, then run again',
+      );
+      // A wrong key opens none of them, and is still called one.
+      await expect(readAirflowObjects(client, info, wrong)).rejects.toThrow(/the Fernet key from dev\.fernet_key_file \(\/tmp\/key\) does not decrypt .*; use the key this Airflow/);
+    } finally {
+      await client.query(`DELETE FROM variable WHERE key = 'damaged'`);
+    }
+  });
+
+  it('checks the key against a value of each kind: one it opens is enough, none is a wrong key', () => {
+    const token = fernetEncrypt(key, 'pw');
+    const damaged = { what: "connection 'a' (password)", value: 'gAAAAABnot-a-fernet-token' };
+    const good = { what: "variable 'b'", value: token };
+    expect(keyCheckOf([damaged, good], key)).toEqual({ checked: "variable 'b'" });
+    expect(keyCheckOf([good, damaged], key)).toEqual({ checked: "variable 'b'" });
+    expect(() => keyCheckOf([damaged, good], wrong)).toThrow(/dev\.fernet_key_file \(\/tmp\/key\) does not decrypt connection 'a' \(password\)/);
+    expect(() => keyCheckOf([damaged, good], null)).toThrow(/connection 'a' \(password\) is encrypted .* no Fernet key/);
+    expect(keyCheckOf([], wrong)).toEqual({ checked: null });
   });
 });
