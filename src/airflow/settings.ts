@@ -273,7 +273,9 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
       try {
         extra = extraTextToObject((node as Scalar).value as string, connId);
       } catch (e) {
-        r.problem('connection', connId, 'conn_extra', `conn_extra: ${(e as Error).message.replace(/^connection \S+: /, '')}`, extraEntry[1]);
+        const message = (e as Error).message;
+        const prefix = `connection ${connId}: `;
+        r.problem('connection', connId, 'conn_extra', `conn_extra: ${message.startsWith(prefix) ? message.slice(prefix.length) : message}`, extraEntry[1]);
       }
     } else r.problem('connection', connId, 'conn_extra', 'conn_extra must be a map or a JSON object in a string', extraEntry[1]);
   }

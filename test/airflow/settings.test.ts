@@ -92,6 +92,15 @@ describe('airflow_settings.yaml reader', () => {
     expect(r.problems.find((p) => p.field === 'conn_hots')!.message).toContain('unknown key');
   });
 
+  it('says what is wrong with an extra once, whatever the conn_id holds', () => {
+    for (const id of ['plain', 'with space', 'a:b']) {
+      const r = readSettingsFile(`airflow:\n  connections:\n    - conn_id: "${id}"\n      conn_type: http\n      conn_extra: "not json"\n`);
+      const problem = r.problems.find((p) => p.field === 'conn_extra')!;
+      expect(problem.message).toBe('conn_extra: extra is not valid JSON (Expecting value: line 1 column 1 (char 0))');
+      expect(problem.line).toBe(5);
+    }
+  });
+
   it('reports a repeated variable name', () => {
     const r = readSettingsFile(fixture('duplicates.yaml'));
     expect(r.variables).toHaveLength(1);
