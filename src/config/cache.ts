@@ -3,15 +3,30 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './files.js';
 
 interface Entry {
+  /** The text the entry was parsed from: the entry is valid for that text only. */
   text: string;
   data: Record<string, unknown>;
 }
 
+/** The format this version writes; a cache of another one is replaced (an older one may hold a password). */
+const VERSION = 2;
+
+/** A URL with a password in it (`scheme://user:password@`), as dev.db_url may be. */
+const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
+
+/** Whether any string in a parsed config file holds a URL with a password. */
+function holdsPassword(value: unknown): boolean {
+  if (typeof value === 'string') return URL_PASSWORD.test(value);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(holdsPassword);
+  return false;
+}
+
 /**
- * The parsed form of each config file, keyed by its path and valid only for the exact text it was parsed from
- * (so an edit by hand, whatever its timestamp, is seen). It lets a command that only reads the configuration skip
- * loading the YAML library, which is most of `envmgr config get`'s start-up time. Best effort: a missing or
- * unreadable cache only means parsing again. Config files hold no secret, so neither does this.
+ * The parsed form of each config file, keyed by its path and valid only for the exact text it was parsed from (so
+ * an edit by hand, whatever its timestamp, is seen). It lets a command that only reads the configuration
+ * skip loading the YAML library, which is most of `envmgr config get`'s start-up time. Best effort: a missing or
+ * unreadable cache only means parsing again. A file holding a password (a dev.db_url with one) is never cached, so
+ * that the cache holds no secret: the file the user wrote stays the only place it is.
  */
 export class ParsedConfigCache {
   private readonly path: string;
@@ -28,7 +43,15 @@ export class ParsedConfigCache {
   }
 
   put(file: string, text: string, data: Record<string, unknown>): void {
-    this.load()[file] = { text, data: structuredClone(data) };
+    const entries = this.load();
+    if (holdsPassword(data)) {
+      if (file in entries) {
+        delete entries[file];
+        this.dirty = true;
+      }
+      return;
+    }
+    entries[file] = { text, data: structuredClone(data) };
     this.dirty = true;
   }
 
@@ -36,7 +59,7 @@ export class ParsedConfigCache {
     if (!this.dirty) return;
     this.dirty = false;
     try {
-      await writeFileAtomic(this.path, JSON.stringify({ version: 1, entries: this.entries }));
+      await writeFileAtomic(this.path, JSON.stringify({ version: VERSION, entries: this.entries }));
     } catch {
       // Read-only home or full disk: the cache is an optimisation only.
     }
@@ -44,11 +67,17 @@ export class ParsedConfigCache {
 
   private load(): Record<string, Entry> {
     if (!this.entries) {
+      let parsed: { version?: number; entries?: Record<string, Entry> } | undefined;
       try {
-        const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { version?: number; entries?: Record<string, Entry> };
-        this.entries = parsed.version === 1 && parsed.entries ? parsed.entries : {};
+        parsed = JSON.parse(readFileSync(this.path, 'utf8')) as typeof parsed;
       } catch {
+        parsed = undefined;
+      }
+      if (parsed?.version === VERSION && parsed.entries) this.entries = parsed.entries;
+      else {
         this.entries = {};
+        // A cache of another format (or a damaged one) is rewritten at the next save, whatever is put meanwhile.
+        if (parsed !== undefined) this.dirty = true;
       }
     }
     return this.entries;

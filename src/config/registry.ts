@@ -1,3 +1,5 @@
+import { redactDbUrl } from '../sync/db-url.js';
+
 /** Where a key may be set: in the project file, the global file, or either. */
 export type SettingScope = 'project' | 'global' | 'any';
 export type SettingType = 'boolean' | 'string' | 'duration' | 'enum';
@@ -9,11 +11,16 @@ export interface SettingDefinition {
   default?: string;
   allowed?: readonly string[];
   scope: SettingScope;
+  /** The value as shown unless secrets are asked for (`--show-secrets`): a key whose value may hold a password. */
+  mask?: (value: string) => string;
 }
 
 const BOOL = ['true', 'false'] as const;
 
-/** Every key `config get|set` knows (DESIGN.md §Configuration and credentials). No key holds a secret. */
+/**
+ * Every key `config get|set` knows (DESIGN.md §Configuration and credentials). Only `dev.db_url` may hold a secret
+ * (the database password in the URL): it is shown masked unless asked for.
+ */
 export const SETTINGS: readonly SettingDefinition[] = [
   {
     key: 'disable_env_objects',
@@ -23,7 +30,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
     allowed: BOOL,
     scope: 'any',
   },
-  { key: 'dev.db_url', description: 'URL of the local Airflow metadata database', type: 'string', scope: 'any' },
+  { key: 'dev.db_url', description: 'URL of the local Airflow metadata database', type: 'string', scope: 'any', mask: redactDbUrl },
   { key: 'dev.settings_file', description: 'Airflow settings file read by dev start and object import/export', type: 'string', default: 'airflow_settings.yaml', scope: 'any' },
   { key: 'dev.env_file', description: '.env file of the project', type: 'string', default: '.env', scope: 'any' },
   { key: 'dev.fernet_key_file', description: 'file holding the Fernet key of the local Airflow', type: 'string', scope: 'any' },
@@ -34,6 +41,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'project.deployment', description: 'deployment id used by this project when none is given', type: 'string', scope: 'any' },
   { key: 'output.color', description: 'colour in terminal output', type: 'enum', default: 'auto', allowed: ['auto', 'always', 'never'], scope: 'any' },
 ];
+
+/** A value as `config` prints it: masked where the key may hold a password, unless `showSecrets`. */
+export function shownValue(key: string, value: string, showSecrets = false): string {
+  const mask = findSetting(key)?.mask;
+  return mask && !showSecrets ? mask(value) : value;
+}
 
 export function findSetting(key: string): SettingDefinition | undefined {
   return SETTINGS.find((s) => s.key === key);

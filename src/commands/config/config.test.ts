@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,5 +58,48 @@ describe('config commands', () => {
     expect(io.stderr()).toContain(join(root, '.envmgr', 'config.yaml'));
     expect(await runProgram(ctx, ['config', 'get', 'output.color', '--json'])).toBe(0);
     expect(JSON.parse(io.stdout())).toMatchObject({ key: 'output.color', value: 'never', source: 'global' });
+  });
+
+  it('masks the password of dev.db_url wherever it is shown, unless --show-secrets; the cache never holds it', async () => {
+    const { ctx, io, root, cwd } = await setup();
+    const url = 'postgresql://airflow:s3cr3t-pw@db.local:5432/airflow';
+    expect(await runProgram(ctx, ['config', 'set', 'dev.db_url', url])).toBe(0);
+    expect(await runProgram(ctx, ['config', 'set', '-g', 'output.color', 'never'])).toBe(0);
+    expect(await runProgram(ctx, ['config', 'get', 'dev.db_url'])).toBe(0);
+    expect(await runProgram(ctx, ['config', 'list'])).toBe(0);
+    expect(await runProgram(ctx, ['config', 'list', '--json'])).toBe(0);
+    expect(await runProgram(ctx, ['config', 'get', 'dev.db_url', '--json'])).toBe(0);
+    expect(await runProgram(ctx, ['config', 'set', 'dev.db_url', url, '--json'])).toBe(0);
+    expect(io.stdout() + io.stderr()).not.toContain('s3cr3t-pw');
+    expect(io.stdout().split('\n')[0]).toBe('postgresql://airflow:****@db.local:5432/airflow');
+    expect(io.stderr()).toContain('Set dev.db_url = postgresql://airflow:****@db.local:5432/airflow in ');
+    expect(io.stderr()).toContain('(password masked; --show-secrets prints it)');
+
+    const shown = await setup();
+    const again = new Context({ io: shown.io, env: {}, cwd, homeDir: root, version: '0.0.0' });
+    expect(await runProgram(again, ['config', 'get', 'dev.db_url', '--show-secrets'])).toBe(0);
+    expect(await runProgram(again, ['config', 'list', '--show-secrets'])).toBe(0);
+    const lines = shown.io.stdout().split('\n');
+    expect(lines[0]).toBe(url);
+    expect(lines.find((l) => l.startsWith('dev.db_url\t'))).toBe(`dev.db_url\t${url}\tproject\tURL of the local Airflow metadata database`);
+    expect(shown.io.stderr()).toBe('');
+
+    // The file the user asked for holds the URL; the parsed-config cache beside the global config does not.
+    expect(await readFile(join(cwd, '.envmgr', 'config.yaml'), 'utf8')).toContain(url);
+    const cache = JSON.parse(await readFile(join(root, '.envmgr', 'cache', 'config-parsed.json'), 'utf8')) as { entries: Record<string, { data: unknown }> };
+    expect(Object.keys(cache.entries)).toEqual([join(root, '.envmgr', 'config.yaml')]);
+    expect(JSON.stringify(cache)).not.toContain('s3cr3t');
+  });
+
+  it('rewrites a cache left by an older envmgr, which kept files holding a password', async () => {
+    const { ctx, io, root, cwd } = await setup();
+    const project = join(cwd, '.envmgr', 'config.yaml');
+    await writeFile(project, 'dev:\n  db_url: postgresql://a:old-pw@h/db\n');
+    await mkdir(join(root, '.envmgr', 'cache'), { recursive: true });
+    const cacheFile = join(root, '.envmgr', 'cache', 'config-parsed.json');
+    await writeFile(cacheFile, JSON.stringify({ version: 1, entries: { [project]: { text: 'dev:\n  db_url: postgresql://a:old-pw@h/db\n', data: { dev: { db_url: 'postgresql://a:old-pw@h/db' } } } } }));
+    expect(await runProgram(ctx, ['config', 'get', 'dev.prefer'])).toBe(0);
+    expect(io.stdout()).toBe('local\n');
+    expect(await readFile(cacheFile, 'utf8')).not.toContain('old-pw');
   });
 });

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
+import { shownValue } from '../../config/registry.js';
 
 export interface ConfigGetOptions {
   key: string;
   global: boolean;
+  showSecrets?: boolean;
 }
 
 export function registerConfigGet(parent: Command, ctx: Context): void {
@@ -12,8 +14,9 @@ export function registerConfigGet(parent: Command, ctx: Context): void {
     .description('print the effective value of a setting (flag > env > project > global > default)')
     .argument('<key>', 'a key from envmgr config list')
     .option('-g, --global', 'only the value stored in the global file')
-    .action(async (key: string, flags: { global?: boolean }) => {
-      await runConfigGet(ctx, { key, global: flags.global === true });
+    .option('--show-secrets', 'print a password in dev.db_url instead of ****')
+    .action(async (key: string, flags: { global?: boolean; showSecrets?: boolean }) => {
+      await runConfigGet(ctx, { key, global: flags.global === true, showSecrets: flags.showSecrets === true });
     });
 }
 
@@ -22,13 +25,15 @@ export async function runConfigGet(ctx: Context, opts: ConfigGetOptions): Promis
   const resolved = opts.global
     ? { key: opts.key, value: settings.stored(opts.key, 'global'), source: 'global', origin: settings.globalFile }
     : settings.resolve(opts.key);
+  const value = resolved.value === undefined ? undefined : shownValue(opts.key, resolved.value, opts.showSecrets);
   if (ctx.globals.json) {
-    ctx.io.out(JSON.stringify(resolved, null, 2) + '\n');
+    ctx.io.out(JSON.stringify({ ...resolved, value }, null, 2) + '\n');
     return;
   }
-  if (resolved.value === undefined) {
+  if (value === undefined) {
     ctx.io.err(`${opts.key} is not set\n`);
     return;
   }
-  ctx.io.out(resolved.value + '\n');
+  ctx.io.out(value + '\n');
+  if (value !== resolved.value) ctx.io.err('(password masked; --show-secrets prints it)\n');
 }

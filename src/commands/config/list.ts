@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { printTable } from '../../cli/table.js';
-import { SETTINGS } from '../../config/registry.js';
+import { SETTINGS, shownValue } from '../../config/registry.js';
 
 export interface ConfigListOptions {
   global: boolean;
+  showSecrets?: boolean;
 }
 
 export function registerConfigList(parent: Command, ctx: Context): void {
@@ -12,8 +13,9 @@ export function registerConfigList(parent: Command, ctx: Context): void {
     .command('list')
     .description('every known setting with its effective value and where it comes from')
     .option('-g, --global', 'only the values stored in the global file')
-    .action(async (flags: { global?: boolean }) => {
-      await runConfigList(ctx, { global: flags.global === true });
+    .option('--show-secrets', 'show a password in dev.db_url instead of ****')
+    .action(async (flags: { global?: boolean; showSecrets?: boolean }) => {
+      await runConfigList(ctx, { global: flags.global === true, showSecrets: flags.showSecrets === true });
     });
 }
 
@@ -23,7 +25,8 @@ export async function runConfigList(ctx: Context, opts: ConfigListOptions): Prom
     const resolved = opts.global
       ? { key: def.key, value: settings.stored(def.key, 'global'), source: 'global', origin: settings.globalFile }
       : settings.resolve(def.key);
-    return { ...resolved, description: def.description, allowed: def.allowed, default: def.default };
+    const value = resolved.value === undefined ? undefined : shownValue(def.key, resolved.value, opts.showSecrets);
+    return { ...resolved, value, description: def.description, allowed: def.allowed, default: def.default };
   });
   if (ctx.globals.json) {
     ctx.io.out(JSON.stringify(rows, null, 2) + '\n');

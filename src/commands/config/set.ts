@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
+import { shownValue } from '../../config/registry.js';
 
 export interface ConfigSetOptions {
   key: string;
@@ -22,6 +23,7 @@ export function registerConfigSet(parent: Command, ctx: Context): void {
 export async function runConfigSet(ctx: Context, opts: ConfigSetOptions): Promise<void> {
   const settings = await ctx.config();
   const file = await settings.set(opts.key, opts.value, opts.global ? 'global' : 'project');
-  if (ctx.globals.json) ctx.io.out(JSON.stringify({ key: opts.key, value: opts.value, file }) + '\n');
-  else ctx.io.err(`Set ${opts.key} = ${opts.value} in ${file}\n`);
+  const value = shownValue(opts.key, opts.value);
+  if (ctx.globals.json) ctx.io.out(JSON.stringify({ key: opts.key, value, file }) + '\n');
+  else ctx.io.err(`Set ${opts.key} = ${value} in ${file}\n`);
 }
