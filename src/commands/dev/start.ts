@@ -35,7 +35,7 @@ export function registerDevStart(parent: Command, ctx: Context): void {
     .option('--wait <duration>', 'how long to wait for the database (default: dev.wait, 5m)')
     .option('--dry-run', 'print the plan and write nothing')
     .option('--prune', 'delete rows envmgr wrote whose source no longer has them')
-    .option('--overwrite', 'replace local rows envmgr did not write')
+    .option('--overwrite', 'replace local rows envmgr did not write, or that changed since it wrote them')
     .option('--skip-invalid', 'write the valid objects when some are invalid (still exits non-zero)')
     .action(async (opts: DevStartOptions & { env?: string }) => {
       if (opts.workspaceId && opts.deploymentId) throw new UsageError('--workspace-id and --deployment-id are mutually exclusive; pass one');
