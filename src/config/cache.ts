@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { holdsUrlPassword } from '../sync/db-url.js';
 import { writeFileAtomic } from './files.js';
 
 interface Entry {
@@ -11,12 +12,9 @@ interface Entry {
 /** The format this version writes; a cache of another one is replaced (an older one may hold a password). */
 const VERSION = 2;
 
-/** A URL with a password in it (`scheme://user:password@`), as dev.db_url may be. */
-const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
-
-/** Whether any string in a parsed config file holds a URL with a password. */
+/** Whether any string in a parsed config file holds a URL with a password (as dev.db_url may). */
 function holdsPassword(value: unknown): boolean {
-  if (typeof value === 'string') return URL_PASSWORD.test(value);
+  if (typeof value === 'string') return holdsUrlPassword(value);
   if (value !== null && typeof value === 'object') return Object.values(value).some(holdsPassword);
   return false;
 }

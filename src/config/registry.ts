@@ -1,4 +1,4 @@
-import { redactDbUrl } from '../sync/db-url.js';
+import { maskUrlPasswords, redactDbUrl } from '../sync/db-url.js';
 
 /** Where a key may be set: in the project file, the global file, or either. */
 export type SettingScope = 'project' | 'global' | 'any';
@@ -18,8 +18,8 @@ export interface SettingDefinition {
 const BOOL = ['true', 'false'] as const;
 
 /**
- * Every key `config get|set` knows (DESIGN.md §Configuration and credentials). Only `dev.db_url` may hold a secret
- * (the database password in the URL): it is shown masked unless asked for.
+ * Every key `config get|set` knows (DESIGN.md §Configuration and credentials). Only `dev.db_url` and
+ * `dev.start_command` may hold a secret (a password in a URL): they are shown masked unless asked for.
  */
 export const SETTINGS: readonly SettingDefinition[] = [
   {
@@ -34,7 +34,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'dev.settings_file', description: 'Airflow settings file read by dev start and object import/export', type: 'string', default: 'airflow_settings.yaml', scope: 'any' },
   { key: 'dev.env_file', description: '.env file of the project', type: 'string', default: '.env', scope: 'any' },
   { key: 'dev.fernet_key_file', description: 'file holding the Fernet key of the local Airflow', type: 'string', scope: 'any' },
-  { key: 'dev.start_command', description: 'command run before the sync, e.g. "docker compose up -d"', type: 'string', scope: 'any' },
+  { key: 'dev.start_command', description: 'command run before the sync, e.g. "docker compose up -d"', type: 'string', scope: 'any', mask: maskUrlPasswords },
   { key: 'dev.wait', description: 'how long dev start waits for the metadata database (e.g. 30s, 5m)', type: 'duration', default: '5m', scope: 'any' },
   { key: 'dev.prefer', description: 'which side wins when the settings file and the Environment Manager hold the same key', type: 'enum', default: 'local', allowed: ['local', 'remote'], scope: 'any' },
   { key: 'project.workspace', description: 'workspace id used by this project when none is given', type: 'string', scope: 'any' },

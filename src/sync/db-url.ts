@@ -37,3 +37,17 @@ export function redactDbUrl(url: string): string {
     return url.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:****@');
   }
 }
+
+/** A URL with a password (`scheme://user:password@`), anywhere in a text; the user part is group 1. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
+
+/** Whether a text holds a URL with a password. */
+export function holdsUrlPassword(text: string): boolean {
+  URL_PASSWORD.lastIndex = 0;
+  return URL_PASSWORD.test(text);
+}
+
+/** Every URL password in a text (a shell command, say) replaced with `****`. */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, '$1:****@');
+}

@@ -294,10 +294,14 @@ describe('dev start against a real Environment Manager and metadata database', (
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     const db = await airflowDb('3.1');
     const project = join(dev.home, 'project');
-    expect((await dev.cli(['config', 'set', 'dev.start_command', 'echo airflow-up && touch started.marker'])).code).toBe(0);
+    // A URL password in the command is masked where envmgr echoes it (the command itself gets it whole).
+    const set = await dev.cli(['config', 'set', 'dev.start_command', 'true postgresql://u:s3cret-pw@db/a && echo airflow-up && touch started.marker']);
+    expect(set.code).toBe(0);
+    expect(set.stderr).toContain('Set dev.start_command = true postgresql://u:****@db/a && echo airflow-up');
     const run = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/^Running dev\.start_command: echo airflow-up/m);
+    expect(run.stderr).toMatch(/^Running dev\.start_command: true postgresql:\/\/u:\*\*\*\*@db\/a && echo airflow-up/m);
+    expect(run.stderr).not.toContain('s3cret-pw');
     expect(run.stderr).toMatch(/^airflow-up$/m);
     expect(run.stdout).not.toMatch(/airflow-up/);
     await expect(access(join(project, 'started.marker'))).resolves.toBeUndefined();

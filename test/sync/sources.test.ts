@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fernetDecrypt, fernetEncrypt } from '../../src/airflow/fernet.js';
-import { resolveDbUrl, redactDbUrl, ASTRO_LOCAL_DB_URL } from '../../src/sync/db-url.js';
+import { holdsUrlPassword, maskUrlPasswords, resolveDbUrl, redactDbUrl, ASTRO_LOCAL_DB_URL } from '../../src/sync/db-url.js';
 import { ASTRO_AIRFLOW2_LOCAL_FERNET_KEY, resolveFernetKey } from '../../src/sync/fernet-source.js';
 import { desiredFromRemote, findRuntimeShadows, mergeSources, type DesiredObject } from '../../src/sync/sources.js';
 
@@ -69,6 +69,17 @@ describe('resolveDbUrl', () => {
   it('redacts passwords', () => {
     expect(redactDbUrl('postgresql://u:s3cret@h:5432/db')).not.toContain('s3cret');
     expect(redactDbUrl('postgresql+psycopg2://u:s3cret@h/db')).not.toContain('s3cret');
+  });
+
+  it('masks every URL password in a text, such as a shell command', () => {
+    const command = 'PGURL=postgresql://u:s3cret@db:5432/a docker compose up -d && curl https://bot:t0ken@hooks.example/x';
+    expect(maskUrlPasswords(command)).toBe('PGURL=postgresql://u:****@db:5432/a docker compose up -d && curl https://bot:****@hooks.example/x');
+    expect(maskUrlPasswords('docker compose up -d')).toBe('docker compose up -d');
+    expect(maskUrlPasswords('mail me@example.com; see http://example.com/a:b')).toBe('mail me@example.com; see http://example.com/a:b');
+    expect(holdsUrlPassword(command)).toBe(true);
+    expect(holdsUrlPassword(command)).toBe(true); // the same answer twice (no state left in the pattern)
+    expect(holdsUrlPassword('postgresql://u@h/db')).toBe(false);
+    expect(holdsUrlPassword('remote')).toBe(false);
   });
 });
 

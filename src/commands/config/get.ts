@@ -14,7 +14,7 @@ export function registerConfigGet(parent: Command, ctx: Context): void {
     .description('print the effective value of a setting (flag > env > project > global > default)')
     .argument('<key>', 'a key from envmgr config list')
     .option('-g, --global', 'only the value stored in the global file')
-    .option('--show-secrets', 'print a password in dev.db_url instead of ****')
+    .option('--show-secrets', 'print a password in a URL (dev.db_url, dev.start_command) instead of ****')
     .action(async (key: string, flags: { global?: boolean; showSecrets?: boolean }) => {
       await runConfigGet(ctx, { key, global: flags.global === true, showSecrets: flags.showSecrets === true });
     });

@@ -13,7 +13,7 @@ export function registerConfigList(parent: Command, ctx: Context): void {
     .command('list')
     .description('every known setting with its effective value and where it comes from')
     .option('-g, --global', 'only the values stored in the global file')
-    .option('--show-secrets', 'show a password in dev.db_url instead of ****')
+    .option('--show-secrets', 'show a password in a URL (dev.db_url, dev.start_command) instead of ****')
     .action(async (flags: { global?: boolean; showSecrets?: boolean }) => {
       await runConfigList(ctx, { global: flags.global === true, showSecrets: flags.showSecrets === true });
     });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
+import { shownValue } from '../../config/registry.js';
 import { UsageError, UserError } from '../../cli/errors.js';
 import { readSettingsSource, displayPath } from '../../sync/local.js';
 import type { SyncReport } from '../../sync/report.js';
@@ -46,7 +47,7 @@ export function registerDevStart(parent: Command, ctx: Context): void {
 type RemoteScope = { workspaceId: string } | { deploymentId: string };
 
 async function runStartCommand(ctx: Context, command: string, cwd: string): Promise<void> {
-  ctx.io.err(`Running dev.start_command: ${command}\n`);
+  ctx.io.err(`Running dev.start_command: ${shownValue('dev.start_command', command)}\n`);
   const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env });
   child.stdout.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
