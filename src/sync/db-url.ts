@@ -41,13 +41,12 @@ export function redactDbUrl(url: string): string {
 /** A URL with a password (`scheme://user:password@`), anywhere in a text; the user part is group 1. */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
 
-/** Whether a text holds a URL with a password. */
-export function holdsUrlPassword(text: string): boolean {
-  URL_PASSWORD.lastIndex = 0;
-  return URL_PASSWORD.test(text);
-}
-
 /** Every URL password in a text (a shell command, say) replaced with `****`. */
 export function maskUrlPasswords(text: string): string {
   return text.replace(URL_PASSWORD, '$1:****@');
+}
+
+/** Whether a text holds a URL with a password: whether masking changes it. */
+export function holdsUrlPassword(text: string): boolean {
+  return maskUrlPasswords(text) !== text;
 }

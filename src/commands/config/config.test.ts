@@ -75,14 +75,14 @@ describe('config commands', () => {
     expect(io.stderr()).toContain('Set dev.db_url = postgresql://airflow:****@db.local:5432/airflow in ');
     expect(io.stderr()).toContain('(password masked; --show-secrets prints it)');
 
-    const shown = await setup();
-    const again = new Context({ io: shown.io, env: {}, cwd, homeDir: root, version: '0.0.0' });
+    const shown = testIO();
+    const again = new Context({ io: shown, env: {}, cwd, homeDir: root, version: '0.0.0' });
     expect(await runProgram(again, ['config', 'get', 'dev.db_url', '--show-secrets'])).toBe(0);
     expect(await runProgram(again, ['config', 'list', '--show-secrets'])).toBe(0);
-    const lines = shown.io.stdout().split('\n');
+    const lines = shown.stdout().split('\n');
     expect(lines[0]).toBe(url);
     expect(lines.find((l) => l.startsWith('dev.db_url\t'))).toBe(`dev.db_url\t${url}\tproject\tURL of the local Airflow metadata database`);
-    expect(shown.io.stderr()).toBe('');
+    expect(shown.stderr()).toBe('');
 
     // The file the user asked for holds the URL; the parsed-config cache beside the global config does not.
     expect(await readFile(join(cwd, '.envmgr', 'config.yaml'), 'utf8')).toContain(url);
