@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type pg from 'pg';
 import { exactJsonValue, longestLongInt, PYTHON_INT_MAX_DIGITS } from '../airflow/pyjson.js';
 import { authenticate, LookupConnections, TokenLookups } from './auth.js';
+import { checkJsonBody } from './body-check.js';
 import { ResponseCache } from './cache.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
 import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
@@ -90,6 +91,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }
     done();
   });
+  // A NUL in the path or the query (percent-encoded: a raw one is not valid HTTP) names nothing the server holds and
+  // cannot go into a Postgres query: a 400 that names the parameter, before any route looks it up.
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!request.url.includes('%00')) return done();
+    const errors: FieldError[] = [];
+    for (const [where, values] of [['path', request.params], ['query', request.query]] as const) {
+      for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+        if ((Array.isArray(value) ? value : [value]).some((v) => typeof v === 'string' && v.includes('\u0000'))) {
+          errors.push({ field: name, message: `must not contain NUL characters (in the ${where})` });
+        }
+      }
+    }
+    if (errors.length === 0) return done();
+    done(new HttpError(400, `invalid request: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors));
+  });
   // No logger, no per-request entry to build.
   if (log !== silentLogger) app.addHook('onResponse', (request, reply, done) => {
     try {
@@ -170,20 +186,38 @@ function exactJsonBodies(instance: FastifyInstance): void {
   instance.removeContentTypeParser('application/json');
   instance.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     parseJsonBody(request, body as string, (error, value) => {
-      if (error) return done(error, undefined);
+      if (error) return done(isJson(body as string) ? forbiddenKey() : error, undefined);
       // The default parser reads past a byte order mark; so must the exact one.
       const text = (body as string).charCodeAt(0) === 0xfeff ? (body as string).slice(1) : (body as string);
       const longest = longestLongInt(text);
-      if (longest === 0) return done(null, value);
-      if (nestingDepthOver(value, MAX_BODY_DEPTH)) return done(tooDeep(), undefined);
+      if (longest > 0 && nestingDepthOver(value, MAX_BODY_DEPTH)) return done(tooDeep(), undefined);
       if (longest > PYTHON_INT_MAX_DIGITS) return done(intTooLong(), undefined);
-      done(null, exactJsonValue(text, value, longest));
+      // (Checked on the exact reading, where a long integer is a bigint rather than JSON.parse's Infinity.)
+      const exact = longest === 0 ? value : exactJsonValue(text, value, longest);
+      const refused = checkJsonBody(text, exact);
+      if (refused) return done(refused, undefined);
+      done(null, exact);
     });
   });
 }
 
 /** How deep a request body may nest arrays and objects (an Airflow extra needs a handful of levels). */
 const MAX_BODY_DEPTH = 64;
+
+/** Whether JSON.parse reads `text` (for a body the default parser refused: then for a __proto__ member). */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function forbiddenKey(): HttpError {
+  const message = 'the request body holds a member named __proto__ (or constructor.prototype), which the server does not accept';
+  return new HttpError(400, message, [{ field: 'body', message }]);
+}
 
 function intTooLong(): HttpError {
   const message = `the request body holds an integer of more than ${PYTHON_INT_MAX_DIGITS} digits, which Python's json.loads (and so Airflow) refuses to read`;
@@ -280,6 +314,16 @@ function errorBody(error: FastifyError, requestId: string, bodyLimit: number): E
   return { message: 'internal server error', requestId, statusCode: 500 };
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false', object: 'an object', array: 'an array', null: 'null',
+};
+
+/** ajv's `type` parameter ("integer", "integer,null" or a list) as words: "an integer or null". */
+function typeNames(type: unknown): string {
+  const names = (Array.isArray(type) ? type.map(String) : String(type).split(',')).map((t) => TYPE_NAMES[t] ?? t);
+  return names.length <= 1 ? (names[0] ?? 'of another type') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 function toFieldError(
   v: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> },
   context: string | undefined,
@@ -295,5 +339,6 @@ function toFieldError(
   else if (v.keyword === 'required') message = 'is required';
   else if (v.keyword === 'pattern' && field.endsWith('objectKey')) message = 'must be 1-200 characters of letters, digits, _ . -';
   else if (v.keyword === 'pattern' && v.params.pattern === '^[^\\u0000]*$') message = 'must not contain NUL characters';
+  else if (v.keyword === 'type') message = `must be ${typeNames(v.params.type)}`;
   return { field, message };
 }

@@ -25,6 +25,11 @@ export class Keyring {
     this.byId = new Map(keys.map((k) => [k.id, k]));
   }
 
+  /** The ids of the configured keys. */
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
   /** Seals `plaintext`; `context` (for example the owning row's id) is bound as associated data. */
   seal(plaintext: string, context: string): { keyId: string; sealed: string } {
     const iv = randomBytes(12);

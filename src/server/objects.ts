@@ -13,16 +13,16 @@ import { getDeployment, getDeploymentsByIds, type DeploymentRow } from './repo/d
 import { getWorkspace } from './repo/workspaces.js';
 import {
   addExclusion, deleteObject, getExclusions, getLinks, getObject, insertObject, listOwnedObjects, listResolvedObjects,
-  replaceExclusions, replaceLinks, updateObject, type Actor, type LinkRow, type NewLink, type ObjectRow, type ObjectType,
+  replaceExclusions, replaceLinks, touchObject, updateObject, type Actor, type LinkRow, type NewLink, type ObjectRow, type ObjectType,
   type ResolvedRow, type Scope,
 } from './repo/objects.js';
 import {
-  applyConnectionUpdate, applyVariableUpdate, connectionSetFields, hasSecrets, keepMaskedOverride, overlayConnection,
+  applyConnectionUpdate, applyVariableUpdate, connectionSetFields, hasSecrets, keepMaskedOverride, MASK, overlayConnection,
   overlayVariable, splitConnection, splitVariable, unmaskConnection, unmaskVariable, variableSetFields,
-  type ConnectionFields, type SecretValues, type VariableFields,
+  withoutNulls, type ConnectionFields, type SecretValues, type VariableFields,
 } from './secrets.js';
 import {
-  requireReadDeployment, requireShowSecrets, requireWorkspaceRole, type Principal,
+  mayShowSecrets, requireReadDeployment, requireShowSecrets, requireWorkspaceRole, type Principal,
 } from './roles.js';
 
 export interface ApiLink {
@@ -120,7 +120,8 @@ export class ObjectService {
 
   private presentBody(out: ApiEnvironmentObject, type: ObjectType, body: ConnectionFields | VariableFields): void {
     if (type === 'CONNECTION') {
-      out.connection = body as ConnectionFields;
+      // (Rows written before create dropped null members may still hold some.)
+      out.connection = withoutNulls(body as ConnectionFields);
       out.setFields = connectionSetFields(body as ConnectionFields);
     } else {
       const variable = body as VariableFields;
@@ -406,7 +407,7 @@ export class ObjectService {
     await this.checkLinkTargets(organizationId, workspaceId, body, body.objectType);
 
     const id = newId();
-    const split = body.objectType === 'CONNECTION' ? splitConnection(body.connection as ConnectionFields) : splitVariable(normalVariable(body.airflowVariable as VariableFields));
+    const split = body.objectType === 'CONNECTION' ? splitConnection(withoutNulls(body.connection as ConnectionFields)) : splitVariable(normalVariable(body.airflowVariable as VariableFields));
     const sealed = this.seal(split.secrets, id);
     const links = this.buildLinks(id, body.objectType, body.links ?? [], new Map());
     try {
@@ -452,6 +453,10 @@ export class ObjectService {
       await this.checkLinkTargets(organizationId, row.workspace_id, body, row.object_type, tx);
 
       const stored = this.clearBody(row);
+      if (row.object_type === 'AIRFLOW_VARIABLE') {
+        const links = body.links ? [] : await getLinks(tx, [id]);
+        checkSecretStaysHidden(p, row, stored as VariableFields, body, links);
+      }
       const split =
         row.object_type === 'CONNECTION'
           ? splitConnection(body.connection ? applyConnectionUpdate(stored as ConnectionFields, body.connection) : (stored as ConnectionFields))
@@ -498,7 +503,14 @@ export class ObjectService {
           { field: 'scopeEntityId', message: "is not a deployment of the object's workspace" },
         ]);
       }
+      if ((await getLinks(tx, [id])).some((link) => link.deployment_id === dep.id)) {
+        // An explicit link wins over an exclusion (API.md §Resolution): excluding would change nothing.
+        throw conflict(`the object is linked to deployment ${dep.id} explicitly, and an explicit link wins over an exclusion: remove that link (update the object's links) to stop it reaching the deployment`);
+      }
+      // Already excluded: nothing changes, not even updatedAt.
+      if ((await getExclusions(tx, [id])).some((e) => e.deployment_id === dep.id)) return;
       await addExclusion(tx, id, dep.id);
+      await touchObject(tx, id, actorOf(p));
       await bumpRevision(tx, organizationId);
     });
   }
@@ -525,6 +537,14 @@ export class ObjectService {
         if (!dep || dep.workspace_id !== workspaceId) errors.push({ field, message: `is not a deployment of workspace ${workspaceId}` });
         if (seen.has(link.scopeEntityId)) errors.push({ field, message: 'is listed twice' });
         seen.add(link.scopeEntityId);
+      });
+    }
+    if (body.links && body.excludeLinks) {
+      const linked = new Set(body.links.map((link) => link.scopeEntityId));
+      body.excludeLinks.forEach((exclusion, i) => {
+        if (linked.has(exclusion.scopeEntityId)) {
+          errors.push({ field: `excludeLinks[${i}].scopeEntityId`, message: 'is also in links (an explicit link wins over an exclusion): give it in one list only' });
+        }
       });
     }
     (body.links ?? []).forEach((link, i) => {
@@ -590,6 +610,29 @@ function listEnvelope(items: ApiEnvironmentObject[], page: Page, totalCount: num
 /** The same text the route's response schema gives for listEnvelope(...), from already serialized items. */
 function listEnvelopeText(fragments: string[], page: Page, totalCount: number): string {
   return `{"environmentObjects":[${fragments.join(',')}],"limit":${page.limit},"offset":${page.offset},"totalCount":${totalCount}}`;
+}
+
+/**
+ * Turning a variable's isSecret off shows its value, and its links' override values, to every reader. A caller who
+ * may not read secrets (API.md §Secrets) must therefore give those values anew rather than keep the stored ones
+ * (left out or sent back as "****"): otherwise an update would reveal what the caller cannot read.
+ */
+function checkSecretStaysHidden(p: Principal, row: ObjectRow, stored: VariableFields, body: UpdateObjectRequest, storedLinks: LinkRow[]): void {
+  if (!stored.isSecret || body.airflowVariable?.isSecret !== false) return;
+  if (mayShowSecrets(p, { workspaceId: row.workspace_id, deploymentId: row.deployment_id ?? undefined })) return;
+  const why = 'turning isSecret off would show the stored secret value, which this token may not read: give the new value';
+  const errors: FieldError[] = [];
+  const value = body.airflowVariable.value;
+  if (value === undefined || value === MASK) errors.push({ field: 'airflowVariable.value', message: why });
+  if (body.links) {
+    body.links.forEach((link, i) => {
+      const override = link.overrides?.airflowVariable ?? link.airflowVariableOverrides;
+      if (override?.value === MASK) errors.push({ field: `links[${i}].overrides.airflowVariable.value`, message: why });
+    });
+  } else if (storedLinks.some((link) => link.airflow_variable_overrides)) {
+    errors.push({ field: 'links', message: 'turning isSecret off would show the links\' stored override values, which this token may not read: give the links with their new values' });
+  }
+  if (errors.length > 0) throw badRequest(describe(errors), errors);
 }
 
 /** A non-secret variable's override values are shown in clear, so they must be opened even without showSecrets. */

@@ -8,10 +8,17 @@ export class QueryReader {
   readonly errors: FieldError[] = [];
   constructor(private readonly raw: RawQuery) {}
 
-  list(name: string): string[] | undefined {
+  /**
+   * A repeated parameter (API.md: `?workspaceIds=a&workspaceIds=b`); empty values are ignored, and a parameter that
+   * holds none filters nothing. With `commas`, each value is also split on commas (ids and sort terms hold none);
+   * names are taken whole, commas included.
+   */
+  list(name: string, { commas = false }: { commas?: boolean } = {}): string[] | undefined {
     const value = this.raw[name];
     if (value === undefined) return undefined;
-    return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).filter((v) => v !== '');
+    const values = Array.isArray(value) ? value : [value];
+    const items = (commas ? values.flatMap((v) => v.split(',')) : values).filter((v) => v !== '');
+    return items.length > 0 ? items : undefined;
   }
 
   one(name: string): string | undefined {
@@ -59,7 +66,7 @@ export class QueryReader {
     const offset = this.int('offset', 0, 0, 1_000_000_000);
     const limit = this.int('limit', 20, 1, 1000);
     const terms: string[] = [];
-    for (const sort of this.list('sorts') ?? []) {
+    for (const sort of this.list('sorts', { commas: true }) ?? []) {
       const [field, direction = 'asc', rest] = sort.split(':');
       const column = field === undefined ? undefined : columns[field];
       const dir = direction.toLowerCase();

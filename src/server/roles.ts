@@ -46,7 +46,10 @@ export function principalFromGrants(
 ): Principal {
   const workspaceRoles = new Map<string, WorkspaceRole>();
   const deploymentRoles = new Map<string, DeploymentRole>();
-  let organizationRole: OrganizationRole | undefined = userOrganizationRole ?? undefined;
+  // A user's token without roles acts as the user. Roles given to it bound it (least privilege): the user's
+  // organization role then only makes the token a member of the organization.
+  let organizationRole: OrganizationRole | undefined =
+    grants.length === 0 ? (userOrganizationRole ?? undefined) : userOrganizationRole ? 'ORGANIZATION_MEMBER' : undefined;
   for (const grant of grants) {
     if (grant.role === 'ORGANIZATION_OWNER') organizationRole = 'ORGANIZATION_OWNER';
     else if (grant.role === 'ORGANIZATION_MEMBER') organizationRole ??= 'ORGANIZATION_MEMBER';
@@ -102,6 +105,12 @@ export function requireReadDeployment(p: Principal, deployment: { id: string; wo
       `this action requires WORKSPACE_MEMBER (or higher) on workspace ${deployment.workspaceId} or DEPLOYMENT_ADMIN on deployment ${deployment.id}`,
     );
   }
+}
+
+/** Whether the caller may read the secret values of objects of this workspace (or deployment): API.md §Secrets. */
+export function mayShowSecrets(p: Principal, target: { workspaceId: string; deploymentId?: string }): boolean {
+  if (!p.secretsFetchingEnabled) return false;
+  return hasWorkspaceRole(p, target.workspaceId, 'WORKSPACE_AUTHOR') || (target.deploymentId !== undefined && p.deploymentRoles.has(target.deploymentId));
 }
 
 /** API.md §Secrets: the organization setting first (clients recognise its exact text), then the caller's role. */

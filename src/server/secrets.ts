@@ -41,6 +41,15 @@ export interface SecretValues {
 
 const holdsValue = (v: unknown) => v !== null && v !== undefined && v !== '';
 
+/** A connection without its null members: on create, as on update, `null` means "no value" (the member is absent). */
+export function withoutNulls(conn: ConnectionFields): ConnectionFields {
+  const out: ConnectionFields = {};
+  for (const [field, value] of Object.entries(conn) as Array<[keyof ConnectionFields, unknown]>) {
+    if (value !== null && value !== undefined) (out as Record<string, unknown>)[field] = value;
+  }
+  return out;
+}
+
 export function splitConnection(conn: ConnectionFields): { masked: ConnectionFields; secrets: SecretValues } {
   const masked: ConnectionFields = { ...conn };
   const secrets: SecretValues = {};

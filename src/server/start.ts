@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { buildApp } from './app.js';
 import { MasterKeyError, parseMasterKeys, readMasterKeyFile, type Keyring } from './crypto.js';
-import { createPool } from './db.js';
+import { createPool, type Queryable } from './db.js';
 import { jsonLineLogger, silentLogger, type ServerLogger } from './logging.js';
 import { migrate } from './migrations.js';
 
@@ -78,11 +78,34 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) log({ level: 'info', msg: 'migrations applied', versions: applied });
+    await checkMasterKeys(pool, keyring);
     const app = await buildApp({ pool, config: { keyring, bodyLimit: options.bodyLimit, responseCache: options.responseCache }, logger: log });
     return await listen(app, pool, options.host ?? '127.0.0.1', options.port ?? 8080, log);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Refuses to serve a database holding secrets sealed with a master key this process does not have (another server
+ * process started with a different key, or a key dropped from the ring too early): every read of them would fail,
+ * and what this process sealed the others could not open. Key ids are digests of the keys, not the keys.
+ */
+export async function checkMasterKeys(q: Queryable, keyring: Keyring): Promise<void> {
+  const known = keyring.ids();
+  const { rows } = await q.query<{ id: string }>(
+    `(SELECT secrets_key_id AS id FROM environment_objects WHERE secrets_key_id IS NOT NULL AND secrets_key_id <> ALL($1::text[]) LIMIT 1)
+     UNION ALL
+     (SELECT secrets_key_id FROM environment_object_links WHERE secrets_key_id IS NOT NULL AND secrets_key_id <> ALL($1::text[]) LIMIT 1)`,
+    [known],
+  );
+  const missing = rows[0]?.id;
+  if (missing) {
+    throw new MasterKeyError(
+      `the database holds secrets sealed with master key ${missing}, which is not configured (this process has ${known.join(', ')}): ` +
+        'start every server process on this database with the same master key, with any earlier keys after it (comma-separated)',
+    );
   }
 }
 

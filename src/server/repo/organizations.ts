@@ -32,6 +32,7 @@ export async function updateOrganization(
   id: string,
   patch: { name?: string; environmentSecretsFetchingEnabled?: boolean },
 ): Promise<OrganizationRow | undefined> {
+  // An update that changes nothing writes nothing: updatedAt and the revision (every list cache) stay.
   const { rows } = await q.query<OrganizationRow>(
     `UPDATE organizations
         SET name = COALESCE($2, name),
@@ -39,10 +40,12 @@ export async function updateOrganization(
             revision = revision + 1,
             updated_at = now()
       WHERE id = $1
+        AND (name IS DISTINCT FROM COALESCE($2, name)
+             OR environment_secrets_fetching_enabled IS DISTINCT FROM COALESCE($3, environment_secrets_fetching_enabled))
       RETURNING *`,
     [id, patch.name ?? null, patch.environmentSecretsFetchingEnabled ?? null],
   );
-  return rows[0];
+  return rows[0] ?? getOrganization(q, id);
 }
 
 /** Marks the organization's data as changed, for the response caches of every server process. */

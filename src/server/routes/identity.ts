@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { withTransaction } from '../db.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { organizationToApi } from '../presenters.js';
 import { QueryReader, type RawQuery } from '../query.js';
 import { getOrganization, updateOrganization } from '../repo/organizations.js';
@@ -56,7 +56,13 @@ export async function identityRoutes(app: FastifyInstance, { ctx }: { ctx: Route
     { schema: { params: orgParams, body: updateOrganizationBody, response: { 200: organizationSchema, ...errorResponses } } },
     async (request) => {
       requireOrganizationOwner(request.principal!, request.params.org);
-      const org = await withTransaction(ctx.pool, (tx) => updateOrganization(tx, request.params.org, request.body));
+      const patch = { ...request.body };
+      if (patch.name !== undefined) {
+        // As `server admin` takes names: trimmed, and not blank.
+        patch.name = patch.name.trim();
+        if (patch.name === '') throw badRequest('invalid request: name must not be blank', [{ field: 'name', message: 'must not be blank' }]);
+      }
+      const org = await withTransaction(ctx.pool, (tx) => updateOrganization(tx, request.params.org, patch));
       if (!org) throw notFound('organization', request.params.org);
       return organizationToApi(org, true);
     },

@@ -22,7 +22,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ctx }: { ctx: Rout
       const p = request.principal!;
       requireOrganization(p, request.params.org);
       const query = new QueryReader(request.query);
-      const workspaceIds = query.list('workspaceIds');
+      const workspaceIds = query.list('workspaceIds', { commas: true });
       const names = query.list('names');
       const page = query.page({ name: 'w.name', createdAt: 'w.created_at' }, 'w.name ASC', 'w.id ASC');
       query.done();
@@ -63,8 +63,8 @@ export async function workspaceRoutes(app: FastifyInstance, { ctx }: { ctx: Rout
       const query = new QueryReader(request.query);
       const filter = {
         organizationId: p.organizationId,
-        workspaceIds: query.list('workspaceIds'),
-        deploymentIds: query.list('deploymentIds'),
+        workspaceIds: query.list('workspaceIds', { commas: true }),
+        deploymentIds: query.list('deploymentIds', { commas: true }),
         names: query.list('names'),
         visible: isOwner(p) ? undefined : { workspaceIds: [...p.workspaceRoles.keys()], deploymentIds: [...p.deploymentRoles.keys()] },
       };

@@ -56,7 +56,7 @@ export function registerAdminCreate(parent: Command, ctx: Context): void {
   addDatabaseOption(create.command('token').description('create an API token with roles; prints the token once'))
     .requiredOption('--organization-id <id>', 'organization')
     .requiredOption('--name <name>', 'token name')
-    .option('--user-id <id>', 'the user the token acts for')
+    .option('--user-id <id>', 'the user the token acts for (limited to the roles given with --role)')
     .option('--role <role[:entity-id]>', 'a role, with the workspace or deployment id it applies to (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--expires-at <time>', 'expiry, e.g. 2030-01-31T00:00:00Z')
     .action(async (flags: { organizationId: string; name: string; userId?: string; role?: string[]; expiresAt?: string; databaseUrl?: string }) => {
