@@ -549,14 +549,25 @@ export interface SettingsContent {
 }
 
 /**
- * The yaml library writes a string of only blanks and line breaks (" \n", "\n \n") as a `|+` block scalar whose
- * lines are all blank, and a reader then takes the blanks as indentation and loses them. Such strings are written
- * double-quoted instead, which every reader takes back exactly.
+ * Strings that a YAML 1.1 reader takes for something else when they are written plain, although the yaml library
+ * (YAML 1.2's core schema) rightly leaves them plain: numbers with `_`, `0b…`, `0x…` with a sign, sexagesimal
+ * `1:20`, timestamps `2024-01-01`, booleans `yes`/`on`/`n`. The Astro CLI reads the file with Go's yaml.v3 (which
+ * resolves the numbers and timestamps: a password `1_000` arrives as "1000", a date fails the whole file) and
+ * PyYAML reads YAML 1.1. Anything that starts like a number is quoted, as are 1.1's boolean words.
  */
-function quoteBlankMultiline(node: Node): void {
+const YAML11_NOT_A_STRING = /^(?:[-+.]?[0-9]|(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$)/;
+
+/**
+ * Quotes, in a node about to be written, the strings a reader would not take back exactly when plain: those above,
+ * and a string of only blanks and line breaks (" \n", "\n \n"), which the yaml library writes as a `|+` block
+ * scalar whose lines are all blank, and a reader then takes the blanks as indentation and loses them. Both are
+ * written double-quoted instead, which every reader takes back exactly.
+ */
+function quoteForEveryReader(node: Node): void {
   visit(node, {
     Scalar(_key, s) {
-      if (typeof s.value === 'string' && s.value.includes('\n') && /^[ \t\n]*$/.test(s.value)) s.type = 'QUOTE_DOUBLE';
+      if (typeof s.value !== 'string' || s.type !== undefined) return;
+      if (YAML11_NOT_A_STRING.test(s.value) || (s.value.includes('\n') && /^[ \t\n]*$/.test(s.value))) s.type = 'QUOTE_DOUBLE';
     },
   });
 }
@@ -571,7 +582,7 @@ function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string,
   const items = (seq as YAMLSeq).items as unknown[];
   for (const { id, value } of entries) {
     const node = doc.createNode(value);
-    quoteBlankMultiline(node);
+    quoteForEveryReader(node);
     const index = items.findIndex((it) => isMap(it) && String((it as YAMLMap).get(idKey)) === id);
     if (index >= 0) {
       items[index] = node;

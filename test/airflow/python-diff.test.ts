@@ -6,6 +6,7 @@ import { flatObjectDumps, pyReprStr, pythonJsonDumps, pythonJsonDumpsIndent, pyt
 import { AIRFLOW_VARIANTS, airflowGetUri, parseConnectionUri } from '../../src/airflow/uri.js';
 import type { ConnectionFields } from '../../src/airflow/uri.js';
 import { findPython, runPython } from './python.js';
+import { writeSettingsFile } from '../../src/airflow/settings.js';
 
 /**
  * Differential tests: envmgr's re-implementations of Python's urllib.parse / json / PyYAML, and of Airflow's URI
@@ -169,6 +170,8 @@ print(json.dumps({
     'repr': [repr(t) for t in req['repr']],
     'numbers': [json.dumps(json.loads(t)) for t in req['numbers']],
     'yaml_scalars': [yaml_scalar(t) for t in req['yaml_scalars']],
+    'settings': [[v['variable_value'] if isinstance(v['variable_value'], str) else ['not a string', repr(v['variable_value'])]
+                  for v in yaml.safe_load(t)['airflow']['variables']] for t in req['settings']],
 }))
 `;
 
@@ -314,6 +317,7 @@ if (!python) {
       repr: string[];
       numbers: string[];
       yaml_scalars: unknown[][];
+      settings: unknown[][];
     }>(python, AIRFLOW_PY, {
       parse: uris.flatMap((u) => AIRFLOW_VARIANTS.map((v) => [u, v])),
       get_uri: fields.flatMap((f) => AIRFLOW_VARIANTS.map((v) => [f, v])),
@@ -323,6 +327,7 @@ if (!python) {
       repr: reprTexts,
       numbers: numberTexts,
       yaml_scalars: yamlScalars,
+      settings: [writeSettingsFile(undefined, { variables: yamlScalars.map((value, i) => ({ key: `v${i}`, value })) })],
     });
 
     it('parseConnectionUri agrees with Python on every generated URI and variant', () => {
@@ -381,6 +386,10 @@ if (!python) {
         return [typeof v];
       };
       yamlScalars.forEach((t, i) => expect(ours(t), JSON.stringify(t)).toEqual(py.yaml_scalars[i]));
+    });
+
+    it('airflow_settings.yaml as envmgr writes it: PyYAML (YAML 1.1) reads back every string value, numbers and dates look-alikes included', () => {
+      expect(py.settings[0]).toEqual(yamlScalars);
     });
 
     it('pyReprStr matches repr() (used in Airflow messages such as port and key errors)', () => {
