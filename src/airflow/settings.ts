@@ -265,7 +265,10 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
   let extra: Record<string, unknown> | null = null;
   let extraGiven = false;
   const extraEntry = values.get('conn_extra');
-  if (extraEntry && extraEntry[0] !== null && !(isScalar(extraEntry[0]) && (extraEntry[0] as Scalar).value === null)) {
+  // An empty map or an empty string is no conn_extra at all (the Astro CLI then passes no --conn-extra, and a
+  // conn_uri keeps the extras of its query).
+  const emptyExtra = (node: unknown) => (isMap(node) && (node as YAMLMap).items.length === 0) || (isScalar(node) && (node as Scalar).value === '');
+  if (extraEntry && extraEntry[0] !== null && !(isScalar(extraEntry[0]) && (extraEntry[0] as Scalar).value === null) && !emptyExtra(extraEntry[0])) {
     extraGiven = true;
     const node = extraEntry[0];
     if (isMap(node)) extra = mapToJsExact(r, node as YAMLMap);

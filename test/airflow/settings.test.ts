@@ -60,6 +60,21 @@ describe('airflow_settings.yaml reader', () => {
     ]);
   });
 
+  it('takes an empty conn_extra ({} or "") as none: a conn_uri keeps its query extras, as with the Astro CLI', () => {
+    const text = [
+      'airflow:', '  connections:',
+      '    - {conn_id: a, conn_uri: "http://h?timeout=30", conn_extra: {}}',
+      '    - {conn_id: b, conn_uri: "http://h?timeout=30", conn_extra: ""}',
+      '    - {conn_id: c, conn_uri: "http://h?timeout=30", conn_extra: {retries: 2}}',
+      '',
+    ].join('\n');
+    const r = readSettingsFile(text, { file: 's.yaml' });
+    expect(r.problems).toEqual([]);
+    expect(r.connections.map((c) => [c.connection.conn_id, c.connection.extra])).toEqual([
+      ['a', { timeout: '30' }], ['b', { timeout: '30' }], ['c', { retries: 2 }],
+    ]);
+  });
+
   it('uses the fields and warns when conn_uri comes with conn_* fields (Astro precedence)', () => {
     const r = readSettingsFile(fixture('uri-and-fields.yaml'));
     expect(r.problems).toEqual([]);
