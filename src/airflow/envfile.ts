@@ -194,7 +194,8 @@ export interface LocatedVariable {
 /**
  * The Airflow objects of a `.env` file: `AIRFLOW_CONN_<ID>` (a URI, or JSON when the value starts with `{`) and
  * `AIRFLOW_VAR_<KEY>`. Ids and keys are the lower-cased rest of the name (Airflow upper-cases the id to find the
- * variable, so the case of the id cannot be recovered; lower case is the convention). Other names are returned in
+ * variable, so the case of the id cannot be recovered; lower case is the convention); an empty `AIRFLOW_CONN_*` is
+ * skipped, as Airflow skips it. Other names are returned in
  * `other`. Every problem carries the file, line, key and field.
  */
 export function readAirflowEnvFile(
@@ -212,6 +213,8 @@ export function readAirflowEnvFile(
   const other: EnvFileEntry[] = [];
   for (const e of entries) {
     if (e.name.startsWith('AIRFLOW_CONN_')) {
+      // Airflow's secrets backends take an empty value for "not defined here" (`if value:`), not as an error.
+      if (e.value === '') continue;
       const connId = e.name.slice('AIRFLOW_CONN_'.length).toLowerCase();
       try {
         const connection = connectionFromValue(connId, e.value, { airflow: opts.airflow ?? '2', conn_id: connId });

@@ -138,7 +138,9 @@ export function findRuntimeShadows(
   const out: RuntimeShadow[] = [];
   // The names that could shadow anything, gathered once: a lookup in process.env costs a getenv() each time.
   const names = (vars: Readonly<Record<string, string | undefined>>) =>
-    new Set(Object.keys(vars).filter((n) => (n.startsWith('AIRFLOW_CONN_') || n.startsWith('AIRFLOW_VAR_')) && vars[n] !== undefined));
+    new Set(Object.keys(vars).filter((n) =>
+      // An empty AIRFLOW_CONN_* is "not defined" to Airflow (an empty AIRFLOW_VAR_* is an empty variable).
+      (n.startsWith('AIRFLOW_CONN_') ? vars[n] !== undefined && vars[n] !== '' : n.startsWith('AIRFLOW_VAR_') && vars[n] !== undefined)));
   const inEnv = names(env);
   const inDotenv = names(dotenv);
   if (inEnv.size === 0 && inDotenv.size === 0) return out;

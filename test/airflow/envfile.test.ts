@@ -86,6 +86,14 @@ describe('.env reader', () => {
     expect(r.problems.find((p) => p.line === 1)!.kind).toBe('connection');
   });
 
+  it('skips an empty AIRFLOW_CONN_* as Airflow does, and keeps an empty AIRFLOW_VAR_* as an empty variable', () => {
+    const r = readAirflowEnvFile("AIRFLOW_CONN_EMPTY=\nAIRFLOW_CONN_QUOTED=''\nAIRFLOW_VAR_EMPTY=\nAIRFLOW_CONN_SPACE=' '\n");
+    expect(r.connections).toEqual([]);
+    expect(r.variables.map((v) => v.variable)).toEqual([{ key: 'empty', value: '' }]);
+    // A blank but not empty value is read (and refused) by Airflow, so it is a problem here too.
+    expect(r.problems.map((p) => [p.line, p.key])).toEqual([[4, 'space']]);
+  });
+
   it('locates multi-line quoted values and an unterminated quote', () => {
     const r = parseEnvFile("A='x\ny'\nB=1\nC='open\nD=2\n");
     expect(r.entries).toEqual([

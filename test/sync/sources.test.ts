@@ -136,5 +136,9 @@ describe('sources', () => {
       { kind: 'connection', key: 'pg', variable: 'AIRFLOW_CONN_PG', where: 'the environment' },
       { kind: 'variable', key: 'v', variable: 'AIRFLOW_VAR_V', where: '.env' },
     ]);
+    // An empty AIRFLOW_CONN_* is "not defined" to Airflow's secrets backends; an empty AIRFLOW_VAR_* is a variable.
+    expect(findRuntimeShadows(remote, { AIRFLOW_CONN_PG: '' }, { AIRFLOW_VAR_V: '' })).toEqual([
+      { kind: 'variable', key: 'v', variable: 'AIRFLOW_VAR_V', where: '.env' },
+    ]);
   });
 });
