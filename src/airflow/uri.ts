@@ -119,7 +119,9 @@ export function parseConnectionUri(uri: string, opts: UriOptions = {}): Connecti
   const protocol = hostWithProtocol ? parts.scheme : null;
   let host = parseNetlocToHostname(parts);
   if (host && protocol) host = `${protocol}://${host}`;
-  const quotedSchema = parts.path.slice(1);
+  // Python's path[1:] drops one code point: two UTF-16 units when the path starts with an astral character (it can,
+  // when the URI holds a second `://` and the rest keeps no leading `/`).
+  const quotedSchema = parts.path.slice(parts.path.codePointAt(0)! > 0xffff ? 2 : 1);
   const schema = quotedSchema ? unquote(quotedSchema) : quotedSchema;
   const info = userinfo(parts);
   const login = info.username ? unquote(info.username) : info.username;

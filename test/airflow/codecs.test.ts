@@ -33,6 +33,13 @@ describe('formatConnectionUri: the cross-version-safe URI envmgr writes', () => 
     expect(formatConnectionUri({ conn_type: 'x', extra: { n: 1, b: true } })).toBe('x:///?__extra__=%7B%22n%22%3A+1%2C+%22b%22%3A+true%7D');
   });
 
+  it("drops one code point, as Python's path[1:] does, when the path starts with an astral character", () => {
+    for (const airflow of AIRFLOW_VARIANTS) {
+      expect(parseConnectionUri('aws://\u{1F600}x://y', { airflow }).schema, airflow).toBe('x://y');
+      expect(parseConnectionUri('aws://\u{1F600}ab://h/s', { airflow }).schema, airflow).toBe('ab://h/s');
+    }
+  });
+
   it('names the fields Airflow itself cannot carry through a URI', () => {
     expect(uriRoundTripIssues({ conn_type: 'postgres', host: 'DB.example.com', login: null, password: 'pw', port: 0 })).toEqual(['login']);
     expect(uriRoundTripIssues({ conn_type: 'my-type', host: 'h' })).toEqual(['conn_type']);
