@@ -465,7 +465,11 @@ function parseEnvContent(content: string, major: '2' | '3'): [RawSecrets, [numbe
     }
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
-    if (major === '3' && !key) errors.push([lineNo, 'Invalid line format. Key is empty.']);
+    if (major === '3' && !key) {
+      // 3.x goes on to the next line after this one error.
+      errors.push([lineNo, 'Invalid line format. Key is empty.']);
+      return;
+    }
     if (!value) errors.push([lineNo, major === '2' ? 'Invalid line format. Key is empty.' : 'Invalid line format. Value is empty.']);
     const list = (secrets.get(key) as string[] | undefined) ?? [];
     list.push(value);

@@ -75,7 +75,8 @@ export function constructConnection(kwargs: PyDict, connId: string | null, varia
     out = withDescription(fields, description);
   } else {
     const password = strField('password', kwargs.get('password'));
-    const extra = extraValue === undefined || extraValue === null ? null : strField('extra', extraValue);
+    // A falsy extra ({}, [], 0, False, "") is stored as is by set_extra and reads as no extra at all.
+    const extra = !truthy(extraValue) ? null : strField('extra', extraValue);
     out = withDescription(
       {
         conn_type: strField('conn_type', kwargs.get('conn_type')),

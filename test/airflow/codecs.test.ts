@@ -192,6 +192,24 @@ describe('LocalFilesystemBackend', () => {
       "AirflowException: Unexpected value type: <class 'int'>. The connection can only be defined using a string or object.",
     );
   });
+  it('takes a falsy extra ({}, [], 0, false, "") in a mapping as no extra, as Connection(**value) does', () => {
+    const conns = loadLocalFilesystemConnections('a: {conn_type: http, extra: {}}\nb: {conn_type: http, extra: []}\nc: {conn_type: http, extra: 0}\nd: {conn_type: http, extra: ""}\n', { format: 'yaml', airflow: '3' });
+    expect(Object.values(conns).map((c) => c.extra)).toEqual([null, null, null, null]);
+  });
+
+  it('3.x .env: a line "=" is one error (Key is empty), as Airflow moves on to the next line', () => {
+    const errors = (airflow: '2' | '3') => {
+      try {
+        parseLocalFilesystemSecrets('=\n', { format: 'env', kind: 'connections', airflow });
+      } catch (err) {
+        return (err as AirflowFileError).parseErrors;
+      }
+      return [];
+    };
+    expect(errors('3')).toEqual([[1, 'Invalid line format. Key is empty.']]);
+    expect(errors('2')).toEqual([[1, 'Invalid line format. Key is empty.']]);
+  });
+
   it(".env comments are recognised with Python's \\s: U+001F before '#' is blank, a byte-order mark is not", () => {
     // re.match(r"\s*#.*", line): "\x1f# c" is a comment; "\ufeff# c" is a line without "=", and "\ufeffA=x" a key.
     expect(parseLocalFilesystemSecrets('\u001f# note\nA=x\n', { format: 'env', kind: 'variables' })).toEqual({ variables: { A: 'x' } });
