@@ -29,15 +29,53 @@ const HEADER = 1 + 8 + 16;
 const MAC = 32;
 
 /**
- * Decodes like Python's `base64.urlsafe_b64decode` (which Fernet keys and tokens go through): `-_` or `+/` alphabet,
- * characters outside the alphabet discarded, `=` padding required.
+ * Decodes like Python's `base64.urlsafe_b64decode` (which Fernet keys and tokens go through), that is
+ * `binascii.a2b_base64` in its non-strict mode after mapping `-_` to `+/`: ASCII only; characters outside the
+ * alphabet are skipped; `=` is skipped too until it completes a quad, where decoding stops and whatever follows is
+ * ignored; a last quad left incomplete is an error (undefined here).
  */
-function urlsafeB64Decode(text: string): Buffer | undefined {
-  const cleaned = text.replace(/-/g, '+').replace(/_/g, '/').replace(/[^A-Za-z0-9+/=]/g, '');
-  const body = cleaned.replace(/=+$/, '');
-  if (body.includes('=') || cleaned.length % 4 !== 0) return undefined;
-  return Buffer.from(cleaned, 'base64');
+export function urlsafeB64Decode(text: string): Buffer | undefined {
+  // The usual case, a canonical token or key, in one native call.
+  if (text.length % 4 === 0 && CANONICAL_B64URL.test(text)) return Buffer.from(text, 'base64url');
+  // (Python refuses a str holding anything but ASCII before decoding any of it.)
+  if (NON_ASCII.test(text)) return undefined;
+  const out = Buffer.alloc((text.length * 3) >>> 2);
+  let length = 0;
+  let quad = 0;
+  let left = 0;
+  let pads = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3d /* = */) {
+      if (quad >= 2 && quad + ++pads >= 4) return out.subarray(0, length);
+      continue;
+    }
+    const v = B64_VALUES[c]!;
+    if (v < 0) continue;
+    pads = 0;
+    if (quad === 0) left = v;
+    else if (quad === 1) out[length++] = (left << 2) | (v >> 4);
+    else if (quad === 2) out[length++] = ((left & 0x0f) << 4) | (v >> 2);
+    else out[length++] = ((left & 0x03) << 6) | v;
+    if (quad !== 0) left = v;
+    quad = (quad + 1) & 3;
+  }
+  return quad === 0 ? out.subarray(0, length) : undefined;
 }
+
+// eslint-disable-next-line no-control-regex -- the range is ASCII, NUL included
+const NON_ASCII = /[^\x00-\x7f]/;
+const CANONICAL_B64URL = /^[A-Za-z0-9_-]*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=|[A-Za-z0-9_-]{4})$/;
+
+/** The value of each ASCII code in Python's url-safe base64 decoding (`-_` as `+/`, and `+/` themselves), else -1. */
+const B64_VALUES = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+  table[0x2d] = 62; // -
+  table[0x5f] = 63; // _
+  return table;
+})();
 
 function urlsafeB64Encode(data: Buffer): string {
   return data.toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
