@@ -61,6 +61,39 @@ function keyProblem(kind: AirflowObjectKind, key: unknown, field: string, loc?: 
   return undefined;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * What no Airflow can store of a text: a lone UTF-16 surrogate (not Unicode; Python's encode('utf-8') raises
+ * UnicodeEncodeError where JavaScript would quietly write U+FFFD), and, in a column kept in clear, a NUL (Postgres
+ * text cannot hold one).
+ */
+function textProblem(field: string, v: unknown, clear: boolean): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (LONE_SURROGATE.test(v)) return `${field} holds a lone UTF-16 surrogate, which is not Unicode text (Airflow cannot encode it)`;
+  if (clear && v.includes('\u0000')) return `${field} holds a NUL character, which Airflow's metadata database cannot store`;
+  return undefined;
+}
+
+/** The first text problem among an extra's member names and string values, at any depth. */
+function extraTextProblem(extra: object): string | undefined {
+  const stack: unknown[] = [extra];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      const bad = textProblem('extra', v, false);
+      if (bad) return bad;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [name, member] of Object.entries(v)) {
+        const bad = textProblem('extra', name, false);
+        if (bad) return bad;
+        stack.push(member);
+      }
+    }
+  }
+  return undefined;
+}
+
 export function validateConnection(conn: AirflowConnection, loc?: SourceLocation): ValidationProblem[] {
   const out: ValidationProblem[] = [];
   const key = typeof conn.conn_id === 'string' ? conn.conn_id : String(conn.conn_id);
@@ -71,7 +104,12 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
   for (const field of ['description', 'host', 'login', 'password', 'schema'] as const) {
     const v = conn[field];
     if (v !== undefined && v !== null && typeof v !== 'string') p(field, `${field} must be a string`);
+    // (The password is encrypted when the database has a Fernet key; a NUL in it is then stored fine.)
+    const bad = textProblem(field, v, field !== 'password');
+    if (bad) p(field, bad);
   }
+  const badType = textProblem('conn_type', conn.conn_type, true);
+  if (badType) p('conn_type', badType);
   if (typeof conn.host === 'string' && longerThan(conn.host, MAX_HOST_LENGTH)) {
     p('host', `host is ${codePoints(conn.host)} characters long; at most ${MAX_HOST_LENGTH} are allowed`);
   }
@@ -86,7 +124,7 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
   if (conn.extra !== undefined && conn.extra !== null) {
     if (typeof conn.extra !== 'object' || Array.isArray(conn.extra)) p('extra', 'extra must be a JSON object (key: value pairs)');
     else {
-      const bad = extraJsonProblem(conn.extra);
+      const bad = extraJsonProblem(conn.extra) ?? extraTextProblem(conn.extra);
       if (bad) p('extra', bad);
     }
   }
@@ -99,6 +137,10 @@ export function validateVariable(variable: AirflowVariable, loc?: SourceLocation
   if (k) out.push(k);
   const key = String(variable.key);
   if (typeof variable.value !== 'string') out.push(problem('variable', key, 'value', 'value must be a string (quote numbers and JSON)', loc));
+  for (const [field, v] of [['value', variable.value], ['description', variable.description]] as const) {
+    const bad = textProblem(field, v, field === 'description');
+    if (bad) out.push(problem('variable', key, field, bad, loc));
+  }
   if (variable.description !== undefined && variable.description !== null && typeof variable.description !== 'string') {
     out.push(problem('variable', key, 'description', 'description must be a string', loc));
   }
@@ -118,6 +160,10 @@ export function validatePool(pool: AirflowPool, loc?: SourceLocation): Validatio
   }
   if (pool.description !== undefined && pool.description !== null && typeof pool.description !== 'string') {
     p('description', 'description must be a string');
+  }
+  for (const [field, v] of [['name', pool.name], ['description', pool.description]] as const) {
+    const bad = textProblem(field, v, true);
+    if (bad) p(field, bad);
   }
   if (pool.include_deferred !== undefined && typeof pool.include_deferred !== 'boolean') p('include_deferred', 'include_deferred must be true or false');
   return out;

@@ -141,6 +141,18 @@ describe('validation', () => {
     expect(validatePool({ name: 'p'.repeat(257), slots: 1 })[0]!.field).toBe('name');
     expect(validatePool({ name: 'p', slots: -2 })[0]!.field).toBe('slots');
   });
+  it('refuses text no Airflow can store: a lone surrogate anywhere, a NUL in a column kept in clear', () => {
+    const fields = (c: object) => validateConnection({ ...ok, ...c }).map((p) => [p.field, p.message]);
+    expect(fields({ password: 'a\ud800b' })).toEqual([['password', 'password holds a lone UTF-16 surrogate, which is not Unicode text (Airflow cannot encode it)']]);
+    expect(fields({ host: 'h\u0000' })).toEqual([['host', "host holds a NUL character, which Airflow's metadata database cannot store"]]);
+    expect(fields({ extra: { k: ['\udc00'] } })).toEqual([['extra', expect.stringMatching(/^extra holds a lone UTF-16 surrogate/)]]);
+    expect(fields({ extra: { ['\ud83d']: 1 } })).toEqual([['extra', expect.stringMatching(/^extra holds a lone UTF-16 surrogate/)]]);
+    // Encrypted (password), or written as a JSON escape (extra): a NUL is stored fine. A surrogate pair is Unicode.
+    expect(fields({ password: 'p\u0000', extra: { k: 'v\u0000' }, description: '\u{1F600}' })).toEqual([]);
+    expect(validateVariable({ key: 'v', value: 'x\udfff' }).map((p) => p.field)).toEqual(['value']);
+    expect(validateVariable({ key: 'v', value: 'x', description: 'd\u0000' }).map((p) => p.field)).toEqual(['description']);
+    expect(validatePool({ name: 'p\u0000', slots: 1 }).map((p) => p.field)).toEqual(['name']);
+  });
   it("Airflow's own id rules", () => {
     expect(airflowValidateKey('abc\n', 200)).toBeNull(); // Python's $ matches before a final newline
     expect(sanitizeConnId('abc\n')).toBe('abc');

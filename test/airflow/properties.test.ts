@@ -19,6 +19,10 @@ const special = fc.constantFrom(
 const char = fc.oneof({ weight: 3, arbitrary: special }, { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) });
 const text = fc.string({ unit: char, maxLength: 24 });
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+// The readers of files refuse (as a problem with its line) a NUL in a column Airflow keeps in clear, which its
+// Postgres cannot store; the codecs themselves carry it.
+const storable = (c: { host?: string | null; login?: string | null; schema?: string | null; description?: string | null }) =>
+  ![c.host, c.login, c.schema, c.description].some((v) => typeof v === 'string' && v.includes('\u0000'));
 
 // Real conn types: lower-case, `_`-separated (Airflow maps `-` to `_` and lower-cases the URI scheme, and
 // rewrites `postgresql` to `postgres`, so other spellings cannot come back unchanged in any Airflow).
@@ -151,7 +155,7 @@ describe('model → .env → dotenv.parse → model', () => {
     const variable = fc.record({ key: fc.stringMatching(/^[a-z0-9_.]{1,12}$/), value: text }).filter((v) => envQuotingFor(v.value) !== undefined);
     fc.assert(
       fc.property(
-        fc.uniqueArray(connection, { selector: (c) => c.conn_id, maxLength: 4 }),
+        fc.uniqueArray(connection.filter(storable), { selector: (c) => c.conn_id, maxLength: 4 }),
         fc.uniqueArray(variable, { selector: (v) => v.key, maxLength: 4 }),
         fc.constantFrom<'uri' | 'json'>('uri', 'json'),
         (conns, vars, serialization) => {
@@ -192,7 +196,7 @@ describe('model → airflow_settings.yaml → model', () => {
       extra,
     });
     fc.assert(
-      fc.property(fc.uniqueArray(conn, { selector: (c) => c.conn_id, maxLength: 3 }), (conns) => {
+      fc.property(fc.uniqueArray(conn.filter(storable), { selector: (c) => c.conn_id, maxLength: 3 }), (conns) => {
         const r = readSettingsFile(writeSettingsFile(undefined, { connections: conns }));
         expect(r.problems).toEqual([]);
         expect(r.connections.map((c) => c.connection)).toEqual(conns.map((c) => ({ ...c, extra: norm(c.extra) })));
