@@ -32,18 +32,23 @@ export function redactDbUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '****';
+    // libpq (and so `pg`) also takes the password as a query parameter: ?password=…, ?sslpassword=….
+    for (const name of [...parsed.searchParams.keys()]) if (/password/i.test(name)) parsed.searchParams.set(name, '****');
     return parsed.toString();
   } catch {
-    return url.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:****@');
+    return maskUrlPasswords(url.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:****@'));
   }
 }
 
 /** A URL with a password (`scheme://user:password@`), anywhere in a text; the user part is group 1. */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
 
-/** Every URL password in a text (a shell command, say) replaced with `****`. */
+/** A password given in a URL's query: `?password=…`, `&sslpassword=…`; the name and `=` are group 1. */
+const QUERY_PASSWORD = /([?&][a-z0-9_]*password=)[^&\s#'"]*/gi;
+
+/** Every URL password in a text (a shell command, say) replaced with `****`, in the user part or the query. */
 export function maskUrlPasswords(text: string): string {
-  return text.replace(URL_PASSWORD, '$1:****@');
+  return text.replace(URL_PASSWORD, '$1:****@').replace(QUERY_PASSWORD, '$1****');
 }
 
 /** Whether a text holds a URL with a password: whether masking changes it. */

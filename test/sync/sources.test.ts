@@ -81,6 +81,18 @@ describe('resolveDbUrl', () => {
     expect(holdsUrlPassword('postgresql://u@h/db')).toBe(false);
     expect(holdsUrlPassword('remote')).toBe(false);
   });
+
+  it('masks a password given in the query, which libpq and pg take as well', () => {
+    const url = 'postgresql://u@h:5432/d?sslmode=disable&password=QPW_s3cret&application_name=x';
+    expect(redactDbUrl(url)).toBe('postgresql://u@h:5432/d?sslmode=disable&password=****&application_name=x');
+    expect(redactDbUrl('postgresql://u@h/d?PASSWORD=a%20b')).not.toContain('a%20b');
+    expect(redactDbUrl('not a url ?password=QPW_s3cret')).not.toContain('QPW_s3cret');
+    expect(maskUrlPasswords(`AIRFLOW_URL='${url}' docker compose up -d`)).toBe(
+      "AIRFLOW_URL='postgresql://u@h:5432/d?sslmode=disable&password=****&application_name=x' docker compose up -d",
+    );
+    expect(holdsUrlPassword(url)).toBe(true);
+    expect(holdsUrlPassword('postgresql://u@h/d?sslmode=disable')).toBe(false);
+  });
 });
 
 describe('sources', () => {
