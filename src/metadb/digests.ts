@@ -14,7 +14,9 @@ import { canonicalExtras, type FieldSupport } from './sync-state.js';
  * The digests are keyed with a key derived from the Fernet key, so that reading the table tells nothing about the
  * secrets it covers: an unkeyed hash of a password would let anyone who can read the metadata database test guesses
  * against it, which the Fernet encryption of the password column is there to prevent. Each field has its own key
- * (so that equal values in two fields give unrelated digests), and the digest is SipHash-2-4, a pseudorandom function
+ * (so that equal values in two fields give unrelated digests), and each field's digest covers the object's key with
+ * the value (so that two objects holding one password give unrelated digests: the table does not tell which
+ * connections share a secret). The digest is SipHash-2-4, a pseudorandom function
  * for short inputs, truncated to 48 bits (what a collision could cost is one update reported with one field too few;
  * an update is missed only if every field collides).
  *
@@ -61,6 +63,12 @@ interface Layout {
   names: readonly string[];
   /** The SipHash key of each field, 16 bytes each. */
   sipKeys: Buffer;
+  /**
+   * Whether each field's digest covers the object's key (every digest made now): a cell is `<key>\0<value>`, or
+   * `<key>\1` for NULL (a key holds no NUL, so no two cells read alike). Digests recorded before did not (`false`):
+   * they are still recognised (`matches`), and replaced at the next sync.
+   */
+  perObject: boolean;
 }
 
 /** The legacy (envmgr 0.1) content hash: SHA-256 of the kind and the canonical text, in hex. */
@@ -87,19 +95,19 @@ export class ContentDigests {
     this.secrets = keys && keys.keys.length > 0 ? keys.keys.map((k) => Buffer.concat([k.signing, k.encryption])) : [NO_KEY];
   }
 
-  private layout(kind: AirflowObjectKind, fields: FieldSupport, which = 0, form: Form = FORM[kind]): Layout {
+  private layout(kind: AirflowObjectKind, fields: FieldSupport, which = 0, form: Form = FORM[kind], perObject = true): Layout {
     let perKind = this.layouts.get(fields);
     if (!perKind) this.layouts.set(fields, (perKind = { connection: [], variable: [], pool: [] }));
-    const slot = 2 * which + (form === 'stored' ? 1 : 0);
+    const slot = 4 * which + (form === 'stored' ? 1 : 0) + (perObject ? 2 : 0);
     let layout = perKind[kind][slot];
     if (!layout) {
       const names = contentFields(kind, fields);
-      const version = form === 'stored' ? 'v3 columns' : 'v2';
+      const version = form === 'stored' ? (perObject ? 'v4 columns per object' : 'v3 columns') : perObject ? 'v3 per object' : 'v2';
       const derive = (label: string) =>
         createHmac('sha256', this.secrets[which]!).update(`envmgr sync-state digests ${version}\u0000${kind}\u0000${names.join(',')}\u0000${label}`).digest();
       const sipKeys = Buffer.alloc(16 * names.length);
       names.forEach((_, j) => derive(`field ${j}`).copy(sipKeys, 16 * j, 0, 16));
-      layout = { prefix: `${derive('kid').toString('base64url').slice(0, 8)}.`, names, sipKeys };
+      layout = { prefix: `${derive('kid').toString('base64url').slice(0, 8)}.`, names, sipKeys, perObject };
       perKind[kind][slot] = layout;
     }
     return layout;
@@ -109,8 +117,8 @@ export class ContentDigests {
    * The digest of each connection (desired, or a row as read) under the first key (or key `which`): its fields as
    * Airflow stores them (see the top of this file), in one pass of the module over all their text.
    */
-  connections(cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport, which = 0): string[] {
-    const layout = this.layout('connection', fields, which, 'stored');
+  connections(cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport, which = 0, perObject = true): string[] {
+    const layout = this.layout('connection', fields, which, 'stored', perObject);
     const n = cs.length;
     if (n === 0) return [];
     const f = layout.names.length;
@@ -119,17 +127,25 @@ export class ContentDigests {
     const parts: string[] = [];
     let k = 0;
     const extras = canonicalExtras(cs);
-    // Cell by cell, in contentFields order; -1 is NULL.
-    const put = (v: string | number | null | undefined) => {
-      if (v === null || v === undefined) lengths[k++] = -1;
-      else {
-        const text = typeof v === 'string' ? v : String(v);
-        parts.push(text);
-        lengths[k++] = text.length;
-      }
-    };
+    // Cell by cell, in contentFields order; -1 is NULL (per object: the key and a mark, see Layout).
+    let owner = '';
+    const put = perObject
+      ? (v: string | number | null | undefined) => {
+          const text = v === null || v === undefined ? `${owner}\u0001` : `${owner}\u0000${typeof v === 'string' ? v : String(v)}`;
+          parts.push(text);
+          lengths[k++] = text.length;
+        }
+      : (v: string | number | null | undefined) => {
+          if (v === null || v === undefined) lengths[k++] = -1;
+          else {
+            const text = typeof v === 'string' ? v : String(v);
+            parts.push(text);
+            lengths[k++] = text.length;
+          }
+        };
     for (let i = 0; i < n; i++) {
       const c = cs[i]!;
+      owner = c.conn_id;
       put(c.conn_type);
       if (withDescription) put(c.description);
       put(c.host);
@@ -168,10 +184,12 @@ export class ContentDigests {
    * The digest of each canonical text of objects of one kind, under the first key (or key `which` of the list): the
    * form a sync records for variables and pools (connections: `connections`).
    */
-  many(kind: AirflowObjectKind, fields: FieldSupport, texts: readonly string[], which = 0): string[] {
-    const layout = this.layout(kind, fields, which, 'canonical');
+  many(kind: AirflowObjectKind, fields: FieldSupport, texts: readonly string[], keys: readonly string[] | null, which = 0): string[] {
+    const layout = this.layout(kind, fields, which, 'canonical', keys !== null);
     const n = texts.length;
     if (n === 0) return [];
+    // Per object, each element of the canonical text becomes the JSON string of the key, NUL, the element's text.
+    if (keys) texts = texts.map((t, i) => JSON.stringify((JSON.parse(t) as unknown[]).map((e) => `${keys[i]!}\u0000${JSON.stringify(e)}`)));
     // In the module's memory: text offsets, text ends, the texts, the digests, then their base64url text.
     const startsAt = HEAP;
     const endsAt = startsAt + 4 * n;
@@ -234,8 +252,9 @@ export class ContentDigests {
     return out;
   }
 
-  one(kind: AirflowObjectKind, fields: FieldSupport, text: string): string {
-    return this.many(kind, fields, [text])[0]!;
+  /** The digest of one object of a kind other than connection: its key and canonical text. */
+  one(kind: AirflowObjectKind, fields: FieldSupport, key: string, text: string): string {
+    return this.many(kind, fields, [text], [key])[0]!;
   }
 
   /**
@@ -251,13 +270,19 @@ export class ContentDigests {
    * MultiFernet's older keys included), in either form (see the top of this file), or as envmgr 0.1's unkeyed
    * hash. `text` gives the canonical text; a connection's stored form is digested from `row`.
    */
-  matches(kind: AirflowObjectKind, fields: FieldSupport, recorded: string, text: () => string, row?: AirflowConnection | DbConnection): boolean {
+  matches(
+    kind: AirflowObjectKind, fields: FieldSupport, recorded: string, key: string, text: () => string, row?: AirflowConnection | DbConnection,
+  ): boolean {
     if (LEGACY.test(recorded)) return recorded === legacyContentHash(kind, text());
     for (let which = 0; which < this.secrets.length; which++) {
-      if (kind === 'connection' && row && recorded.startsWith(this.layout(kind, fields, which, 'stored').prefix)) {
-        return recorded === this.connections([row], fields, which)[0];
+      for (const perObject of [true, false]) {
+        if (kind === 'connection' && row && recorded.startsWith(this.layout(kind, fields, which, 'stored', perObject).prefix)) {
+          return recorded === this.connections([row], fields, which, perObject)[0];
+        }
+        if (recorded.startsWith(this.layout(kind, fields, which, 'canonical', perObject).prefix)) {
+          return recorded === this.many(kind, fields, [text()], perObject ? [key] : null, which)[0];
+        }
       }
-      if (recorded.startsWith(this.layout(kind, fields, which, 'canonical').prefix)) return recorded === this.many(kind, fields, [text()], which)[0];
     }
     return false;
   }

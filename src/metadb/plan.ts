@@ -166,7 +166,9 @@ export function desiredContents(ds: readonly DesiredObject[], fields: FieldSuppo
     if (at.length === 0) continue;
     // Connections (the many) are digested from the text they are stored as, not from a canonical text.
     const texts = kind === 'connection' ? null : at.map((i) => desiredText(ds[i]!, fields));
-    const hashes = texts ? digests.many(kind, fields, texts) : digests.connections(at.map((i) => ds[i]!.object as AirflowConnection), fields);
+    const hashes = texts
+      ? digests.many(kind, fields, texts, at.map((i) => ds[i]!.key))
+      : digests.connections(at.map((i) => ds[i]!.object as AirflowConnection), fields);
     at.forEach((i, j) => {
       const content: Content = texts ? { fields, digests, text: texts[j]!, hash: hashes[j]! } : { fields, digests, hash: hashes[j]! };
       if (remember) contentCache.set(ds[i]!, content);
@@ -217,7 +219,7 @@ function isOwnRow(recorded: SyncStateEntry, cur: unknown, fields: FieldSupport, 
   const row = cur as { contentHash?: string; rowHash?: string };
   if (row.contentHash !== undefined) return true;
   if (recorded.rowHash !== null && recorded.rowHash === row.rowHash) return true;
-  return digests.matches(recorded.kind, fields, recorded.hash, text, recorded.kind === 'connection' ? (cur as DbConnection) : undefined);
+  return digests.matches(recorded.kind, fields, recorded.hash, recorded.key, text, recorded.kind === 'connection' ? (cur as DbConnection) : undefined);
 }
 
 const KIND_ORDER: Record<AirflowObjectKind, number> = { connection: 0, variable: 1, pool: 2 };

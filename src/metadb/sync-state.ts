@@ -231,9 +231,9 @@ export function contentDigest(
     case 'connection':
       return digests.connections([object as AirflowConnection | DbConnection], fields)[0]!;
     case 'variable':
-      return digests.one(kind, fields, canonicalText(canonicalVariable(object as AirflowVariable | DbVariable, fields)));
+      return digests.one(kind, fields, (object as AirflowVariable | DbVariable).key, canonicalText(canonicalVariable(object as AirflowVariable | DbVariable, fields)));
     case 'pool':
-      return digests.one(kind, fields, canonicalText(canonicalPool(object as AirflowPool | DbPool, fields)));
+      return digests.one(kind, fields, (object as AirflowPool | DbPool).name, canonicalText(canonicalPool(object as AirflowPool | DbPool, fields)));
   }
 }
 

@@ -317,7 +317,7 @@ describe('syncAirflowDb', () => {
     const v2 = new Map([...written].map(([k, e]) => {
       if (e.kind !== 'connection') return [k, e];
       const object = (e.key === 'pg1' ? pg1 : pg2).object as AirflowConnection;
-      return [k, { ...e, hash: digestsFor(keyA).one('connection', info.has, connectionCanonicalText(object, info.has)) }];
+      return [k, { ...e, hash: digestsFor(keyA).many('connection', info.has, [connectionCanonicalText(object, info.has)], null)[0]! }];
     }));
     await client.query('UPDATE envmgr_sync_state SET state = $1', [serializeSyncState(v2.values())]);
     expect(digestsFor(keyA).current('connection', info.has, v2.get(stateKey('connection', 'pg1'))!.hash)).toBe(false);

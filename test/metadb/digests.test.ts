@@ -17,19 +17,26 @@ import { openClient, sipHash } from './helpers.js';
 const KEY = parseFernetKeys('1NdcG3zgY2-okvDIhnqOTfHatmZ1dQW4y-Nv77K74XU=', 'test key');
 const ALL = { connectionDescription: true, variableDescription: true, poolDescription: true, includeDeferred: true };
 
-/** The digest of stored columns as digests.ts documents it, worked out here step by step. */
-function documentedDigest(cells: Array<string | null>, fields = ALL): string {
+/**
+ * The digest of stored columns as digests.ts documents it, worked out here step by step: each cell is the conn_id,
+ * NUL and the value, or the conn_id and U+0001 for NULL. `perField` is the form recorded before (no conn_id; NULL as
+ * the byte 0xff), which a sync still recognises.
+ */
+function documentedDigest(cells: Array<string | null>, fields = ALL, connId = 'c', perField = false): string {
   const names = contentFields('connection', fields);
   const secret = Buffer.concat([KEY.keys[0]!.signing, KEY.keys[0]!.encryption]);
+  const version = perField ? 'v3 columns' : 'v4 columns per object';
   const derive = (label: string) =>
-    createHmac('sha256', secret).update(`envmgr sync-state digests v3 columns\u0000connection\u0000${names.join(',')}\u0000${label}`).digest();
+    createHmac('sha256', secret).update(`envmgr sync-state digests ${version}\u0000connection\u0000${names.join(',')}\u0000${label}`).digest();
   const kid = derive('kid').toString('base64url').slice(0, 8);
-  const fieldDigests = cells.map((cell, j) => sipHash(derive(`field ${j}`).subarray(0, 16), cell === null ? Buffer.from([0xff]) : Buffer.from(cell, 'utf8')).subarray(0, 6));
+  const cellBytes = (cell: string | null) =>
+    perField ? (cell === null ? Buffer.from([0xff]) : Buffer.from(cell, 'utf8')) : Buffer.from(cell === null ? `${connId}\u0001` : `${connId}\u0000${cell}`, 'utf8');
+  const fieldDigests = cells.map((cell, j) => sipHash(derive(`field ${j}`).subarray(0, 16), cellBytes(cell)).subarray(0, 6));
   return `${kid}.${Buffer.concat(fieldDigests).toString('base64url')}`;
 }
 
 describe('connection digests (the stored form)', () => {
-  it('digest each column as stored (the extra as its canonical JSON), with its own key derived from the Fernet key; NULL as the byte 0xff', () => {
+  it('digest each column as stored (the extra as its canonical JSON) with the conn_id, under its own key derived from the Fernet key', () => {
     const c: AirflowConnection = { conn_id: 'c', conn_type: 'postgres', description: '', host: 'hé\tx', login: null, password: '', schema: 'a"b', port: 5432, extra: { b: 1, a: 'x, y: z' } };
     // conn_type, description, host, login, password ('' is stored as NULL), schema, port, extra (canonical: keys sorted).
     const cells = ['postgres', '', 'hé\tx', null, null, 'a"b', '5432', '{"a":"x, y: z","b":1}'];
@@ -40,6 +47,8 @@ describe('connection digests (the stored form)', () => {
     const seven = digestsFor(KEY).connections([c], noDescription)[0]!;
     expect(seven).toBe(documentedDigest(cells.filter((_, j) => j !== 1), noDescription));
     expect(seven.slice(0, 8)).not.toBe(documentedDigest(cells).slice(0, 8));
+    // The form recorded before each digest covered the conn_id: still what connections(..., perObject false) makes.
+    expect(digestsFor(KEY).connections([c], ALL, 0, false)).toEqual([documentedDigest(cells, ALL, 'c', true)]);
   });
 
   it('tell NULL from the empty text where Airflow stores both, and not where it stores neither', () => {

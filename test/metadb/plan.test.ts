@@ -195,25 +195,44 @@ describe('planSync', () => {
     const fieldsOf = (d: string) => d.slice(9).match(/.{8}/g)!;
     const [, , , login, password] = fieldsOf(same);
     expect(login).not.toBe(password);
+    // Nor do equal values in one field of two objects (the table would show which connections share a password),
+    // for variables and pools too.
+    const other = contentDigest('connection', { ...pg1, conn_id: 'pg_other' }, undefined, keyA);
+    expect(fieldsOf(other).filter((f, j) => f === fieldsOf(underA)[j])).toEqual([]);
+    const variableFields = (key: string) => contentDigest('variable', { key, value: 'shared-secret' }, undefined, keyA).slice(9);
+    expect(variableFields('v1')).not.toBe(variableFields('v2'));
+    expect(contentDigest('pool', { name: 'p1', slots: 3 }, undefined, keyA).slice(9)).not.toBe(contentDigest('pool', { name: 'p2', slots: 3 }, undefined, keyA).slice(9));
+    // The digests recorded before (one key per field, not per object) are still recognised, so an upgrade sees
+    // its own rows as its own, though not as the current form.
+    const perField = digestsFor(keyA).connections([pg1], ALL, 0, false)[0]!;
+    expect(perField).not.toBe(underA);
+    expect(digestsFor(keyA).current('connection', ALL, perField)).toBe(false);
+    expect(digestsFor(keyA).matches('connection', ALL, perField, pg1.conn_id, () => canonicalText(canonicalConnection(pg1)), pg1)).toBe(true);
+    expect(digestsFor(keyA).matches('connection', ALL, perField, pg1.conn_id, () => '', { ...pg1, port: 2 })).toBe(false);
+    const variableText = canonicalText(canonicalVariable({ key: 'v1', value: 'x' }, ALL));
+    const oldVariable = digestsFor(keyA).many('variable', ALL, [variableText], null)[0]!;
+    expect(digestsFor(keyA).matches('variable', ALL, oldVariable, 'v1', () => variableText)).toBe(true);
+    expect(digestsFor(keyA).matches('variable', ALL, contentDigest('variable', { key: 'v1', value: 'x' }, undefined, keyA), 'v1', () => variableText)).toBe(true);
+    expect(digestsFor(keyA).matches('variable', ALL, contentDigest('variable', { key: 'v1', value: 'x' }, undefined, keyA), 'v2', () => variableText)).toBe(false);
     // Under a MultiFernet, a digest made with an older key is still recognised.
     const rotated = parseFernetKeys(`${B},${A}`, 'test');
     const digests = digestsFor(rotated);
     const text = () => canonicalText(canonicalConnection(pg1));
-    expect(digests.matches('connection', ALL, underA, text, pg1)).toBe(true);
+    expect(digests.matches('connection', ALL, underA, pg1.conn_id, text, pg1)).toBe(true);
     expect(digests.current('connection', ALL, underA)).toBe(false);
-    expect(digests.matches('connection', ALL, underB, text, pg1)).toBe(true);
+    expect(digests.matches('connection', ALL, underB, pg1.conn_id, text, pg1)).toBe(true);
     const moved = { ...pg1, port: 2 };
-    expect(digests.matches('connection', ALL, underB, () => canonicalText(canonicalConnection(moved)), moved)).toBe(false);
-    expect(digestsFor(keyB).matches('connection', ALL, underA, text, pg1)).toBe(false);
+    expect(digests.matches('connection', ALL, underB, pg1.conn_id, () => canonicalText(canonicalConnection(moved)), moved)).toBe(false);
+    expect(digestsFor(keyB).matches('connection', ALL, underA, pg1.conn_id, text, pg1)).toBe(false);
     // And envmgr 0.1's unkeyed hash, so that the first sync after an upgrade still knows its own rows.
-    expect(digests.matches('connection', ALL, legacy, text, pg1)).toBe(true);
+    expect(digests.matches('connection', ALL, legacy, pg1.conn_id, text, pg1)).toBe(true);
     // And envmgr 0.2's digests of the canonical text, which are not the current form (rows are then compared in full).
-    const canonicalUnderB = digestsFor(keyB).one('connection', ALL, text());
+    const canonicalUnderB = digestsFor(keyB).many('connection', ALL, [text()], null)[0]!;
     expect(canonicalUnderB).not.toBe(underB);
     expect(digests.current('connection', ALL, canonicalUnderB)).toBe(false);
     expect(digestsFor(keyB).current('connection', ALL, canonicalUnderB)).toBe(false);
-    expect(digests.matches('connection', ALL, canonicalUnderB, text, pg1)).toBe(true);
-    expect(digests.matches('connection', ALL, canonicalUnderB, () => canonicalText(canonicalConnection(moved)), moved)).toBe(false);
+    expect(digests.matches('connection', ALL, canonicalUnderB, pg1.conn_id, text, pg1)).toBe(true);
+    expect(digests.matches('connection', ALL, canonicalUnderB, pg1.conn_id, () => canonicalText(canonicalConnection(moved)), moved)).toBe(false);
   });
 
   it('names digest fields in the order of the canonical content, for every kind and schema', () => {
