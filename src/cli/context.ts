@@ -223,7 +223,15 @@ export class Context {
     const domain = settings.currentDomain();
     const saved = domain ? settings.context(domain) : undefined;
     if (!domain || !saved) throw new AuthError('not logged in; run envmgr login <domain-or-url> (or set ENVMGR_API_TOKEN and ENVMGR_DOMAIN)');
-    const stored = await (await this.credentials()).get(domain);
+    const store = await this.credentials();
+    const stored = await store.get(domain);
+    if (!stored && store.readFailure) {
+      throw new AuthError(
+        `no token for ${domain} in ${store.describe('file')}, and the token may be in the system keychain, which could not be read ` +
+          `(${store.readFailure}): run envmgr where the keychain is reachable (a desktop session, or gnome-keyring under dbus-run-session), ` +
+          `or run envmgr login ${domain} to store the token again`,
+      );
+    }
     if (!stored) throw new AuthError(`no token stored for ${domain}; run envmgr login ${domain}`);
     this.log.addSecret(stored.token);
     this.log.debug(`session: ${saved.apiUrl}, token from the ${stored.source}`);

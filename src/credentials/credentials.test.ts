@@ -2,7 +2,7 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createCredentialStore, type KeytarLike } from './index.js';
+import { createCredentialStore, KeychainUnavailableError, type KeytarLike } from './index.js';
 
 let home: string;
 beforeEach(async () => {
@@ -65,6 +65,24 @@ describe('credential store', () => {
     expect(await store.set('b.example', 'secret-token-3')).toMatchObject({ source: 'file' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(2900);
     expect(notes.join('\n')).toMatch(/did not answer within 3 s/);
+  });
+
+  it('says why it found no token when the keychain could not be read (not the same as no token there)', async () => {
+    const store = createCredentialStore({
+      home,
+      env: {},
+      announce: () => {},
+      loadKeytar: async () => ({ ...memoryKeytar(), getPassword: () => Promise.reject(new Error('Cannot autolaunch D-Bus without X11 $DISPLAY')) }),
+    });
+    expect(await store.get('d.example')).toBeUndefined();
+    expect(store.readFailure).toBe('could not read the system keychain: Cannot autolaunch D-Bus without X11 $DISPLAY');
+    const working = createCredentialStore({ home, env: {}, announce: () => {}, loadKeytar: async () => memoryKeytar() });
+    expect(await working.get('d.example')).toBeUndefined();
+    expect(working.readFailure).toBeUndefined();
+    // No keychain module at all: nothing can be in a keychain, so nothing to say.
+    const none = createCredentialStore({ home, env: {}, announce: () => {}, loadKeytar: () => Promise.reject(new KeychainUnavailableError('keytar (the keychain module) is not installed', { missing: true })) });
+    expect(await none.get('d.example')).toBeUndefined();
+    expect(none.readFailure).toBeUndefined();
   });
 
   it('skips the keychain with ENVMGR_CREDENTIAL_STORE=file', async () => {

@@ -23,6 +23,7 @@ export interface CredentialStoreOptions {
 export class KeychainWithFileFallback implements CredentialStore {
   readonly keychain: Keychain;
   readonly file: CredentialsFile;
+  readFailure: string | undefined;
 
   constructor(private readonly opts: CredentialStoreOptions) {
     this.keychain = new Keychain(opts.loadKeytar);
@@ -35,6 +36,7 @@ export class KeychainWithFileFallback implements CredentialStore {
 
   async get(domain: string): Promise<StoredToken | undefined> {
     // The file is read first: it is cheap, and a token lands there only when the keychain failed before.
+    this.readFailure = undefined;
     const fromFile = await this.file.get(domain);
     if (fromFile) return { token: fromFile, source: 'file' };
     if (this.fileOnly) return undefined;
@@ -42,6 +44,8 @@ export class KeychainWithFileFallback implements CredentialStore {
       const fromKeychain = await this.keychain.get(domain);
       return fromKeychain ? { token: fromKeychain, source: 'keychain' } : undefined;
     } catch (error) {
+      // Not "no token": the token may well be in the keychain. The caller says so (readFailure).
+      if (!(error instanceof KeychainUnavailableError && error.missing)) this.readFailure = (error as Error).message;
       this.opts.debug?.(`keychain read failed: ${(error as Error).message}`);
       return undefined;
     }

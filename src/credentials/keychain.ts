@@ -9,9 +9,12 @@ export interface KeytarLike {
 }
 
 export class KeychainUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** True when there is no keychain module at all (so nothing can have been stored in the keychain). */
+  readonly missing: boolean;
+  constructor(message: string, options?: { cause?: unknown; missing?: boolean }) {
     super(message, options);
     this.name = 'KeychainUnavailableError';
+    this.missing = options?.missing ?? false;
   }
 }
 
@@ -64,6 +67,6 @@ async function loadKeytar(): Promise<KeytarLike> {
     const mod = (await import('keytar')) as unknown as { default?: KeytarLike } & KeytarLike;
     return mod.default ?? mod;
   } catch (error) {
-    throw new KeychainUnavailableError('keytar (the keychain module) is not installed', { cause: error });
+    throw new KeychainUnavailableError('keytar (the keychain module) is not installed', { cause: error, missing: true });
   }
 }

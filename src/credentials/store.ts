@@ -13,6 +13,8 @@ export interface CredentialStore {
   set(domain: string, token: string): Promise<{ source: CredentialSource; location: string }>;
   /** Forgets the token everywhere it may be; answers whether there was one. */
   delete(domain: string): Promise<boolean>;
+  /** Why the last `get` could not ask a store it would have asked (the keychain), when it could not. */
+  readonly readFailure?: string;
   /** Human description of a source, e.g. "system keychain (service envmgr)" or "file ~/.envmgr/credentials.json". */
   describe(source: CredentialSource): string;
 }

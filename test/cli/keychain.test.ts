@@ -62,6 +62,12 @@ describe.skipIf(Boolean(skipReason))('the OS keychain through the Secret Service
     const direct = await inKeyringSession(env, `exec ${node} -e 'require(${keytar}).getPassword("envmgr", ${JSON.stringify(domain)}).then((t) => process.stdout.write(String(t)))'`);
     expect(direct.stdout).toBe(em.token);
 
+    // Outside any D-Bus session the keychain cannot be reached: that is said, not "no token stored".
+    const unreachable = await runCli(['workspace', 'list'], { env: { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' } });
+    expect(unreachable.code).toBe(4);
+    expect(unreachable.stderr).toMatch(/the token may be in the system keychain, which could not be read \(could not read the system keychain: .+\)/);
+    expect(unreachable.stderr).not.toContain('no token stored');
+
     const logout = await inKeyringSession(env, `exec ${cli} logout`);
     expect(logout.code, logout.stderr).toBe(0);
     const gone = await inKeyringSession(env, `exec ${node} -e 'require(${keytar}).getPassword("envmgr", ${JSON.stringify(domain)}).then((t) => process.stdout.write(String(t)))'`);
