@@ -56,7 +56,8 @@ export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Prom
     }
   }
   if (ctx.globals.json) {
-    ctx.io.out(JSON.stringify(status, null, 2) + '\n');
+    // workspaceId is null rather than left out when none is chosen, as the table says "(none …)".
+    ctx.io.out(JSON.stringify({ ...status, workspaceId: status.workspaceId ?? null }, null, 2) + '\n');
   } else {
     printRecord(ctx.io, [
       ['domain', status.domain],

@@ -49,7 +49,7 @@ describe('config commands', () => {
     await runConfigList(ctx, { global: false });
     const rows = io.stdout().trim().split('\n').map((l) => l.split('\t'));
     expect(rows.find((r) => r[0] === 'dev.prefer')!.slice(0, 3)).toEqual(['dev.prefer', 'local', 'default']);
-    expect(rows.find((r) => r[0] === 'dev.db_url')!.slice(0, 3)).toEqual(['dev.db_url', '', '']);
+    expect(rows.find((r) => r[0] === 'dev.db_url')!.slice(0, 3)).toEqual(['dev.db_url', '', 'unset']);
   });
 
   it('flags map to options: -g writes the global file', async () => {

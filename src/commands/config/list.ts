@@ -23,7 +23,7 @@ export async function runConfigList(ctx: Context, opts: ConfigListOptions): Prom
   const settings = await ctx.config();
   const rows = SETTINGS.map((def) => {
     const resolved = opts.global
-      ? { key: def.key, value: settings.stored(def.key, 'global'), source: 'global', origin: settings.globalFile }
+      ? globalOnly(def.key, settings.stored(def.key, 'global'), settings.globalFile)
       : settings.resolve(def.key);
     const value = resolved.value === undefined ? undefined : shownValue(def.key, resolved.value, opts.showSecrets);
     return { ...resolved, value, description: def.description, allowed: def.allowed, default: def.default };
@@ -37,9 +37,15 @@ export async function runConfigList(ctx: Context, opts: ConfigListOptions): Prom
     [
       { header: 'KEY', value: (r) => r.key },
       { header: 'VALUE', value: (r) => r.value ?? '' },
-      { header: 'SOURCE', value: (r) => (r.value === undefined ? '' : r.source) },
+      // The word --json uses: "unset" for a key with no value anywhere.
+      { header: 'SOURCE', value: (r) => (r.value === undefined ? 'unset' : r.source) },
       { header: 'DESCRIPTION', value: (r) => r.description + (r.allowed ? ` (${r.allowed.join('|')})` : ''), truncate: true },
     ],
     rows,
   );
+}
+
+/** A key as stored in the global file alone (`config list -g`): "unset" when the file does not hold it. */
+function globalOnly(key: string, value: string | undefined, file: string): { key: string; value?: string; source: string; origin?: string } {
+  return value === undefined ? { key, value, source: 'unset' } : { key, value, source: 'global', origin: file };
 }

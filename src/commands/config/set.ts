@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
+import { UsageError } from '../../cli/errors.js';
 import { shownValue } from '../../config/registry.js';
+
+/** Keys that hold an id: a blank value is refused. (Other keys may be set to "" on purpose, e.g. no start command.) */
+const ID_KEYS: ReadonlySet<string> = new Set(['project.workspace', 'project.deployment']);
 
 export interface ConfigSetOptions {
   key: string;
@@ -22,6 +26,10 @@ export function registerConfigSet(parent: Command, ctx: Context): void {
 
 export async function runConfigSet(ctx: Context, opts: ConfigSetOptions): Promise<void> {
   const settings = await ctx.config();
+  if (ID_KEYS.has(opts.key) && opts.value.trim() === '') {
+    // A blank id would be sent as one (and match nothing); removing the key is `unset`.
+    throw new UsageError(`${opts.key} needs an id, not a blank value; to remove it run envmgr config unset ${opts.key}${opts.global ? ' -g' : ''}`);
+  }
   const file = await settings.set(opts.key, opts.value, opts.global ? 'global' : 'project');
   const value = shownValue(opts.key, opts.value);
   if (ctx.globals.json) ctx.io.out(JSON.stringify({ key: opts.key, value, file }) + '\n');

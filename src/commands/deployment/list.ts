@@ -3,6 +3,7 @@ import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
 import { handleEmptyList, printTable, type Column } from '../../cli/table.js';
 import type { Deployment } from '../../api/types.js';
+import { findByIdOrName } from '../shared/pick.js';
 
 export interface DeploymentListOptions {
   all: boolean;
@@ -15,7 +16,7 @@ export function registerDeploymentList(parent: Command, ctx: Context): void {
     .alias('ls')
     .description("list the current workspace's deployments (or all of the organization's with --all)")
     .option('-a, --all', 'every workspace of the organization')
-    .option('-w, --workspace-id <id>', 'this workspace instead of the current one')
+    .option('-w, --workspace-id <id-or-name>', 'this workspace instead of the current one')
     .action(async (flags: { all?: boolean; workspaceId?: string }) => {
       if (flags.all && flags.workspaceId) throw new UsageError('--all and --workspace-id are mutually exclusive; pass one');
       await runDeploymentList(ctx, { all: flags.all === true, workspaceId: flags.workspaceId });
@@ -25,7 +26,13 @@ export function registerDeploymentList(parent: Command, ctx: Context): void {
 export async function runDeploymentList(ctx: Context, opts: DeploymentListOptions): Promise<void> {
   const session = await ctx.session();
   const api = await ctx.api();
-  const filter = opts.all ? {} : { workspaceIds: [await ctx.workspaceId(opts.workspaceId, 'or --all for every workspace')] };
+  let filter: { workspaceIds?: string[] } = {};
+  if (!opts.all) {
+    const wanted = await ctx.workspaceId(opts.workspaceId, 'or --all for every workspace');
+    // An id or a name, as `workspace switch` takes; one that matches no workspace is an error, not an empty list.
+    const workspaces = await api.workspaces(session.organizationId);
+    filter = { workspaceIds: [findByIdOrName(workspaces, wanted, 'workspace').id] };
+  }
   const deployments = await api.deployments(session.organizationId, filter);
   const where = opts.all ? 'this organization' : 'this workspace';
   if (handleEmptyList(ctx.io, ctx.globals.json, deployments, `No deployments found in ${where}.`)) return;

@@ -67,7 +67,9 @@ export async function printObject(ctx: Context, object: EnvironmentObject, forma
   if (object.description) fields.push(['description', object.description]);
   if (c) {
     fields.push(['conn type', c.type], ['host', c.host], ['login', c.login]);
-    fields.push(['password', c.password === undefined ? undefined : showSecrets ? c.password : MASK]);
+    // `setFields` says whether the password holds a value; an empty or absent one is not shown as ****.
+    const hasPassword = object.setFields ? object.setFields.includes('password') : typeof c.password === 'string' && c.password !== '';
+    fields.push(['password', !hasPassword ? undefined : showSecrets ? c.password : MASK]);
     fields.push(['schema', c.schema], ['port', c.port], ['extra', c.extra ? stringifyJsonExact(c.extra) : undefined]);
   }
   if (object.airflowVariable) {

@@ -16,7 +16,7 @@ export async function readSecret(ctx: Context, kind: EnvKind, input: FieldInput,
   if (kind.objectType === 'CONNECTION') {
     const connection = (input.connection ??= {});
     if (input.extraFile !== undefined) connection.extra = await readExtraFile(ctx, input.extraFile);
-    if (input.secretFromStdin) connection.password = await readAll(ctx.io.in);
+    if (input.secretFromStdin) connection.password = await readStdinSecret(ctx, '--password-stdin', 'drop --password-stdin to leave the password as it is');
     else if (opts.prompt && ctx.prompter.canPrompt) {
       const password = await ctx.prompter.secret('Password (leave empty for none)', { flag: '--password-stdin' });
       if (password !== '') connection.password = password;
@@ -25,7 +25,7 @@ export async function readSecret(ctx: Context, kind: EnvKind, input: FieldInput,
     return;
   }
   const variable = (input.variable ??= {});
-  if (input.secretFromStdin) variable.value = await readAll(ctx.io.in);
+  if (input.secretFromStdin) variable.value = await readStdinSecret(ctx, '--value-stdin', "pass --value '' for an empty value");
   else if (variable.value === undefined && opts.required) {
     const flag = '--value-stdin (value on stdin) or --value <value>';
     variable.value = variable.isSecret
@@ -34,6 +34,16 @@ export async function readSecret(ctx: Context, kind: EnvKind, input: FieldInput,
   }
   if (variable.isSecret) ctx.log.addSecret(variable.value);
   if (opts.required && variable.value === undefined) throw new UsageError('a value is needed; pass --value-stdin or --value');
+}
+
+/**
+ * The secret piped to a `*-stdin` flag. Empty stdin (a variable unset in `echo -n "$PW" |`) is refused, as
+ * `login --with-token` refuses it, rather than stored as an empty secret.
+ */
+async function readStdinSecret(ctx: Context, flag: string, otherwise: string): Promise<string> {
+  const value = await readAll(ctx.io.in);
+  if (value === '') throw new UsageError(`empty stdin: ${flag} needs the value on stdin; pipe it in, or ${otherwise}`);
+  return value;
 }
 
 /** The extra in `--extra-file` (`-`: stdin). What the file holds is the user's to fix (exit 1), not a usage error. */

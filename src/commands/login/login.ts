@@ -62,7 +62,10 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<LoginR
     () => undefined,
   );
   const workspaces = await client.workspaces(self.organizationId);
-  const workspace = await chooseWorkspace(ctx, workspaces, opts.workspaceId);
+  // A re-login (e.g. a CI job rotating its token) keeps the workspace chosen before, if it is still there.
+  const previous = settings.context(endpoint.domain);
+  const kept = previous?.organizationId === self.organizationId ? previous.workspaceId : undefined;
+  const workspace = await chooseWorkspace(ctx, workspaces, opts.workspaceId, kept);
 
   const stored = await (await ctx.credentials()).set(endpoint.domain, token);
   await settings.saveContext(
@@ -107,9 +110,15 @@ async function readToken(ctx: Context, opts: LoginOptions, apiUrl: string): Prom
   return fromDevice ?? ctx.prompter.secret('API token', { flag });
 }
 
-async function chooseWorkspace(ctx: Context, workspaces: Workspace[], wanted: string | undefined): Promise<Workspace | undefined> {
+async function chooseWorkspace(
+  ctx: Context,
+  workspaces: Workspace[],
+  wanted: string | undefined,
+  previous: string | undefined,
+): Promise<Workspace | undefined> {
   if (wanted) return findByIdOrName(workspaces, wanted, 'workspace');
   if (workspaces.length === 1) return workspaces[0];
-  if (workspaces.length === 0 || !ctx.prompter.canPrompt) return undefined;
+  if (workspaces.length === 0) return undefined;
+  if (!ctx.prompter.canPrompt) return workspaces.find((w) => w.id === previous);
   return promptForItem(ctx, workspaces, 'Workspace', '--workspace-id');
 }

@@ -35,9 +35,13 @@ export function registerObjectExport(parent: Command, ctx: Context): void {
     .option('-e, --env-file <file>', 'with --env-export: the file to write (default: dev.env_file, .env)')
     .addOption(new Option('--serialization <format>', 'with --env-export: connection values as Airflow URIs or JSON').choices(['uri', 'json']).default('uri'));
   addTargetFlags(command);
-  command.action(async (opts: ObjectExportOptions & { env?: string; envFile?: string }) => {
+  command.action(async (opts: ObjectExportOptions & { env?: string; envFile?: string }, self: Command) => {
     if (opts.envExport && opts.settingsFile) throw new UsageError('--settings-file and --env-export are mutually exclusive; pass one');
     if (!opts.envExport && opts.envFile) throw new UsageError('--env-file goes with --env-export');
+    // --serialization has a default, so only a value given on the command line says it was asked for.
+    if (!opts.envExport && self.getOptionValueSource('serialization') === 'cli') {
+      throw new UsageError('--serialization goes with --env-export (the settings file has one form)');
+    }
     if (opts.envExport && opts.pools && !opts.connections && !opts.variables) {
       throw new UsageError('a .env file has no form for pools; export them to the settings file (drop --env-export)');
     }
@@ -96,6 +100,7 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
       throw new UserError(`${(err as Error).message}; nothing was written`);
     }
     await writeExport(file, text, ctx.cwd);
+    if ((opts.serialization ?? 'uri') === 'uri') warnDescriptionsDropped(ctx, connections, 'a connection URI has no description; --serialization json keeps it');
     if (pools.length > 0) ctx.io.err(`note: ${pools.length} pool${pools.length === 1 ? '' : 's'} not exported: a .env file has no form for pools (use the settings file)\n`);
     result = { file: displayPath(file, ctx.cwd), format: 'env', connections: connections.length, variables: variables.length, pools: 0 };
   } else {
@@ -109,6 +114,7 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
       throw new UserError(`${(err as Error).message} (${displayPath(file, ctx.cwd)}); nothing was written`);
     }
     await writeExport(file, text, ctx.cwd);
+    warnDescriptionsDropped(ctx, connections, 'the settings file has no field for it; --env-export --serialization json keeps it');
     result = { file: displayPath(file, ctx.cwd), format: 'settings', connections: connections.length, variables: variables.length, pools: pools.length };
   }
   if (ctx.globals.json) ctx.io.out(JSON.stringify(result, null, 2) + '\n');
@@ -123,6 +129,15 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
     ctx.io.err(`Exported ${parts.join(', ')} to ${result.file} (mode 0600)\n`);
   }
   return result;
+}
+
+/** One warning naming the connections whose description the chosen format could not hold. */
+function warnDescriptionsDropped(ctx: Context, connections: AirflowConnection[], why: string): void {
+  const dropped = connections.filter((c) => typeof c.description === 'string' && c.description !== '').map((c) => c.conn_id);
+  if (dropped.length === 0) return;
+  const shown = dropped.length > 10 ? `${dropped.slice(0, 10).join(', ')} and ${dropped.length - 10} more` : dropped.join(', ');
+  const n = dropped.length === 1 ? '1 connection' : `${dropped.length} connections`;
+  ctx.log.warn(`the description of ${n} was not exported (${shown}): ${why}`);
 }
 
 /** The file being merged into, or undefined when it does not exist yet; a path that cannot be read is a user error. */
