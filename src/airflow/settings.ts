@@ -313,13 +313,11 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
         ...r.loc(values.get('conn_uri')![1]),
       });
     }
-    if (!fields.conn_type) {
-      r.problem('connection', connId, 'conn_type', 'conn_type or conn_uri is required', line);
-      return undefined;
-    }
+    // Reported, and the other fields still checked: every problem of the entry is listed at once.
+    if (!fields.conn_type) r.problem('connection', connId, 'conn_type', 'conn_type or conn_uri is required', line);
     connection = {
       conn_id: connId,
-      conn_type: fields.conn_type,
+      conn_type: fields.conn_type ?? '',
       host: fields.host,
       login: fields.login,
       password: fields.password,
@@ -335,7 +333,7 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
     .map((p) => locateField(p, values, fromUri ? 'conn_uri' : undefined))
     .filter((p) => !reported.has(p.field));
   r.problems.push(...found);
-  return found.length === 0 && !broken ? { connection, line } : undefined;
+  return found.length === 0 && !broken && connection.conn_type ? { connection, line } : undefined;
 }
 
 function readVariable(r: Reader, item: YAMLMap): SettingsVariable | undefined {

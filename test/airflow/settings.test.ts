@@ -107,6 +107,13 @@ describe('airflow_settings.yaml reader', () => {
     expect(r.problems.find((p) => p.field === 'conn_hots')!.message).toContain('unknown key');
   });
 
+  it('lists every problem of an entry at once, a missing conn_type with the others', () => {
+    const text = ['airflow:', '  connections:', '    - conn_id: ok_one', '      conn_type: ""', '      conn_port: 70000', '      conn_host: ' + 'h'.repeat(501), ''].join('\n');
+    const r = readSettingsFile(text, { file: 's.yaml' });
+    expect(r.problems.map((p) => [p.line, p.field])).toEqual([[3, 'conn_type'], [6, 'conn_host'], [5, 'conn_port']]);
+    expect(r.connections).toEqual([]);
+  });
+
   it('says what is wrong with an extra once, whatever the conn_id holds', () => {
     for (const id of ['plain', 'with space', 'a:b']) {
       const r = readSettingsFile(`airflow:\n  connections:\n    - conn_id: "${id}"\n      conn_type: http\n      conn_extra: "not json"\n`);
