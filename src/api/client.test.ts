@@ -72,7 +72,16 @@ describe('ApiClient', () => {
     const error = await client(server.url).listEnvironmentObjects('org123', { workspaceId: 'w', showSecrets: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as Error).message).toMatch(/ask an organization owner to enable/);
-    expect((error as Error).message).toContain('org123');
+    expect((error as Error).message).toContain('envmgr server admin set organization --organization-id org123 --secrets-fetching');
+    expect((error as Error).message).not.toMatch(/run without showing secrets/);
+  });
+
+  it('says what to do about a role too low for showSecrets', async () => {
+    server = await startScriptedServer((_r, _i, res) =>
+      sendJson(res, 403, { message: 'showSecrets requires WORKSPACE_AUTHOR (or higher) on workspace w', requestId: 'r', statusCode: 403 }),
+    );
+    const error = await client(server.url).listEnvironmentObjects('org123', { workspaceId: 'w', showSecrets: true }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^showSecrets requires WORKSPACE_AUTHOR \(or higher\) on workspace w: ask an owner of the workspace for that role/);
   });
 
   it('reports field errors', async () => {

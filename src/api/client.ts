@@ -335,7 +335,11 @@ export class ApiClient {
     const forbidden = status === 403 ? SHOW_SECRETS_FORBIDDEN.exec(message) : null;
     if (forbidden) {
       return new ApiError(status, message, requestId, fieldErrors,
-        `${message}: Environment Secrets Fetching is turned off for organization ${forbidden[1]}; ask an organization owner to enable it, or run without showing secrets`);
+        `${message}: Environment Secrets Fetching is turned off for organization ${forbidden[1]}; ask an organization owner to enable it ` +
+          `(on a self-hosted server: envmgr server admin set organization --organization-id ${forbidden[1]} --secrets-fetching)`);
+    }
+    if (status === 403 && /^showSecrets requires /.test(message)) {
+      return new ApiError(status, message, requestId, fieldErrors, `${message}: ask an owner of the workspace for that role, or use a token that has it`);
     }
     if (status === 429) {
       return new ApiError(status, message, requestId, fieldErrors, `${ApiError.describe(status, message, requestId, fieldErrors)}; rate limited, try again${retryAfter ? ` after ${retryAfter} s` : ' later'}`);
