@@ -102,7 +102,7 @@ export class Context {
 
   config(): Promise<Settings> {
     this.settings ??= import('../config/settings.js').then(async ({ Settings }) => {
-      const settings = await Settings.load({ env: this.env, cwd: this.cwd, homeDir: this.homeDir });
+      const settings = await Settings.load({ env: this.env, cwd: this.cwd, homeDir: this.homeDir, warn: (message) => this.log.warn(message) });
       this.log.debug(`config: global ${settings.globalFile}, project ${settings.projectDir ? settings.projectFile : '(none)'}`);
       return settings;
     });

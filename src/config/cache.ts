@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { holdsUrlPassword } from '../sync/db-url.js';
 import { writeFileAtomic } from './files.js';
 
@@ -7,10 +7,25 @@ interface Entry {
   /** The text the entry was parsed from: the entry is valid for that text only. */
   text: string;
   data: Record<string, unknown>;
+  /** The line of each key in `text`. */
+  lines: Record<string, number>;
+  /** When the entry was last stored or read (ms since the epoch; a read refreshes it at most once per USE_STEP_MS). */
+  used: number;
+}
+
+export interface CachedConfig {
+  data: Record<string, unknown>;
+  lines: Record<string, number>;
 }
 
 /** The format this version writes; a cache of another one is replaced (an older one may hold a password). */
-const VERSION = 2;
+const VERSION = 3;
+
+/** How many files the cache remembers: the most recently used ones (a project visited once is forgotten in time). */
+export const MAX_ENTRIES = 64;
+
+/** A read marks its entry used again only when that is older than this, so that a read seldom costs a write. */
+const USE_STEP_MS = 3_600_000;
 
 /** Whether any string in a parsed config file holds a URL with a password (as dev.db_url may). */
 function holdsPassword(value: unknown): boolean {
@@ -35,12 +50,18 @@ export class ParsedConfigCache {
     this.path = join(home, 'cache', 'config-parsed.json');
   }
 
-  get(file: string, text: string): Record<string, unknown> | undefined {
+  get(file: string, text: string): CachedConfig | undefined {
     const entry = this.load()[file];
-    return entry && entry.text === text ? structuredClone(entry.data) : undefined;
+    if (!entry || entry.text !== text) return undefined;
+    const now = Date.now();
+    if (!(now - entry.used < USE_STEP_MS)) {
+      entry.used = now;
+      this.dirty = true;
+    }
+    return { data: structuredClone(entry.data), lines: { ...entry.lines } };
   }
 
-  put(file: string, text: string, data: Record<string, unknown>): void {
+  put(file: string, text: string, data: Record<string, unknown>, lines: Record<string, number> = {}): void {
     const entries = this.load();
     if (holdsPassword(data)) {
       if (file in entries) {
@@ -49,13 +70,22 @@ export class ParsedConfigCache {
       }
       return;
     }
-    entries[file] = { text, data: structuredClone(data) };
+    entries[file] = { text, data: structuredClone(data), lines: { ...lines }, used: Date.now() };
     this.dirty = true;
   }
 
+  /**
+   * Writes the cache when anything changed. Entries of files that no longer exist are dropped then (a deleted
+   * project's config text is not kept), and only the MAX_ENTRIES most recently used are kept.
+   */
   async save(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
+    const kept = Object.entries(this.load())
+      .filter(([file]) => existsSync(file))
+      .sort(([, a], [, b]) => (b.used || 0) - (a.used || 0))
+      .slice(0, MAX_ENTRIES);
+    this.entries = Object.fromEntries(kept);
     try {
       await writeFileAtomic(this.path, JSON.stringify({ version: VERSION, entries: this.entries }));
     } catch {

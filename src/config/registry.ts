@@ -59,14 +59,14 @@ export function envVarFor(key: string): string {
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
 
-/** Checks a value against its key's type; returns the problem, or undefined when the value is fine. */
-export function checkValue(def: SettingDefinition, value: string): string | undefined {
-  if (def.allowed && !def.allowed.includes(value)) {
-    return `invalid value "${value}" for ${def.key}; valid values: ${def.allowed.join(', ')}`;
-  }
-  if (def.type === 'duration' && !DURATION.test(value)) {
-    return `invalid value "${value}" for ${def.key}; use a number with a unit: 500ms, 30s, 5m, 1h`;
-  }
+/**
+ * Checks a value against its key's type; returns the problem, or undefined when the value is fine. `from` names
+ * where the value was read (an environment variable, a file and line), for a value the user did not just type.
+ */
+export function checkValue(def: SettingDefinition, value: string, from?: string): string | undefined {
+  const what = `invalid value "${value}" for ${def.key}${from ? ` (from ${from})` : ''}`;
+  if (def.allowed && !def.allowed.includes(value)) return `${what}; valid values: ${def.allowed.join(', ')}`;
+  if (def.type === 'duration' && !DURATION.test(value)) return `${what}; use a number with a unit: 500ms, 30s, 5m, 1h`;
   return undefined;
 }
 

@@ -27,6 +27,8 @@ export interface SettingsOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
   homeDir: string;
+  /** Told about what a config file holds that envmgr does not know (an unknown key): ignored, but said. */
+  warn?: (message: string) => void;
 }
 
 type Yaml = typeof import('yaml');
@@ -41,6 +43,8 @@ interface ConfigFile {
   path: string;
   text: string;
   data: Plain;
+  /** The line of each key (dotted path) in `text`, for messages about a value. */
+  lines: Record<string, number>;
   doc?: Document;
 }
 
@@ -66,6 +70,10 @@ export class Settings {
     const global = await loadFile(join(home, 'config.yaml'), cache);
     const project = projectDir ? await loadFile(join(projectDir, '.envmgr', 'config.yaml'), cache) : undefined;
     await cache.save();
+    if (opts.warn) {
+      for (const message of unknownKeys(global, true)) opts.warn(message);
+      if (project) for (const message of unknownKeys(project, false)) opts.warn(message);
+    }
     return new Settings(opts.env, home, opts.cwd, projectDir, cache, global, project);
   }
 
@@ -93,14 +101,24 @@ export class Settings {
     return { key, value: undefined, source: 'unset' };
   }
 
-  /** A boolean key; a value outside true/false (e.g. from the environment) is an error naming where it came from. */
-  bool(key: string, flag?: boolean): boolean {
+  /**
+   * Resolves a key for a command that uses its value, checked against the registry (`allowed`, booleans,
+   * durations): a value outside them, from the environment or a file edited by hand, is an error naming the key,
+   * the value, where it came from (the variable, or the file and line) and the valid values. `resolve` alone does
+   * not check, so that `config list|set|unset` still work, and can repair, with a bad value in place.
+   */
+  checked(key: string, flag?: string | boolean | null): ResolvedSetting {
     const resolved = this.resolve(key, flag);
-    if (resolved.value === undefined) return false;
-    const text = resolved.value.toLowerCase();
-    if (['true', '1', 'yes'].includes(text)) return true;
-    if (['false', '0', 'no'].includes(text)) return false;
-    throw new UserError(`invalid value "${resolved.value}" for ${key} (from ${resolved.origin ?? resolved.source}); use true or false`);
+    if (resolved.value === undefined || resolved.source === 'default') return resolved;
+    const problem = checkValue(this.definition(key), resolved.value, this.whence(resolved));
+    // A bad flag value is a usage error (exit 2); a bad value in a file or the environment is not.
+    if (problem) throw resolved.source === 'flag' ? new UsageError(problem) : new UserError(problem);
+    return resolved;
+  }
+
+  /** A boolean key: exactly `true` or `false` (as `config set` accepts), else an error naming where it came from. */
+  bool(key: string, flag?: boolean): boolean {
+    return this.checked(key, flag).value === 'true';
   }
 
   /** A duration key in milliseconds. */
@@ -111,8 +129,16 @@ export class Settings {
     } catch {
       // A bad flag value is a usage error (exit 2); a bad value in a file or the environment is not.
       const Failure = resolved.source === 'flag' ? UsageError : UserError;
-      throw new Failure(`invalid duration "${resolved.value}" for ${key} (from ${resolved.origin ?? resolved.source}); use e.g. 30s or 5m`);
+      throw new Failure(`invalid duration "${resolved.value}" for ${key} (from ${this.whence(resolved)}); use e.g. 30s or 5m`);
     }
+  }
+
+  /** Where a resolved value was read, for messages: the variable, the file with the key's line, or the flag. */
+  private whence(resolved: ResolvedSetting): string {
+    const file = resolved.source === 'project' ? this.project : resolved.source === 'global' ? this.global : undefined;
+    const line = file?.lines[resolved.key];
+    if (file) return line ? `${file.path}:${line}` : file.path;
+    return resolved.origin ?? resolved.source;
   }
 
   list(): ResolvedSetting[] {
@@ -139,7 +165,7 @@ export class Settings {
       if (resolve(this.projectFile) === resolve(this.global.path)) {
         throw new UsageError(`no project here: ${this.projectFile} is the global file; run this in your project's directory, or pass -g`);
       }
-      this.project = { path: this.projectFile, text: '', data: {} };
+      this.project = { path: this.projectFile, text: '', data: {}, lines: {} };
     }
     const file = where === 'global' ? this.global : this.project!;
     await this.edit(file, (doc) => doc.setIn(key.split('.'), typed));
@@ -200,36 +226,81 @@ export class Settings {
   /** Applies a change to the file's YAML document (comments kept) and writes it atomically, 0600. */
   private async edit(file: ConfigFile, change: (doc: Document) => void): Promise<void> {
     const yaml = await import('yaml');
-    file.doc ??= parseDocument(yaml, file.path, file.text);
+    file.doc ??= parseDocument(yaml, file.path, file.text).doc;
     change(file.doc);
     file.text = file.doc.toString();
     file.data = plainOf(file.doc);
+    // The written text's own lines (the document keeps the positions of the text it was parsed from).
+    file.lines = parseDocument(yaml, file.path, file.text).lines;
     await writeFileAtomic(file.path, file.text);
-    this.cache.put(file.path, file.text, file.data);
+    this.cache.put(file.path, file.text, file.data, file.lines);
     await this.cache.save();
   }
 }
 
 async function loadFile(path: string, cache: ParsedConfigCache): Promise<ConfigFile> {
   const text = (await readOptional(path)) ?? '';
-  if (text.trim() === '') return { path, text, data: {} };
+  if (text.trim() === '') return { path, text, data: {}, lines: {} };
   const cached = cache.get(path, text);
-  if (cached) return { path, text, data: cached };
-  const doc = parseDocument(await import('yaml'), path, text);
+  if (cached) return { path, text, data: cached.data, lines: cached.lines };
+  const { doc, lines } = parseDocument(await import('yaml'), path, text);
   const data = plainOf(doc);
-  cache.put(path, text, data);
-  return { path, text, data, doc };
+  cache.put(path, text, data, lines);
+  return { path, text, data, lines, doc };
 }
 
-function parseDocument(yaml: Yaml, path: string, text: string): Document {
-  const doc = yaml.parseDocument(text);
+function parseDocument(yaml: Yaml, path: string, text: string): { doc: Document; lines: Record<string, number> } {
+  const lineCounter = new yaml.LineCounter();
+  const doc = yaml.parseDocument(text, { lineCounter });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0]?.line;
     throw new UserError(`cannot read ${path}${line ? ` (line ${line})` : ''}: ${first.message.split('\n')[0]}; fix or remove the file`);
   }
   if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
-  return doc;
+  const lines: Record<string, number> = {};
+  const walk = (node: unknown, prefix: string) => {
+    if (!yaml.isMap(node)) return;
+    for (const pair of node.items) {
+      const name = yaml.isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (name === undefined) continue;
+      const key = prefix + name;
+      const start = yaml.isNode(pair.key) ? pair.key.range?.[0] : undefined;
+      if (start !== undefined && !(key in lines)) lines[key] = lineCounter.linePos(start).line;
+      walk(pair.value, key + '.');
+    }
+  };
+  walk(doc.contents, '');
+  return { doc, lines };
+}
+
+/** The groups registry keys are in (`dev` for `dev.db_url`): a mapping there is walked, not an unknown key. */
+const GROUPS = new Set(SETTINGS.flatMap((s) => s.key.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
+
+/**
+ * Warnings for what a config file holds that no command reads: an unknown key (a typo such as `dev.perfer`), or a
+ * key whose value has the wrong shape (a list for `dev.prefer`, a single value where `dev:` holds keys). The global
+ * file also holds the login contexts (`context`, `contexts`), which are envmgr's own.
+ */
+function unknownKeys(file: ConfigFile, isGlobal: boolean): string[] {
+  const warnings: string[] = [];
+  const at = (key: string) => `${file.path}${file.lines[key] ? `:${file.lines[key]}` : ''}`;
+  const walk = (value: Plain, prefix: string) => {
+    for (const [name, child] of Object.entries(value)) {
+      const key = prefix + name;
+      const isObject = child !== null && typeof child === 'object';
+      if (findSetting(key)) {
+        if (isObject) warnings.push(`${at(key)}: ${key} must be a single value, not ${Array.isArray(child) ? 'a list' : 'a mapping'}; it is ignored`);
+      } else if (GROUPS.has(key)) {
+        if (isObject && !Array.isArray(child)) walk(child as Plain, key + '.');
+        else if (child !== null) warnings.push(`${at(key)}: ${key} holds keys (such as ${SETTINGS.find((s) => s.key.startsWith(key + '.'))!.key}), not a value; it is ignored`);
+      } else if (!(isGlobal && prefix === '' && (name === 'context' || name === 'contexts'))) {
+        warnings.push(`${at(key)}: unknown config key "${key}" is ignored; envmgr config list shows the valid keys`);
+      }
+    }
+  };
+  walk(file.data, '');
+  return warnings;
 }
 
 function plainOf(doc: Document): Plain {

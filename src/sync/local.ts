@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { ValidationProblem } from '../airflow/model.js';
 import { UserError } from '../cli/errors.js';
 import type { AirflowVariant } from '../airflow/uri.js';
-import { ENV_FILE_SOURCE, SETTINGS_SOURCE, type DesiredObject } from './sources.js';
+import { ENV_FILE_SOURCE, fileSource, SETTINGS_SOURCE, type DesiredObject } from './sources.js';
 
 export interface LocalSource {
   /** The file as named in messages (relative to the working directory when inside it). */
   file: string;
+  /** The label its objects are recorded with in the sync state (see fileSource): what `--prune` may delete. */
+  source: string;
   exists: boolean;
   desired: DesiredObject[];
   problems: ValidationProblem[];
@@ -53,8 +55,9 @@ export async function readSettingsSource(
   opts: { cwd: string; required: boolean; airflow?: AirflowVariant; kinds?: ReadonlySet<DesiredObject['kind']> },
 ): Promise<LocalSource> {
   const file = displayPath(path, opts.cwd);
+  const source = fileSource(SETTINGS_SOURCE, resolve(opts.cwd, path));
   const text = await readText(path, opts.required, 'settings file');
-  if (text === undefined) return { file, exists: false, desired: [], problems: [], warnings: [] };
+  if (text === undefined) return { file, source, exists: false, desired: [], problems: [], warnings: [] };
   const { readSettingsFile } = await import('../airflow/settings.js');
   const parsed = readSettingsFile(text, { file, ...(opts.airflow ? { airflow: opts.airflow } : {}) });
   const want = (kind: DesiredObject['kind']) => !opts.kinds || opts.kinds.has(kind);
@@ -62,22 +65,22 @@ export async function readSettingsSource(
   const origin = (line: number) => `${file}:${line}`;
   if (want('connection')) {
     for (const c of parsed.connections) {
-      desired.push({ kind: 'connection', key: c.connection.conn_id, source: SETTINGS_SOURCE, origin: origin(c.line), location: { file, line: c.line }, object: c.connection });
+      desired.push({ kind: 'connection', key: c.connection.conn_id, source, origin: origin(c.line), location: { file, line: c.line }, object: c.connection });
     }
   }
   if (want('variable')) {
     for (const v of parsed.variables) {
-      desired.push({ kind: 'variable', key: v.variable.key, source: SETTINGS_SOURCE, origin: origin(v.line), location: { file, line: v.line }, object: v.variable });
+      desired.push({ kind: 'variable', key: v.variable.key, source, origin: origin(v.line), location: { file, line: v.line }, object: v.variable });
     }
   }
   if (want('pool')) {
     for (const p of parsed.pools) {
-      desired.push({ kind: 'pool', key: p.pool.name, source: SETTINGS_SOURCE, origin: origin(p.line), location: { file, line: p.line }, object: p.pool });
+      desired.push({ kind: 'pool', key: p.pool.name, source, origin: origin(p.line), location: { file, line: p.line }, object: p.pool });
     }
   }
   // Problems in entries of a kind that is not read (object import -c/-v/-p) are not this command's; the file's own are.
   const problems = parsed.problems.filter((p) => p.kind === null || want(p.kind));
-  return { file, exists: true, desired: dedupe(desired, problems), problems, warnings: parsed.warnings };
+  return { file, source, exists: true, desired: dedupe(desired, problems), problems, warnings: parsed.warnings };
 }
 
 /** The same key twice in one file is a problem (Airflow's own importers would silently keep one of them). */
@@ -102,6 +105,7 @@ export async function readEnvFileSource(
   opts: { cwd: string; airflow?: AirflowVariant; kinds?: ReadonlySet<DesiredObject['kind']> },
 ): Promise<LocalSource> {
   const file = displayPath(path, opts.cwd);
+  const source = fileSource(ENV_FILE_SOURCE, resolve(opts.cwd, path));
   const text = await readText(path, true, '.env file');
   const { readAirflowEnvFile } = await import('../airflow/envfile.js');
   const parsed = readAirflowEnvFile(text ?? '', { file, ...(opts.airflow ? { airflow: opts.airflow } : {}) });
@@ -110,15 +114,15 @@ export async function readEnvFileSource(
   const problems = parsed.problems.filter((p) => p.kind === null || want(p.kind));
   if (want('connection')) {
     for (const c of parsed.connections) {
-      desired.push({ kind: 'connection', key: c.connection.conn_id, source: ENV_FILE_SOURCE, origin: `${file}:${c.line}`, location: { file, line: c.line }, object: c.connection });
+      desired.push({ kind: 'connection', key: c.connection.conn_id, source, origin: `${file}:${c.line}`, location: { file, line: c.line }, object: c.connection });
     }
   }
   if (want('variable')) {
     for (const v of parsed.variables) {
-      desired.push({ kind: 'variable', key: v.variable.key, source: ENV_FILE_SOURCE, origin: `${file}:${v.line}`, location: { file, line: v.line }, object: v.variable });
+      desired.push({ kind: 'variable', key: v.variable.key, source, origin: `${file}:${v.line}`, location: { file, line: v.line }, object: v.variable });
     }
   }
-  return { file, exists: true, desired: dedupe(desired, problems), problems, warnings: [] };
+  return { file, source, exists: true, desired: dedupe(desired, problems), problems, warnings: [] };
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { AirflowObjectKind, ValidationProblem } from '../airflow/model.js';
 import { formatProblem } from '../airflow/validate.js';
 import type { Context } from '../cli/context.js';
+import { UserError } from '../cli/errors.js';
 import { printTable } from '../cli/table.js';
 import type { PlanEntry, SyncPlan } from '../metadb/plan.js';
-import { ENV_FILE_SOURCE, REMOTE_SOURCE, SETTINGS_SOURCE, type DesiredObject, type RuntimeShadow, type ShadowedObject } from './sources.js';
+import { displayPath } from './local.js';
+import { ENV_FILE_SOURCE, parseFileSource, REMOTE_SOURCE, SETTINGS_SOURCE, type DesiredObject, type RuntimeShadow, type ShadowedObject } from './sources.js';
 
 export interface ReportRow {
   key: string;
@@ -27,7 +29,7 @@ export interface SyncReport {
 }
 
 /** Joins the plan (keys and actions, never values) with the origins of the desired objects. */
-export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): ReportRow[] {
+export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[], cwd = process.cwd()): ReportRow[] {
   // Maps per kind keyed by the plain key, rows built field by field: this runs for every object of a sync.
   const origins: Record<AirflowObjectKind, Map<string, string>> = { connection: new Map(), variable: new Map(), pool: new Map() };
   for (const d of desired) origins[d.kind].set(d.key, d.origin);
@@ -37,7 +39,7 @@ export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[]): R
     const row: ReportRow = {
       key: e.key,
       type: e.kind,
-      source: origins[e.kind].get(e.key) ?? (e.action === 'delete' ? `no longer in ${sourceWords(e.source)}` : sourceWords(e.source)),
+      source: origins[e.kind].get(e.key) ?? (e.action === 'delete' ? `no longer in ${sourceWords(e.source, cwd)}` : sourceWords(e.source, cwd)),
       action: e.action,
     };
     if (e.changedFields && e.changedFields.length > 0) row.fields = e.changedFields;
@@ -54,13 +56,15 @@ const SOURCE_WORDS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** The sync state's source labels in the report's words (a pruned row has no origin of its own to show). */
-function sourceWords(source: string): string {
+function sourceWords(source: string, cwd: string): string {
+  const file = parseFileSource(source);
+  if (file) return `${file.family === SETTINGS_SOURCE ? 'the settings file' : 'the imported .env file'} ${displayPath(file.path, cwd)}`;
   return SOURCE_WORDS.get(source) ?? source;
 }
 
 const ACTION_ORDER: PlanEntry['action'][] = ['create', 'update', 'delete', 'conflict', 'unchanged'];
 
-/** Prints the report: the table on stdout (or JSON with --json), warnings (always) and counts on stderr. */
+/** Prints the report: the table and the counts at its end on stdout (or JSON with --json), warnings (always) on stderr. */
 export function printSyncReport(ctx: Context, report: SyncReport, conflictHint = 'left as it is (use --overwrite to replace it)'): void {
   const { io } = ctx;
   for (const s of report.shadowed) {
@@ -94,7 +98,56 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
     return report.dryRun ? `${n} to ${a}` : `${n} ${verbPast(a)}`;
   });
   const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid ${report.dryRun ? 'to skip' : 'skipped'}` : '';
-  io.err(`${report.dryRun ? 'Dry run (nothing written): ' : ''}${counts.join(', ') || 'nothing to do'}${invalid}\n`);
+  // The counts are the result (DESIGN §7 "counts at the end"): on stdout with the table, for a script capturing it.
+  io.out(`${report.dryRun ? 'Dry run (nothing written): ' : ''}${counts.join(', ') || 'nothing to do'}${invalid}\n`);
+}
+
+/**
+ * A sync that stopped: `invalid` holds the problems found in the sources (none when it stopped for another reason,
+ * a wrong Fernet key say), and `reported` says whether the report was printed before it stopped (conflicts left,
+ * objects skipped with --skip-invalid): then --json has printed its document already.
+ */
+export class SyncError extends UserError {
+  constructor(
+    message: string,
+    readonly invalid: readonly ValidationProblem[],
+    readonly reported = false,
+  ) {
+    super(message);
+    this.name = 'SyncError';
+  }
+}
+
+/** What `--json` prints when a sync stops before its report: the error, the problems, and that nothing was written. */
+export interface SyncFailureReport {
+  error: string;
+  written: false;
+  dryRun: boolean;
+  invalid: ValidationProblem[];
+}
+
+/**
+ * Runs a sync command (dev start, object import) so that with `--json` it prints one JSON document on stdout however
+ * it ends: its report, or, when it stops before one (invalid sources, a bad Fernet key, a database that cannot be
+ * reached), a SyncFailureReport. The error itself still goes to stderr and sets the exit code, as without --json.
+ * Nothing is written before the report: the sync is one transaction, rolled back on any failure.
+ */
+export async function withJsonFailureReport<T>(ctx: Context, dryRun: boolean, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (ctx.globals.json && !(err instanceof SyncError && err.reported)) {
+      const failure: SyncFailureReport = {
+        error: err instanceof Error ? err.message : String(err),
+        written: false,
+        dryRun,
+        invalid: err instanceof SyncError ? [...err.invalid] : [],
+      };
+      // The messages name files, lines, keys and fields, never a value; redact() also drops any registered secret.
+      ctx.io.out(ctx.log.redact(JSON.stringify(failure, null, 2)) + '\n');
+    }
+    throw err;
+  }
 }
 
 function verbPast(action: 'create' | 'update' | 'delete'): string {

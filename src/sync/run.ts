@@ -1,8 +1,7 @@
 import type { ValidationProblem } from '../airflow/model.js';
 import { validateConnection, validatePool, validateVariable } from '../airflow/validate.js';
 import type { Context } from '../cli/context.js';
-import { UserError } from '../cli/errors.js';
-import { printProblems, printSyncReport, reportRows, type SyncReport } from './report.js';
+import { printProblems, printSyncReport, reportRows, SyncError, type SyncReport } from './report.js';
 import type { DesiredObject, RuntimeShadow, ShadowedObject } from './sources.js';
 import type { OpenTarget } from './target.js';
 
@@ -55,9 +54,10 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
     if (sources.problems.length > 0) {
       printProblems(ctx, sources.problems);
       if (!req.skipInvalid) {
-        throw new UserError(
+        throw new SyncError(
           `${sources.problems.length} problem${sources.problems.length === 1 ? '' : 's'} in the sources; nothing was written. ` +
             'Fix them, or pass --skip-invalid to write the valid objects',
+          sources.problems,
         );
       }
     }
@@ -83,20 +83,23 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
     outcome = await run(req.dryRun || req.failOnConflict === true);
     if (req.failOnConflict && outcome.plan.counts.conflict > 0) {
       const keys = outcome.plan.entries.filter((e) => e.action === 'conflict').map((e) => `${e.kind} ${e.key}`);
-      throw new UserError(`${keys.length} object${keys.length === 1 ? ' already exists' : 's already exist'} (${keys.join(', ')}); nothing was written (--on-conflict fail). Use --on-conflict overwrite or skip`);
+      throw new SyncError(
+        `${keys.length} object${keys.length === 1 ? ' already exists' : 's already exist'} (${keys.join(', ')}); nothing was written (--on-conflict fail). Use --on-conflict overwrite or skip`,
+        (await checked).problems,
+      );
     }
     if (req.failOnConflict && !req.dryRun) outcome = await run(false);
   } catch (err) {
     // A source that failed (a fetch, invalid objects) explains more than what the database said meanwhile.
-    await checked;
+    const { problems } = await checked;
     // The metadb message already says which key to pass; repeating that advice made the line say it twice.
-    if (err instanceof FernetMismatchError) throw new UserError(`${err.message}; nothing was written`);
+    if (err instanceof FernetMismatchError) throw new SyncError(`${err.message}; nothing was written`, problems);
     throw err;
   }
   const sources = await checked;
   const report: SyncReport = {
     dryRun: req.dryRun,
-    rows: reportRows(outcome.plan, sources.desired),
+    rows: reportRows(outcome.plan, sources.desired, ctx.cwd),
     counts: { ...outcome.plan.counts },
     shadowed: sources.shadowed,
     runtimeShadows: sources.runtimeShadows,
@@ -112,7 +115,7 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
       ...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? '' : 's'} left unresolved (use --overwrite to replace local rows that envmgr did not write or that changed since it wrote them)`] : []),
       ...(sources.problems.length > 0 ? [`${sources.problems.length} invalid object${sources.problems.length === 1 ? '' : 's'} skipped`] : []),
     ];
-    throw new UserError(parts.join('; '));
+    throw new SyncError(parts.join('; '), sources.problems, true);
   }
   return report;
 }

@@ -9,9 +9,29 @@ export type DesiredObject =
   | { kind: 'variable'; key: string; source: string; origin: string; location?: SourceLocation; object: AirflowVariable }
   | { kind: 'pool'; key: string; source: string; origin: string; location?: SourceLocation; object: AirflowPool };
 
+/**
+ * The sync state's source labels. A settings file and an imported .env file are each their own source, named by
+ * their absolute path (`settings:/home/me/project/airflow_settings.yaml`), so that `--prune` from one file never
+ * deletes what another file wrote (another project's settings file on the same database, `object import -s other.yaml`).
+ * The bare labels are what envmgr recorded before (any settings file, any .env file): such entries are never pruned,
+ * as the file they came from is not known.
+ */
 export const SETTINGS_SOURCE = 'settings';
 export const ENV_FILE_SOURCE = 'env-file';
 export const REMOTE_SOURCE = 'remote';
+
+/** The source label of a settings file (or, with `ENV_FILE_SOURCE`, an imported .env file) at this absolute path. */
+export function fileSource(family: typeof SETTINGS_SOURCE | typeof ENV_FILE_SOURCE, absolutePath: string): string {
+  return `${family}:${absolutePath}`;
+}
+
+/** A file source label's family and path; undefined for other labels (the bare legacy ones included). */
+export function parseFileSource(label: string): { family: typeof SETTINGS_SOURCE | typeof ENV_FILE_SOURCE; path: string } | undefined {
+  for (const family of [SETTINGS_SOURCE, ENV_FILE_SOURCE] as const) {
+    if (label.startsWith(`${family}:`) && label.length > family.length + 1) return { family, path: label.slice(family.length + 1) };
+  }
+  return undefined;
+}
 
 /** The environment-object fields envmgr reads (API.md §Environment objects, wire names). */
 export interface RemoteEnvironmentObject {

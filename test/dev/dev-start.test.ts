@@ -170,7 +170,9 @@ describe('dev start against a real Environment Manager and metadata database', (
     // The counts line says what a run would do, not that anything was created.
     const dryText = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--dry-run']);
     expect(dryText.code, dryText.stderr).toBe(0);
-    expect(dryText.stderr).toMatch(/^Dry run \(nothing written\): 5 to create$/m);
+    // The counts are the result, at the end of the table on stdout (DESIGN §7); progress and warnings stay on stderr.
+    expect(dryText.stdout).toMatch(/^Dry run \(nothing written\): 5 to create\n$/m);
+    expect(dryText.stderr).not.toMatch(/to create/);
     expect(await sql(db, 'SELECT 1 FROM connection')).toEqual([]);
     expect(await sql(db, "SELECT to_regclass('envmgr_sync_state') AS t")).toEqual([{ t: null }]);
 
@@ -369,7 +371,7 @@ describe('dev start against a real Environment Manager and metadata database', (
     await dev.writeProjectFile('airflow_settings.yaml', ['airflow:', '  connections:', '    - conn_id: kept_conn', '      conn_type: http', ''].join('\n'));
     const pruned = await dev.cli(['dev', 'start', '--prune', ...target(db)]);
     expect(pruned.code, pruned.stderr).toBe(0);
-    expect(pruned.stdout).toMatch(/^p1\tpool\tno longer in the settings file\tdelete$/m);
+    expect(pruned.stdout).toMatch(/^p1\tpool\tno longer in the settings file airflow_settings\.yaml\tdelete$/m);
     expect(await pools()).toEqual([]);
 
     // A settings file that is gone was not read, so it says nothing either: its rows stay (a run from the wrong
@@ -378,6 +380,25 @@ describe('dev start against a real Environment Manager and metadata database', (
     const gone = await dev.cli(['dev', 'start', '--prune', ...target(db)]);
     expect(gone.code, gone.stderr).toBe(0);
     expect(await sql(db, "SELECT 1 FROM connection WHERE conn_id = 'kept_conn'")).toHaveLength(1);
+  });
+
+  it('--prune deletes only what the same settings file wrote: another file\'s rows on the same database stay', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const conn = (id: string) => ['airflow:', '  connections:', `    - conn_id: ${id}`, '      conn_type: http', ''].join('\n');
+    await dev.writeProjectFile('other.yaml', conn('from_other'));
+    await dev.writeProjectFile('airflow_settings.yaml', conn('from_main'));
+    expect((await dev.cli(['object', 'import', '-s', 'other.yaml', ...target(db)])).code).toBe(0);
+    expect((await dev.cli(['dev', 'start', ...target(db)])).code).toBe(0);
+    const ids = async () => (await sql<{ conn_id: string }>(db, 'SELECT conn_id FROM connection ORDER BY 1')).map((r) => r.conn_id);
+    expect(await ids()).toEqual(['from_main', 'from_other']);
+    // The project's settings file drops from_main: --prune deletes it, and not other.yaml's from_other.
+    await dev.writeProjectFile('airflow_settings.yaml', ['airflow:', '  connections: []', ''].join('\n'));
+    const pruned = await dev.cli(['dev', 'start', '--prune', ...target(db)]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/^from_main\tconnection\tno longer in the settings file airflow_settings\.yaml\tdelete$/m);
+    expect(pruned.stdout).not.toMatch(/from_other/);
+    expect(await ids()).toEqual(['from_other']);
   });
 
   it('refuses a .env named with --env that does not exist (its Fernet key would be silently dropped), writing nothing', async () => {

@@ -5,9 +5,9 @@ import type { Context } from '../../cli/context.js';
 import { shownValue } from '../../config/registry.js';
 import { UsageError, UserError } from '../../cli/errors.js';
 import { readSettingsSource, displayPath } from '../../sync/local.js';
-import type { SyncReport } from '../../sync/report.js';
+import { withJsonFailureReport, type SyncReport } from '../../sync/report.js';
 import {
-  desiredFromRemote, findRuntimeShadows, mergeSources, REMOTE_SOURCE, SETTINGS_SOURCE,
+  desiredFromRemote, findRuntimeShadows, mergeSources, REMOTE_SOURCE,
   type RemoteEnvironmentObject,
 } from '../../sync/sources.js';
 import { defaultSettingsFile, loadProject, openTarget, type OpenTarget, type TargetFlags } from '../../sync/target.js';
@@ -67,11 +67,19 @@ async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvi
   return [...connections, ...variables] as RemoteEnvironmentObject[];
 }
 
-export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
+/** With --json, a run that stops before its report still prints one JSON document (withJsonFailureReport). */
+export function runDevStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
+  return withJsonFailureReport(ctx, opts.dryRun === true, () => devStart(ctx, opts));
+}
+
+async function devStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
   const settings = await ctx.config();
+  // The keys with a fixed set of values are checked before anything runs: a typo in ENVMGR_DEV_PREFER or the config
+  // file is an error naming where it is, not a silent `local`.
+  const disabled = settings.bool('disable_env_objects');
+  const prefer = settings.checked('dev.prefer').value === 'remote' ? 'remote' : 'local';
   const project = await loadProject(ctx, opts.envFile);
 
-  const disabled = settings.bool('disable_env_objects');
   if (disabled && (opts.workspaceId || opts.deploymentId)) {
     // The advice must undo the setting where it was made: a project value overrides a global one, an env var both.
     const where = settings.resolve('disable_env_objects');
@@ -140,7 +148,7 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
         unprunable('the Environment Manager');
       }
     }
-    const pruneSources = [...(settingsPrunable ? [SETTINGS_SOURCE] : []), ...(remotePrunable ? [REMOTE_SOURCE] : [])];
+    const pruneSources = [...(settingsPrunable ? [local.source] : []), ...(remotePrunable ? [REMOTE_SOURCE] : [])];
 
     const sources = fetching.then(({ fetched, valid, problems }): SyncSources => {
       if (scope) {
@@ -155,7 +163,7 @@ export async function runDevStart(ctx: Context, opts: DevStartOptions): Promise<
                 'the Environment Manager is not read, syncing the settings file only\n',
         );
       }
-      const merged = mergeSources(local.desired, valid, settings.resolve('dev.prefer').value === 'remote' ? 'remote' : 'local');
+      const merged = mergeSources(local.desired, valid, prefer);
       return {
         desired: merged.desired,
         shadowed: merged.shadowed,

@@ -3,9 +3,9 @@ import { Option, type Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
 import { assertReadable, displayPath, readEnvFileSource, readSettingsSource } from '../../sync/local.js';
-import type { SyncReport } from '../../sync/report.js';
+import { withJsonFailureReport, type SyncReport } from '../../sync/report.js';
 import { runSync } from '../../sync/run.js';
-import { ENV_FILE_SOURCE, findRuntimeShadows, SETTINGS_SOURCE } from '../../sync/sources.js';
+import { findRuntimeShadows } from '../../sync/sources.js';
 import { defaultSettingsFile, loadProject, openTarget, type TargetFlags } from '../../sync/target.js';
 import { addKindFlags, addTargetFlags, selectedKinds, type KindFlags } from './kinds.js';
 
@@ -38,7 +38,12 @@ export function registerObjectImport(parent: Command, ctx: Context): void {
   });
 }
 
-export async function runObjectImport(ctx: Context, opts: ObjectImportOptions): Promise<SyncReport> {
+/** With --json, a run that stops before its report still prints one JSON document (withJsonFailureReport). */
+export function runObjectImport(ctx: Context, opts: ObjectImportOptions): Promise<SyncReport> {
+  return withJsonFailureReport(ctx, opts.dryRun === true, () => objectImport(ctx, opts));
+}
+
+async function objectImport(ctx: Context, opts: ObjectImportOptions): Promise<SyncReport> {
   const settings = await ctx.config();
   // The .env being imported reports its own problems, as errors; the project's is not warned about a second time.
   const project = await loadProject(ctx, opts.envFile, opts.envFileSource ? resolve(ctx.cwd, opts.envFileSource) : undefined);
@@ -65,7 +70,7 @@ export async function runObjectImport(ctx: Context, opts: ObjectImportOptions): 
       dryRun: opts.dryRun === true,
       prune: false,
       overwrite: onConflict === 'overwrite',
-      pruneSources: [opts.envFileSource ? ENV_FILE_SOURCE : SETTINGS_SOURCE],
+      pruneSources: [source.source],
       failOnConflict: onConflict === 'fail',
       conflictsAreExpected: onConflict === 'skip',
       conflictHint: onConflict === 'skip' ? 'skipped (--on-conflict skip)' : undefined,
