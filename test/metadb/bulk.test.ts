@@ -297,6 +297,37 @@ describe('bulk load of new rows', () => {
     }
   });
 
+  it('writes back a row it is about to update that is deleted meanwhile, and records it', async () => {
+    await syncAirflowDb(client, [conn('a', 'old-a'), conn('b', 'old-b'), conn('c', 'old-c')], { keys: KEY });
+    const other = await openClient(url);
+    try {
+      let statements: string[] = [];
+      const outcome = await syncAirflowDb(client, [conn('a', 'new-a'), conn('b', 'new-b'), conn('c', 'old-c')], {
+        keys: KEY,
+        beforeWrite: async () => {
+          // Airflow (which does not take envmgr's lock) deletes 'b' after envmgr read the table.
+          await other.query(`DELETE FROM connection WHERE conn_id = 'b'`);
+          statements = recordStatements(client);
+        },
+      });
+      delete (client as unknown as { query?: unknown }).query;
+      expect(outcome.plan.counts).toMatchObject({ update: 2, unchanged: 1 });
+      // The update by join found one row of two; the same staged rows were then upserted.
+      expect(statements.map((s) => /^\s*(UPDATE|INSERT INTO) ("\w+"\."\w+")/.exec(s)?.slice(1).join(' ')).filter(Boolean).slice(0, 2))
+        .toEqual(['UPDATE "public"."connection"', 'INSERT INTO "public"."connection"']);
+      const { rows } = await client.query('SELECT conn_id, host, password FROM connection ORDER BY conn_id');
+      expect(rows.map((r) => [r.conn_id, r.host, fernetDecrypt(KEY, r.password)])).toEqual([
+        ['a', 'new-a', 'pw-a'], ['b', 'new-b', 'pw-b'], ['c', 'old-c', 'pw-c'],
+      ]);
+      // Recorded as written: the next sync reads nothing in full and plans all unchanged.
+      const again = await syncAirflowDb(client, [conn('a', 'new-a'), conn('b', 'new-b'), conn('c', 'old-c')], { keys: KEY });
+      expect(again.plan.counts).toMatchObject({ unchanged: 3 });
+      expect(again.result.wrote).toBe(false);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('applySyncPlan falls back to upserting every row of its plan when a row it took for new exists by then', async () => {
     const info = await detectAirflowSchema(client);
     const desired = [conn('a', 'mine-a'), conn('b', 'mine-b')];
