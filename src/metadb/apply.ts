@@ -31,8 +31,8 @@ import {
  * Airflow's models encrypt them (FACTS.md §2).
  *
  * Rows the plan found absent are bulk-loaded with `COPY … FROM STDIN`, streamed in batches so that Node encrypts the
- * next batch while Postgres ingests the last. Rows it found are updated by `UPDATE … FROM` a temporary table filled
- * the same way (and upserted from it if one has gone since). If a row appeared since the plan was made (Airflow does not
+ * next batch while Postgres ingests the last. Every other row is upserted by `INSERT … SELECT … ON CONFLICT (key) DO
+ * UPDATE` from a temporary table filled the same way. If a row appeared since the plan was made (Airflow does not
  * take envmgr's lock), the COPY fails on the unique key, the transaction is rolled back, and the sync is read and
  * planned again (applySyncPlan, whose plan was made outside the lock, upserts instead): correctness never depends on
  * the fast path.
@@ -133,36 +133,22 @@ async function copyNew<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iter
 let stages = 0;
 
 /**
- * Writes rows through a temporary table: COPY into it, then one statement setting every given column from it. Rows
- * the plan found in the table (`existing`) are updated with `UPDATE … FROM` the stage, which Postgres runs as one
- * join and costs it about two thirds of an `INSERT … ON CONFLICT DO UPDATE` (no speculative insertion per row); if
- * fewer rows than staged were there (something deleted one since the read), the same rows are then upserted. Other
- * rows (`existing` false: the plan may have taken them for new) are upserted straight away. The temporary table
- * goes with the transaction.
+ * Upserts rows through a temporary table: COPY into it, then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`
+ * setting every given column. The temporary table goes with the transaction.
  */
-async function writeThroughStage<T>(
-  client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>, count: number, existing: boolean, sent?: () => void,
-): Promise<void> {
+async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>, sent?: () => void): Promise<void> {
   const stage = `pg_temp.envmgr_stage_${++stages}`;
   const cols = quoted(spec.columns);
   await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
   await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
-  const set = spec.columns.filter((c) => !spec.conflict.includes(c));
-  const upsert = () =>
-    client.query(
-      `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
-        ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${set.map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ')}`,
-    );
-  const written = existing
-    ? client.query(
-        `UPDATE ${spec.table} AS t SET ${set.map((c) => `"${c}" = s."${c}"`).join(', ')} FROM ${stage} AS s
-          WHERE ${spec.conflict.map((c) => `t."${c}" = s."${c}"`).join(' AND ')}`,
-      )
-    : upsert();
+  const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
+  const upserted = client.query(
+    `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
+      ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,
+  );
   // The statement is on its way; whatever comes next is worked out while Postgres runs it (sent does not throw).
   sent?.();
-  const { rowCount } = await written;
-  if (existing && rowCount !== count) await upsert();
+  await upserted;
 }
 
 /** Writes one table's rows: new ones by COPY (when allowed), the others through the stage. */
@@ -170,7 +156,7 @@ async function writeRows<T>(client: pg.ClientBase, spec: RowsSpec<T>, rows: Tabl
   const fresh = bulk ? rows.created : [];
   const existing = bulk ? rows.existing : rows.upsert;
   if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec), existing.length > 0 ? undefined : sent);
-  if (existing.length > 0) await writeThroughStage(client, spec, batches(existing, spec), existing.length, bulk, sent);
+  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec), sent);
 }
 
 function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {

@@ -301,20 +301,14 @@ describe('bulk load of new rows', () => {
     await syncAirflowDb(client, [conn('a', 'old-a'), conn('b', 'old-b'), conn('c', 'old-c')], { keys: KEY });
     const other = await openClient(url);
     try {
-      let statements: string[] = [];
       const outcome = await syncAirflowDb(client, [conn('a', 'new-a'), conn('b', 'new-b'), conn('c', 'old-c')], {
         keys: KEY,
         beforeWrite: async () => {
           // Airflow (which does not take envmgr's lock) deletes 'b' after envmgr read the table.
           await other.query(`DELETE FROM connection WHERE conn_id = 'b'`);
-          statements = recordStatements(client);
         },
       });
-      delete (client as unknown as { query?: unknown }).query;
       expect(outcome.plan.counts).toMatchObject({ update: 2, unchanged: 1 });
-      // The update by join found one row of two; the same staged rows were then upserted.
-      expect(statements.map((s) => /^\s*(UPDATE|INSERT INTO) ("\w+"\."\w+")/.exec(s)?.slice(1).join(' ')).filter(Boolean).slice(0, 2))
-        .toEqual(['UPDATE "public"."connection"', 'INSERT INTO "public"."connection"']);
       const { rows } = await client.query('SELECT conn_id, host, password FROM connection ORDER BY conn_id');
       expect(rows.map((r) => [r.conn_id, r.host, fernetDecrypt(KEY, r.password)])).toEqual([
         ['a', 'new-a', 'pw-a'], ['b', 'new-b', 'pw-b'], ['c', 'old-c', 'pw-c'],
