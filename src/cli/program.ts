@@ -56,7 +56,7 @@ export async function createProgram(ctx: Context, opts: CreateProgramOptions = {
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
   applyOutput(program, ctx);
-  program.hook('preAction', async () => {
+  program.hook('preAction', async (_program, action) => {
     const opts = program.opts<{ json?: boolean; verbose?: boolean; input: boolean; color: boolean; caFile?: string }>();
     Object.assign(ctx.globals, {
       json: opts.json === true,
@@ -67,7 +67,15 @@ export async function createProgram(ctx: Context, opts: CreateProgramOptions = {
     });
     if (ctx.globals.color) {
       // `output.color: never` in the config; a config file that cannot be read is reported by the command itself.
-      const mode = await ctx.config().then((s) => s.resolve('output.color').value, () => undefined);
+      const settings = await ctx.config().catch(() => undefined);
+      const resolved = settings?.resolve('output.color');
+      const problem = resolved && settings!.problemOf(resolved);
+      // Only how output looks depends on it: a bad value is said, not fatal (config commands, which show and mend
+      // values, say it themselves where it matters).
+      if (problem && action.parent?.name() !== 'config') {
+        ctx.log.warn(`${problem}; colour stays automatic (envmgr config set output.color auto|always|never)`);
+      }
+      const mode = problem ? undefined : resolved?.value;
       if (mode === 'never') ctx.globals.color = false;
       if (mode === 'always') ctx.globals.forceColor = true;
     }

@@ -109,11 +109,19 @@ export class Settings {
    */
   checked(key: string, flag?: string | boolean | null): ResolvedSetting {
     const resolved = this.resolve(key, flag);
-    if (resolved.value === undefined || resolved.source === 'default') return resolved;
-    const problem = checkValue(this.definition(key), resolved.value, this.whence(resolved));
+    const problem = this.problemOf(resolved);
     // A bad flag value is a usage error (exit 2); a bad value in a file or the environment is not.
     if (problem) throw resolved.source === 'flag' ? new UsageError(problem) : new UserError(problem);
     return resolved;
+  }
+
+  /**
+   * What is wrong with a resolved value (as `checked` would say it, naming where it came from), or undefined when it
+   * is fine: for commands that show a value rather than use it (`config get|list`).
+   */
+  problemOf(resolved: ResolvedSetting): string | undefined {
+    if (resolved.value === undefined || resolved.source === 'default') return undefined;
+    return checkValue(this.definition(resolved.key), resolved.value, this.whence(resolved));
   }
 
   /** A boolean key: exactly `true` or `false` (as `config set` accepts), else an error naming where it came from. */

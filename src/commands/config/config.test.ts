@@ -60,6 +60,44 @@ describe('config commands', () => {
     expect(JSON.parse(io.stdout())).toMatchObject({ key: 'output.color', value: 'never', source: 'global' });
   });
 
+  it('get and list show a bad value as it is and say what is wrong with it, naming the file and line', async () => {
+    const { ctx, io, cwd } = await setup();
+    const file = join(cwd, '.envmgr', 'config.yaml');
+    await writeFile(file, 'dev:\n  prefer: remotely\n  wait: soon\n');
+    const complaint = [
+      `warning: invalid value "remotely" for dev.prefer (from ${file}:2); valid values: local, remote`,
+      `warning: invalid value "soon" for dev.wait (from ${file}:3); use a number with a unit: 500ms, 30s, 5m, 1h`,
+    ];
+    expect(await runProgram(ctx, ['config', 'get', 'dev.prefer'])).toBe(0);
+    expect(io.stdout()).toBe('remotely\n');
+    expect(io.stderr()).toBe(complaint[0] + '\n');
+    expect(await runProgram(ctx, ['config', 'get', 'dev.prefer', '--json'])).toBe(0);
+    expect(JSON.parse(io.stdout().slice('remotely\n'.length))).toMatchObject({ value: 'remotely', problem: complaint[0]!.slice('warning: '.length) });
+
+    const listed = testIO();
+    const again = new Context({ io: listed, env: {}, cwd, homeDir: ctx.homeDir, version: '0.0.0' });
+    expect(await runProgram(again, ['config', 'list'])).toBe(0);
+    expect(listed.stdout()).toMatch(/^dev\.prefer\tremotely\tproject\t/m);
+    expect(listed.stderr()).toBe([complaint[1], complaint[0]].join('\n') + '\n');
+  });
+
+  it('a bad output.color is a warning on every other command, and colour stays automatic', async () => {
+    const { ctx, io, root } = await setup();
+    await mkdir(join(root, '.envmgr'), { recursive: true });
+    await writeFile(join(root, '.envmgr', 'config.yaml'), 'output:\n  color: purple\n');
+    await runProgram(ctx, ['auth', 'status']);
+    expect(io.stderr()).toContain(
+      `warning: invalid value "purple" for output.color (from ${join(root, '.envmgr', 'config.yaml')}:2); valid values: auto, always, never; ` +
+        'colour stays automatic (envmgr config set output.color auto|always|never)\n',
+    );
+    expect(ctx.globals.forceColor).not.toBe(true);
+    // Mending it says nothing about the value it replaces.
+    const mend = testIO();
+    const again = new Context({ io: mend, env: {}, cwd: ctx.cwd, homeDir: root, version: '0.0.0' });
+    expect(await runProgram(again, ['config', 'set', '-g', 'output.color', 'never'])).toBe(0);
+    expect(mend.stderr()).not.toContain('warning');
+  });
+
   it('masks the password of dev.db_url wherever it is shown, unless --show-secrets; the cache never holds it', async () => {
     const { ctx, io, root, cwd } = await setup();
     const url = 'postgresql://airflow:s3cr3t-pw@db.local:5432/airflow';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { shownValue } from '../../config/registry.js';
+import type { ResolvedSetting } from '../../config/settings.js';
 
 export interface ConfigGetOptions {
   key: string;
@@ -26,10 +27,13 @@ export async function runConfigGet(ctx: Context, opts: ConfigGetOptions): Promis
     ? { key: opts.key, value: settings.stored(opts.key, 'global'), source: 'global', origin: settings.globalFile }
     : settings.resolve(opts.key);
   const value = resolved.value === undefined ? undefined : shownValue(opts.key, resolved.value, opts.showSecrets);
+  // Shown as it is (so that it can be found and mended), and said to be wrong: commands that read it stop on it.
+  const problem = settings.problemOf(resolved as ResolvedSetting);
   if (ctx.globals.json) {
-    ctx.io.out(JSON.stringify({ ...resolved, value }, null, 2) + '\n');
+    ctx.io.out(JSON.stringify({ ...resolved, value, ...(problem ? { problem } : {}) }, null, 2) + '\n');
     return;
   }
+  if (problem) ctx.log.warn(problem);
   if (value === undefined) {
     ctx.io.err(`${opts.key} is not set\n`);
     return;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { printTable } from '../../cli/table.js';
 import { SETTINGS, shownValue } from '../../config/registry.js';
+import type { ResolvedSetting } from '../../config/settings.js';
 
 export interface ConfigListOptions {
   global: boolean;
@@ -26,8 +27,11 @@ export async function runConfigList(ctx: Context, opts: ConfigListOptions): Prom
       ? globalOnly(def.key, settings.stored(def.key, 'global'), settings.globalFile)
       : settings.resolve(def.key);
     const value = resolved.value === undefined ? undefined : shownValue(def.key, resolved.value, opts.showSecrets);
-    return { ...resolved, value, description: def.description, allowed: def.allowed, default: def.default };
+    const problem = settings.problemOf(resolved as ResolvedSetting);
+    return { ...resolved, value, description: def.description, allowed: def.allowed, default: def.default, ...(problem ? { problem } : {}) };
   });
+  // Listed as they are (so that they can be found and mended), and said to be wrong: commands that read them stop.
+  for (const row of rows) if (row.problem) ctx.log.warn(row.problem);
   if (ctx.globals.json) {
     ctx.io.out(JSON.stringify(rows, null, 2) + '\n');
     return;
