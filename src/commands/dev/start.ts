@@ -34,7 +34,7 @@ export function registerDevStart(parent: Command, ctx: Context): void {
     .option('--db-url <url>', 'local metadata database (Postgres or SQLAlchemy URL)')
     .option('--fernet-key <key>', 'Fernet key of the local Airflow (empty: store unencrypted)')
     .option('--wait <duration>', 'how long to wait for the database (default: dev.wait, 5m)')
-    .option('--dry-run', 'print the plan and write nothing')
+    .option('--dry-run', 'print the plan and write nothing to the database (dev.start_command still runs: the plan needs the database)')
     .option('--prune', 'delete rows envmgr wrote whose source no longer has them')
     .option('--overwrite', 'replace local rows envmgr did not write, or that changed since it wrote them')
     .option('--skip-invalid', 'write the valid objects when some are invalid (still exits non-zero)')
