@@ -112,6 +112,8 @@ export interface EnvFileEntry extends EnvEntry {
 export interface EnvLineProblem {
   line: number;
   message: string;
+  /** The variable the problem is about, when the line assigns one (its value is then not to be trusted). */
+  name?: string;
 }
 
 const ASSIGN = /^(\s*)(export\s+)?([\w.-]+)(?:\s*=|:\s)([\s\S]*)$/;
@@ -140,7 +142,7 @@ function locate(text: string): { found: Located[]; problems: EnvLineProblem[] } 
       const mm = re.exec(tail);
       if (mm) end = i + (mm[0].match(/\n/g)?.length ?? 0);
       else if (!new RegExp(`^${q}${body}${q}`).test(rest)) {
-        problems.push({ line: i + 1, message: `unterminated ${q} quote: dotenv reads the rest of the line as the value` });
+        problems.push({ line: i + 1, name: m[3]!, message: `${m[3]!}: unterminated ${q} quote: dotenv reads the rest of the line, the quote included, as the value` });
       }
     }
     found.push({ name: m[3]!, startLine: i + 1, endLine: end + 1, exportPrefix: m[2] !== undefined });
@@ -159,14 +161,14 @@ export function parseEnvFile(text: string): { entries: EnvFileEntry[]; problems:
   const lastLine = new Map<string, number>();
   for (const f of found) {
     const prev = lastLine.get(f.name);
-    if (prev !== undefined) problems.push({ line: f.startLine, message: `${f.name} is already set on line ${prev}; dotenv and docker compose take this later value: remove one of the two` });
+    if (prev !== undefined) problems.push({ line: f.startLine, name: f.name, message: `${f.name} is already set on line ${prev}; dotenv and docker compose take this later value: remove one of the two` });
     lastLine.set(f.name, f.startLine);
   }
   const entries: EnvFileEntry[] = [];
   for (const [name, line] of lastLine) {
     const value = values[name];
     if (value === undefined) {
-      problems.push({ line, message: `${name}: dotenv does not read this assignment` });
+      problems.push({ line, name, message: `${name}: dotenv does not read this assignment` });
       continue;
     }
     entries.push({ name, value, line });
@@ -195,26 +197,53 @@ export interface LocatedVariable {
  * The Airflow objects of a `.env` file: `AIRFLOW_CONN_<ID>` (a URI, or JSON when the value starts with `{`) and
  * `AIRFLOW_VAR_<KEY>`. Ids and keys are the lower-cased rest of the name (Airflow upper-cases the id to find the
  * variable, so the case of the id cannot be recovered; lower case is the convention); an empty `AIRFLOW_CONN_*` is
- * skipped, as Airflow skips it. Other names are returned in
+ * skipped, as Airflow skips it, with a warning. An object any of whose lines has a problem (a name set twice, an
+ * unterminated quote) is not read at all. Other names are returned in
  * `other`. Every problem carries the file, line, key and field.
  */
 export function readAirflowEnvFile(
   text: string,
   opts: EnvReadOptions = {},
-): { connections: LocatedConnection[]; variables: LocatedVariable[]; other: EnvFileEntry[]; problems: ValidationProblem[] } {
+): { connections: LocatedConnection[]; variables: LocatedVariable[]; other: EnvFileEntry[]; problems: ValidationProblem[]; warnings: ValidationProblem[] } {
   const { entries, problems: lineProblems } = parseEnvFile(text);
   const file = opts.file;
   const loc = (line: number) => ({ ...(file !== undefined ? { file } : {}), line });
-  // A line's problem belongs to a kind when it names an Airflow assignment; otherwise it is the file's own.
-  const kindOf = (message: string) => (message.startsWith('AIRFLOW_VAR_') ? 'variable' : message.startsWith('AIRFLOW_CONN_') ? 'connection' : null);
-  const problems: ValidationProblem[] = lineProblems.map((p) => ({ kind: kindOf(p.message), key: '', field: 'line', message: p.message, ...loc(p.line) }));
+  // A line's problem belongs to an object when it names an Airflow assignment; otherwise it is the file's own.
+  const objectOf = (name: string | undefined): { kind: 'connection' | 'variable'; key: string } | undefined =>
+    name?.startsWith('AIRFLOW_CONN_') ? { kind: 'connection', key: name.slice('AIRFLOW_CONN_'.length).toLowerCase() }
+    : name?.startsWith('AIRFLOW_VAR_') ? { kind: 'variable', key: name.slice('AIRFLOW_VAR_'.length).toLowerCase() }
+    : undefined;
+  // An object with an untrustworthy assignment (set twice, an unterminated quote) is not read from any of its
+  // lines, so that --skip-invalid never writes a value that was reported, nor another spelling of the same id.
+  const untrusted = new Map<string, number>();
+  const problems: ValidationProblem[] = lineProblems.map((p) => {
+    const o = objectOf(p.name);
+    if (o && !untrusted.has(`${o.kind}\0${o.key}`)) untrusted.set(`${o.kind}\0${o.key}`, p.line);
+    return { kind: o?.kind ?? null, key: o?.key ?? '', field: 'line', message: p.message, ...loc(p.line) };
+  });
   const connections: LocatedConnection[] = [];
   const variables: LocatedVariable[] = [];
   const other: EnvFileEntry[] = [];
+  const warnings: ValidationProblem[] = [];
   for (const e of entries) {
+    const o = objectOf(e.name);
+    const reported = o && untrusted.get(`${o.kind}\0${o.key}`);
+    if (reported !== undefined) {
+      // Its own line was reported already; another name for the same object is reported here.
+      if (!lineProblems.some((p) => p.name === e.name)) {
+        problems.push({
+          kind: o!.kind, key: o!.key, field: 'line', ...loc(e.line),
+          message: `${e.name}: ${o!.kind} '${o!.key}' is also assigned on line ${reported}, which has a problem; neither is read until that is fixed`,
+        });
+      }
+      continue;
+    }
     if (e.name.startsWith('AIRFLOW_CONN_')) {
       // Airflow's secrets backends take an empty value for "not defined here" (`if value:`), not as an error.
-      if (e.value === '') continue;
+      if (e.value === '') {
+        warnings.push({ kind: 'connection', key: o!.key, field: 'value', message: `${e.name} is empty, which Airflow takes for "not set": not read`, ...loc(e.line) });
+        continue;
+      }
       const connId = e.name.slice('AIRFLOW_CONN_'.length).toLowerCase();
       try {
         const connection = connectionFromValue(connId, e.value, { airflow: opts.airflow ?? '2', conn_id: connId });
@@ -231,7 +260,7 @@ export function readAirflowEnvFile(
       if (found.length === 0) variables.push({ variable, line: e.line });
     } else other.push(e);
   }
-  return { connections, variables, other, problems };
+  return { connections, variables, other, problems, warnings };
 }
 
 /**

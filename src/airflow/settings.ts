@@ -1,5 +1,6 @@
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq } from 'yaml';
-import type { Node, Pair, Scalar } from 'yaml';
+import type { Node, Pair, Scalar, ScalarTag } from 'yaml';
+import { stringTag } from 'yaml/util';
 import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type ValidationProblem } from './model.js';
 import { exactInt } from './pyjson.js';
 import { connectionFromFields, extraTextToObject, parseConnectionUri } from './uri.js';
@@ -28,14 +29,20 @@ import { validateConnection, validatePool, validateVariable } from './validate.j
 export interface SettingsConnection {
   connection: AirflowConnection;
   line: number;
+  /** The line of each key the entry has (`conn_login` → 12). */
+  fieldLines: Readonly<Record<string, number>>;
 }
 export interface SettingsVariable {
   variable: AirflowVariable;
   line: number;
+  /** The line of each key the entry has (`conn_login` → 12). */
+  fieldLines: Readonly<Record<string, number>>;
 }
 export interface SettingsPool {
   pool: AirflowPool;
   line: number;
+  /** The line of each key the entry has (`conn_login` → 12). */
+  fieldLines: Readonly<Record<string, number>>;
 }
 
 export interface SettingsReadResult {
@@ -209,6 +216,12 @@ const SETTINGS_FIELD: Record<string, string> = {
   name: 'pool_name', slots: 'pool_slot', description: 'pool_description',
 };
 
+function linesOf(values: Map<string, [unknown, number]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, [, line]] of values) out[key] = line;
+  return out;
+}
+
 /** Re-points a model-level problem at the settings key (and its line) that holds the offending value. */
 function locateField(p: ValidationProblem, values: Map<string, [unknown, number]>, uriField?: string): ValidationProblem {
   let field = SETTINGS_FIELD[p.field] ?? p.field;
@@ -333,7 +346,7 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
     .map((p) => locateField(p, values, fromUri ? 'conn_uri' : undefined))
     .filter((p) => !reported.has(p.field));
   r.problems.push(...found);
-  return found.length === 0 && !broken && connection.conn_type ? { connection, line } : undefined;
+  return found.length === 0 && !broken && connection.conn_type ? { connection, line, fieldLines: linesOf(values) } : undefined;
 }
 
 function readVariable(r: Reader, item: YAMLMap): SettingsVariable | undefined {
@@ -359,7 +372,7 @@ function readVariable(r: Reader, item: YAMLMap): SettingsVariable | undefined {
   const variable: AirflowVariable = { key, value };
   const found = validateVariable(variable, r.loc(line)).map((p) => locateField(p, values));
   r.problems.push(...found);
-  return found.length === 0 ? { variable, line } : undefined;
+  return found.length === 0 ? { variable, line, fieldLines: linesOf(values) } : undefined;
 }
 
 function readPool(r: Reader, item: YAMLMap): SettingsPool | undefined {
@@ -385,7 +398,7 @@ function readPool(r: Reader, item: YAMLMap): SettingsPool | undefined {
   const pool: AirflowPool = { name, slots, description };
   const found = validatePool(pool, r.loc(line)).map((p) => locateField(p, values));
   r.problems.push(...found);
-  return found.length === 0 ? { pool, line } : undefined;
+  return found.length === 0 ? { pool, line, fieldLines: linesOf(values) } : undefined;
 }
 
 /** More values copied by aliases than any hand-written settings file has: a bound against alias bombs. */
@@ -568,10 +581,43 @@ function quoteForEveryReader(node: Node): void {
   visit(node, {
     Scalar(_key, s) {
       if (typeof s.value !== 'string' || s.type !== undefined) return;
-      if (YAML11_NOT_A_STRING.test(s.value) || (s.value.includes('\n') && /^[ \t\n]*$/.test(s.value))) s.type = 'QUOTE_DOUBLE';
+      if (YAML11_NOT_A_STRING.test(s.value) || (s.value.includes('\n') && /^[ \t\n]*$/.test(s.value)) || /\t/.test(s.value)) s.type = 'QUOTE_DOUBLE';
     },
   });
 }
+
+/**
+ * Characters the yaml library writes as they are, which a YAML reader does not take back as they are: DEL and the
+ * C1 controls and U+FFFE/U+FFFF (outside YAML's printable set: PyYAML refuses the file), NEL, U+2028 and U+2029
+ * (line breaks to YAML 1.1, so a reader folds them), the byte-order mark. A string holding one is written
+ * double-quoted with YAML escapes instead (`writeSettingsFile`'s string tag), on one line.
+ */
+const RAW_UNREADABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
+
+const YAML_ESCAPES: Record<string, string> = {
+  '\0': '\\0', '\u0007': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r', '\u001b': '\\e',
+  '"': '\\"', '\\': '\\\\', '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P',
+};
+
+/** A double-quoted YAML scalar holding `value` exactly, every character outside YAML's printable set escaped. */
+export function yamlDoubleQuoted(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${value.replace(/[\u0000-\u001f"\\\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return YAML_ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  })}"`;
+}
+
+/** The core schema's string tag, but writing the strings of RAW_UNREADABLE with `yamlDoubleQuoted`. */
+const READABLE_STRING: ScalarTag = {
+  ...stringTag,
+  stringify(item, ctx, onComment, onChompKeep) {
+    const value = (item as Scalar).value;
+    if (typeof value === 'string' && RAW_UNREADABLE.test(value)) return yamlDoubleQuoted(value);
+    return stringTag.stringify!(item, ctx, onComment, onChompKeep);
+  },
+};
+const SETTINGS_TAGS = (tags: unknown[]) => tags.map((t) => (t === stringTag ? READABLE_STRING : t)) as never;
 
 function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string, entries: { id: string; value: Record<string, unknown> }[]): void {
   if (entries.length === 0) return;
@@ -600,7 +646,7 @@ function upsert(doc: Document, airflow: YAMLMap, section: string, idKey: string,
  */
 export function writeSettingsFile(existingText: string | undefined, content: SettingsContent): string {
   const lc = new LineCounter();
-  const doc = existingText && existingText.trim() !== '' ? parseDocument(existingText, { uniqueKeys: false, lineCounter: lc }) : new Document({ airflow: {} });
+  const doc = existingText && existingText.trim() !== '' ? parseDocument(existingText, { uniqueKeys: false, lineCounter: lc, customTags: SETTINGS_TAGS }) : new Document({ airflow: {} }, { customTags: SETTINGS_TAGS });
   if (doc.errors.length > 0) throw new Error(`the existing settings file is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   // Merging into a map that has a key twice would update one copy and leave the other to contradict it.
   const repeat = repeatedKeys(lc, doc)[0];

@@ -12,6 +12,8 @@ export const KEY_PATTERN = /^[A-Za-z0-9_.-]{1,200}$/;
 export const MAX_HOST_LENGTH = 500;
 export const MAX_SCHEMA_LENGTH = 500;
 export const MAX_POOL_NAME_LENGTH = 256;
+/** connection.conn_type is varchar(500) in every Airflow (FACTS.md §1.1). */
+export const MAX_CONN_TYPE_LENGTH = 500;
 
 /** Length in code points (what Python's len() counts). */
 function codePoints(s: string): number {
@@ -110,6 +112,9 @@ export function validateConnection(conn: AirflowConnection, loc?: SourceLocation
   }
   const badType = textProblem('conn_type', conn.conn_type, true);
   if (badType) p('conn_type', badType);
+  if (typeof conn.conn_type === 'string' && longerThan(conn.conn_type, MAX_CONN_TYPE_LENGTH)) {
+    p('conn_type', `conn_type is ${codePoints(conn.conn_type)} characters long; at most ${MAX_CONN_TYPE_LENGTH} are allowed`);
+  }
   if (typeof conn.host === 'string' && longerThan(conn.host, MAX_HOST_LENGTH)) {
     p('host', `host is ${codePoints(conn.host)} characters long; at most ${MAX_HOST_LENGTH} are allowed`);
   }

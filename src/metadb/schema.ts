@@ -20,6 +20,11 @@ export interface AirflowSchemaInfo {
   /** A human label such as `Airflow 3.2.0 (revision 658517c60c7f)` or `Airflow >= 3.2 (from its columns)`. */
   readonly label: string;
   readonly columns: { readonly connection: ReadonlySet<string>; readonly variable: ReadonlySet<string>; readonly pool: ReadonlySet<string> };
+  /**
+   * The width of each column that has one (`varchar(n)`, `char(n)`: at most n characters), by table: which vary
+   * with the Airflow version (FACTS.md §1.1: before 2.8, `login varchar(500)` and `password varchar(5000)`).
+   */
+  readonly widths: ColumnWidths;
   readonly has: {
     readonly connectionDescription: boolean;
     readonly variableDescription: boolean;
@@ -100,10 +105,13 @@ export type SyncStateTable = 'absent' | 'current' | 'rows';
  * whether envmgr's own table is there (an answer valid inside the transaction that asked). `revisionQuery` reads
  * alembic_version (null when there is none); `schemaInfoOf` finishes with its rows.
  */
+export type ColumnWidths = { readonly connection: ReadonlyMap<string, number>; readonly variable: ReadonlyMap<string, number>; readonly pool: ReadonlyMap<string, number> };
+
 export interface SchemaCatalog {
   readonly schema: string;
   readonly tables: AirflowSchemaInfo['tables'];
   readonly columns: AirflowSchemaInfo['columns'];
+  readonly widths: ColumnWidths;
   readonly syncStateTable: SyncStateTable;
   readonly revisionQuery: string | null;
 }
@@ -112,8 +120,10 @@ export async function readSchemaCatalog(client: pg.ClientBase, options: { schema
   // The schema (the configured one, or the first of the search_path), its Airflow tables' columns and envmgr's
   // table in one query, from the catalogs directly: information_schema.columns costs several milliseconds more for
   // the same answer. envmgr's table counts whatever kind of relation holds the name (as to_regclass would).
-  const { rows } = await client.query<{ schema_name: string | null; table_name: string | null; column_name: string | null }>(
-    `SELECT s.name AS schema_name, c.relname AS table_name, a.attname AS column_name
+  // A column's width: varchar(n) and char(n) (type oids 1043, 1042) keep n + 4 in atttypmod, -1 when unbounded.
+  const { rows } = await client.query<{ schema_name: string | null; table_name: string | null; column_name: string | null; width: number | null }>(
+    `SELECT s.name AS schema_name, c.relname AS table_name, a.attname AS column_name,
+            CASE WHEN a.atttypid IN (1042, 1043) AND a.atttypmod > 4 THEN a.atttypmod - 4 END AS width
        FROM (SELECT COALESCE($1::text, current_schema()) AS name) s
        LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.name
        LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND (
@@ -125,6 +135,7 @@ export async function readSchemaCatalog(client: pg.ClientBase, options: { schema
   const schema = rows[0]?.schema_name;
   if (!schema) throw new AirflowDbError('the database has no current schema (empty search_path); set [database] sql_alchemy_schema');
   const columns = { connection: new Set<string>(), variable: new Set<string>(), pool: new Set<string>(), alembic: new Set<string>() };
+  const widths = { connection: new Map<string, number>(), variable: new Map<string, number>(), pool: new Map<string, number>() };
   let syncStateTable: SyncStateTable = 'absent';
   for (const row of rows) {
     if (row.table_name === null) continue;
@@ -134,12 +145,9 @@ export async function readSchemaCatalog(client: pg.ClientBase, options: { schema
       continue;
     }
     if (row.column_name === null) continue;
-    const target =
-      row.table_name === 'connection' ? columns.connection
-      : row.table_name === 'variable' ? columns.variable
-      : row.table_name === 'slot_pool' ? columns.pool
-      : columns.alembic;
-    target.add(row.column_name);
+    const table = row.table_name === 'connection' ? 'connection' : row.table_name === 'variable' ? 'variable' : row.table_name === 'slot_pool' ? 'pool' : 'alembic';
+    columns[table].add(row.column_name);
+    if (table !== 'alembic' && row.width !== null) widths[table].set(row.column_name, row.width);
   }
   const missing = (['connection', 'variable', 'pool'] as const).filter((t) => columns[t].size === 0);
   if (missing.length > 0) {
@@ -169,6 +177,7 @@ export async function readSchemaCatalog(client: pg.ClientBase, options: { schema
       syncState: `${q}.${quoteIdent(SYNC_STATE_TABLE)}`,
     },
     columns: { connection: columns.connection, variable: columns.variable, pool: columns.pool },
+    widths,
     syncStateTable,
     revisionQuery: columns.alembic.has('version_num') ? `SELECT version_num AS v FROM ${q}.alembic_version LIMIT 2` : null,
   };
@@ -176,7 +185,7 @@ export async function readSchemaCatalog(client: pg.ClientBase, options: { schema
 
 /** The schema's description from its catalog and the rows of its revisionQuery (null when it has none). */
 export function schemaInfoOf(catalog: SchemaCatalog, revisionRows: ReadonlyArray<{ v: string | null }> | null): AirflowSchemaInfo {
-  const { columns } = catalog;
+  const { columns, widths } = catalog;
   // A database in the middle of a branch merge can have two rows; the version is then unknown.
   const revision = revisionRows && revisionRows.length === 1 ? (revisionRows[0]?.v ?? null) : null;
   const has = {
@@ -198,7 +207,7 @@ export function schemaInfoOf(catalog: SchemaCatalog, revisionRows: ReadonlyArray
     uriVariant = has.teamName ? '3.1.6' : has.teamId ? '3.1' : '2';
     label = `Airflow >= ${floor} (${revision ? `unknown revision ${revision}` : 'no alembic_version'}; judged from its columns)`;
   }
-  return { schema: catalog.schema, tables: catalog.tables, revision, airflowVersion, label, columns, has, uriVariant };
+  return { schema: catalog.schema, tables: catalog.tables, revision, airflowVersion, label, columns, widths, has, uriVariant };
 }
 
 export async function detectAirflowSchema(client: pg.ClientBase, options: { schema?: string } = {}): Promise<AirflowSchemaInfo> {

@@ -65,17 +65,17 @@ export async function readSettingsSource(
   const origin = (line: number) => `${file}:${line}`;
   if (want('connection')) {
     for (const c of parsed.connections) {
-      desired.push({ kind: 'connection', key: c.connection.conn_id, source, origin: origin(c.line), location: { file, line: c.line }, object: c.connection });
+      desired.push({ kind: 'connection', key: c.connection.conn_id, source, origin: origin(c.line), location: { file, line: c.line }, fieldLines: c.fieldLines, object: c.connection });
     }
   }
   if (want('variable')) {
     for (const v of parsed.variables) {
-      desired.push({ kind: 'variable', key: v.variable.key, source, origin: origin(v.line), location: { file, line: v.line }, object: v.variable });
+      desired.push({ kind: 'variable', key: v.variable.key, source, origin: origin(v.line), location: { file, line: v.line }, fieldLines: v.fieldLines, object: v.variable });
     }
   }
   if (want('pool')) {
     for (const p of parsed.pools) {
-      desired.push({ kind: 'pool', key: p.pool.name, source, origin: origin(p.line), location: { file, line: p.line }, object: p.pool });
+      desired.push({ kind: 'pool', key: p.pool.name, source, origin: origin(p.line), location: { file, line: p.line }, fieldLines: p.fieldLines, object: p.pool });
     }
   }
   // Problems in entries of a kind that is not read (object import -c/-v/-p) are not this command's; the file's own are.
@@ -122,7 +122,8 @@ export async function readEnvFileSource(
       desired.push({ kind: 'variable', key: v.variable.key, source, origin: `${file}:${v.line}`, location: { file, line: v.line }, object: v.variable });
     }
   }
-  return { file, source, exists: true, desired: dedupe(desired, problems), problems, warnings: [] };
+  const warnings = parsed.warnings.filter((p) => p.kind === null || want(p.kind));
+  return { file, source, exists: true, desired: dedupe(desired, problems), problems, warnings };
 }
 
 /**

@@ -97,7 +97,7 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
     if (a === 'conflict') return `${n} ${n === 1 ? 'conflict' : 'conflicts'}`;
     return report.dryRun ? `${n} to ${a}` : `${n} ${verbPast(a)}`;
   });
-  const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid ${report.dryRun ? 'to skip' : 'skipped'}` : '';
+  const invalid = report.invalid.length > 0 ? `, ${invalidObjectCount(report.invalid)} invalid ${report.dryRun ? 'to skip' : 'skipped'}` : '';
   // The counts are the result (DESIGN §7 "counts at the end"): on stdout with the table, for a script capturing it.
   io.out(`${report.dryRun ? 'Dry run (nothing written): ' : ''}${counts.join(', ') || 'nothing to do'}${invalid}\n`);
 }
@@ -155,6 +155,17 @@ function verbPast(action: 'create' | 'update' | 'delete'): string {
 }
 
 /** Every problem on stderr, one per line with file, line, key and field. */
+/** How many objects the problems are about (an object with two problems is one skipped object). */
+export function invalidObjectCount(problems: readonly ValidationProblem[]): number {
+  const objects = new Set<string>();
+  let others = 0;
+  for (const p of problems) {
+    if (p.kind && p.key) objects.add(`${p.kind}\0${p.key}`);
+    else others++;
+  }
+  return objects.size + others;
+}
+
 export function printProblems(ctx: Context, problems: readonly ValidationProblem[]): void {
   for (const p of problems) ctx.io.err(`invalid: ${formatProblem(p)} (field ${p.field})\n`);
 }

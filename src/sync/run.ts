@@ -1,8 +1,8 @@
 import type { ValidationProblem } from '../airflow/model.js';
 import { validateConnection, validatePool, validateVariable } from '../airflow/validate.js';
 import type { Context } from '../cli/context.js';
-import { printProblems, printSyncReport, reportRows, SyncError, type SyncReport } from './report.js';
-import type { DesiredObject, RuntimeShadow, ShadowedObject } from './sources.js';
+import { invalidObjectCount, printProblems, printSyncReport, reportRows, SyncError, type SyncReport } from './report.js';
+import { ENV_FILE_SOURCE, parseFileSource, SETTINGS_SOURCE, type DesiredObject, type RuntimeShadow, type ShadowedObject } from './sources.js';
 import type { OpenTarget } from './target.js';
 
 /** Validates objects that did not come through a file reader (the Environment Manager's), naming their origin. */
@@ -15,6 +15,47 @@ export function validateDesired(list: readonly DesiredObject[]): ValidationProbl
     else problems.push(...validatePool(d.object, loc));
   }
   return problems;
+}
+
+/** The settings-file key of a model field, so that a problem found after reading names what the user wrote. */
+const SETTINGS_KEY: Record<DesiredObject['kind'], Record<string, string>> = {
+  connection: { conn_id: 'conn_id', conn_type: 'conn_type', host: 'conn_host', schema: 'conn_schema', login: 'conn_login', password: 'conn_password', extra: 'conn_extra' },
+  variable: { key: 'variable_name', value: 'variable_value' },
+  pool: { name: 'pool_name', description: 'pool_description' },
+};
+
+/**
+ * The sources without the objects that hold a value wider than its column in this database (a problem each, with
+ * the object's file and line and the field as its source names it): Postgres would refuse the whole transaction.
+ */
+function withinWidths(sources: SyncSources, target: OpenTarget, widths: typeof import('../metadb/widths.js')): SyncSources {
+  const found = widths.storedWidthProblems(sources.desired, target.info, target.keys);
+  if (found.length === 0) return sources;
+  const bad = new Set<number>();
+  const problems: ValidationProblem[] = found.map(({ index, field, message }) => {
+    bad.add(index);
+    const d = sources.desired[index]!;
+    const family = parseFileSource(d.source)?.family;
+    let named = family === SETTINGS_SOURCE ? (SETTINGS_KEY[d.kind][field] ?? field) : family === ENV_FILE_SOURCE ? 'value' : field;
+    // A settings-file value that came from conn_uri is that key's, on its line.
+    if (d.fieldLines && d.fieldLines[named] === undefined && d.fieldLines.conn_uri !== undefined) named = 'conn_uri';
+    const at = d.location ?? { file: d.origin };
+    const line = d.fieldLines?.[named] ?? at.line;
+    return { kind: d.kind, key: d.key, field: named, message, ...(at.file !== undefined ? { file: at.file } : {}), ...(line !== undefined ? { line } : {}) };
+  });
+  return { ...sources, desired: sources.desired.filter((_, i) => !bad.has(i)), problems: [...sources.problems, ...problems] };
+}
+
+/** The problems by file (in the order the files first appear) and line, as a reader goes through them. */
+function inFileOrder(sources: SyncSources): SyncSources {
+  if (sources.problems.length < 2) return sources;
+  const fileRank = new Map<string, number>();
+  for (const p of sources.problems) if (!fileRank.has(p.file ?? '')) fileRank.set(p.file ?? '', fileRank.size);
+  const problems = sources.problems
+    .map((p, i) => [p, i] as const)
+    .sort(([a, i], [b, j]) => fileRank.get(a.file ?? '')! - fileRank.get(b.file ?? '')! || (a.line ?? 0) - (b.line ?? 0) || i - j)
+    .map(([p]) => p);
+  return { ...sources, problems };
 }
 
 /** What a sync writes: the objects, and what the report says about how they were chosen. */
@@ -50,7 +91,9 @@ export type SyncRequest = SyncSources & SyncFlags;
 export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest): Promise<SyncReport>;
 export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags, sources: Promise<SyncSources>): Promise<SyncReport>;
 export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags & Partial<SyncSources>, pending?: Promise<SyncSources>): Promise<SyncReport> {
-  const checked = (pending ?? Promise.resolve(req as SyncRequest)).then((sources) => {
+  const widths = import('../metadb/widths.js');
+  const checked = (pending ?? Promise.resolve(req as SyncRequest)).then(async (given) => {
+    const sources = inFileOrder(withinWidths(given, target, await widths));
     if (sources.problems.length > 0) {
       printProblems(ctx, sources.problems);
       if (!req.skipInvalid) {
@@ -113,7 +156,7 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
   if (conflicts > 0 || sources.problems.length > 0) {
     const parts = [
       ...(conflicts > 0 ? [`${conflicts} conflict${conflicts === 1 ? '' : 's'} left unresolved (use --overwrite to replace local rows that envmgr did not write or that changed since it wrote them)`] : []),
-      ...(sources.problems.length > 0 ? [`${sources.problems.length} invalid object${sources.problems.length === 1 ? '' : 's'} skipped`] : []),
+      ...(sources.problems.length > 0 ? [`${invalidObjectCount(sources.problems)} invalid object${invalidObjectCount(sources.problems) === 1 ? '' : 's'} skipped`] : []),
     ];
     throw new SyncError(parts.join('; '), sources.problems, true);
   }

@@ -79,10 +79,11 @@ describe('.env reader', () => {
     );
     expect(r.problems.find((p) => p.line === 1)!.message).toContain('Port out of range 0-65535');
     expect(r.problems.find((p) => p.line === 3)!.message).toContain('JSONDecodeError');
-    expect(r.variables.map((v) => v.variable.value)).toEqual(['b']);
-    // A line that is no assignment is the file's problem; a repeated AIRFLOW_VAR_ name is a variable's.
+    // A name set twice is read from neither line: which one the user meant is theirs to say.
+    expect(r.variables).toEqual([]);
+    // A line that is no assignment is the file's problem; a repeated AIRFLOW_VAR_ name is that variable's.
     expect(r.problems.find((p) => p.line === 2)!.kind).toBeNull();
-    expect(r.problems.find((p) => p.line === 5)!.kind).toBe('variable');
+    expect(r.problems.find((p) => p.line === 5)).toMatchObject({ kind: 'variable', key: 'twice' });
     expect(r.problems.find((p) => p.line === 1)!.kind).toBe('connection');
   });
 
@@ -102,7 +103,7 @@ describe('.env reader', () => {
       { name: 'C', value: "'open", line: 4 },
       { name: 'D', value: '2', line: 5 },
     ]);
-    expect(r.problems).toEqual([{ line: 4, message: expect.stringContaining('unterminated') }]);
+    expect(r.problems).toEqual([{ line: 4, name: 'C', message: expect.stringContaining('unterminated') }]);
   });
 });
 

@@ -298,6 +298,16 @@ if (!python) {
       ),
       { numRuns: 400, seed: 17 },
     );
+    // Characters YAML 1.1 does not take back as written: DEL and C1 controls, NEL, U+2028/U+2029 (line breaks to
+    // 1.1), the byte-order mark, U+FFFE/U+FFFF, tabs; among quotes, backslashes, blanks and line feeds.
+    const awkwardStrings = fc.sample(
+      fc.string({
+        unit: piece(['a', ' ', '\t', '\n', '\r', '"', "'", '\\', '#', ':', '-', '\u007f', '\u0080', '\u0085', '\u0090', '\u009f', '\u00a0', '\u2028', '\u2029', '\ufeff', '\ufffe', '\uffff', '\u0000', '\u001b', 'é']),
+        minLength: 1, maxLength: 8,
+      }),
+      { numRuns: 300, seed: 23 },
+    );
+    const settingsValues = [...yamlScalars, ...awkwardStrings];
     const rowSets = fc.sample(fc.uniqueArray(rowArb, { selector: (r) => r.conn_id, maxLength: 4 }), { numRuns: 150, seed: 11 });
     // Pairs, not objects: a JS object would move integer-like ids ("11") to the front.
     const dumpable = rowSets.map((rows) =>
@@ -327,7 +337,7 @@ if (!python) {
       repr: reprTexts,
       numbers: numberTexts,
       yaml_scalars: yamlScalars,
-      settings: [writeSettingsFile(undefined, { variables: yamlScalars.map((value, i) => ({ key: `v${i}`, value })) })],
+      settings: [writeSettingsFile(undefined, { variables: settingsValues.map((value, i) => ({ key: `v${i}`, value })) })],
     });
 
     it('parseConnectionUri agrees with Python on every generated URI and variant', () => {
@@ -389,7 +399,7 @@ if (!python) {
     });
 
     it('airflow_settings.yaml as envmgr writes it: PyYAML (YAML 1.1) reads back every string value, numbers and dates look-alikes included', () => {
-      expect(py.settings[0]).toEqual(yamlScalars);
+      settingsValues.forEach((v, i) => expect(py.settings[0]![i], JSON.stringify(v)).toEqual(v));
     });
 
     it('pyReprStr matches repr() (used in Airflow messages such as port and key errors)', () => {

@@ -21,6 +21,7 @@ describe('airflow_settings.yaml reader', () => {
     const byId = Object.fromEntries(r.connections.map((c) => [c.connection.conn_id, c]));
     expect(byId.warehouse).toEqual({
       line: 4,
+      fieldLines: { conn_id: 4, conn_type: 5, conn_host: 6, conn_schema: 7, conn_login: 8, conn_password: 9, conn_port: 10, conn_extra: 11 },
       connection: {
         conn_id: 'warehouse',
         conn_type: 'postgres',
@@ -33,7 +34,7 @@ describe('airflow_settings.yaml reader', () => {
       },
     });
     // The URI goes through Airflow's parser: host lower-cased, %40 decoded, flat query values stay strings.
-    expect(byId.api_uri).toEqual({
+    expect(byId.api_uri).toMatchObject({
       line: 14,
       connection: {
         conn_id: 'api_uri',
@@ -50,8 +51,8 @@ describe('airflow_settings.yaml reader', () => {
     // conn_extra replaces the URI's extra, as `connections add --conn-uri --conn-extra` does.
     expect(byId.uri_with_extra_override!.connection).toMatchObject({ conn_type: 'mysql', host: 'mysql', login: 'root', port: 3306, schema: 'app', extra: { charset: 'utf8mb4' } });
     expect(r.pools).toEqual([
-      { line: 24, pool: { name: 'etl_pool', slots: 5, description: 'Pool for ETL tasks' } },
-      { line: 27, pool: { name: 'unlimited', slots: -1, description: null } },
+      { line: 24, fieldLines: { pool_name: 24, pool_slot: 25, pool_description: 26 }, pool: { name: 'etl_pool', slots: 5, description: 'Pool for ETL tasks' } },
+      { line: 27, fieldLines: { pool_name: 27, pool_slot: 28 }, pool: { name: 'unlimited', slots: -1, description: null } },
     ]);
     expect(r.variables.map((v) => [v.line, v.variable])).toEqual([
       [30, { key: 'environment', value: 'dev' }],

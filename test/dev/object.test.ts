@@ -148,6 +148,62 @@ describe('object import', () => {
   });
 });
 
+describe('object import: what the database cannot hold, and invalid .env lines', () => {
+  it("refuses values wider than this database's columns before writing (Airflow 2.7: login varchar(500), password token varchar(5000)), naming file, line and field", async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('2.7');
+    const file = join(dev.home, 'project', 'wide.yaml');
+    // 3,700 characters encrypt to a token of more than 5,000; 3,600 to one of less (Fernet pads to 16 bytes, then base64).
+    await writeFile(file, [
+      'airflow:', '  connections:',
+      '    - conn_id: long_password', '      conn_type: http', `      conn_password: "${'p'.repeat(3700)}"`,
+      '    - conn_id: long_login', '      conn_type: http', `      conn_login: ${'l'.repeat(501)}`,
+      '    - conn_id: long_type', `      conn_type: ${'t'.repeat(501)}`,
+      '    - conn_id: fits', '      conn_type: http', `      conn_login: ${'l'.repeat(500)}`, `      conn_password: "${'p'.repeat(3600)}"`,
+      '',
+    ].join('\n'));
+    const before = await dump(db);
+    const run = await dev.cli(['object', 'import', '-s', file, ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^invalid: wide\.yaml:5: connection long_password: password is 3700 characters long and 5028 once encrypted .*connection\.password column holds at most 5000 .*\(field conn_password\)$/m);
+    expect(run.stderr).toMatch(/^invalid: wide\.yaml:8: connection long_login: login is 501 characters long; .*connection\.login column holds at most 500 .*\(field conn_login\)$/m);
+    expect(run.stderr).toMatch(/^invalid: wide\.yaml:10: connection long_type: conn_type is 501 characters long; at most 500 are allowed \(field conn_type\)$/m);
+    expect(run.stderr).not.toMatch(/value too long|unexpected/);
+    expect(await dump(db)).toBe(before);
+
+    const skipped = await dev.cli(['object', 'import', '-s', file, '--skip-invalid', ...target(db)]);
+    expect(skipped.code).toBe(1);
+    expect(skipped.stderr).toMatch(/3 invalid objects skipped/);
+    const s = await readBack(db);
+    expect([...s.connections.keys()]).toEqual(['fits']);
+    expect(s.connections.get('fits')!.password).toBe('p'.repeat(3600));
+
+    // Airflow 2.8+ stores login and password as text: the same file is fine there but for conn_type.
+    const newer = await airflowDb('3.2');
+    const wide = await dev.cli(['object', 'import', '-s', file, '--skip-invalid', ...target(newer)]);
+    expect(wide.stderr).not.toMatch(/long_password|long_login/);
+    expect([...(await readBack(newer)).connections.keys()].sort()).toEqual(['fits', 'long_login', 'long_password']);
+  });
+
+  it('with --skip-invalid, writes nothing of an id any of whose .env lines was reported (set twice, unterminated quote); warns of an empty AIRFLOW_CONN_*', async () => {
+    const dev = await developer(undefined);
+    const db = await airflowDb('3.2');
+    await writeFile(join(dev.home, 'project', 'bad.env'), [
+      'AIRFLOW_CONN_DUP=http://a', 'AIRFLOW_CONN_DUP=ftp://b', 'AIRFLOW_CONN_dup=sftp://c',
+      'AIRFLOW_VAR_UNTERM="abc', 'AIRFLOW_CONN_EMPTY=', 'AIRFLOW_VAR_FINE=1', '',
+    ].join('\n'));
+    const run = await dev.cli(['--json', 'object', 'import', '--env-file', 'bad.env', '--skip-invalid', ...target(db)]);
+    expect(run.code).toBe(1);
+    const s = await readBack(db);
+    expect([...s.connections.keys()]).toEqual([]);
+    expect([...s.variables.keys()]).toEqual(['fine']);
+    expect(run.stderr).toMatch(/^warning: bad\.env:5: AIRFLOW_CONN_EMPTY is empty, which Airflow takes for "not set": not read$/m);
+    const report = JSON.parse(run.stdout) as { invalid: Array<{ line: number; kind: string; key: string }> };
+    // In file order, each naming the object it is about.
+    expect(report.invalid.map((p) => [p.line, p.kind, p.key])).toEqual([[2, 'connection', 'dup'], [3, 'connection', 'dup'], [4, 'variable', 'unterm']]);
+  });
+});
+
 describe('the installed bin', () => {
   it('hands --env-file to envmgr, not to Node (which would exit 9 on a missing file before envmgr starts)', async () => {
     const dev = await developer(undefined);
