@@ -135,9 +135,10 @@ export interface CreateEnvironmentObjectRequest {
   airflowVariable?: AirflowVariableFields;
 }
 
+/** A field that is absent is left as it is (API.md), the members of airflowVariable included. */
 export type UpdateEnvironmentObjectRequest = Partial<
-  Omit<CreateEnvironmentObjectRequest, 'objectKey' | 'objectType' | 'scope' | 'scopeEntityId'>
->;
+  Omit<CreateEnvironmentObjectRequest, 'objectKey' | 'objectType' | 'scope' | 'scopeEntityId' | 'airflowVariable'>
+> & { airflowVariable?: Partial<AirflowVariableFields> };
 
 export interface ListEnvironmentObjectsQuery {
   workspaceId?: string;

@@ -403,6 +403,7 @@ export class ObjectService {
       checkDeploymentScope(body, errors);
     }
     requireWorkspaceRole(p, workspaceId, 'WORKSPACE_OPERATOR');
+    if (body.objectType === 'AIRFLOW_VARIABLE' && body.airflowVariable) checkOverrideSecrecy(body.links, body.airflowVariable.isSecret ?? false, errors);
     if (errors.length > 0) throw badRequest(describe(errors), errors);
     await this.checkLinkTargets(organizationId, workspaceId, body, body.objectType);
 
@@ -449,6 +450,9 @@ export class ObjectService {
       if (row.object_type === 'CONNECTION' && body.airflowVariable) errors.push({ field: 'airflowVariable', message: 'is not allowed on a CONNECTION' });
       if (row.object_type === 'AIRFLOW_VARIABLE' && body.connection) errors.push({ field: 'connection', message: 'is not allowed on an AIRFLOW_VARIABLE' });
       if (row.scope === 'DEPLOYMENT') checkDeploymentScope(body, errors);
+      if (row.object_type === 'AIRFLOW_VARIABLE') {
+        checkOverrideSecrecy(body.links, body.airflowVariable?.isSecret ?? (row.body as VariableFields).isSecret ?? false, errors);
+      }
       if (errors.length > 0) throw badRequest(describe(errors), errors);
       await this.checkLinkTargets(organizationId, row.workspace_id, body, row.object_type, tx);
 
@@ -642,6 +646,24 @@ function openVariableOverrides(row: ObjectRow): boolean {
 
 function normalVariable(v: VariableFields): VariableFields {
   return { value: v.value ?? '', isSecret: v.isSecret ?? false };
+}
+
+/**
+ * An override's value is secret exactly when its variable is (API.md §Secrets): an `isSecret` in an override is
+ * accepted when it says the same as the variable (a client sending back what it read), and refused otherwise, so that
+ * no override asked to be secret is then shown in clear.
+ */
+function checkOverrideSecrecy(links: LinkRequest[] | undefined, variableIsSecret: boolean, errors: FieldError[]): void {
+  (links ?? []).forEach((link, i) => {
+    const [override, field] = link.overrides?.airflowVariable
+      ? [link.overrides.airflowVariable, `links[${i}].overrides.airflowVariable.isSecret`]
+      : [link.airflowVariableOverrides, `links[${i}].airflowVariableOverrides.isSecret`];
+    if (override?.isSecret === undefined || override.isSecret === variableIsSecret) return;
+    errors.push({
+      field,
+      message: `is ${override.isSecret} but the variable's isSecret is ${variableIsSecret}: an override's value is secret exactly when its variable's is (set airflowVariable.isSecret)`,
+    });
+  });
 }
 
 function checkBodyMatchesType(type: ObjectType, body: CreateObjectRequest, errors: FieldError[]): void {

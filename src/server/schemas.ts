@@ -60,7 +60,8 @@ export const variableUpdate = {
   properties: { value: variableValue, isSecret: { type: 'boolean' } },
 };
 
-// isSecret is accepted (a client may send back a whole variable) but an override's secrecy follows its base object.
+// isSecret is accepted when it equals the variable's own (a client may send back a whole variable; objects.ts
+// checkOverrideSecrecy): an override's secrecy follows its base object.
 export const variableOverride = {
   type: 'object',
   additionalProperties: false,

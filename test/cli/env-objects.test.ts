@@ -144,10 +144,15 @@ describe('env connection / airflow-variable against a real server', () => {
     expect((await cli(['env', 'airflow-variable', 'update', 'api_key', '--description', 'for the API'])).code).toBe(0);
     const kept = await json<Obj>(['env', 'airflow-variable', 'get', 'api_key', '--show-secrets']);
     expect(kept.airflowVariable).toEqual({ value: 'var-secret-Q3', isSecret: true });
-    // Making the secret plain needs the value again: it cannot be read back to re-save it.
+    // --secret / --no-secret alone change only the flag: the server keeps the value it holds.
+    const same = await cli(['env', 'airflow-variable', 'update', 'api_key', '--secret']);
+    expect(same.code, same.stderr).toBe(0);
+    expect((await json<Obj>(['env', 'airflow-variable', 'get', 'api_key', '--show-secrets'])).airflowVariable).toEqual({ value: 'var-secret-Q3', isSecret: true });
     const plain = await cli(['env', 'airflow-variable', 'update', 'api_key', '--no-secret']);
-    expect(plain.code).toBe(2);
-    expect(plain.stderr).toMatch(/--value-stdin/);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect((await json<Obj>(['env', 'airflow-variable', 'get', 'api_key'])).airflowVariable).toEqual({ value: 'var-secret-Q3', isSecret: false });
+    expect((await cli(['env', 'airflow-variable', 'update', 'api_key', '--secret'])).code).toBe(0);
+    expect((await json<Obj>(['env', 'airflow-variable', 'get', 'api_key'])).airflowVariable).toEqual({ value: '****', isSecret: true });
     expect((await cli(['env', 'airflow-variable', 'update', 'region', '--value-stdin'], 'ap-south-1')).code).toBe(0);
     expect((await json<Obj>(['env', 'airflow-variable', 'get', 'region'])).airflowVariable!.value).toBe('ap-south-1');
 

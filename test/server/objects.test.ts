@@ -124,6 +124,31 @@ describe('environment objects: create, read, update, delete', () => {
     expect((await list(`deploymentId=${w.dep1a}&resolveLinked=true&objectKey=var_links`)).body.environmentObjects[0].airflowVariable).toEqual({ value: 'override-secret', isSecret: false });
   });
 
+  it("refuses an override isSecret that differs from its variable's (it would be shown in clear), naming the field; the same value is accepted", async () => {
+    const body = (isSecret: boolean, overrideSecret: boolean) => ({
+      objectKey: `ovr_secret_${isSecret}_${overrideSecret}`, objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1,
+      airflowVariable: { value: 'plain', isSecret },
+      links: [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a, overrides: { airflowVariable: { value: 'OVR-SECRET-VALUE', isSecret: overrideSecret } } }],
+    });
+    const refused = await post(body(false, true));
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/links\[0\]\.overrides\.airflowVariable\.isSecret is true but the variable's isSecret is false/);
+    expect(JSON.stringify(refused.body)).not.toContain('OVR-SECRET-VALUE');
+    expect((await list(`workspaceId=${w.ws1}&objectKey=ovr_secret_false_true`)).body.totalCount).toBe(0);
+    expect((await post(body(false, false))).status).toBe(200);
+    expect((await post(body(true, true))).status).toBe(200);
+
+    // On update too, against the variable's isSecret as the update leaves it, in either spelling of the override.
+    const id = await create({ objectKey: 'ovr_secret_upd', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'v' } });
+    const link = (isSecret: boolean) => [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a, airflowVariableOverrides: { value: 'OVR', isSecret } }];
+    const upd = await call(w.app, owner, 'POST', `${base()}/${id}`, { links: link(true) });
+    expect(upd.status).toBe(400);
+    expect(upd.body.message).toMatch(/links\[0\]\.airflowVariableOverrides\.isSecret is true/);
+    expect((await call(w.app, owner, 'POST', `${base()}/${id}`, { airflowVariable: { isSecret: true }, links: link(true) })).status).toBe(200);
+    const read = (await call(w.app, owner, 'GET', `${base()}/${id}`)).body;
+    expect(read.links[0].airflowVariableOverrides).toEqual({ value: '****' });
+  });
+
   it('deletes with 204, then 404; a missing id is 404 everywhere', async () => {
     const id = await create({ objectKey: 'del_me', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'x' } });
     const del = await call(w.app, owner, 'DELETE', `${base()}/${id}`);

@@ -21,7 +21,7 @@ export function registerEnvCreate(parent: Command, ctx: Context, kind: EnvKind):
     parent.command('create').description(`create a ${kind.noun} at workspace or deployment scope`).argument('<key>', kind.objectType === 'CONNECTION' ? 'the conn_id' : 'the variable key'),
     `the ${kind.noun}`,
   );
-  addFieldOptions(command, kind, { secretToggle: false })
+  addFieldOptions(command, kind, { secret: 'mark' })
     .option('--description <text>', 'description')
     .option('--auto-link', 'link to all deployments of the workspace, current and future')
     .option('--link <deployment-id>', 'link to this deployment (repeatable, or comma-separated)', collect)

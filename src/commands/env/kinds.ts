@@ -48,7 +48,11 @@ export function checkKey(key: string, kind: EnvKind): void {
 }
 
 /** Adds the field flags of a kind: connection fields, or a variable's value. */
-export function addFieldOptions(command: Command, kind: EnvKind, opts: { secretToggle: boolean }): Command {
+/**
+ * `secret`: `mark` gives `--secret` (create), `toggle` also `--no-secret` (update), `none` neither (a link's
+ * override is secret exactly when its variable is).
+ */
+export function addFieldOptions(command: Command, kind: EnvKind, opts: { secret: 'mark' | 'toggle' | 'none' }): Command {
   if (kind.objectType === 'CONNECTION') {
     return command
       .option('--type <conn-type>', 'Airflow connection type, e.g. postgres, aws, http')
@@ -63,8 +67,8 @@ export function addFieldOptions(command: Command, kind: EnvKind, opts: { secretT
   command
     .option('--value <value>', 'the value (for a secret, prefer --value-stdin or the prompt)')
     .option('--value-stdin', 'read the value from stdin');
-  if (opts.secretToggle) command.option('--secret', 'mark the value secret').option('--no-secret', 'mark the value not secret');
-  else command.option('--secret', 'mark the value secret (masked unless --show-secrets)');
+  if (opts.secret === 'toggle') command.option('--secret', 'mark the value secret').option('--no-secret', 'mark the value not secret');
+  else if (opts.secret === 'mark') command.option('--secret', 'mark the value secret (masked unless --show-secrets)');
   return command;
 }
 

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
-import { UsageError } from '../../cli/errors.js';
 import type { LinkRequest } from '../../api/types.js';
 import { findObject } from './find.js';
 import { addFieldOptions, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
@@ -23,8 +22,7 @@ export function registerEnvLinkCreate(parent: Command, ctx: Context, kind: EnvKi
     .argument('<key-or-id>', `the workspace ${kind.noun}'s key or id`)
     .requiredOption('-d, --deployment-id <id>', 'the deployment to link to')
     .option('-w, --workspace-id <id>', 'workspace that owns the object (default: the current workspace)');
-  addFieldOptions(command, kind, { secretToggle: false }).action(async (keyOrId: string, flags: FieldFlags & { deploymentId: string; workspaceId?: string }) => {
-    if (flags.secret !== undefined) throw new UsageError('--secret cannot be overridden per deployment');
+  addFieldOptions(command, kind, { secret: 'none' }).action(async (keyOrId: string, flags: FieldFlags & { deploymentId: string; workspaceId?: string }) => {
     await runEnvLinkCreate(ctx, { kind, keyOrId, workspaceId: flags.workspaceId, deploymentId: flags.deploymentId, overrides: fieldInput(kind, flags) });
   });
 }

@@ -23,7 +23,7 @@ export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind):
     parent.command('update').description(`change a ${kind.noun}; fields not given keep their value (secrets included)`).argument('<key-or-id>', `the ${kind.noun}'s key or id`),
     `the ${kind.noun}`,
   );
-  addFieldOptions(command, kind, { secretToggle: true })
+  addFieldOptions(command, kind, { secret: 'toggle' })
     .option('--description <text>', 'description')
     .option('--auto-link', 'link to all deployments of the workspace, current and future')
     .option('--no-auto-link', 'stop linking to all deployments (explicit links stay)')
@@ -80,12 +80,8 @@ function updateBody(opts: EnvUpdateOptions, current: EnvironmentObject): UpdateE
   }
   const variable = opts.fields.variable;
   if (variable && (variable.value !== undefined || variable.isSecret !== undefined)) {
-    const wasSecret = current.airflowVariable?.isSecret ?? false;
-    const isSecret = variable.isSecret ?? wasSecret;
-    if (variable.value === undefined && wasSecret) {
-      throw new UsageError('the stored secret value cannot be read back to re-save it; give the value with --value-stdin');
-    }
-    body.airflowVariable = { value: variable.value ?? current.airflowVariable?.value ?? '', isSecret };
+    // Only the fields given: the API keeps the others (a secret value it masks included).
+    body.airflowVariable = { ...(variable.value !== undefined ? { value: variable.value } : {}), ...(variable.isSecret !== undefined ? { isSecret: variable.isSecret } : {}) };
   }
   if (opts.autoLink !== undefined) body.autoLinkDeployments = opts.autoLink;
   if (opts.includes.length > 0) {
