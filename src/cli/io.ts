@@ -25,13 +25,31 @@ export interface ProcessIOOptions {
   globals: { input: boolean; color: boolean; forceColor?: boolean };
 }
 
+/**
+ * A stream whose reader went away (`envmgr … | head -1`): what is still to be written has nobody to read it. The
+ * write error (EPIPE) is swallowed and later writes are dropped, so that the command ends as it would have (its
+ * database write or file included) and exits with its own code, instead of Node's unhandled-'error' stack trace.
+ */
+function dropWhenClosed(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') closed = true;
+    else throw error;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
+  };
+}
+
 export function processIO(opts: ProcessIOOptions): IO {
   const stdoutTTY = process.stdout.isTTY === true;
   const stdinTTY = process.stdin.isTTY === true;
   const ci = Boolean(opts.env.CI);
+  const out = dropWhenClosed(process.stdout);
+  const err = dropWhenClosed(process.stderr);
   return {
-    out: (text) => void process.stdout.write(text),
-    err: (text) => void process.stderr.write(text),
+    out,
+    err,
     get in() {
       return process.stdin;
     },
