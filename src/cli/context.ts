@@ -177,8 +177,17 @@ export class Context {
    * otherwise the global file's current context and its stored token.
    */
   session(): Promise<Session> {
-    this.sessionPromise ??= this.loadSession();
+    this.sessionPromise ??= this.loadSession(true) as Promise<Session>;
     return this.sessionPromise;
+  }
+
+  /**
+   * The current login as far as it is known without the server: with `ENVMGR_API_TOKEN` and neither
+   * `ENVMGR_ORGANIZATION_ID` nor a saved login for the domain, the organization (which only the server can tell)
+   * is left out.
+   */
+  localSession(): Promise<Omit<Session, 'organizationId'> & { organizationId?: string }> {
+    return this.sessionPromise ?? this.loadSession(false);
   }
 
   /** The API client of the current session. */
@@ -202,7 +211,7 @@ export class Context {
     throw new UsageError(`no workspace selected; pass --workspace-id${otherwise ? ` (${otherwise})` : ''} or run envmgr workspace switch`);
   }
 
-  private async loadSession(): Promise<Session> {
+  private async loadSession(askServer: boolean): Promise<Omit<Session, 'organizationId'> & { organizationId?: string }> {
     const settings = await this.config();
     const envToken = this.env.ENVMGR_API_TOKEN;
     if (envToken) {
@@ -211,7 +220,7 @@ export class Context {
       const saved = settings.context(endpoint.domain);
       let organizationId = this.env.ENVMGR_ORGANIZATION_ID || saved?.organizationId;
       let user = saved?.user;
-      if (!organizationId) {
+      if (!organizationId && askServer) {
         const client = await this.createApiClient(endpoint.apiUrl, envToken, 'check the ENVMGR_API_TOKEN environment variable');
         const self = await client.self();
         organizationId = self.organizationId;

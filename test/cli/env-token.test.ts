@@ -41,6 +41,26 @@ describe('ENVMGR_API_TOKEN + ENVMGR_DOMAIN, with no config at all', () => {
     expect(await readdir(home)).toEqual([]);
   });
 
+  it('auth status --offline asks no server, not even for the organization (the port given has nothing listening)', async () => {
+    const home = await tempHome();
+    const { createServer } = await import('node:net');
+    // A port that was free a moment ago: connecting to it is refused.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as { port: number };
+        probe.close(() => resolve(p));
+      });
+    });
+    const env = baseEnv(home, { ENVMGR_API_TOKEN: em.token, ENVMGR_DOMAIN: `http://127.0.0.1:${port}` });
+    const status = await runCli(['--verbose', 'auth', 'status', '--offline'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).not.toMatch(/ECONNREFUSED|cannot reach|GET /);
+    expect(status.stdout).toMatch(/^organization\t\(unknown offline/m);
+    expect(status.stdout).toMatch(/^token valid\tnot checked$/m);
+    const json = await runCli(['--json', 'auth', 'status', '--offline'], { env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ domain: `127.0.0.1:${port}`, organizationId: null, tokenSource: 'env' });
+  });
+
   it('fails with exit 4 and the variable to check when the token is unknown', async () => {
     const home = await tempHome();
     const result = await runCli(['workspace', 'list'], { env: baseEnv(home, { ENVMGR_API_TOKEN: 'expired-or-unknown-1', ENVMGR_DOMAIN: em.url }) });

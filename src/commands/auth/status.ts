@@ -12,7 +12,8 @@ export interface AuthStatus {
   domain: string;
   apiUrl: string;
   user?: string;
-  organizationId: string;
+  /** Unknown offline when the token comes from ENVMGR_API_TOKEN and no login for the domain recorded it. */
+  organizationId?: string;
   workspaceId?: string;
   tokenSource: string;
   tokenStore: string;
@@ -30,7 +31,7 @@ export function registerAuthStatus(parent: Command, ctx: Context): void {
 }
 
 export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Promise<AuthStatus> {
-  const session = await ctx.session();
+  const session = opts.offline ? await ctx.localSession() : await ctx.session();
   const store = await ctx.credentials();
   const status: AuthStatus = {
     domain: session.domain,
@@ -57,13 +58,13 @@ export async function runAuthStatus(ctx: Context, opts: AuthStatusOptions): Prom
   }
   if (ctx.globals.json) {
     // workspaceId is null rather than left out when none is chosen, as the table says "(none …)".
-    ctx.io.out(JSON.stringify({ ...status, workspaceId: status.workspaceId ?? null }, null, 2) + '\n');
+    ctx.io.out(JSON.stringify({ ...status, organizationId: status.organizationId ?? null, workspaceId: status.workspaceId ?? null }, null, 2) + '\n');
   } else {
     printRecord(ctx.io, [
       ['domain', status.domain],
       ['api url', status.apiUrl],
       ['user', status.user],
-      ['organization', status.organizationId],
+      ['organization', status.organizationId ?? '(unknown offline: the server tells it for ENVMGR_API_TOKEN)'],
       ['workspace', status.workspaceId ?? '(none: run envmgr workspace switch)'],
       ['token from', status.tokenStore + (session.tokenSource === 'env' ? ' (overrides any stored login)' : '')],
       ['token valid', status.tokenValid === undefined ? (failure ? 'unknown (the server did not answer)' : 'not checked') : status.tokenValid ? 'yes' : 'no'],
