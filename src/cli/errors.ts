@@ -1,3 +1,5 @@
+import { printableLines } from './text-width.js';
+
 /**
  * The CLI's error hierarchy. Commands throw these; only `main` turns them into an exit code (see `exitCodeFor`).
  * Messages are lower-case and end with what to do next.
@@ -45,12 +47,13 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /** The text printed on stderr for an error: one line, unless `--verbose` asks for the stack of a bug. */
+/** An error as printed: control characters in it (a name a server sent, say) are shown, not obeyed by the terminal. */
 export function formatError(error: unknown, verbose: boolean): string {
   if (error instanceof UserError) {
     const cause = verbose && error.cause instanceof Error ? `\n  caused by: ${error.cause.message}` : '';
-    return `error: ${error.message}${cause}\n`;
+    return `error: ${printableLines(error.message + cause)}\n`;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (verbose && error instanceof Error && error.stack) return `error: ${error.stack}\n`;
-  return `error: ${message}\n(this is unexpected; re-run with --verbose for details)\n`;
+  if (verbose && error instanceof Error && error.stack) return `error: ${printableLines(error.stack)}\n`;
+  return `error: ${printableLines(message)}\n(this is unexpected; re-run with --verbose for details)\n`;
 }

@@ -25,6 +25,16 @@ describe('errors', () => {
     expect(formatError(bug, true)).toContain('shell.test.ts');
     expect(formatError(new UserError('no workspace; pass --workspace-id'), false)).toBe('error: no workspace; pass --workspace-id\n');
   });
+
+  it('show the control characters of a message (a name a server sent) instead of handing them to the terminal', async () => {
+    const evil = 'evil\u001b[31mRED\u001b[0m\u0007';
+    const printed = formatError(new UserError(`no workspace "x"; available: ${evil} (w1)`), false);
+    expect(printed).toBe('error: no workspace "x"; available: evil\u241b[31mRED\u241b[0m\u2407 (w1)\n');
+    // eslint-disable-next-line no-control-regex
+    expect(formatError(new Error(`bad ${evil}`), false)).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    const { findByIdOrName } = await import('../commands/shared/pick.js');
+    expect(() => findByIdOrName([{ id: 'w1', name: evil }], 'x', 'workspace')).toThrow('available: evil\u241b[31mRED\u241b[0m\u2407 (w1)');
+  });
 });
 
 describe('tables', () => {

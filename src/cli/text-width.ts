@@ -108,3 +108,8 @@ export function neutralizeControls(text: string): string {
     return code < 0x20 ? String.fromCharCode(0x2400 + code) : '\ufffd';
   });
 }
+
+/** `neutralizeControls` of each line of a message: its line breaks are kept. */
+export function printableLines(text: string): string {
+  return text.split('\n').map(neutralizeControls).join('\n');
+}

@@ -1,3 +1,4 @@
+import { neutralizeControls } from '../../cli/text-width.js';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { AuthError, UsageError } from '../../cli/errors.js';
@@ -87,11 +88,11 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<LoginR
   if (ctx.globals.json) {
     ctx.io.out(JSON.stringify(result, null, 2) + '\n');
   } else {
-    ctx.io.err(`Logged in to ${endpoint.domain} as ${self.username} (organization ${organization?.name ?? self.organizationId}).\n`);
+    ctx.io.err(`Logged in to ${endpoint.domain} as ${neutralizeControls(self.username)} (organization ${neutralizeControls(organization?.name ?? self.organizationId)}).\n`);
     ctx.io.err(`Token stored in the ${stored.location}.\n`);
   }
   if (workspace) {
-    if (!ctx.globals.json) ctx.io.err(`Workspace: ${workspace.name} (${workspace.id})\n`);
+    if (!ctx.globals.json) ctx.io.err(`Workspace: ${neutralizeControls(workspace.name)} (${workspace.id})\n`);
   } else if (workspaces.length === 0) {
     ctx.log.warn('this organization has no workspace you can see; ask an organization owner for access');
   } else {

@@ -1,3 +1,4 @@
+import { neutralizeControls } from '../../cli/text-width.js';
 import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
 
@@ -9,7 +10,7 @@ export function findByIdOrName<T extends { id: string; name: string }>(items: T[
   const named = exact.length > 0 ? exact : items.filter((i) => i.name.toLowerCase() === wanted.toLowerCase());
   if (named.length === 1) return named[0]!;
   if (named.length > 1) throw new UserError(`several ${what}s are named "${wanted}"; pass the id instead (${named.map((i) => i.id).join(', ')})`);
-  const known = items.map((i) => `${i.name} (${i.id})`).join(', ');
+  const known = items.map((i) => `${neutralizeControls(i.name)} (${i.id})`).join(', ');
   throw new UserError(`no ${what} "${wanted}"${known ? `; available: ${known}` : ''}`);
 }
 
@@ -22,7 +23,7 @@ export async function promptForItem<T extends { id: string; name: string }>(
 ): Promise<T> {
   return ctx.prompter.select(
     message,
-    items.map((i) => ({ name: `${i.name} (${i.id})`, value: i })),
+    items.map((i) => ({ name: `${neutralizeControls(i.name)} (${i.id})`, value: i })),
     { flag },
   );
 }

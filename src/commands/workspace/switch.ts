@@ -1,3 +1,4 @@
+import { neutralizeControls } from '../../cli/text-width.js';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
@@ -31,5 +32,5 @@ export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOpti
     session.tokenSource !== 'env' || settings.currentDomain() === undefined,
   );
   if (ctx.globals.json) ctx.io.out(JSON.stringify(workspace, null, 2) + '\n');
-  else ctx.io.err(`Switched to workspace ${workspace.name} (${workspace.id}).\n`);
+  else ctx.io.err(`Switched to workspace ${neutralizeControls(workspace.name)} (${workspace.id}).\n`);
 }
