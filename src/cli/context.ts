@@ -203,11 +203,19 @@ export class Context {
    * names a further way out that the command offers (e.g. `--all`), said in the error when there is none.
    */
   async workspaceId(flag?: string, otherwise?: string): Promise<string> {
+    return (await this.workspaceChoice(flag, otherwise)).id;
+  }
+
+  /**
+   * `workspaceId`, with where it came from when that was the configuration (`project.workspace in
+   * /p/.envmgr/config.yaml:3`, `ENVMGR_PROJECT_WORKSPACE`): what a message about a workspace that is not found names.
+   */
+  async workspaceChoice(flag?: string, otherwise?: string): Promise<{ id: string; configuredIn?: string }> {
     const settings = await this.config();
-    const configured = settings.resolve('project.workspace', flag).value;
-    if (configured) return configured;
+    const resolved = settings.resolve('project.workspace', flag);
+    if (resolved.value) return { id: resolved.value, ...(resolved.source !== 'flag' ? { configuredIn: `project.workspace in ${settings.whence(resolved)}` } : {}) };
     const session = await this.session();
-    if (session.workspaceId) return session.workspaceId;
+    if (session.workspaceId) return { id: session.workspaceId };
     throw new UsageError(`no workspace selected; pass --workspace-id${otherwise ? ` (${otherwise})` : ''} or run envmgr workspace switch`);
   }
 

@@ -142,7 +142,7 @@ export class Settings {
   }
 
   /** Where a resolved value was read, for messages: the variable, the file with the key's line, or the flag. */
-  private whence(resolved: ResolvedSetting): string {
+  whence(resolved: ResolvedSetting): string {
     const file = resolved.source === 'project' ? this.project : resolved.source === 'global' ? this.global : undefined;
     const line = file?.lines[resolved.key];
     if (file) return line ? `${file.path}:${line}` : file.path;

@@ -274,6 +274,25 @@ describe('config list and set (L13, L14)', () => {
   });
 });
 
+describe('project.workspace against workspace switch', () => {
+  it('names where project.workspace is set when it matches no workspace, and workspace switch warns that it still wins', async () => {
+    const { cli } = await session('alpha');
+    expect((await cli(['config', 'set', '-g', 'project.workspace', 'x'])).code).toBe(0);
+    const switched = await cli(['workspace', 'switch', 'beta']);
+    expect(switched.code, switched.stderr).toBe(0);
+    expect(switched.stderr).toMatch(/^warning: project\.workspace is "x" \(.*config\.yaml:\d+\), which wins over this choice .*envmgr config unset -g project\.workspace$/m);
+    const listed = await cli(['deployment', 'list']);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toMatch(/^error: no workspace "x"; available: .* \(from project\.workspace in .*config\.yaml:\d+, which wins over envmgr workspace switch; .*\)$/m);
+    // A flag is the user's own choice: no such note.
+    const flagged = await cli(['deployment', 'list', '-w', 'nope']);
+    expect(flagged.stderr).not.toMatch(/from project\.workspace/);
+    expect((await cli(['config', 'unset', '-g', 'project.workspace'])).code).toBe(0);
+    const after = await cli(['workspace', 'switch', 'beta']);
+    expect(after.stderr).not.toMatch(/warning/);
+  });
+});
+
 describe('README: how to run the built CLI (M8)', () => {
   it('recommends the forms that keep a later --env-file from Node, and they do', async () => {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
-import { UsageError } from '../../cli/errors.js';
+import { UsageError, UserError } from '../../cli/errors.js';
 import { handleEmptyList, printTable, type Column } from '../../cli/table.js';
 import type { Deployment } from '../../api/types.js';
 import { findByIdOrName } from '../shared/pick.js';
@@ -28,10 +28,18 @@ export async function runDeploymentList(ctx: Context, opts: DeploymentListOption
   const api = await ctx.api();
   let filter: { workspaceIds?: string[] } = {};
   if (!opts.all) {
-    const wanted = await ctx.workspaceId(opts.workspaceId, 'or --all for every workspace');
+    const wanted = await ctx.workspaceChoice(opts.workspaceId, 'or --all for every workspace');
     // An id or a name, as `workspace switch` takes; one that matches no workspace is an error, not an empty list.
     const workspaces = await api.workspaces(session.organizationId);
-    filter = { workspaceIds: [findByIdOrName(workspaces, wanted, 'workspace').id] };
+    try {
+      filter = { workspaceIds: [findByIdOrName(workspaces, wanted.id, 'workspace').id] };
+    } catch (error) {
+      // A value the user did not type here: say where it is set, which also wins over `workspace switch`.
+      if (error instanceof UserError && wanted.configuredIn) {
+        throw new UserError(`${error.message} (from ${wanted.configuredIn}, which wins over envmgr workspace switch; change it with envmgr config set or unset)`);
+      }
+      throw error;
+    }
   }
   const deployments = await api.deployments(session.organizationId, filter);
   const where = opts.all ? 'this organization' : 'this workspace';

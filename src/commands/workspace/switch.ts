@@ -33,4 +33,13 @@ export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOpti
   );
   if (ctx.globals.json) ctx.io.out(JSON.stringify(workspace, null, 2) + '\n');
   else ctx.io.err(`Switched to workspace ${neutralizeControls(workspace.name)} (${workspace.id}).\n`);
+  // project.workspace (a file or ENVMGR_PROJECT_WORKSPACE) still decides for the commands that read it.
+  const configured = settings.resolve('project.workspace');
+  if (configured.value && configured.value !== workspace.id && configured.value !== workspace.name) {
+    const undo = configured.source === 'env' ? `unset ${configured.origin}` : `envmgr config unset${configured.source === 'global' ? ' -g' : ''} project.workspace`;
+    ctx.io.err(
+      `warning: project.workspace is ${JSON.stringify(configured.value)} (${settings.whence(configured)}), which wins over this choice ` +
+        `for the commands run here; to use the workspace switched to: ${undo}\n`,
+    );
+  }
 }
