@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
-import { mkdirs } from '../config/files.js';
+import { mkdirs, writeFileAtomic } from '../config/files.js';
 import { Client } from '../pg/driver.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../pg/embedded.js';
 import { createTokenIn } from './admin.js';
@@ -35,6 +35,8 @@ export interface StartDevServerOptions {
 
 export interface DevServer extends RunningServer {
   token: string;
+  /** Where a dev server that keeps its data keeps its generated owner token (reused by the next start). */
+  tokenFile?: string;
   /** True when the token was minted by this start (show it once); false when it was given as `devToken`. */
   tokenIsNew: boolean;
   seed: DevSeed;
@@ -107,17 +109,43 @@ async function placeCluster(stateDir: string, state: DevState, relocationRoot: s
   return relocated;
 }
 
+/**
+ * The dev server's owner token: `devToken` when given (created once); else, for a dev server that keeps its data,
+ * the one kept in `tokenFile` (0600, beside the master key) while the database still accepts it, so that restarts
+ * neither pile up tokens nor log the developer out; else a new one (kept in `tokenFile` when there is one).
+ */
+async function ownerToken(pool: pg.Pool, seed: DevSeed, devToken: string | undefined, tokenFile: string | undefined): Promise<{ token: string; tokenIsNew: boolean }> {
+  const kept = devToken === undefined && tokenFile ? (await readFile(tokenFile, 'utf8').catch(() => '')).trim() : '';
+  return withTransaction(pool, async (tx) => {
+    for (const known of [devToken, kept]) {
+      if (!known) continue;
+      const found = await findTokenByHash(tx, hashToken(known));
+      if (found && !found.expired) return { token: known, tokenIsNew: false };
+    }
+    const created = await createTokenIn(tx, {
+      organizationId: seed.organization.id,
+      name: `dev owner token ${new Date().toISOString().slice(0, 19)}Z`,
+      userId: seed.ownerUser.id,
+      roles: [{ role: 'ORGANIZATION_OWNER' }],
+      token: devToken,
+    });
+    if (devToken === undefined && tokenFile) await writeFileAtomic(tokenFile, `${created.token}\n`);
+    return { token: created.token, tokenIsNew: devToken === undefined };
+  });
+}
+
 /** `envmgr server start --dev`: embedded Postgres, a generated master key, the demo seed and an owner token. */
 export async function startDevServer(options: StartDevServerOptions): Promise<DevServer> {
   const log = options.logStream ? jsonLineLogger(options.logStream) : silentLogger;
   let masterKey: string;
   let pgPassword: string;
   let dataDir: string | undefined;
+  let stateDir: string | undefined;
   if (options.ephemeral) {
     masterKey = generateMasterKey();
     pgPassword = randomBytes(18).toString('hex');
   } else {
-    const stateDir = join(options.home, 'dev-server');
+    stateDir = join(options.home, 'dev-server');
     await mkdirs(stateDir, 0o777);
     // 0711: others may traverse (the postgres user, to its data directory) but not list; files inside are 0600.
     await chmod(stateDir, 0o711);
@@ -140,21 +168,14 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
     pool = createPool(databaseUrl);
     await migrate(pool);
     const seed = await seedDevData(pool, keyring);
-    const { token, tokenIsNew } = await withTransaction(pool, async (tx) => {
-      if (options.devToken !== undefined && (await findTokenByHash(tx, hashToken(options.devToken)))) {
-        return { token: options.devToken, tokenIsNew: false };
-      }
-      const created = await createTokenIn(tx, {
-        organizationId: seed.organization.id,
-        name: `dev owner token ${new Date().toISOString().slice(0, 19)}Z`,
-        userId: seed.ownerUser.id,
-        roles: [{ role: 'ORGANIZATION_OWNER' }],
-        token: options.devToken,
-      });
-      return { token: created.token, tokenIsNew: options.devToken === undefined };
-    });
     const app = await buildApp({ pool, config: { keyring }, logger: log });
+    // Listening first: a start that cannot listen (the port is taken) mints no token nobody is shown.
     const running = await listen(app, pool, options.host ?? '127.0.0.1', options.port ?? 8080, log);
+    const tokenFile = stateDir ? join(stateDir, 'owner.token') : undefined;
+    const { token, tokenIsNew } = await ownerToken(pool, seed, options.devToken, tokenFile).catch(async (err: unknown) => {
+      await running.close().catch(() => undefined);
+      throw err;
+    });
     const pgHandle = postgres;
     let closing: Promise<void> | undefined;
     return {
@@ -163,6 +184,7 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
       tokenIsNew,
       seed,
       postgresDataDir: dataDir,
+      ...(tokenFile && options.devToken === undefined ? { tokenFile } : {}),
       databaseUrl,
       close() {
         closing ??= (async () => {

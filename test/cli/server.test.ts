@@ -55,8 +55,14 @@ describe('envmgr server through the CLI', () => {
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toMatch(/master key/);
 
-    const server = await startServerProcess([], { ...env, ENVMGR_SERVER_MASTER_KEY: generateMasterKey() });
+    const masterKey = generateMasterKey();
+    const server = await startServerProcess([], { ...env, ENVMGR_SERVER_MASTER_KEY: masterKey });
     try {
+      // A second server on the port the first holds: a plain error with what to do, not an unexpected one.
+      const taken = await runCli(['server', 'start', '--port', new URL(server.url).port], { env: { ...env, ENVMGR_SERVER_MASTER_KEY: masterKey } });
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toMatch(/^error: cannot listen on 127\.0\.0\.1:\d+: the port is in use .*pass another --port \(0 picks a free one\)$/m);
+      expect(taken.stderr).not.toMatch(/unexpected/);
       const login = await runCli(['login', server.url, '--with-token'], { env, stdin: token });
       expect(login.code, login.stderr).toBe(0);
       expect(login.stderr).toContain('Workspace: data');

@@ -102,8 +102,44 @@ describe('dev server', () => {
       expect(third.token).not.toBe(devToken);
       expect((await get(`${third.url}/v1/users/self`, third.token)).body).toMatchObject({ username: 'demo-owner', organizationRole: 'ORGANIZATION_OWNER' });
       expect((await get(`${third.url}/v1/users/self`, devToken)).status).toBe(200);
+      expect(third.tokenFile).toBe(join(home, 'dev-server', 'owner.token'));
+      expect((await stat(third.tokenFile!)).mode & 0o777).toBe(0o600);
     } finally {
       await third.close();
+    }
+    // A generated token is kept and reused: restarts neither mint another nor log the developer out.
+    const fourth = await startDevServer({ home, port: 0, relocationRoot });
+    try {
+      expect(fourth.token).toBe(third.token);
+      expect(fourth.tokenIsNew).toBe(false);
+      const tokens = await import('../../src/pg/driver.js').then(async ({ Client }) => {
+        const client = new Client({ connectionString: fourth.databaseUrl });
+        await client.connect();
+        try {
+          return (await client.query<{ n: string }>("SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'dev owner token %'")).rows[0]!.n;
+        } finally {
+          await client.end();
+        }
+      });
+      // The fixed token of the first starts and the one the third generated: none from the fourth.
+      expect(Number(tokens)).toBe(2);
+    } finally {
+      await fourth.close();
+    }
+  });
+
+  it('a port that is taken: the start fails before minting a token', { timeout: 120_000 }, async () => {
+    const home = await mkdtemp(join(tmpdir(), 'envmgr-devhome-'));
+    cleanup.push(home);
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(startDevServer({ home, port, relocationRoot: await mkdtemp(join(tmpdir(), 'envmgr-reloc-')) })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(stat(join(home, 'dev-server', 'owner.token'))).rejects.toThrow();
+    } finally {
+      blocker.close();
     }
   });
 

@@ -61,6 +61,8 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
     }
   } catch (error) {
     if (error instanceof server.MasterKeyError || error instanceof server.ServerAdminError) throw new UserError(error.message);
+    const listenProblem = LISTEN_ERRORS[(error as NodeJS.ErrnoException).code ?? ''];
+    if (listenProblem) throw new UserError(`cannot listen on ${opts.host}:${opts.port}: ${listenProblem}`, { cause: error });
     throw error;
   }
   const signal = await ctx.shutdownSignal();
@@ -68,14 +70,24 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
   await running.close();
 }
 
-function announceDev(ctx: Context, dev: { url: string; token: string; tokenIsNew: boolean; seed: unknown }, ephemeral: boolean): void {
+/** Why the address could not be listened on, with what to do. */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the port is in use (another server, or an earlier envmgr server still running); pass another --port (0 picks a free one)',
+  EACCES: 'permission denied (ports below 1024 need privileges); pass a --port from 1024 up (0 picks a free one)',
+  EADDRNOTAVAIL: 'this machine has no such address; pass a --host it has (127.0.0.1, or 0.0.0.0 for every interface)',
+};
+
+function announceDev(ctx: Context, dev: { url: string; token: string; tokenIsNew: boolean; tokenFile?: string; seed: unknown }, ephemeral: boolean): void {
   if (ctx.globals.json) {
     ctx.io.out(JSON.stringify({ url: dev.url, token: dev.token, seed: dev.seed }) + '\n');
     return;
   }
   ctx.io.err(`Environment Manager dev server listening on ${dev.url}${ephemeral ? ' (ephemeral: everything is lost on exit)' : ''}\n`);
   ctx.io.err('WARNING: development mode: demo data, a generated master key; do not use it for real secrets.\n\n');
-  ctx.io.err(`Owner token${dev.tokenIsNew ? ' (shown once)' : ''}: ${dev.token}\n`);
+  const whence = dev.tokenFile
+    ? dev.tokenIsNew ? ` (kept in ${dev.tokenFile}, 0600; the next start reuses it)` : ` (as before, kept in ${dev.tokenFile})`
+    : dev.tokenIsNew ? ' (shown once)' : '';
+  ctx.io.err(`Owner token${whence}: ${dev.token}\n`);
   ctx.io.err(`Log in with:  echo <token> | envmgr login ${dev.url} --with-token\n\n`);
 }
 
