@@ -162,6 +162,32 @@ describe('ApiClient', () => {
     expect((error as Error).message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused/);
   });
 
+  it('says what to check when an answer has no body or no message, instead of "HTTP 404 (HTTP 404)" or a TypeError', async () => {
+    server = await startScriptedServer((req, _i, res) => {
+      const status = req.url === '/v1/health' ? 200 : req.url === '/v1/users/self' ? 200 : req.url!.includes('gone') ? 404 : 502;
+      if (req.url === '/v1/users/self') return sendJson(res, 200, {});
+      res.writeHead(status).end();
+    });
+    const api = client(server.url);
+    await expect(api.health()).rejects.toThrow(/GET \/v1\/health at http:\/\/127\.0\.0\.1:\d+ answered HTTP 200 with an empty body; check that the URL points at an Environment Manager/);
+    await expect(api.self()).rejects.toThrow(/answered without an organizationId; check that the URL points at an Environment Manager/);
+    const missing = await api.organization('gone').catch((e: unknown) => e as Error);
+    expect(missing.message).toMatch(/^not found, with no message: check that http:\/\/127\.0\.0\.1:\d+ is the Environment Manager's address \(HTTP 404\)$/);
+    const failed = await client(server.url, { retries: 0 }).organization('x').catch((e: unknown) => e as Error);
+    expect(failed.message).toMatch(/^the server failed without saying why; try again later.* \(HTTP 502\)$/);
+  });
+
+  it('asks a server that took the request and stayed silent only once more, saying so', async () => {
+    server = await startScriptedServer(() => {
+      // never answers
+    });
+    const notices: string[] = [];
+    const error = await client(server.url, { requestTimeoutMs: 150, notice: (m) => notices.push(m) }).health().catch((e: unknown) => e as Error);
+    expect(error.message).toMatch(/no response in time/);
+    expect(server.requests).toHaveLength(2);
+    expect(notices).toEqual([expect.stringMatching(/did not answer within 150 ms; trying once more$/)]);
+  });
+
   it('parses Retry-After as seconds or an HTTP date', () => {
     expect(parseRetryAfter('3')).toBe(3000);
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);

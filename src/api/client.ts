@@ -33,8 +33,13 @@ export interface ApiClientOptions {
   /** What a 401 tells the user to do (default "run envmgr login"). */
   authHint?: string;
   debug?: (message: string) => void;
+  /** A line the user should see while waiting (a request that timed out and is tried again). */
+  notice?: (message: string) => void;
   sleep?: (ms: number) => Promise<void>;
 }
+
+/** Codes of a server that accepted the request and then said nothing in time: tried once more only. */
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 export interface DeviceCode {
   deviceCode: string;
@@ -93,8 +98,13 @@ export class ApiClient {
     return this.call({ method: 'GET', path: '/v1/health' });
   }
 
-  self(): Promise<Self> {
-    return this.call({ method: 'GET', path: '/v1/users/self' });
+  async self(): Promise<Self> {
+    const self = await this.call<Self>({ method: 'GET', path: '/v1/users/self' });
+    // Everything after login hangs off the organization: an answer without one is not an Environment Manager's.
+    if (typeof self !== 'object' || self === null || typeof self.organizationId !== 'string' || self.organizationId === '') {
+      throw new UserError(`GET /v1/users/self at ${this.apiUrl} answered without an organizationId; check that the URL points at an Environment Manager (Astro Platform API v1)`);
+    }
+    return self;
   }
 
   organizations(): Promise<Organization[]> {
@@ -253,7 +263,11 @@ export class ApiClient {
         const code = errorCode(error);
         const retriable = NOT_SENT.has(code) || (spec.method === 'GET' && MAYBE_SENT.has(code));
         this.opts.debug?.(`${label} failed: ${code || (error as Error).message} (attempt ${attempt + 1})`);
-        if (retriable && attempt < this.retries) {
+        // A server that took the request and stayed silent for the whole timeout is asked once more, not thrice:
+        // four silent timeouts made a command wait two minutes without a word.
+        const timedOut = TIMEOUTS.has(code);
+        if (retriable && attempt < (timedOut ? Math.min(1, this.retries) : this.retries)) {
+          if (timedOut) this.opts.notice?.(`${this.apiUrl} did not answer within ${this.requestTimeoutMs >= 1000 ? `${Math.round(this.requestTimeoutMs / 1000)} s` : `${this.requestTimeoutMs} ms`}; trying once more`);
           await this.sleep(this.backoff(attempt));
           continue;
         }
@@ -262,6 +276,9 @@ export class ApiClient {
       const requestId = headerValue(response.headers['x-request-id']);
       this.opts.debug?.(`${label} → ${response.statusCode} (${Date.now() - started} ms${requestId ? `, request id ${requestId}` : ''})`);
       if (response.statusCode >= 200 && response.statusCode < 300) {
+        if (text === '' && response.statusCode !== 204 && spec.method !== 'DELETE') {
+          throw new UserError(`${label} at ${this.apiUrl} answered HTTP ${response.statusCode} with an empty body; check that the URL points at an Environment Manager`);
+        }
         return (text === '' ? undefined : parseJson(text, label)) as T;
       }
       const retriable = RETRY_STATUS.has(response.statusCode) && (spec.method === 'GET' || [429, 503].includes(response.statusCode));
@@ -326,7 +343,7 @@ export class ApiClient {
     const body = tryParseJson(text) as { message?: string; requestId?: string; fieldErrors?: FieldError[] } | undefined;
     // An HTML page (a proxy's or load balancer's error page) says nothing useful on a terminal line.
     const page = body === undefined && /^\s*</.test(text);
-    const message = body?.message ?? (page ? 'an HTML page, not an Environment Manager answer (a proxy in the way?)' : text.trim().slice(0, 200) || `HTTP ${status}`);
+    const message = body?.message ?? (page ? 'an HTML page, not an Environment Manager answer (a proxy in the way?)' : text.trim().slice(0, 200) || silentStatus(status, this.apiUrl));
     const requestId = body?.requestId ?? headerRequestId;
     const fieldErrors = body?.fieldErrors ?? [];
     if (status === 401) {
@@ -346,6 +363,14 @@ export class ApiClient {
     }
     return new ApiError(status, message, requestId, fieldErrors);
   }
+}
+
+/** What an error status with no body says, with what to do. */
+function silentStatus(status: number, apiUrl: string): string {
+  if (status === 404) return `not found, with no message: check that ${apiUrl} is the Environment Manager's address`;
+  if (status >= 500) return 'the server failed without saying why; try again later, or ask whoever runs it';
+  if (status === 403) return 'forbidden, with no message: the token may lack the role for this';
+  return 'no message';
 }
 
 function enc(segment: string): string {

@@ -148,6 +148,7 @@ export class Context {
       requestTimeoutMs: timeout > 0 ? timeout * 1000 : undefined,
       authHint,
       debug: (message) => this.log.debug(message),
+      notice: (message) => this.io.err(`${message}\n`),
     });
   }
 
