@@ -15,10 +15,20 @@ export interface Endpoint {
  * `cloud.astronomer.io` and `https://astronomer.io/` all mean `https://api.astronomer.io`; any other full URL is
  * used as it is; a bare host means `https://api.<host>`, except localhost and IP addresses (`http://` as given).
  */
+/** A host name or address, an optional port, an optional trailing slash. */
+const BARE_HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(?::\d{1,5})?\/?$/i;
+
 export function resolveEndpoint(input: string): Endpoint {
   const text = input.trim();
   if (text === '') throw new UsageError('empty domain; pass a domain such as astronomer.io or a URL such as http://localhost:8080');
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  // Without a scheme, only a host (and a port) is a domain: `http:/host` or `host/path` would otherwise turn into
+  // `https://api.http` and the like.
+  if (!hasScheme && !BARE_HOST.test(text)) {
+    const slip = /^(https?):\/*/i.exec(text);
+    const hint = slip ? `; did you mean ${slip[1]!.toLowerCase()}://${text.slice(slip[0].length)}?` : '; pass e.g. astronomer.io or http://localhost:8080';
+    throw new UsageError(`"${input}" is neither a domain nor a URL${hint}`);
+  }
   let url: URL;
   try {
     url = new URL(hasScheme ? text : `https://${text}`);
