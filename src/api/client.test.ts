@@ -171,9 +171,9 @@ describe('ApiClient', () => {
     const api = client(server.url);
     await expect(api.health()).rejects.toThrow(/GET \/v1\/health at http:\/\/127\.0\.0\.1:\d+ answered HTTP 200 with an empty body; check that the URL points at an Environment Manager/);
     await expect(api.self()).rejects.toThrow(/answered without an organizationId; check that the URL points at an Environment Manager/);
-    const missing = await api.organization('gone').catch((e: unknown) => e as Error);
+    const missing = (await api.organization('gone').catch((e: unknown) => e)) as Error;
     expect(missing.message).toMatch(/^not found, with no message: check that http:\/\/127\.0\.0\.1:\d+ is the Environment Manager's address \(HTTP 404\)$/);
-    const failed = await client(server.url, { retries: 0 }).organization('x').catch((e: unknown) => e as Error);
+    const failed = (await client(server.url, { retries: 0 }).organization('x').catch((e: unknown) => e)) as Error;
     expect(failed.message).toMatch(/^the server failed without saying why; try again later.* \(HTTP 502\)$/);
   });
 
@@ -182,7 +182,7 @@ describe('ApiClient', () => {
       // never answers
     });
     const notices: string[] = [];
-    const error = await client(server.url, { requestTimeoutMs: 150, notice: (m) => notices.push(m) }).health().catch((e: unknown) => e as Error);
+    const error = (await client(server.url, { requestTimeoutMs: 150, notice: (m) => notices.push(m) }).health().catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/no response in time/);
     expect(server.requests).toHaveLength(2);
     expect(notices).toEqual([expect.stringMatching(/did not answer within 150 ms; trying once more$/)]);

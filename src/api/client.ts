@@ -347,7 +347,7 @@ export class ApiClient {
     const requestId = body?.requestId ?? headerRequestId;
     const fieldErrors = body?.fieldErrors ?? [];
     if (status === 401) {
-      return new AuthError(`not authenticated at ${this.apiUrl} (${message}); ${this.opts.authHint ?? 'run envmgr login'}`);
+      return new AuthError(`not authenticated at ${this.apiUrl} (${message}); ${this.opts.authHint ?? 'run envmgr login'}`, body?.message ? { reason: body.message } : {});
     }
     const forbidden = status === 403 ? SHOW_SECRETS_FORBIDDEN.exec(message) : null;
     if (forbidden) {

@@ -7,6 +7,8 @@ export interface DispatcherOptions {
   env: NodeJS.ProcessEnv;
   /** Extra CA certificates (PEM) to trust, from `--ca-file`. */
   caFile?: string;
+  /** Where caFile came from, for messages (default `--ca-file`). */
+  caFileOrigin?: string;
   connectTimeoutMs?: number;
 }
 
@@ -42,7 +44,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
 function extraCertificates(opts: DispatcherOptions): string[] | undefined {
   if (!opts.caFile) return undefined;
   const certs = [...rootCertificates];
-  for (const [file, origin] of [[opts.env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'], [opts.caFile, '--ca-file']] as const) {
+  for (const [file, origin] of [[opts.env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS'], [opts.caFile, opts.caFileOrigin ?? '--ca-file']] as const) {
     if (!file) continue;
     try {
       certs.push(readFileSync(file, 'utf8'));

@@ -127,7 +127,11 @@ export class Context {
     if (this.opts.dispatcher) return this.opts.dispatcher;
     if (!this.dispatcherInstance) {
       const { createDispatcher } = await import('../api/dispatcher.js');
-      this.dispatcherInstance = createDispatcher({ env: this.env, caFile: this.globals.caFile ?? this.env.ENVMGR_CA_FILE });
+      this.dispatcherInstance = createDispatcher({
+        env: this.env,
+        caFile: this.globals.caFile ?? this.env.ENVMGR_CA_FILE,
+        caFileOrigin: this.globals.caFile !== undefined ? '--ca-file' : 'ENVMGR_CA_FILE',
+      });
     }
     return this.dispatcherInstance;
   }

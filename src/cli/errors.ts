@@ -24,9 +24,12 @@ export class UsageError extends UserError {
 /** Credentials missing, unknown or expired (exit 4). */
 export class AuthError extends UserError {
   override readonly exitCode: number = 4;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What the server said, when it refused a token (`the API token has expired: ask for a new token`). */
+  readonly reason: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
     this.name = 'AuthError';
+    this.reason = options?.reason;
   }
 }
 

@@ -130,5 +130,17 @@ describe('rejected tokens against the real server', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/not authenticated/);
     expect(result.stderr).not.toContain(token);
+    // login says why the server refused it, not only that it did.
+    const login = await runCli(['login', em.url, '--with-token'], { env: baseEnv(home), stdin: token });
+    expect(login.code).toBe(4);
+    expect(login.stderr).toMatch(/^error: the token was not accepted by .* \(the API token has expired: ask for a new token\); check the token/m);
+    expect(login.stderr).not.toContain(token);
+  });
+
+  it('names ENVMGR_CA_FILE, not --ca-file, when the CA file the variable names cannot be read', async () => {
+    const home = await tempHome();
+    const result = await runCli(['workspace', 'list'], { env: baseEnv(home, { ENVMGR_API_TOKEN: 'x-token-123456', ENVMGR_DOMAIN: em.url, ENVMGR_CA_FILE: '/nonexistent/ca.pem' }) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot read the CA file \/nonexistent\/ca\.pem \(ENVMGR_CA_FILE\)/);
   });
 });

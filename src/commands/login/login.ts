@@ -55,7 +55,9 @@ export async function runLogin(ctx: Context, opts: LoginOptions): Promise<LoginR
 
   const client = await ctx.createApiClient(endpoint.apiUrl, token, 'check the token and run envmgr login again');
   const self = await client.self().catch((error: unknown) => {
-    if (error instanceof AuthError) throw new AuthError(`the token was not accepted by ${endpoint.apiUrl}; check the token and run envmgr login again`);
+    if (error instanceof AuthError) {
+      throw new AuthError(`the token was not accepted by ${endpoint.apiUrl}${error.reason ? ` (${error.reason})` : ''}; check the token and run envmgr login again`);
+    }
     throw error;
   });
   const organization = await client.organizations().then(
