@@ -17,7 +17,7 @@ import {
   type ResolvedRow, type Scope,
 } from './repo/objects.js';
 import {
-  applyConnectionUpdate, applyVariableUpdate, connectionSetFields, hasSecrets, keepMaskedOverride, MASK, overlayConnection,
+  applyConnectionUpdate, applyVariableUpdate, connectionSetFields, hasSecrets, keepMaskedOverride, MASK, masksWithNothingStored, overlayConnection,
   overlayVariable, splitConnection, splitVariable, unmaskConnection, unmaskVariable, variableSetFields,
   withoutNulls, type ConnectionFields, type SecretValues, type VariableFields,
 } from './secrets.js';
@@ -404,6 +404,10 @@ export class ObjectService {
     }
     requireWorkspaceRole(p, workspaceId, 'WORKSPACE_OPERATOR');
     if (body.objectType === 'AIRFLOW_VARIABLE' && body.airflowVariable) checkOverrideSecrecy(body.links, body.airflowVariable.isSecret ?? false, errors);
+    if (body.objectType === 'CONNECTION') {
+      errors.push(...masksWithNothingStored(body.connection as ConnectionFields | undefined, undefined, 'connection'));
+      checkLinkMasks(body.links, new Map(), errors);
+    }
     if (errors.length > 0) throw badRequest(describe(errors), errors);
     await this.checkLinkTargets(organizationId, workspaceId, body, body.objectType);
 
@@ -457,6 +461,11 @@ export class ObjectService {
       await this.checkLinkTargets(organizationId, row.workspace_id, body, row.object_type, tx);
 
       const stored = this.clearBody(row);
+      if (row.object_type === 'CONNECTION') {
+        const maskErrors = masksWithNothingStored(body.connection, stored as ConnectionFields, 'connection');
+        if (body.links) checkLinkMasks(body.links, new Map((await getLinks(tx, [id])).map((l) => [l.deployment_id, this.clearLink(l).connection ?? undefined])), maskErrors);
+        if (maskErrors.length > 0) throw badRequest(describe(maskErrors), maskErrors);
+      }
       if (row.object_type === 'AIRFLOW_VARIABLE') {
         const links = body.links ? [] : await getLinks(tx, [id]);
         checkSecretStaysHidden(p, row, stored as VariableFields, body, links);
@@ -646,6 +655,16 @@ function openVariableOverrides(row: ObjectRow): boolean {
 
 function normalVariable(v: VariableFields): VariableFields {
   return { value: v.value ?? '', isSecret: v.isSecret ?? false };
+}
+
+/** masksWithNothingStored for each link's connection override, against what the previous link to that deployment holds. */
+function checkLinkMasks(links: LinkRequest[] | undefined, previous: Map<string, ConnectionFields | undefined>, errors: FieldError[]): void {
+  (links ?? []).forEach((link, i) => {
+    const [override, field] = link.overrides?.connection
+      ? [link.overrides.connection, `links[${i}].overrides.connection`]
+      : [link.connectionOverrides, `links[${i}].connectionOverrides`];
+    errors.push(...masksWithNothingStored(override as ConnectionFields | undefined, previous.get(link.scopeEntityId), field));
+  });
 }
 
 /**

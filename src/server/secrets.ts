@@ -139,6 +139,22 @@ export function applyVariableUpdate(stored: VariableFields, update: VariableFiel
   return out;
 }
 
+/**
+ * The secret fields of an incoming connection (`field` is where it sits in the request) that hold the mask
+ * `"****"` where nothing is stored to keep: the mask would otherwise be stored as the value itself (and handed to
+ * Airflow as the password), which is never what a client that sends back what it read means.
+ */
+export function masksWithNothingStored(incoming: ConnectionFields | undefined, stored: ConnectionFields | undefined, field: string): Array<{ field: string; message: string }> {
+  if (!incoming) return [];
+  const out: Array<{ field: string; message: string }> = [];
+  const message = `is "${MASK}", the mask of a stored secret, but no value is stored there to keep; send the value itself`;
+  if (incoming.password === MASK && !holdsValue(stored?.password)) out.push({ field: `${field}.password`, message });
+  for (const [key, value] of Object.entries(incoming.extra ?? {})) {
+    if (value === MASK && isSensitiveExtraKey(key) && !holdsValue(stored?.extra?.[key])) out.push({ field: `${field}.extra.${key}`, message });
+  }
+  return out;
+}
+
 /** A link override sent back masked keeps the value stored on the previous link to the same deployment. */
 export function keepMaskedOverride(stored: ConnectionFields | undefined, incoming: ConnectionFields): ConnectionFields {
   const out: ConnectionFields = { ...incoming };

@@ -149,6 +149,33 @@ describe('environment objects: create, read, update, delete', () => {
     expect(read.links[0].airflowVariableOverrides).toEqual({ value: '****' });
   });
 
+  it('refuses the mask "****" for a secret field that holds nothing to keep (it would be stored as the value), naming the field', async () => {
+    const created = await post({
+      objectKey: 'mask_create', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: w.ws1,
+      connection: { type: 'postgres', password: '****', extra: { api_token: '****', region: '****' } },
+    });
+    expect(created.status).toBe(400);
+    expect(created.body.message).toMatch(/connection\.password is "\*\*\*\*", the mask of a stored secret, but no value is stored there to keep/);
+    expect(created.body.message).toMatch(/connection\.extra\.api_token is/);
+    // A member that is not secret is shown in clear, so "****" there is its value.
+    expect(created.body.message).not.toMatch(/extra\.region/);
+
+    const id = await create({ objectKey: 'mask_update', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: w.ws1, connection: { type: 'postgres', password: 'pw-1', extra: { api_token: 'tok-1' } } });
+    const masked = (await call(w.app, owner, 'GET', `${base()}/${id}`)).body;
+    // Sending back what was read keeps the stored secrets...
+    expect((await call(w.app, owner, 'POST', `${base()}/${id}`, { connection: masked.connection })).status).toBe(200);
+    // ...but a masked member that was never stored is refused, and nothing changes.
+    const added = await call(w.app, owner, 'POST', `${base()}/${id}`, { connection: { ...masked.connection, extra: { ...masked.connection.extra, new_password: '****' } } });
+    expect(added.status).toBe(400);
+    expect(added.body.message).toMatch(/connection\.extra\.new_password is "\*\*\*\*"/);
+    const link = await call(w.app, owner, 'POST', `${base()}/${id}`, { links: [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a, overrides: { connection: { password: '****' } } }] });
+    expect(link.status).toBe(400);
+    expect(link.body.message).toMatch(/links\[0\]\.overrides\.connection\.password is/);
+    const shown = (await call(w.app, owner, 'GET', `${base()}/${id}?showSecrets=true`)).body;
+    expect(shown.connection).toMatchObject({ password: 'pw-1', extra: { api_token: 'tok-1' } });
+    expect(shown.links ?? []).toEqual([]);
+  });
+
   it('deletes with 204, then 404; a missing id is 404 everywhere', async () => {
     const id = await create({ objectKey: 'del_me', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'x' } });
     const del = await call(w.app, owner, 'DELETE', `${base()}/${id}`);
