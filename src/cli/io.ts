@@ -41,10 +41,15 @@ function dropWhenClosed(stream: NodeJS.WriteStream): (text: string) => void {
   };
 }
 
+/** `CI` set to anything but empty, `false` or `0` (CI=false is a common way to say "not CI"). */
+export function isCi(value: string | undefined): boolean {
+  return value !== undefined && !['', 'false', '0'].includes(value.trim().toLowerCase());
+}
+
 export function processIO(opts: ProcessIOOptions): IO {
   const stdoutTTY = process.stdout.isTTY === true;
   const stdinTTY = process.stdin.isTTY === true;
-  const ci = Boolean(opts.env.CI);
+  const ci = isCi(opts.env.CI);
   const out = dropWhenClosed(process.stdout);
   const err = dropWhenClosed(process.stderr);
   return {

@@ -19,8 +19,11 @@ export interface Prompter {
   confirm(message: string, opts: { flag: string; default?: boolean }): Promise<boolean>;
 }
 
-function refuse(flag: string, message: string): never {
-  throw new UsageError(`${message.replace(/[:?]\s*$/, '').toLowerCase()} is needed but prompting is not possible (no terminal, CI or --no-input); pass ${flag}`);
+function refuse(flag: string, message: string, question = false): never {
+  const what = message.replace(/[:?]\s*$/, '');
+  // "Delete variable x from workspace y?" is an action to confirm; "Workspace" or "Domain or URL …" a value to give.
+  const need = question ? `${what[0]!.toLowerCase()}${what.slice(1)} needs a confirmation` : `${what.toLowerCase()} is needed`;
+  throw new UsageError(`${need}, but prompting is not possible (no terminal, CI or --no-input); pass ${flag}`);
 }
 
 /** The real prompter: @inquirer/prompts, loaded on the first question. */
@@ -55,7 +58,7 @@ export function inquirerPrompter(io: IO): Prompter {
       return guard(() => select({ message, choices, pageSize: 15 }, context()));
     },
     async confirm(message, opts) {
-      if (!io.canPrompt) refuse(opts.flag, message);
+      if (!io.canPrompt) refuse(opts.flag, message, true);
       const { confirm } = await load();
       return guard(() => confirm({ message, default: opts.default ?? false }, context()));
     },

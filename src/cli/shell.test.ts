@@ -73,6 +73,23 @@ describe('prompter', () => {
     await expect(prompter.secret('API token', { flag: '--with-token' })).rejects.toThrow(/pass --with-token/);
     await expect(prompter.confirm('Delete?', { flag: '--yes' })).rejects.toBeInstanceOf(UsageError);
   });
+
+  it('words a question to confirm as one, and a value to give as one', async () => {
+    const { inquirerPrompter } = await import('./prompter.js');
+    const prompter = inquirerPrompter(testIO({ canPrompt: false }));
+    await expect(prompter.confirm('Delete variable vo from workspace alpha?', { flag: '--yes' })).rejects.toThrow(
+      'delete variable vo from workspace alpha needs a confirmation, but prompting is not possible (no terminal, CI or --no-input); pass --yes',
+    );
+    await expect(prompter.input('Domain or URL of the Environment Manager', { flag: 'a domain-or-url argument' })).rejects.toThrow(
+      'domain or url of the environment manager is needed, but prompting is not possible (no terminal, CI or --no-input); pass a domain-or-url argument',
+    );
+  });
+
+  it('takes CI=false and CI=0 for "not CI", anything else set for CI', async () => {
+    const { isCi } = await import('./io.js');
+    expect([undefined, '', 'false', 'FALSE', '0'].map(isCi)).toEqual([false, false, false, false, false]);
+    expect(['true', '1', 'yes', 'github'].map(isCi)).toEqual([true, true, true, true]);
+  });
 });
 
 describe('logger', () => {

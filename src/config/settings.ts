@@ -185,7 +185,7 @@ export class Settings {
     this.definition(key);
     const file = where === 'global' ? this.global : this.project;
     if (!file || readKey(file.data, key) === undefined) return false;
-    await this.edit(file, (doc) => doc.deleteIn(key.split('.')));
+    await this.edit(file, (doc) => deleteAndPrune(doc, key.split('.')));
     return true;
   }
 
@@ -215,7 +215,7 @@ export class Settings {
 
   async removeContext(domain: string): Promise<void> {
     await this.edit(this.global, (doc) => {
-      doc.deleteIn(['contexts', domain]);
+      deleteAndPrune(doc, ['contexts', domain]);
       if (doc.get('context') === domain) {
         const remaining = doc.get('contexts') as { toJSON(): Plain } | undefined;
         const next = remaining ? Object.keys(remaining.toJSON() ?? {})[0] : undefined;
@@ -243,6 +243,19 @@ export class Settings {
     await writeFileAtomic(file.path, file.text);
     this.cache.put(file.path, file.text, file.data, file.lines);
     await this.cache.save();
+  }
+}
+
+/**
+ * Deletes a key, then every map above it that it leaves empty: `dev: {}` would stay behind otherwise, and an empty
+ * map read back from the file is a flow map, which keeps what is added to it later in `{ … }` style.
+ */
+function deleteAndPrune(doc: Document, path: string[]): void {
+  doc.deleteIn(path);
+  for (let depth = path.length - 1; depth > 0; depth--) {
+    const parent = doc.getIn(path.slice(0, depth), true) as { items?: unknown[] } | undefined;
+    if (!parent || !Array.isArray(parent.items) || parent.items.length > 0) return;
+    doc.deleteIn(path.slice(0, depth));
   }
 }
 

@@ -91,4 +91,11 @@ describe('credential store', () => {
     expect(await store.set('c.example', 'secret-token-4')).toMatchObject({ source: 'file' });
     expect(keytar.data.size).toBe(0);
   });
+
+  it('refuses an ENVMGR_CREDENTIAL_STORE it does not know instead of quietly using the keychain', () => {
+    const make = (value: string) => () => createCredentialStore({ home, env: { ENVMGR_CREDENTIAL_STORE: value }, announce: () => {}, loadKeytar: async () => memoryKeytar() });
+    expect(make('fiel')).toThrow(/ENVMGR_CREDENTIAL_STORE is "fiel"; set it to file .* or keychain/);
+    expect(make('keychain')).not.toThrow();
+    expect(make('')).not.toThrow();
+  });
 });

@@ -1,5 +1,6 @@
 import { Keychain, KeychainUnavailableError, KEYCHAIN_SERVICE, type KeytarLike } from './keychain.js';
 import { CredentialsFile } from './file.js';
+import { UserError } from '../cli/errors.js';
 import type { CredentialSource, CredentialStore, StoredToken } from './store.js';
 
 export type { CredentialSource, CredentialStore, StoredToken } from './store.js';
@@ -26,6 +27,11 @@ export class KeychainWithFileFallback implements CredentialStore {
   readFailure: string | undefined;
 
   constructor(private readonly opts: CredentialStoreOptions) {
+    const choice = opts.env.ENVMGR_CREDENTIAL_STORE;
+    // A misspelt choice (`fiel`) would otherwise quietly mean the keychain.
+    if (choice !== undefined && !['', 'file', 'keychain'].includes(choice)) {
+      throw new UserError(`ENVMGR_CREDENTIAL_STORE is ${JSON.stringify(choice)}; set it to file (the 0600 file only) or keychain (the default: the system keychain, else the file), or unset it`);
+    }
     this.keychain = new Keychain(opts.loadKeytar);
     this.file = new CredentialsFile(opts.home);
   }

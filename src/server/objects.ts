@@ -459,6 +459,17 @@ export class ObjectService {
       }
       if (errors.length > 0) throw badRequest(describe(errors), errors);
       await this.checkLinkTargets(organizationId, row.workspace_id, body, row.object_type, tx);
+      if (body.excludeLinks && !body.links) {
+        // Against the links the object keeps: an exclusion of a deployment it is linked to explicitly would do nothing.
+        const linked = new Set((await getLinks(tx, [id])).map((link) => link.deployment_id));
+        const clashes: FieldError[] = [];
+        body.excludeLinks.forEach((exclusion, i) => {
+          if (linked.has(exclusion.scopeEntityId)) {
+            clashes.push({ field: `excludeLinks[${i}].scopeEntityId`, message: 'is linked explicitly (an explicit link wins over an exclusion): remove the link, or leave the deployment out of excludeLinks' });
+          }
+        });
+        if (clashes.length > 0) throw badRequest(describe(clashes), clashes);
+      }
 
       const stored = this.clearBody(row);
       if (row.object_type === 'CONNECTION') {

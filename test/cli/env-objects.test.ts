@@ -139,6 +139,10 @@ describe('env connection / airflow-variable against a real server', () => {
     expect((await cli(['env', 'airflow-variable', 'link', 'create', 'region', '-d', beta1, '--value', 'us-east-1'])).code).toBe(0);
     const resolved = await json<Obj[]>(['env', 'airflow-variable', 'list', '-d', beta1, '--resolve-linked', '--show-secrets']);
     expect(Object.fromEntries(resolved.map((o) => [o.objectKey, o.airflowVariable!.value]))).toEqual({ api_key: 'var-secret-Q3', region: 'us-east-1' });
+    // Without a deployment there is nothing to resolve: said, not silently ignored.
+    const noDeployment = await cli(['env', 'airflow-variable', 'list', '--resolve-linked']);
+    expect(noDeployment.code).toBe(2);
+    expect(noDeployment.stderr).toMatch(/--resolve-linked resolves what a deployment gets: pass --deployment-id/);
 
     // A description change leaves the secret value alone.
     expect((await cli(['env', 'airflow-variable', 'update', 'api_key', '--description', 'for the API'])).code).toBe(0);

@@ -111,7 +111,11 @@ describe('login, lists, switch, config, logout against a real server', () => {
     expect(await readFile(join(sub, '.envmgr', 'config.yaml'), 'utf8')).toBe('dev:\n  wait: 30s\n');
     expect((await inProject(['config', 'get', 'dev.wait'])).stdout).toBe('30s\n');
     expect((await inProject(['config', 'get', 'dev.wait'], { ENVMGR_DEV_WAIT: '1m' })).stdout).toBe('1m\n');
-    expect((await inProject(['config', 'get', 'dev.wait', '-g'])).stdout).toBe('');
+    const unset = await inProject(['config', 'get', 'dev.wait', '-g']);
+    expect(unset.stdout).toBe('');
+    // Unset is exit 1, so that a script can tell it from a value.
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toBe('error: dev.wait is not set in the global file\n');
     expect((await inProject(['config', 'get', 'dev.prefer'])).stdout).toBe('remote\n');
     const listed = JSON.parse((await inProject(['config', 'list', '--json'])).stdout) as { key: string; value?: string; source: string }[];
     expect(listed.find((r) => r.key === 'dev.wait')).toMatchObject({ value: '30s', source: 'project' });

@@ -176,6 +176,19 @@ describe('environment objects: create, read, update, delete', () => {
     expect(shown.links ?? []).toEqual([]);
   });
 
+  it('refuses, in an update that keeps the links, an exclusion of a deployment linked explicitly (as exclude-linking does)', async () => {
+    const id = await create({
+      objectKey: 'excl_linked', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'v' },
+      links: [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a }],
+    });
+    const res = await call(w.app, owner, 'POST', `${base()}/${id}`, { excludeLinks: [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a }] });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/excludeLinks\[0\]\.scopeEntityId is linked explicitly/);
+    expect((await call(w.app, owner, 'GET', `${base()}/${id}`)).body.excludeLinks ?? []).toEqual([]);
+    const endpoint = await call(w.app, owner, 'POST', `${base()}/${id}/exclude-linking`, { scope: 'DEPLOYMENT', scopeEntityId: w.dep1a });
+    expect(endpoint.status).toBe(409);
+  });
+
   it('deletes with 204, then 404; a missing id is 404 everywhere', async () => {
     const id = await create({ objectKey: 'del_me', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'x' } });
     const del = await call(w.app, owner, 'DELETE', `${base()}/${id}`);

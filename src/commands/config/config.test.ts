@@ -44,6 +44,19 @@ describe('config commands', () => {
     await expect(runConfigUnset(ctx, { key: 'dev.nope', global: false })).rejects.toThrow(/unknown config key "dev\.nope"/);
   });
 
+  it('unset leaves no empty section behind, and later keys are written in block style', async () => {
+    const { ctx, cwd } = await setup();
+    await runConfigSet(ctx, { key: 'dev.prefer', value: 'remote', global: false });
+    await runConfigSet(ctx, { key: 'project.workspace', value: 'w1', global: false });
+    await runConfigUnset(ctx, { key: 'dev.prefer', global: false });
+    const file = join(cwd, '.envmgr', 'config.yaml');
+    expect(await readFile(file, 'utf8')).toBe('project:\n  workspace: w1\n');
+    // A new command reads the file (a flow `dev: {}` left behind would have kept dev.wait in braces).
+    const again = new Context({ io: testIO(), env: {}, cwd, homeDir: join(cwd, '..'), version: '0.0.0' });
+    await runConfigSet(again, { key: 'dev.wait', value: '2m', global: false });
+    expect(await readFile(file, 'utf8')).toBe('project:\n  workspace: w1\ndev:\n  wait: 2m\n');
+  });
+
   it('list off a terminal is tab-separated key, value, source, description', async () => {
     const { ctx, io } = await setup();
     await runConfigList(ctx, { global: false });

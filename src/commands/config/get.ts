@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
+import { UserError } from '../../cli/errors.js';
 import { shownValue } from '../../config/registry.js';
 import type { ResolvedSetting } from '../../config/settings.js';
 
@@ -12,7 +13,7 @@ export interface ConfigGetOptions {
 export function registerConfigGet(parent: Command, ctx: Context): void {
   parent
     .command('get')
-    .description('print the effective value of a setting (flag > env > project > global > default)')
+    .description('print the effective value of a setting (flag > env > project > global > default); exits 1 when it is not set')
     .argument('<key>', 'a key from envmgr config list')
     .option('-g, --global', 'only the value stored in the global file')
     .option('--show-secrets', 'print a password in a URL (dev.db_url, dev.start_command) instead of ****')
@@ -34,10 +35,8 @@ export async function runConfigGet(ctx: Context, opts: ConfigGetOptions): Promis
     return;
   }
   if (problem) ctx.log.warn(problem);
-  if (value === undefined) {
-    ctx.io.err(`${opts.key} is not set\n`);
-    return;
-  }
+  // Unset is a failure (exit 1, as `git config --get` has it), so that a script can tell it from a value.
+  if (value === undefined) throw new UserError(`${opts.key} is not set${opts.global ? ' in the global file' : ''}`);
   ctx.io.out(value + '\n');
   if (value !== resolved.value) ctx.io.err('(password masked; --show-secrets prints it)\n');
 }

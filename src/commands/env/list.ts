@@ -1,3 +1,4 @@
+import { UsageError } from '../../cli/errors.js';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { handleEmptyList } from '../../cli/table.js';
@@ -27,6 +28,9 @@ export function registerEnvList(parent: Command, ctx: Context, kind: EnvKind): v
 export async function runEnvList(ctx: Context, opts: EnvListOptions): Promise<void> {
   const format: OutputFormat = chooseFormat(ctx, opts.format);
   const ref = await resolveScope(ctx, opts);
+  if (opts.resolveLinked && ref.scope !== 'DEPLOYMENT') {
+    throw new UsageError('--resolve-linked resolves what a deployment gets: pass --deployment-id (a workspace list has nothing to resolve)');
+  }
   const session = await ctx.session();
   const objects = await (await ctx.api()).listEnvironmentObjects(session.organizationId, {
     ...(ref.scope === 'WORKSPACE' ? { workspaceId: ref.id } : { deploymentId: ref.id }),

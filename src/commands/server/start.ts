@@ -24,7 +24,7 @@ export function registerServerStart(parent: Command, ctx: Context): void {
     .option('--master-key-file <path>', 'file with the base64 master key (default: $ENVMGR_SERVER_MASTER_KEY)')
     .option('--dev', 'development server: embedded Postgres under $ENVMGR_HOME/dev-server, seeded demo organization')
     .option('--ephemeral', 'with --dev: a throwaway database in a temporary directory')
-    .option('--dev-token <token>', 'with --dev: fix the owner token (default: $ENVMGR_DEV_TOKEN, else generated)')
+    .option('--dev-token <token>', 'with --dev: fix the owner token (visible in the process list: prefer $ENVMGR_DEV_TOKEN; default: generated)')
     .action(async (flags: { host: string; port: string; databaseUrl?: string; masterKeyFile?: string; dev?: boolean; ephemeral?: boolean; devToken?: string }) => {
       const port = Number(flags.port);
       if (!/^\d+$/.test(flags.port) || port > 65535) throw new UsageError(`invalid --port "${flags.port}"; use a number from 0 to 65535`);
