@@ -8,9 +8,11 @@ import { CLI, baseEnv, runCli, tempHome } from './support/cli.js';
  * Starts `envmgr server start …` and resolves once it prints the URL it listens on and, when given, `ready` (the
  * lines of the announcement can arrive in separate chunks).
  */
-function startServerProcess(args: string[], env: NodeJS.ProcessEnv, ready?: RegExp): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {
+function startServerProcess(args: string[], env: NodeJS.ProcessEnv, ready?: RegExp): Promise<{ child: ChildProcess; url: string; output: () => string; stderr: () => string; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [CLI, 'server', 'start', '--port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
@@ -19,7 +21,7 @@ function startServerProcess(args: string[], env: NodeJS.ProcessEnv, ready?: RegE
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match && (!ready || ready.test(output))) {
         clearTimeout(timer);
-        resolve({ child, url: match[1]!, output: () => output, exited });
+        resolve({ child, url: match[1]!, output: () => output, stderr: () => stderr, exited });
       }
     };
     child.stdout.on('data', onData);
@@ -83,6 +85,11 @@ describe('envmgr server through the CLI', () => {
     const server = await startServerProcess(['--dev', '--ephemeral', '--dev-token', devToken], env, /Log in with:/);
     try {
       expect(server.output()).toContain(`Owner token: ${devToken}`);
+      // stderr is the log: JSON lines only, and never the token (which went to stdout, for the person starting it).
+      const lines = server.stderr().split('\n').filter((l) => l !== '');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+      expect(server.stderr()).not.toContain(devToken);
       const list = await runCli(['workspace', 'list', '--json'], { env: { ...env, ENVMGR_API_TOKEN: devToken, ENVMGR_DOMAIN: server.url } });
       expect(list.code, list.stderr).toBe(0);
       expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(2);

@@ -42,6 +42,10 @@ export function registerServerStart(parent: Command, ctx: Context): void {
     });
 }
 
+/**
+ * stderr carries the server's log, JSON lines only (which never hold a secret or token); what the command says to
+ * the person who started it (where it listens, the dev owner token, that it stops) goes to stdout.
+ */
 export async function runServerStart(ctx: Context, opts: ServerStartOptions): Promise<void> {
   const server = await import('../../server/index.js');
   const logStream = lineWriter((line) => ctx.io.err(line));
@@ -57,7 +61,7 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
       if (!databaseUrl) throw new UsageError('no database; pass --database-url or set ENVMGR_SERVER_DATABASE_URL (or use --dev for a local trial)');
       running = await server.startServer({ host: opts.host, port: opts.port, databaseUrl, masterKeyFile: opts.masterKeyFile, logStream });
       if (ctx.globals.json) ctx.io.out(JSON.stringify({ url: running.url }) + '\n');
-      else ctx.io.err(`Environment Manager listening on ${running.url}\n`);
+      else ctx.io.out(`Environment Manager listening on ${running.url}\n`);
     }
   } catch (error) {
     if (error instanceof server.MasterKeyError || error instanceof server.ServerAdminError) throw new UserError(error.message);
@@ -66,7 +70,7 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
     throw error;
   }
   const signal = await ctx.shutdownSignal();
-  ctx.io.err(`\n${signal}: stopping\n`);
+  if (!ctx.globals.json) ctx.io.out(`\n${signal}: stopping\n`);
   await running.close();
 }
 
@@ -82,13 +86,13 @@ function announceDev(ctx: Context, dev: { url: string; token: string; tokenIsNew
     ctx.io.out(JSON.stringify({ url: dev.url, token: dev.token, seed: dev.seed }) + '\n');
     return;
   }
-  ctx.io.err(`Environment Manager dev server listening on ${dev.url}${ephemeral ? ' (ephemeral: everything is lost on exit)' : ''}\n`);
-  ctx.io.err('WARNING: development mode: demo data, a generated master key; do not use it for real secrets.\n\n');
+  ctx.io.out(`Environment Manager dev server listening on ${dev.url}${ephemeral ? ' (ephemeral: everything is lost on exit)' : ''}\n`);
+  ctx.io.out('WARNING: development mode: demo data, a generated master key; do not use it for real secrets.\n\n');
   const whence = dev.tokenFile
     ? dev.tokenIsNew ? ` (kept in ${dev.tokenFile}, 0600; the next start reuses it)` : ` (as before, kept in ${dev.tokenFile})`
     : dev.tokenIsNew ? ' (shown once)' : '';
-  ctx.io.err(`Owner token${whence}: ${dev.token}\n`);
-  ctx.io.err(`Log in with:  echo <token> | envmgr login ${dev.url} --with-token\n\n`);
+  ctx.io.out(`Owner token${whence}: ${dev.token}\n`);
+  ctx.io.out(`Log in with:  echo <token> | envmgr login ${dev.url} --with-token\n\n`);
 }
 
 /** A Writable that hands complete lines (the server's JSON log lines) to `write`. */
