@@ -9,6 +9,7 @@ import { ResponseCache } from './cache.js';
 import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
 import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
 import { HttpError, type FieldError } from './errors.js';
+import { MasterKeyError } from './crypto.js';
 import { silentLogger, type ServerLogger } from './logging.js';
 import { ObjectService } from './objects.js';
 import type { Principal } from './roles.js';
@@ -310,6 +311,15 @@ function errorBody(error: FastifyError, requestId: string, bodyLimit: number): E
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return { message: error.message, requestId, statusCode: error.statusCode };
+  }
+  // A secret sealed by another server process with a key this one was not given (checked at start, but a process
+  // started with more keys may seal with one later): the operator's to fix, and said so, not an anonymous 500.
+  if (error instanceof MasterKeyError) {
+    return {
+      message: 'this server process cannot open a stored secret: it was sealed with a master key this process was not given; ' +
+        'start every server process with the same ENVMGR_SERVER_MASTER_KEY list',
+      requestId, statusCode: 500,
+    };
   }
   return { message: 'internal server error', requestId, statusCode: 500 };
 }

@@ -84,3 +84,27 @@ describe('secrets at rest', () => {
     }
   });
 });
+
+describe('a process without the key a secret was sealed with', () => {
+  it('answers 500 saying the processes need the same master keys, not an anonymous internal server error', async () => {
+    const { buildApp } = await import('../../src/server/app.js');
+    const { generateMasterKey, parseMasterKeys } = await import('../../src/server/crypto.js');
+    const { TEST_MASTER_KEY } = await import('./helpers.js');
+    // A second process given a newer key first: what it seals, the world's process (old key only) cannot open.
+    const newer = await buildApp({ pool: w.pool, config: { keyring: parseMasterKeys(`${generateMasterKey()},${TEST_MASTER_KEY}`, 'test keys') } });
+    await newer.ready();
+    try {
+      const base = `/v1/organizations/${w.org}/environment-objects`;
+      const created = await call(newer, w.tokens.ORGANIZATION_OWNER, 'POST', base, {
+        objectKey: 'sealed_elsewhere', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: w.ws1, connection: { type: 'http', password: 'pw-new-key' },
+      });
+      expect(created.status).toBe(200);
+      const read = await call(w.app, w.tokens.ORGANIZATION_OWNER, 'GET', `${base}/${created.body.id}?showSecrets=true`);
+      expect(read.status).toBe(500);
+      expect(read.body.message).toMatch(/sealed with a master key this process was not given; start every server process with the same ENVMGR_SERVER_MASTER_KEY list/);
+      expect(JSON.stringify(read.body)).not.toContain('pw-new-key');
+    } finally {
+      await newer.close();
+    }
+  });
+});
