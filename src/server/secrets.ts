@@ -163,14 +163,20 @@ export function keepMaskedOverride(stored: ConnectionFields | undefined, incomin
   return out;
 }
 
-/** Lays a link's overrides over the base fields; `extra` is merged member by member. */
+/**
+ * Lays a link's overrides over the base fields; `extra` is merged member by member, a member set to null in the
+ * override removing the base's member for that deployment (as `--extra '{"k": null}'` removes one on update).
+ */
 export function overlayConnection(base: ConnectionFields, override: ConnectionFields | null | undefined): ConnectionFields {
   if (!override) return base;
   const out: ConnectionFields = { ...base };
   for (const [field, value] of Object.entries(override) as Array<[keyof ConnectionFields, unknown]>) {
     if (value === undefined || value === null) continue;
-    if (field === 'extra') out.extra = { ...(base.extra ?? {}), ...(value as JsonObject) };
-    else (out as Record<string, unknown>)[field] = value;
+    if (field === 'extra') {
+      const merged: JsonObject = { ...(base.extra ?? {}), ...(value as JsonObject) };
+      for (const [key, member] of Object.entries(value as JsonObject)) if (member === null) delete merged[key];
+      out.extra = merged;
+    } else (out as Record<string, unknown>)[field] = value;
   }
   return out;
 }

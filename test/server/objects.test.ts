@@ -189,6 +189,17 @@ describe('environment objects: create, read, update, delete', () => {
     expect(endpoint.status).toBe(409);
   });
 
+  it('a link override that sets an extra member to null removes that member for the deployment', async () => {
+    await create({
+      objectKey: 'ovr_null_member', objectType: 'CONNECTION', scope: 'WORKSPACE', scopeEntityId: w.ws1,
+      connection: { type: 'http', extra: { region: 'eu', timeout: 30 } },
+      links: [{ scope: 'DEPLOYMENT', scopeEntityId: w.dep1a, overrides: { connection: { extra: { region: null, retries: 2 } } } }],
+    });
+    const resolved = (await list(`deploymentId=${w.dep1a}&resolveLinked=true&objectKey=ovr_null_member`)).body.environmentObjects[0];
+    expect(resolved.connection.extra).toEqual({ timeout: 30, retries: 2 });
+    expect(resolved.setFields).toEqual(['type', 'extra.timeout', 'extra.retries']);
+  });
+
   it('deletes with 204, then 404; a missing id is 404 everywhere', async () => {
     const id = await create({ objectKey: 'del_me', objectType: 'AIRFLOW_VARIABLE', scope: 'WORKSPACE', scopeEntityId: w.ws1, airflowVariable: { value: 'x' } });
     const del = await call(w.app, owner, 'DELETE', `${base()}/${id}`);
