@@ -492,7 +492,8 @@ export function readSettingsFile(text: string, opts: SettingsReadOptions = {}): 
   const r = new Reader(doc, lc, opts.file);
   const result: SettingsReadResult = { connections: [], variables: [], pools: [], problems: r.problems, warnings: r.warnings };
   for (const e of doc.errors) {
-    r.problem(null, '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]}`, e.linePos?.[0]?.line ?? 1);
+    // The yaml library's first line ends "at line L, column C:" before the excerpt it shows below it.
+    r.problem(null, '', 'yaml', `YAML syntax error: ${e.message.split('\n')[0]!.replace(/:\s*$/, '')}`, e.linePos?.[0]?.line ?? 1);
   }
   if (doc.errors.length > 0) return result;
   for (const repeat of repeatedKeys(lc, doc, r.entryRepeats)) r.problem(null, '', repeat.name, repeatMessage(repeat), repeat.line);

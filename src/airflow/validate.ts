@@ -161,7 +161,7 @@ export function validatePool(pool: AirflowPool, loc?: SourceLocation): Validatio
     p('name', `pool name is ${codePoints(pool.name)} characters long; at most ${MAX_POOL_NAME_LENGTH} are allowed`);
   }
   if (typeof pool.slots !== 'number' || !Number.isInteger(pool.slots) || pool.slots < -1 || pool.slots > 2147483647) {
-    p('slots', `slots must be an integer >= -1 (-1 means unlimited), got ${JSON.stringify(pool.slots)}`);
+    p('slots', `slots must be an integer from -1 (unlimited) to 2147483647, got ${typeof pool.slots === 'bigint' ? String(pool.slots) : JSON.stringify(pool.slots)}`);
   }
   if (pool.description !== undefined && pool.description !== null && typeof pool.description !== 'string') {
     p('description', 'description must be a string');

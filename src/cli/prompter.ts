@@ -15,7 +15,8 @@ export interface Prompter {
   readonly canPrompt: boolean;
   input(message: string, opts: { flag: string; default?: string }): Promise<string>;
   secret(message: string, opts: { flag: string }): Promise<string>;
-  select<T>(message: string, choices: Choice<T>[], opts: { flag: string }): Promise<T>;
+  /** `default`: the choice the cursor starts on (one of `choices`' values). */
+  select<T>(message: string, choices: Choice<T>[], opts: { flag: string; default?: T }): Promise<T>;
   confirm(message: string, opts: { flag: string; default?: boolean }): Promise<boolean>;
 }
 
@@ -55,7 +56,7 @@ export function inquirerPrompter(io: IO): Prompter {
     async select(message, choices, opts) {
       if (!io.canPrompt) refuse(opts.flag, message);
       const { select } = await load();
-      return guard(() => select({ message, choices, pageSize: 15 }, context()));
+      return guard(() => select({ message, choices, pageSize: 15, ...(opts.default !== undefined ? { default: opts.default } : {}) }, context()));
     },
     async confirm(message, opts) {
       if (!io.canPrompt) refuse(opts.flag, message, true);

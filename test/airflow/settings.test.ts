@@ -136,6 +136,10 @@ describe('airflow_settings.yaml reader', () => {
     expect(r.problems[0]!.field).toBe('yaml');
     // A problem of the file itself belongs to no kind of object (--json shows it so).
     expect(r.problems[0]!.kind).toBeNull();
+    // One line ending in the place, not in the colon that introduced the yaml library's excerpt.
+    expect(r.problems[0]!.message).toMatch(/^YAML syntax error: .*line \d+, column \d+$/);
+    const pool = readSettingsFile('airflow:\n  pools:\n    - pool_name: big\n      pool_slot: 99999999999\n');
+    expect(pool.problems.map((p) => p.message)).toEqual(['slots must be an integer from -1 (unlimited) to 2147483647, got 99999999999']);
   });
 
   it('gives problems of the file\'s shape no kind, and problems of entries their kind', () => {

@@ -71,6 +71,17 @@ describe.skipIf(!haveScript)('on a terminal', () => {
     expect(plain.screen.split(/\r?\n/)[0]).toMatch(/^NAME\s+ID\s+CURRENT$/);
   });
 
+  it('workspace switch starts the picker on the current workspace: Enter keeps it', async () => {
+    const home = await tempHome();
+    const env = baseEnv(home);
+    const login = await onTerminal(['login', em.url, '--workspace-id', em.workspaces.beta], env, [{ waitFor: 'API token', send: `${em.token}\r` }]);
+    expect(login.code, login.screen).toBe(0);
+    const picked = await onTerminal(['workspace', 'switch'], env, [{ waitFor: '(current)', send: '\r' }]);
+    expect(picked.code, picked.screen).toBe(0);
+    expect(picked.screen).toMatch(/beta \(\S+\) \(current\)/);
+    expect(await readFile(join(home, '.envmgr', 'config.yaml'), 'utf8')).toContain(`workspaceId: ${em.workspaces.beta}`);
+  });
+
   it('asks before deleting, and "no" cancels with exit 130', async () => {
     const home = await tempHome();
     const env = baseEnv(home, { ENVMGR_API_TOKEN: em.token, ENVMGR_DOMAIN: em.url });

@@ -316,6 +316,12 @@ describe('object export', () => {
     expect(await readFile(join(dev.home, 'project', '.env'), 'utf8')).toBe('KEEP=1\n');
     // The settings file holds them apart.
     expect((await dev.cli(['object', 'export', '-s', 'out.yaml', ...target(db)])).code).toBe(0);
+    // With one of each pair gone, the .env export goes ahead and says the upper-case ids come back lower-cased.
+    await sql(db, "DELETE FROM connection WHERE conn_id = 'my-conn.1'");
+    await sql(db, "DELETE FROM variable WHERE key = 'foo'");
+    const cased = await dev.cli(['object', 'export', '--env-export', ...target(db)]);
+    expect(cased.code, cased.stderr).toBe(0);
+    expect(cased.stderr).toMatch(/^note: MY-CONN\.1, FOO: a \.env name holds no case, so importing this file gives them lower-cased/m);
   });
 
   it('stores plaintext with the flags false when the key is set empty, and Airflow-readable either way', async () => {

@@ -3,6 +3,6 @@ import type { Context } from '../../cli/context.js';
 import { registerDeploymentList } from './list.js';
 
 export function registerDeployment(program: Command, ctx: Context): void {
-  const deployment = program.command('deployment').description("list the organization's deployments");
+  const deployment = program.command('deployment').description("list deployments (the current workspace's, or the organization's with --all)");
   registerDeploymentList(deployment, ctx);
 }

@@ -102,6 +102,12 @@ export async function runObjectExport(ctx: Context, opts: ObjectExportOptions): 
     await writeExport(file, text, ctx.cwd);
     if ((opts.serialization ?? 'uri') === 'uri') warnDescriptionsDropped(ctx, connections, 'a connection URI has no description; --serialization json keeps it');
     if (pools.length > 0) ctx.io.err(`note: ${pools.length} pool${pools.length === 1 ? '' : 's'} not exported: a .env file has no form for pools (use the settings file)\n`);
+    // AIRFLOW_CONN_* / AIRFLOW_VAR_* names carry no case: Airflow finds them, but a read back gives lower-case ids.
+    const cased = [...connections.map((c) => c.conn_id), ...variables.map((v) => v.key)].filter((id) => id !== id.toLowerCase());
+    if (cased.length > 0) {
+      const shown = cased.slice(0, 5).join(', ') + (cased.length > 5 ? `, and ${cased.length - 5} more` : '');
+      ctx.io.err(`note: ${shown}: a .env name holds no case, so importing this file gives ${cased.length === 1 ? 'it' : 'them'} lower-cased (the settings file keeps case)\n`);
+    }
     result = { file: displayPath(file, ctx.cwd), format: 'env', connections: connections.length, variables: variables.length, pools: 0 };
   } else {
     const file = opts.settingsFile ? resolve(ctx.cwd, opts.settingsFile) : defaultSettingsFile(project.root, settings.resolve('dev.settings_file').value);

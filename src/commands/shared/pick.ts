@@ -14,16 +14,18 @@ export function findByIdOrName<T extends { id: string; name: string }>(items: T[
   throw new UserError(`no ${what} "${wanted}"${known ? `; available: ${known}` : ''}`);
 }
 
-/** Prompts for one of several items, naming `flag` when prompting is not possible. */
+/** Prompts for one of several items (starting on `currentId`'s), naming `flag` when prompting is not possible. */
 export async function promptForItem<T extends { id: string; name: string }>(
   ctx: Context,
   items: T[],
   message: string,
   flag: string,
+  currentId?: string,
 ): Promise<T> {
+  const current = items.find((i) => i.id === currentId);
   return ctx.prompter.select(
     message,
-    items.map((i) => ({ name: `${neutralizeControls(i.name)} (${i.id})`, value: i })),
-    { flag },
+    items.map((i) => ({ name: `${neutralizeControls(i.name)} (${i.id})${i === current ? ' (current)' : ''}`, value: i })),
+    { flag, ...(current ? { default: current } : {}) },
   );
 }

@@ -24,7 +24,7 @@ export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOpti
   if (workspaces.length === 0) throw new UserError('no workspaces found in this organization; ask an organization owner for access');
   const workspace = opts.target
     ? findByIdOrName(workspaces, opts.target, 'workspace')
-    : await promptForItem(ctx, workspaces, 'Workspace', 'an id-or-name argument');
+    : await promptForItem(ctx, workspaces, 'Workspace', 'an id-or-name argument', session.workspaceId);
   const settings = await ctx.config();
   await settings.saveContext(
     session.domain,
