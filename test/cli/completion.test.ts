@@ -10,6 +10,8 @@ async function complete(script: string, words: string[]): Promise<string[]> {
   return result.stdout.split('\n').filter(Boolean).sort();
 }
 
+const haveFish = (await runCommand('fish', ['-c', 'true']).catch(() => ({ code: 1 }))).code === 0;
+
 describe('completion', () => {
   it('bash completes groups, nested verbs and options, skipping option values', async () => {
     const home = await tempHome();
@@ -30,10 +32,33 @@ describe('completion', () => {
     expect(zsh.stdout.startsWith('#compdef envmgr\n')).toBe(true);
     expect(zsh.stdout).toContain('bashcompinit');
     const fish = await runCli(['completion', 'fish'], { env: baseEnv(home) });
-    expect(fish.stdout).toContain("complete -c envmgr -n '__fish_use_subcommand' -a login");
-    expect(fish.stdout).toMatch(/__fish_seen_subcommand_from connection; and not __fish_seen_subcommand_from .*-a link/);
+    expect(fish.stdout).toContain("complete -c envmgr -n 'test (__envmgr_path) = envmgr' -a login");
+    expect(fish.stdout).toContain("complete -c envmgr -n 'test (__envmgr_path) = envmgr:env:connection' -a link");
     const bad = await runCli(['completion', 'tcsh'], { env: baseEnv(home) });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/valid shells: bash, zsh, fish/);
+  });
+
+  describe.skipIf(!haveFish)('fish (skipped: no fish on this machine; .ci/run installs it)', () => {
+    it('completes each command path with its own verbs and options only', async () => {
+      const home = await tempHome();
+      const { stdout: script } = await runCli(['completion', 'fish'], { env: baseEnv(home) });
+      const { writeFile } = await import('node:fs/promises');
+      const file = `${home}/envmgr.fish`;
+      await writeFile(file, script);
+      const offered = async (line: string) => {
+        const result = await runCommand('fish', ['-c', `source ${file}; complete -C '${line}'`]);
+        expect(result.stderr).toBe('');
+        return result.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!).sort();
+      };
+      expect(await offered('envmgr wor')).toEqual(['workspace']);
+      expect(await offered('envmgr --json env connection link ')).toEqual(['create', 'delete']);
+      // `set` under config is not `set` under server admin, and a verb's options are its own.
+      expect(await offered('envmgr config set ')).toEqual([]);
+      expect(await offered('envmgr server admin set ')).toEqual(['organization']);
+      const listOptions = await offered('envmgr env connection list --');
+      expect(listOptions).toContain('--resolve-linked');
+      expect(listOptions).not.toContain('--password-stdin');
+    });
   });
 });

@@ -73,17 +73,30 @@ complete -F _envmgr envmgr
 `;
 }
 
+/**
+ * fish: `__envmgr_path` walks the words typed so far as the bash script does (options skipped, each word taken when
+ * it extends a known command path), and each completion applies at exactly one path, so `config set <TAB>` offers
+ * nothing of `server admin set`, and each command offers its own options only.
+ */
 function fishScript(tree: TreeNode[]): string {
-  const lines = ['# envmgr completion for fish (save as ~/.config/fish/completions/envmgr.fish)', 'complete -c envmgr -f'];
+  const key = (n: TreeNode) => ['envmgr', ...n.path].join(':');
+  const lines = [
+    '# envmgr completion for fish (save as ~/.config/fish/completions/envmgr.fish)',
+    'complete -c envmgr -f',
+    `set -g __envmgr_paths ${tree.map(key).join(' ')}`,
+    'function __envmgr_path',
+    '    set -l path envmgr',
+    '    for w in (commandline -opc)[2..-1]',
+    "        string match -q -- '-*' $w; and continue",
+    '        contains -- $path:$w $__envmgr_paths; and set path $path:$w',
+    '    end',
+    '    echo $path',
+    'end',
+  ];
   for (const node of tree) {
-    const parent = node.path[node.path.length - 1];
-    const notYet = node.subcommands.length > 0 ? `not __fish_seen_subcommand_from ${node.subcommands.join(' ')}` : '';
-    const condition = parent
-      ? `__fish_seen_subcommand_from ${parent}${notYet ? `; and ${notYet}` : ''}`
-      : '__fish_use_subcommand';
-    for (const sub of node.subcommands) lines.push(`complete -c envmgr -n '${condition}' -a ${sub}`);
+    const at = `-n 'test (__envmgr_path) = ${key(node)}'`;
+    for (const sub of node.subcommands) lines.push(`complete -c envmgr ${at} -a ${sub}`);
+    for (const option of node.options) lines.push(`complete -c envmgr ${at} -l ${option.replace(/^--/, '')}`);
   }
-  const options = new Set(tree.flatMap((n) => n.options));
-  for (const option of options) lines.push(`complete -c envmgr -l ${option.replace(/^--/, '')}`);
   return lines.join('\n') + '\n';
 }
