@@ -24,6 +24,10 @@ describe('completion', () => {
     const afterValue = await complete(script, ['envmgr', 'env', 'connection', 'list', '-w', 'ws1', '--sh']);
     expect(afterValue).toEqual(['--show-secrets']);
     expect(await complete(script, ['envmgr', 'env', 'connection', 'link', ''])).toEqual(expect.arrayContaining(['create', 'delete']));
+    // Aliases complete like their command; config keys after config get|set|unset; --help everywhere.
+    expect(await complete(script, ['envmgr', 'env', 'connection', 'ls', '--sh'])).toEqual(['--show-secrets']);
+    expect(await complete(script, ['envmgr', 'config', 'set', 'dev.w'])).toEqual(['dev.wait']);
+    expect(await complete(script, ['envmgr', 'workspace', 'list', '--he'])).toEqual(['--help']);
   });
 
   it('zsh wraps the bash script; fish lists subcommands per parent; an unknown shell is a usage error', async () => {
@@ -54,7 +58,9 @@ describe('completion', () => {
       expect(await offered('envmgr wor')).toEqual(['workspace']);
       expect(await offered('envmgr --json env connection link ')).toEqual(['create', 'delete']);
       // `set` under config is not `set` under server admin, and a verb's options are its own.
-      expect(await offered('envmgr config set ')).toEqual([]);
+      const configSet = await offered('envmgr config set ');
+      expect(configSet).toContain('dev.wait');
+      expect(configSet).not.toContain('organization');
       expect(await offered('envmgr server admin set ')).toEqual(['organization']);
       const listOptions = await offered('envmgr env connection list --');
       expect(listOptions).toContain('--resolve-linked');

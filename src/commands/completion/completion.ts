@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
+import { SETTINGS } from '../../config/registry.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -31,14 +32,28 @@ export interface TreeNode {
   options: string[];
 }
 
+/** Words a command takes as its argument, offered like subcommands: the config keys for config get|set|unset. */
+const ARGUMENT_WORDS: Record<string, () => string[]> = {
+  'config:get': configKeys,
+  'config:set': configKeys,
+  'config:unset': configKeys,
+};
+
+function configKeys(): string[] {
+  return SETTINGS.map((s) => s.key);
+}
+
 export function commandTree(program: Command): TreeNode[] {
   const nodes: TreeNode[] = [];
   const globals = program.options.map((o) => o.long).filter((l): l is string => Boolean(l));
+  const visible = (command: Command) => command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
   const walk = (command: Command, path: string[]) => {
-    const subcommands = command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => c.name());
-    const options = command.options.map((o) => o.long).filter((l): l is string => Boolean(l));
-    nodes.push({ path, subcommands, options: path.length === 0 ? options : [...options, ...globals] });
-    for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+    const subcommands = visible(command).map((c) => c.name());
+    const options = [...command.options.map((o) => o.long).filter((l): l is string => Boolean(l)), '--help'];
+    const words = ARGUMENT_WORDS[path.join(':')]?.() ?? [];
+    nodes.push({ path, subcommands: [...subcommands, ...words], options: path.length === 0 ? options : [...options, ...globals] });
+    // An alias (`ls` for `list`) is a path of its own, completed like its command.
+    for (const sub of visible(command)) for (const name of [sub.name(), ...sub.aliases()]) walk(sub, [...path, name]);
   };
   walk(program, []);
   return nodes;
