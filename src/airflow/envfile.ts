@@ -1,7 +1,7 @@
 import { parse as dotenvParse } from 'dotenv';
 import { connectionFromValue, connectionToJson } from './json.js';
 import type { AirflowConnection, AirflowVariable, ValidationProblem } from './model.js';
-import { connectionToUri } from './uri.js';
+import { connectionToUri, redactUriSecrets } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 import { envVarNameFor, validateConnection, validateVariable } from './validate.js';
 
@@ -251,7 +251,8 @@ export function readAirflowEnvFile(
         problems.push(...found);
         if (found.length === 0) connections.push({ connection, line: e.line });
       } catch (err) {
-        problems.push({ kind: 'connection', key: connId, field: 'value', message: `${e.name}: ${(err as Error).message}`, ...loc(e.line) });
+        // Airflow's messages quote the URI, password included: masked here, as every message envmgr prints.
+        problems.push({ kind: 'connection', key: connId, field: 'value', message: `${e.name}: ${redactUriSecrets((err as Error).message, e.value)}`, ...loc(e.line) });
       }
     } else if (e.name.startsWith('AIRFLOW_VAR_')) {
       const variable: AirflowVariable = { key: e.name.slice('AIRFLOW_VAR_'.length).toLowerCase(), value: e.value };

@@ -3,7 +3,7 @@ import type { Node, Pair, Scalar, ScalarTag } from 'yaml';
 import { stringTag } from 'yaml/util';
 import { normalizeConnection, type AirflowConnection, type AirflowObjectKind, type AirflowPool, type AirflowVariable, type ValidationProblem } from './model.js';
 import { exactInt } from './pyjson.js';
-import { connectionFromFields, extraTextToObject, parseConnectionUri } from './uri.js';
+import { connectionFromFields, extraTextToObject, parseConnectionUri, redactUriSecrets } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 import { validateConnection, validatePool, validateVariable } from './validate.js';
 
@@ -313,7 +313,7 @@ function readConnection(r: Reader, item: YAMLMap, variant: AirflowVariant): Sett
       const f = parseConnectionUri(uri, { airflow: variant, conn_id: connId });
       connection = extraGiven ? { ...connectionFromFields(connId, { ...f, extra: null }), extra } : connectionFromFields(connId, f);
     } catch (e) {
-      r.problem('connection', connId, 'conn_uri', `conn_uri: ${(e as Error).message}`, values.get('conn_uri')![1]);
+      r.problem('connection', connId, 'conn_uri', `conn_uri: ${redactUriSecrets((e as Error).message, uri)}`, values.get('conn_uri')![1]);
       return undefined;
     }
   } else {

@@ -183,6 +183,37 @@ function pyStr(value: PyValue): string {
  * Airflow's own `Connection.get_uri()` for the variant, byte for byte (including its lossy cases: a host whose
  * protocol equals conn_type before 3.1, `'@:port'` without host and login, port 0 dropped).
  */
+/**
+ * A message about a URI (Airflow's own parse errors quote parts of it: "Port could not be cast to integer value as
+ * 'pw'", "Invalid connection string: a://u:pw@…") with the password's text masked. The password is taken
+ * generously, as what lies between the first ':' after `scheme://` and the last '@' (an unescaped '/', '?' or '#' in
+ * it is what makes such a URI fail to parse), and each of its pieces between those characters is masked too, since a
+ * message may quote one piece only (urlsplit takes `u:pw/x@h` for host `u`, port `pw`).
+ */
+export function redactUriSecrets(message: string, uri: string): string {
+  const start = uri.includes('://') ? uri.indexOf('://') + 3 : 0;
+  const at = uri.lastIndexOf('@');
+  if (at <= start) return message;
+  const userinfo = uri.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  if (colon < 0) return message;
+  const password = userinfo.slice(colon + 1);
+  const pieces = new Set([password, ...password.split(/[/?#@:]/)]);
+  for (const piece of [...pieces]) {
+    try {
+      pieces.add(decodeURIComponent(piece));
+    } catch {
+      // not percent-encoded text: the raw piece is masked
+    }
+  }
+  let out = message;
+  for (const piece of [...pieces].filter((p) => p.length > 0).sort((a, b) => b.length - a.length)) {
+    // A piece of one or two characters is masked only where it stands alone, so as not to garble the message.
+    out = piece.length >= 3 ? out.split(piece).join('****') : out.replace(new RegExp(`(?<=^|[^A-Za-z0-9])${piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[^A-Za-z0-9])`, 'g'), '****');
+  }
+  return out;
+}
+
 export function airflowGetUri(fields: ConnectionFieldsInput, variant: AirflowVariant = '2', connId = DEFAULT_CONN_ID): string {
   const connType = fields.conn_type ?? null;
   const hostValue = fields.host ?? null;

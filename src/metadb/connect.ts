@@ -97,11 +97,16 @@ export function parseAirflowDbUrl(url: string, options: TargetOptions = {}): Air
     );
   }
   let parsed: URL;
+  // The user and password as SQLAlchemy's make_url reads them (Airflow's sql_alchemy_conn is one): the password runs
+  // to the next '@', so a '/', '?', ':' or '#' in it (common in generated passwords) needs no escaping; the WHATWG
+  // parser would take them for the end of the authority and read part of the password as the host, port or path.
+  const afterScheme = trimmed.slice(scheme.length + 3);
+  const auth = /^([^:/]*)(?::([^@]*))?@/.exec(afterScheme);
   try {
-    // The WHATWG parser only fills in host/port/credentials for "special" schemes; any scheme works for the parts
-    // we need once it is plain `postgresql`.
-    // `user@/db?host=/socket/dir` (libpq's empty host) is not a valid WHATWG authority: stand in a placeholder.
-    const rest = trimmed.slice(scheme.length + 3).replace(/^([^/?#]*@)(?=[/?#]|$)/, `$1${NO_HOST}`);
+    // The WHATWG parser only fills in host/port for "special" schemes; any scheme works for the parts we need once
+    // it is plain `postgresql`. `user@/db?host=/socket/dir` (libpq's empty host) is not a valid WHATWG authority:
+    // stand in a placeholder.
+    const rest = (auth ? afterScheme.slice(auth[0].length) : afterScheme).replace(/^(?=[/?#]|$)/, NO_HOST);
     parsed = new URL(`postgresql://${rest}`);
   } catch {
     throw new AirflowDbError(`the database URL is not a valid URL (scheme ${scheme}://); check for unescaped characters in the password`);
@@ -126,8 +131,8 @@ export function parseAirflowDbUrl(url: string, options: TargetOptions = {}): Air
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new AirflowDbError(`invalid port '${portText}' in the database URL`);
   }
-  const user = params.get('user') ?? (parsed.username ? decode(parsed.username) : undefined);
-  const password = params.get('password') ?? (parsed.password ? decode(parsed.password) : undefined);
+  const user = params.get('user') ?? (auth?.[1] ? decode(auth[1]) : undefined);
+  const password = params.get('password') ?? (auth?.[2] ? decode(auth[2]) : undefined);
   const database = params.get('dbname') ?? (decode(parsed.pathname.replace(/^\//, '')) || user || 'postgres');
 
   const config: pg.ClientConfig = {

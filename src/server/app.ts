@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
@@ -6,7 +6,7 @@ import { exactJsonValue, longestLongInt, PYTHON_INT_MAX_DIGITS } from '../airflo
 import { authenticate, LookupConnections, TokenLookups } from './auth.js';
 import { checkJsonBody } from './body-check.js';
 import { ResponseCache } from './cache.js';
-import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT } from './auth-limit.js';
+import { AuthFailureLimiter, DEFAULT_AUTH_FAILURE_LIMIT, type AuthOutcome } from './auth-limit.js';
 import { DEFAULT_BODY_LIMIT, type ServerConfig } from './config.js';
 import { HttpError, type FieldError } from './errors.js';
 import { MasterKeyError } from './crypto.js';
@@ -152,19 +152,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(async (authenticated) => {
     exactJsonBodies(authenticated);
     authenticated.addHook('onRequest', (request, reply, done) => {
+      let settle: ((outcome: AuthOutcome) => void) | undefined;
       try {
-        limiter?.check(request.ip);
+        const header = request.headers.authorization;
+        // A presented token is a possible guess: admitted against the limit, lookups under way included.
+        if (header && limiter) settle = limiter.admit(request.ip, createHash('sha256').update(header).digest('base64'));
+        else limiter?.check(request.ip);
       } catch (error) {
         reply.header('retry-after', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 60));
         done(error as FastifyError);
         return;
       }
       authenticate(lookups, request).then((principal) => {
+        settle?.('valid');
         request.principal = principal;
         done();
       }, (error: FastifyError) => {
-        // A token was presented and refused: that is a guess to count. A missing header is not.
-        if (error instanceof HttpError && error.statusCode === 401 && request.headers.authorization) limiter?.failed(request.ip);
+        // A token was presented and refused: that is a guess to count. A missing header is not (no settle).
+        settle?.(error instanceof HttpError && error.statusCode === 401 ? 'refused' : 'other');
         done(error);
       });
     });

@@ -27,21 +27,20 @@ export function resolveDbUrl(inputs: DbUrlInputs): ResolvedDbUrl {
   return { url: ASTRO_LOCAL_DB_URL, source: "Astro's local default" };
 }
 
-/** The URL with its password replaced, for messages and logs. */
+/**
+ * The URL with its password replaced, for messages and logs: in the user part, and in the query (libpq, and so
+ * `pg`, takes `?password=…`, `?sslpassword=…` too).
+ */
 export function redactDbUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '****';
-    // libpq (and so `pg`) also takes the password as a query parameter: ?password=…, ?sslpassword=….
-    for (const name of [...parsed.searchParams.keys()]) if (/password/i.test(name)) parsed.searchParams.set(name, '****');
-    return parsed.toString();
-  } catch {
-    return maskUrlPasswords(url.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:****@'));
-  }
+  return maskUrlPasswords(url);
 }
 
-/** A URL with a password (`scheme://user:password@`), anywhere in a text; the user part is group 1. */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
+/**
+ * A URL with a password (`scheme://user:password@`), anywhere in a text; the user part is group 1. The password is
+ * taken to run to the last '@' before a blank or a quote: an unescaped '/', '?', '#', ':' or '@' in it (which
+ * SQLAlchemy accepts) must not leave part of it in clear; a later '@' of something else only masks more.
+ */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:'"]*):[^\s'"]*@/gi;
 
 /** A password given in a URL's query: `?password=…`, `&sslpassword=…`; the name and `=` are group 1. */
 const QUERY_PASSWORD = /([?&][a-z0-9_]*password=)[^&\s#'"]*/gi;

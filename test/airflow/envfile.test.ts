@@ -87,6 +87,21 @@ describe('.env reader', () => {
     expect(r.problems.find((p) => p.line === 1)!.kind).toBe('connection');
   });
 
+  it("masks the password in Airflow's messages about a URI that does not parse (they quote it)", () => {
+    const text = [
+      'AIRFLOW_CONN_U1=http://user:SECRETA/tail@host:80/x',
+      'AIRFLOW_CONN_U3=a://user:SECRETC@b://c://d',
+      'AIRFLOW_CONN_U4=http://user:SECRETD@ho\uff03st/x',
+      'AIRFLOW_CONN_U5=http://user:S%45CRETE/x@host/x',
+      '',
+    ].join('\n');
+    const r = readAirflowEnvFile(text, { file: 'bad.env' });
+    expect(r.problems.map((p) => p.line)).toEqual([1, 2, 3, 4]);
+    for (const p of r.problems) expect(p.message, p.message).not.toMatch(/SECRET|S%45CRET/);
+    // The message still says what is wrong.
+    expect(r.problems[0]!.message).toMatch(/^AIRFLOW_CONN_U1: ValueError: Port could not be cast to integer value as '\*\*\*\*'$/);
+  });
+
   it('skips an empty AIRFLOW_CONN_* as Airflow does, and keeps an empty AIRFLOW_VAR_* as an empty variable', () => {
     const r = readAirflowEnvFile("AIRFLOW_CONN_EMPTY=\nAIRFLOW_CONN_QUOTED=''\nAIRFLOW_VAR_EMPTY=\nAIRFLOW_CONN_SPACE=' '\n");
     expect(r.connections).toEqual([]);

@@ -130,6 +130,14 @@ describe('airflow_settings.yaml reader', () => {
     expect(r.problems).toEqual([expect.objectContaining({ line: 5, key: 'a', field: 'variable_name' })]);
   });
 
+  it("masks the password in Airflow's messages about a conn_uri that does not parse", () => {
+    const r = readSettingsFile("airflow:\n  connections:\n    - conn_id: u\n      conn_uri: 'http://user:SECRETPW_uri2/more@host/x'\n");
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0]).toMatchObject({ field: 'conn_uri', line: 4 });
+    expect(r.problems[0]!.message).not.toContain('SECRETPW');
+    expect(r.problems[0]!.message).toMatch(/Port could not be cast to integer value as '\*\*\*\*'/);
+  });
+
   it('reports YAML syntax errors with a line', () => {
     const r = readSettingsFile('airflow:\n  connections:\n    - conn_id: [unclosed\n');
     expect(r.problems.length).toBeGreaterThan(0);

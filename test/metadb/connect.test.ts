@@ -29,6 +29,17 @@ describe('parseAirflowDbUrl', () => {
     expect(t.config).toMatchObject({ host: 'localhost', port: 5432, user: 'u', password: 'pw', database: 'airflow', ssl: false });
   });
 
+  it("reads an unescaped '/', '?', ':' or '#' in the password as SQLAlchemy's make_url does (up to the '@')", () => {
+    for (const password of ['/Xsecretpart', '?Xs', '18490/Xs', 'a#b', 'p:q']) {
+      const t = parseAirflowDbUrl(`postgresql+psycopg2://postgres:${password}@127.0.0.1:18490/airflow?sslmode=disable`);
+      expect(t.config, password).toMatchObject({ user: 'postgres', password, host: '127.0.0.1', port: 18490, database: 'airflow' });
+      expect(t.display).toBe('127.0.0.1:18490/airflow');
+    }
+    // Escaped, as before; and no password at all.
+    expect(parseAirflowDbUrl('postgresql://u:a%2Fb%40c@h/db').config.password).toBe('a/b@c');
+    expect(parseAirflowDbUrl('postgresql://u@h/db').config.password).toBeUndefined();
+  });
+
   it('handles IPv6 hosts, socket directories, sslmode variants and connect_timeout', () => {
     expect(parseAirflowDbUrl('postgresql://u@[::1]:5433/db').display).toBe('[::1]:5433/db');
     expect(parseAirflowDbUrl('postgresql://u@/db?host=/var/run/postgresql').config.host).toBe('/var/run/postgresql');

@@ -28,6 +28,26 @@ describe('rate limiting of failed authentication', () => {
   });
 });
 
+describe('rate limiting of concurrent guesses', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await makeWorld({ authFailureLimit: { max: 3, windowMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  it('holds a burst of concurrent guesses to the limit too, while many requests with one valid token all pass', async () => {
+    const valid = await Promise.all(Array.from({ length: 30 }, () => call(w.app, w.tokens.ORGANIZATION_OWNER, 'GET', '/v1/users/self')));
+    expect(valid.map((r) => r.status)).toEqual(Array(30).fill(200));
+    // Sent together: each passes the plain failure count before any is counted; the lookups under way count too.
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => call(w.app, `envmgr_guess_${i}`, 'GET', '/v1/users/self')));
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(37);
+  });
+});
+
 describe('AuthFailureLimiter', () => {
   it('counts per client within a window and forgets when it ends', () => {
     let now = 1_000;
@@ -42,5 +62,17 @@ describe('AuthFailureLimiter', () => {
     expect(() => limiter.check('a')).not.toThrow();
     limiter.failed('a');
     expect(() => limiter.check('a')).not.toThrow();
+  });
+
+  it('counts lookups under way for distinct unverified tokens, not those of a token seen valid', () => {
+    const limiter = new AuthFailureLimiter({ max: 2, windowMs: 10_000 }, () => 1_000);
+    const first = limiter.admit('a', 'guess-1');
+    limiter.admit('a', 'guess-2');
+    expect(() => limiter.admit('a', 'guess-3')).toThrow(/too many failed authentications/);
+    // The same token again is one lookup more, not one guess more.
+    expect(() => limiter.admit('a', 'guess-2')).not.toThrow();
+    first('valid');
+    for (let i = 0; i < 10; i++) expect(() => limiter.admit('a', 'guess-1')).not.toThrow();
+    expect(() => limiter.admit('b', 'other')).not.toThrow();
   });
 });

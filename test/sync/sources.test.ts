@@ -69,6 +69,13 @@ describe('resolveDbUrl', () => {
   it('redacts passwords', () => {
     expect(redactDbUrl('postgresql://u:s3cret@h:5432/db')).not.toContain('s3cret');
     expect(redactDbUrl('postgresql+psycopg2://u:s3cret@h/db')).not.toContain('s3cret');
+    // Unescaped '/', '?', '#', ':' and '@' in a password (SQLAlchemy reads them as part of it) leave nothing in clear.
+    for (const password of ['/Xsecretpart', '?Xsecretpart', '18490/Xsecretpart', 'a#Xsecret', 'ab@Xsecret2', 'p:Xsecret']) {
+      const url = `postgresql://postgres:${password}@127.0.0.1:18490/airflow`;
+      expect(redactDbUrl(url), url).toBe('postgresql://postgres:****@127.0.0.1:18490/airflow');
+      expect(maskUrlPasswords(`psql '${url}' -c 'select 1'`)).toBe("psql 'postgresql://postgres:****@127.0.0.1:18490/airflow' -c 'select 1'");
+      expect(holdsUrlPassword(url)).toBe(true);
+    }
   });
 
   it('masks every URL password in a text, such as a shell command', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../cli/errors.js';
-import { AIRFLOW_VARIABLE, CONNECTION, checkKey, collect, fieldInput } from './kinds.js';
+import { AIRFLOW_VARIABLE, CONNECTION, checkKey, collect, fieldInput, parseExtra } from './kinds.js';
 
 describe('env field flags → values', () => {
   it('maps connection flags, port as a number and extra as an object', () => {
@@ -15,6 +15,9 @@ describe('env field flags → values', () => {
     expect(() => fieldInput(CONNECTION, { port: '0' })).toThrow(/invalid --port "0"/);
     expect(() => fieldInput(CONNECTION, { port: '12x' })).toThrow(UsageError);
     expect(() => fieldInput(CONNECTION, { extra: '{' })).toThrow(/--extra is not valid JSON/);
+    // Where it fails, never what is there (Node's own message quotes the text: a key file's secret).
+    expect(() => parseExtra('{"api_key": SECRETVALUE_abc123456}')).toThrow('--extra is not valid JSON (Expecting value: line 1 column 13 (char 12)); pass a JSON object');
+    expect(() => parseExtra('private_key: MIIEvQIBADANBgkq', '--extra-file k.yaml')).not.toThrow(/MIIEv|private_ke/);
     expect(() => fieldInput(CONNECTION, { extra: '"text"' })).toThrow(/--extra must be a JSON object/);
     expect(() => fieldInput(CONNECTION, { host: 'x'.repeat(501) })).toThrow(/--host is longer than 500/);
     expect(() => fieldInput(AIRFLOW_VARIABLE, { value: 'a', valueStdin: true })).toThrow(/mutually exclusive/);

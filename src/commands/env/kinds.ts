@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../cli/errors.js';
 import type { AirflowVariableFields, ConnectionFields, ObjectType } from '../../api/types.js';
-import { parseJsonExact } from '../../airflow/pyjson.js';
+import { parseJsonExact, pythonJsonLoads } from '../../airflow/pyjson.js';
 
 /** The two kinds of environment object; each verb is written once and attached under both. */
 export interface EnvKind {
@@ -115,11 +115,23 @@ export function parseExtra(text: string, source = '--extra', Failure: new (messa
   let value: unknown;
   try {
     value = parseJsonExact(text);
-  } catch (error) {
-    throw new Failure(`${source} is not valid JSON (${(error as Error).message}); pass a JSON object such as '{"region": "eu-west-1"}'`);
+  } catch {
+    // Node's JSON.parse message quotes the text around the error, which may be a key file's secret: Python's
+    // json.loads message says where, and nothing of what.
+    throw new Failure(`${source} is not valid JSON (${whereJsonFails(text)}); pass a JSON object such as '{"region": "eu-west-1"}'`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Failure(`${source} must be a JSON object, e.g. '{"region": "eu-west-1"}'`);
   return value as Record<string, unknown>;
+}
+
+/** Where JSON text stops being JSON, as json.loads says it (`Expecting value: line 1 column 13 (char 12)`). */
+function whereJsonFails(text: string): string {
+  try {
+    pythonJsonLoads(text);
+  } catch (error) {
+    return (error as Error).message.replace(/^JSONDecodeError: /, '');
+  }
+  return 'it does not parse';
 }
 
 /** Collects a repeatable flag: `--link a --link b` or `--link a,b`. */
