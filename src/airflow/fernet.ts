@@ -88,7 +88,7 @@ function parseOneKey(text: string, source: string, index: number, count: number)
     const which = count > 1 ? ` (entry ${index + 1} of ${count} in the comma-separated list)` : '';
     const why = count > 1 && text.trim() === '' ? 'the entry is empty; remove the extra comma' : 'a Fernet key must be 32 url-safe base64-encoded bytes';
     throw new FernetKeyError(
-      `invalid Fernet key${which} from ${source}: ${why} ` +
+      `invalid Fernet key${which}${source ? ` from ${source}` : ''}: ${why} ` +
         `(generate one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")`,
     );
   }
@@ -96,13 +96,19 @@ function parseOneKey(text: string, source: string, index: number, count: number)
 }
 
 /** Parses a key or comma-separated key list (a MultiFernet). An empty list is an error: callers handle "no key". */
-export function parseFernetKeys(spec: string, source = 'the Fernet key'): FernetKeys {
+/** `source` names where the key came from in messages (`--fernet-key`); without it they say "the Fernet key". */
+export function parseFernetKeys(spec: string, source = ''): FernetKeys {
   const parts = spec.split(',');
   return { keys: parts.map((part, i) => parseOneKey(part, source, i, parts.length)), source };
 }
 
 function asKeys(keyOrKeys: string | FernetKeys): FernetKeys {
-  return typeof keyOrKeys === 'string' ? parseFernetKeys(keyOrKeys) : keyOrKeys;
+  if (typeof keyOrKeys === 'string') return parseFernetKeys(keyOrKeys);
+  // A JavaScript caller may hand in anything: say what is expected rather than fail on a property read.
+  if (typeof keyOrKeys !== 'object' || keyOrKeys === null || !Array.isArray((keyOrKeys as Partial<FernetKeys>).keys)) {
+    throw new TypeError('the Fernet key must be a key string (comma-separated for several) or what parseFernetKeys returns');
+  }
+  return keyOrKeys;
 }
 
 export interface EncryptParts {
@@ -161,7 +167,7 @@ function openToken(keys: FernetKeys, token: string): OpenedToken {
     const opened = openWith(key, data);
     if (opened) return opened;
   }
-  throw new InvalidTokenError(`the Fernet key from ${keys.source} does not decrypt this value (InvalidToken)`);
+  throw new InvalidTokenError(`the Fernet key${keys.source ? ` from ${keys.source}` : ''} does not decrypt this value (InvalidToken)`);
 }
 
 /** Decrypts a token with any of the keys, as MultiFernet does; throws InvalidTokenError otherwise. */

@@ -2,7 +2,7 @@ import type { AirflowConnection } from './model.js';
 import { PyFloat, PyInt, jsToPy, pyRepr, pyTypeName, pythonJsonDumps, pythonJsonLoads } from './pyjson.js';
 import type { PyDict, PyValue } from './pyjson.js';
 import { PythonError, pyStrip, pythonInt } from './pyurl.js';
-import { connectionFromFields, normalizeConnType, parseConnectionUri, validateExtraText } from './uri.js';
+import { connectionFromFields, normalizeConnType, parseConnectionUri, validateExtraText, variantOf } from './uri.js';
 import type { AirflowVariant, ConnectionFields, ConnectionFieldsInput, UriOptions } from './uri.js';
 
 /**
@@ -116,7 +116,7 @@ function fromJsonPort(port: PyValue): number {
  * extra object turned into text, unknown keys rejected as Python's TypeError. Throws PythonError.
  */
 export function parseConnectionJson(text: string, opts: UriOptions = {}): ParsedConnection {
-  const variant = opts.airflow ?? '2';
+  const variant = variantOf(opts);
   const connId = opts.conn_id ?? DEFAULT_CONN_ID;
   let kwargs: PyValue;
   try {
@@ -175,7 +175,7 @@ function dejson(extra: string | null, variant: AirflowVariant, connId: string): 
  * and 0 kept, a `''` password never stored), extra as an object when non-empty, Python json.dumps text.
  */
 export function formatConnectionJson(conn: JsonFormatInput, opts: UriOptions = {}): string {
-  const variant = opts.airflow ?? '2';
+  const variant = variantOf(opts);
   const connId = opts.conn_id ?? DEFAULT_CONN_ID;
   const out: PyDict = new Map();
   const put = (key: string, v: PyValue | undefined) => {

@@ -15,6 +15,15 @@ import type { SplitResult } from './pyurl.js';
 export type AirflowVariant = '2' | '3.1' | '3.1.6';
 export const AIRFLOW_VARIANTS: readonly AirflowVariant[] = ['2', '3.1', '3.1.6'];
 
+/** `opts.airflow` checked (the types say it, a JavaScript caller may not): an unknown one would mix behaviours. */
+export function variantOf(opts: { airflow?: AirflowVariant }): AirflowVariant {
+  const variant = opts.airflow ?? '2';
+  if (!AIRFLOW_VARIANTS.includes(variant)) {
+    throw new TypeError(`unknown airflow variant ${JSON.stringify(variant)}; use one of ${AIRFLOW_VARIANTS.map((v) => `'${v}'`).join(', ')} (2.6.3-3.0.x, 3.1.0-3.1.5, 3.1.6+)`);
+  }
+  return variant;
+}
+
 /** The fields `Connection(uri=...)` sets, exactly as Airflow holds them (`extra` is the stored text). */
 export interface ConnectionFields {
   conn_type: string | null;
@@ -101,7 +110,8 @@ function parseNetlocToHostname(parts: SplitResult): string {
  * (`AirflowException: Invalid connection string: ...`, `ValueError: Port out of range 0-65535`, ...).
  */
 export function parseConnectionUri(uri: string, opts: UriOptions = {}): ConnectionFields {
-  const variant = opts.airflow ?? '2';
+  if (typeof uri !== 'string') throw new TypeError(`the connection URI must be a string, not ${uri === null ? 'null' : typeof uri}`);
+  const variant = variantOf(opts);
   const connId = opts.conn_id ?? DEFAULT_CONN_ID;
   const schemes = countOf(uri, '://');
   if (schemes > 2) throw new PythonError('AirflowException', `Invalid connection string: ${uri}.`);
@@ -282,7 +292,7 @@ export function survivesJsonDecoding(value: string): boolean {
  * login), conn_type case and `-`.
  */
 export function formatConnectionUri(conn: ConnectionFieldsInput, opts: UriOptions = {}): string {
-  const variant = opts.airflow ?? '2';
+  const variant = variantOf(opts);
   const connId = opts.conn_id ?? DEFAULT_CONN_ID;
   const extra = extraAsText(conn.extra);
   let dict: PyValue | undefined;

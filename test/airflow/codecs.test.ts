@@ -52,6 +52,30 @@ describe('formatConnectionUri: the cross-version-safe URI envmgr writes', () => 
   });
 });
 
+describe('the airflow variant option', () => {
+  it('refuses one it does not know, naming the valid ones, instead of mixing the behaviours of several', () => {
+    const bad = { airflow: '3.0' as never };
+    for (const call of [
+      () => parseConnectionUri('x://h?a=1', bad),
+      () => formatConnectionUri({ conn_type: 'x', host: 'h' }, bad),
+      () => parseConnectionJson('{"conn_type": "x"}', bad),
+    ]) expect(call).toThrow(new TypeError(`unknown airflow variant "3.0"; use one of '2', '3.1', '3.1.6' (2.6.3-3.0.x, 3.1.0-3.1.5, 3.1.6+)`));
+    expect(parseConnectionUri('x://h?a=1', { airflow: '2' }).extra).toBe('{"a": "1"}');
+  });
+
+  it('says what it takes when a JavaScript caller hands in something else', async () => {
+    const { fernetEncrypt, fernetDecrypt } = await import('../../src/airflow/fernet.js');
+    expect(() => parseConnectionUri(123 as never)).toThrow(new TypeError('the connection URI must be a string, not number'));
+    for (const key of [undefined, ['k'], { key: 'k' }]) {
+      expect(() => fernetEncrypt(key as never, 'x')).toThrow(/the Fernet key must be a key string \(comma-separated for several\) or what parseFernetKeys returns/);
+    }
+    // Without a source, messages do not say "from the Fernet key" about the Fernet key.
+    expect(() => fernetEncrypt('short', 'x')).toThrow(/^invalid Fernet key: a Fernet key must be 32 url-safe base64-encoded bytes/);
+    const token = fernetEncrypt('Z2Fh1EulxLzv8bK-Cgfk8LYaSQFhHt0HZsC_qlfg0Qs=', 'x');
+    expect(() => fernetDecrypt('ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=', token)).toThrow(/^the Fernet key does not decrypt this value \(InvalidToken\)$/);
+  });
+});
+
 describe('parseConnectionJson: Connection.from_json', () => {
   const json = (t: string, airflow: '2' | '3.1' = '2') => parseConnectionJson(t, { airflow });
   it('coerces the port like int()', () => {
