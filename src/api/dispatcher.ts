@@ -24,6 +24,19 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
   const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
   if (httpsProxy || httpProxy) {
+    // undici's own error for a proxy that is not a URL is a bare "Invalid URL" (and may quote a password in it).
+    for (const [name, value] of [['HTTPS_PROXY', httpsProxy], ['HTTP_PROXY', httpProxy]] as const) {
+      if (!value) continue;
+      let protocol: string | undefined;
+      try {
+        protocol = new URL(value).protocol;
+      } catch {
+        // not a URL at all
+      }
+      if (protocol !== 'http:' && protocol !== 'https:') {
+        throw new UserError(`${name} (or its lower-case spelling) is not an http:// or https:// URL; set it like http://proxy.example.com:3128`);
+      }
+    }
     const EnvHttpProxyAgent = envHttpProxyAgent();
     return new EnvHttpProxyAgent({
       httpProxy,

@@ -73,6 +73,15 @@ describe('proxies and CAs', () => {
     expect(api.requests.length).toBe(2);
   });
 
+  it('names a proxy variable that is not a URL, instead of an unexpected "Invalid URL"', async () => {
+    const home = await tempHome();
+    const result = await runCli(['workspace', 'list'], {
+      env: baseEnv(home, { ENVMGR_API_TOKEN: 'proxy-token-1234', ENVMGR_DOMAIN: api.url, ENVMGR_ORGANIZATION_ID: 'o1', HTTPS_PROXY: 'user:pw-9z@::bad' }),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('error: HTTPS_PROXY (or its lower-case spelling) is not an http:// or https:// URL; set it like http://proxy.example.com:3128\n');
+  });
+
   it('names an unreadable --ca-file', async () => {
     const home = await tempHome();
     const result = await runCli(['workspace', 'list', '--ca-file', '/nonexistent/ca.pem'], {

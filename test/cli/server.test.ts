@@ -58,6 +58,13 @@ describe('envmgr server through the CLI', () => {
     expect(noKey.stderr).toMatch(/master key/);
 
     const masterKey = generateMasterKey();
+    // A database that refuses the password: a plain error naming it (password masked), not an unexpected one.
+    const wrong = new URL(databaseUrl);
+    wrong.password = 'not-the-password-9z';
+    const refused = await runCli(['server', 'start', '--port', '0', '--database-url', wrong.toString()], { env: { ...env, ENVMGR_SERVER_MASTER_KEY: masterKey } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: cannot use the server's database postgresql:\/\/\w+:\*\*\*\*@.*: password authentication failed .*; check --database-url$/m);
+    expect(refused.stderr).not.toContain('not-the-password-9z');
     const server = await startServerProcess([], { ...env, ENVMGR_SERVER_MASTER_KEY: masterKey });
     try {
       // A second server on the port the first holds: a plain error with what to do, not an unexpected one.

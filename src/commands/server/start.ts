@@ -67,12 +67,22 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
     if (error instanceof server.MasterKeyError || error instanceof server.ServerAdminError) throw new UserError(error.message);
     const listenProblem = LISTEN_ERRORS[(error as NodeJS.ErrnoException).code ?? ''];
     if (listenProblem) throw new UserError(`cannot listen on ${opts.host}:${opts.port}: ${listenProblem}`, { cause: error });
+    // The database refusing (a wrong password, no such database) or not there: the operator's to fix, not a bug.
+    const code = (error as { code?: string }).code ?? '';
+    if (!opts.dev && ((error as { severity?: string }).severity !== undefined || DATABASE_UNREACHABLE.has(code))) {
+      const { redactDbUrl } = await import('../../sync/db-url.js');
+      const databaseUrl = opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL) ?? '';
+      throw new UserError(`cannot use the server's database ${redactDbUrl(databaseUrl)}: ${(error as Error).message || code}; check --database-url`, { cause: error });
+    }
     throw error;
   }
   const signal = await ctx.shutdownSignal();
   if (!ctx.globals.json) ctx.io.out(`\n${signal}: stopping\n`);
   await running.close();
 }
+
+/** Errors of a database that cannot be reached at all (pg's own errors carry a severity instead). */
+const DATABASE_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
 
 /** Why the address could not be listened on, with what to do. */
 const LISTEN_ERRORS: Record<string, string> = {
