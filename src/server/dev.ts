@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { mkdirs, writeFileAtomic } from '../config/files.js';
 import { Client } from '../pg/driver.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../pg/embedded.js';
-import { createTokenIn } from './admin.js';
+import { createTokenIn, ServerAdminError } from './admin.js';
 import { buildApp } from './app.js';
 import { generateMasterKey, hashToken, parseMasterKeys } from './crypto.js';
 import { createPool, withTransaction } from './db.js';
@@ -132,6 +132,22 @@ async function ownerToken(pool: pg.Pool, seed: DevSeed, devToken: string | undef
     if (devToken === undefined && tokenFile) await writeFileAtomic(tokenFile, `${created.token}\n`);
     return { token: created.token, tokenIsNew: devToken === undefined };
   });
+}
+
+/**
+ * The database URL of the dev server that keeps its data under `home` (`server admin --dev`), while it runs: the
+ * password from its state file, the port from its cluster's postmaster.pid. An `--ephemeral` one keeps no state.
+ */
+export async function runningDevDatabaseUrl(home: string): Promise<string> {
+  const state = await readState(join(home, 'dev-server', 'state.json'));
+  if (!state.pgPassword || !state.pgDataDir) {
+    throw new ServerAdminError(`no dev server keeps its data under ${home} (start one with envmgr server start --dev; an --ephemeral one keeps nothing to reach)`);
+  }
+  const pid = await readFile(join(state.pgDataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  // postmaster.pid: pid, data directory, start time, port, …
+  const port = Number(pid?.split('\n')[3]);
+  if (!pid || !Number.isInteger(port) || port <= 0) throw new ServerAdminError('the dev server is not running; start it with envmgr server start --dev');
+  return `postgresql://postgres:${encodeURIComponent(state.pgPassword)}@127.0.0.1:${port}/${DATABASE}`;
 }
 
 /** `envmgr server start --dev`: embedded Postgres, a generated master key, the demo seed and an owner token. */

@@ -1,7 +1,7 @@
 // The Environment Manager server (`envmgr server`): the API of API.md on Postgres.
 export { buildApp, type BuildAppOptions } from './app.js';
 export { startServer, resolveKeyring, closeOnSignals, type RunningServer, type StartServerOptions } from './start.js';
-export { startDevServer, postgresCanReach, type DevServer, type StartDevServerOptions } from './dev.js';
+export { startDevServer, postgresCanReach, runningDevDatabaseUrl, type DevServer, type StartDevServerOptions } from './dev.js';
 export { devSeed, seedId, DEV_ORGANIZATION_NAME, type DevSeed } from './seed.js';
 export {
   adminCreateOrganization, adminCreateWorkspace, adminCreateDeployment, adminCreateUser, adminCreateToken,

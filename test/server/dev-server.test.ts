@@ -112,8 +112,12 @@ describe('dev server', () => {
     try {
       expect(fourth.token).toBe(third.token);
       expect(fourth.tokenIsNew).toBe(false);
+      // server admin --dev finds the running dev server's database from its state.
+      const { runningDevDatabaseUrl } = await import('../../src/server/dev.js');
+      const found = await runningDevDatabaseUrl(home);
+      expect(new URL(found).port).toBe(new URL(fourth.databaseUrl).port);
       const tokens = await import('../../src/pg/driver.js').then(async ({ Client }) => {
-        const client = new Client({ connectionString: fourth.databaseUrl });
+        const client = new Client({ connectionString: found });
         await client.connect();
         try {
           return (await client.query<{ n: string }>("SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'dev owner token %'")).rows[0]!.n;
@@ -126,6 +130,9 @@ describe('dev server', () => {
     } finally {
       await fourth.close();
     }
+    const { runningDevDatabaseUrl } = await import('../../src/server/dev.js');
+    await expect(runningDevDatabaseUrl(home)).rejects.toThrow('the dev server is not running; start it with envmgr server start --dev');
+    await expect(runningDevDatabaseUrl(relocationRoot)).rejects.toThrow(/no dev server keeps its data under/);
   });
 
   it('a port that is taken: the start fails before minting a token', { timeout: 120_000 }, async () => {

@@ -6,10 +6,14 @@ type ServerModule = typeof import('../../../server/index.js');
 
 export interface AdminOptions {
   databaseUrl?: string;
+  /** The running dev server's database (`server start --dev` without --ephemeral). */
+  dev?: boolean;
 }
 
 export function addDatabaseOption(command: Command): Command {
-  return command.option('--database-url <url>', 'Postgres URL of the server (default: $ENVMGR_SERVER_DATABASE_URL, then $DATABASE_URL)');
+  return command
+    .option('--database-url <url>', 'Postgres URL of the server (default: $ENVMGR_SERVER_DATABASE_URL, then $DATABASE_URL)')
+    .option('--dev', 'the database of the running dev server (envmgr server start --dev, not --ephemeral)');
 }
 
 /**
@@ -22,11 +26,13 @@ export async function adminCall(
   work: (server: ServerModule, databaseUrl: string) => Promise<unknown>,
   print?: (result: unknown) => void,
 ): Promise<void> {
-  const databaseUrl = opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL);
-  if (!databaseUrl) throw new UsageError('no database; pass --database-url or set ENVMGR_SERVER_DATABASE_URL');
+  if (opts.dev && opts.databaseUrl) throw new UsageError('--dev and --database-url name two databases; pass one');
   const server = await import('../../../server/index.js');
+  let databaseUrl: string | undefined;
   let result: unknown;
   try {
+    databaseUrl = opts.dev ? await server.runningDevDatabaseUrl(ctx.home) : opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL);
+    if (!databaseUrl) throw new UsageError('no database; pass --database-url (or --dev for the running dev server), or set ENVMGR_SERVER_DATABASE_URL');
     result = await work(server, databaseUrl);
   } catch (error) {
     if (error instanceof server.ServerAdminError) throw new UserError(error.message);
