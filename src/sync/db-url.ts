@@ -28,29 +28,50 @@ export function resolveDbUrl(inputs: DbUrlInputs): ResolvedDbUrl {
 }
 
 /**
- * The URL with its password replaced, for messages and logs: in the user part, and in the query (libpq, and so
- * `pg`, takes `?password=…`, `?sslpassword=…` too).
+ * The URL with its password replaced, for messages and logs: in the user part, up to the URL's last '@' (a '/', '?',
+ * '#', ':', '@' or a quote in the password leaves nothing in clear; SQLAlchemy reads such passwords), and in the
+ * query (libpq, and so `pg`, takes `?password=…`, `?sslpassword=…` too).
  */
 export function redactDbUrl(url: string): string {
-  return maskUrlPasswords(url);
+  const user = /^\s*[a-z][a-z0-9+.-]*:\/\/[^\s/@:'"]*:/i.exec(url);
+  const at = url.lastIndexOf('@');
+  const masked = user && at >= user[0].length ? `${user[0]}****${url.slice(at)}` : url;
+  return masked.replace(/([?&][a-z0-9_]*password=)[^&#]*/gi, '$1****');
 }
 
-/**
- * A URL with a password (`scheme://user:password@`), anywhere in a text; the user part is group 1. The password is
- * taken to run to the last '@' before a blank or a quote: an unescaped '/', '?', '#', ':' or '@' in it (which
- * SQLAlchemy accepts) must not leave part of it in clear; a later '@' of something else only masks more.
- */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:'"]*):[^\s'"]*@/gi;
+/** `scheme://user:` (the user part being group 2). */
+const USER_PART = /([a-z][a-z0-9+.-]*:\/\/)([^\s/@:'"]*):/gi;
 
 /** A password given in a URL's query: `?password=…`, `&sslpassword=…`; the name and `=` are group 1. */
 const QUERY_PASSWORD = /([?&][a-z0-9_]*password=)[^&\s#'"]*/gi;
 
-/** Every URL password in a text (a shell command, say) replaced with `****`, in the user part or the query. */
+/**
+ * Every URL password in a text (a shell command, say) replaced with `****`, in the user part or the query. A URL
+ * runs to a blank, or to its closing quote when a quote opens it; its password, to the URL's last '@'.
+ */
 export function maskUrlPasswords(text: string): string {
-  return text.replace(URL_PASSWORD, '$1:****@').replace(QUERY_PASSWORD, '$1****');
+  let out = '';
+  let done = 0;
+  for (const m of text.matchAll(USER_PART)) {
+    const start = m.index;
+    if (start < done) continue;
+    const before = text[start - 1];
+    const quote = before === "'" || before === '"' ? before : undefined;
+    let end = start;
+    while (end < text.length && !/\s/.test(text[end]!) && text[end] !== quote) end++;
+    const at = text.lastIndexOf('@', end - 1);
+    // No '@' after `user:`: a host and port (`http://example.com:8080/x`), not a password.
+    if (at < start + m[0].length) continue;
+    out += `${text.slice(done, start + m[0].length)}****`;
+    done = at;
+  }
+  return (out + text.slice(done)).replace(QUERY_PASSWORD, '$1****');
 }
 
-/** Whether a text holds a URL with a password: whether masking changes it. */
+/**
+ * Whether a text holds a URL with a password: whether masking changes it, or (so that nothing slips past a quoting
+ * masking does not follow) a `scheme://user:…@` appears in it at all.
+ */
 export function holdsUrlPassword(text: string): boolean {
-  return maskUrlPasswords(text) !== text;
+  return maskUrlPasswords(text) !== text || /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:\S*@/i.test(text);
 }

@@ -28,13 +28,15 @@ const SETTINGS_KEY: Record<DesiredObject['kind'], Record<string, string>> = {
  * The sources without the objects that hold a value wider than its column in this database (a problem each, with
  * the object's file and line and the field as its source names it): Postgres would refuse the whole transaction.
  */
-function withinWidths(sources: SyncSources, target: OpenTarget, widths: typeof import('../metadb/widths.js')): SyncSources {
+function withinWidths(sources: SyncSources, target: OpenTarget, widths: typeof import('../metadb/widths.js'), unprunable: Set<string>): SyncSources {
   const found = widths.storedWidthProblems(sources.desired, target.info, target.keys);
   if (found.length === 0) return sources;
   const bad = new Set<number>();
   const problems: ValidationProblem[] = found.map(({ index, field, message }) => {
     bad.add(index);
     const d = sources.desired[index]!;
+    // Left out of the objects, it must not look gone from its source: that source is not pruned on this run.
+    unprunable.add(d.source);
     const family = parseFileSource(d.source)?.family;
     let named = family === SETTINGS_SOURCE ? (SETTINGS_KEY[d.kind][field] ?? field) : family === ENV_FILE_SOURCE ? 'value' : field;
     // A settings-file value that came from conn_uri is that key's, on its line.
@@ -92,8 +94,13 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncRequest
 export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags, sources: Promise<SyncSources>): Promise<SyncReport>;
 export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags & Partial<SyncSources>, pending?: Promise<SyncSources>): Promise<SyncReport> {
   const widths = import('../metadb/widths.js');
+  // The planner reads the sources to prune only once it has the objects (which wait for `checked`): a source found
+  // here to hold an invalid object is taken out of it first, as the readers' own invalid entries are.
+  const pruneSources = [...req.pruneSources];
   const checked = (pending ?? Promise.resolve(req as SyncRequest)).then(async (given) => {
-    const sources = inFileOrder(withinWidths(given, target, await widths));
+    const unprunable = new Set<string>();
+    const sources = inFileOrder(withinWidths(given, target, await widths, unprunable));
+    for (let i = pruneSources.length - 1; i >= 0; i--) if (unprunable.has(pruneSources[i]!)) pruneSources.splice(i, 1);
     if (sources.problems.length > 0) {
       printProblems(ctx, sources.problems);
       if (!req.skipInvalid) {
@@ -114,7 +121,7 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
       info: target.info,
       overwrite: req.overwrite,
       prune: req.prune,
-      pruneSources: req.pruneSources,
+      pruneSources,
       dryRun,
       onLockWait: (message) => ctx.io.err(`${message}\n`),
     });

@@ -30,6 +30,17 @@ async function project(name: string, text = `project:\n  workspace: ${name}\n`):
 const visit = (dir: string) => Settings.load({ env: { ENVMGR_HOME: home }, cwd: dir, homeDir: root });
 
 describe('the parsed-config cache', () => {
+  it('keeps no file whose URL holds a password, whatever the password holds (/, ?, @, quotes)', async () => {
+    for (const [i, password] of ['/Xsec1', '18490/Xsec2', "ab'Xsec3", 'ab"Xsec4', 'a@Xsec5'].entries()) {
+      const url = `postgresql://postgres:${password}@127.0.0.1:18490/airflow`;
+      await visit(await project(`p${i}`, `dev:\n  db_url: ${JSON.stringify(url)}\n  start_command: ${JSON.stringify(`psql '${url}'`)}\n`));
+    }
+    await visit(await project('plain'));
+    const text = await readFile(cacheFile(), 'utf8');
+    expect(text).not.toMatch(/Xsec/);
+    expect(await cachedFiles()).toEqual([join(root, 'plain', '.envmgr', 'config.yaml')]);
+  });
+
   it('drops the entry of a config file that no longer exists when it is next written', async () => {
     const gone = await project('gone', 'project:\n  workspace: GONE_WORKSPACE_TEXT\n');
     await visit(gone);

@@ -343,6 +343,21 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('--prune --skip-invalid keeps the row of an entry whose new value is too wide for its column (Airflow 2.7 password)', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('2.7');
+    const settings = (password: string) => ['airflow:', '  connections:', '    - conn_id: keepme', '      conn_type: http', `      conn_password: "${password}"`, ''].join('\n');
+    await dev.writeProjectFile('airflow_settings.yaml', settings('short'));
+    expect((await dev.cli(['dev', 'start', ...target(db)])).code).toBe(0);
+    // Too wide once encrypted: invalid, so skipped; it is still in the file, so it is not pruned either.
+    await dev.writeProjectFile('airflow_settings.yaml', settings('p'.repeat(3700)));
+    const run = await dev.cli(['dev', 'start', '--prune', '--skip-invalid', ...target(db)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/airflow_settings\.yaml:5: connection keepme: password is 3700 characters long/);
+    expect(run.stdout).not.toMatch(/delete/);
+    expect((await readBack(db)).connections.get('keepme')!.password).toBe('short');
+  });
+
   it('--prune --skip-invalid keeps the rows of entries that are still in the settings file but invalid, or in a file that does not parse', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     const db = await airflowDb('3.1');

@@ -70,10 +70,12 @@ describe('resolveDbUrl', () => {
     expect(redactDbUrl('postgresql://u:s3cret@h:5432/db')).not.toContain('s3cret');
     expect(redactDbUrl('postgresql+psycopg2://u:s3cret@h/db')).not.toContain('s3cret');
     // Unescaped '/', '?', '#', ':' and '@' in a password (SQLAlchemy reads them as part of it) leave nothing in clear.
-    for (const password of ['/Xsecretpart', '?Xsecretpart', '18490/Xsecretpart', 'a#Xsecret', 'ab@Xsecret2', 'p:Xsecret']) {
+    for (const password of ['/Xsecretpart', '?Xsecretpart', '18490/Xsecretpart', 'a#Xsecret', 'ab@Xsecret2', 'p:Xsecret', "ab'Xcd", 'ab"Xcd']) {
       const url = `postgresql://postgres:${password}@127.0.0.1:18490/airflow`;
       expect(redactDbUrl(url), url).toBe('postgresql://postgres:****@127.0.0.1:18490/airflow');
-      expect(maskUrlPasswords(`psql '${url}' -c 'select 1'`)).toBe("psql 'postgresql://postgres:****@127.0.0.1:18490/airflow' -c 'select 1'");
+      const quote = password.includes("'") ? '"' : "'";
+      expect(maskUrlPasswords(`psql ${quote}${url}${quote} -c 'select 1'`)).toBe(`psql ${quote}postgresql://postgres:****@127.0.0.1:18490/airflow${quote} -c 'select 1'`);
+      expect(maskUrlPasswords(`psql ${url} -c 'select 1'`)).toBe("psql postgresql://postgres:****@127.0.0.1:18490/airflow -c 'select 1'");
       expect(holdsUrlPassword(url)).toBe(true);
     }
   });
