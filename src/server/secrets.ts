@@ -5,16 +5,13 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
+import { isSensitiveName } from '../airflow/sensitive.js';
+
 export const MASK = '****';
 
-const SENSITIVE_NAMES = [
-  'access_token', 'api_key', 'apikey', 'authorization', 'passphrase', 'passwd', 'password', 'private_key', 'secret',
-  'token', 'keyfile_dict', 'service_account',
-];
-
+/** An extra member that is a secret (API.md §Secrets): its name holds one of Airflow's sensitive names. */
 export function isSensitiveExtraKey(key: string): boolean {
-  const lower = key.toLowerCase();
-  return SENSITIVE_NAMES.some((name) => lower.includes(name));
+  return isSensitiveName(key);
 }
 
 export interface ConnectionFields {

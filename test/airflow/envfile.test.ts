@@ -93,10 +93,14 @@ describe('.env reader', () => {
       'AIRFLOW_CONN_U3=a://user:SECRETC@b://c://d',
       'AIRFLOW_CONN_U4=http://user:SECRETD@ho\uff03st/x',
       'AIRFLOW_CONN_U5=http://user:S%45CRETE/x@host/x',
+      // Quoted whole by "Invalid connection string": sensitive query members and __extra__ too.
+      'AIRFLOW_CONN_U6=aws://a://b://?aws_secret_access_key=XYZSECRET&region=eu',
+      'AIRFLOW_CONN_U7=a://b://c://d:e@f?password=QSECRET&__extra__=%7B%22k%22%3A%22SECRETX%22%7D',
       '',
     ].join('\n');
     const r = readAirflowEnvFile(text, { file: 'bad.env' });
-    expect(r.problems.map((p) => p.line)).toEqual([1, 2, 3, 4]);
+    expect(r.problems.map((p) => p.line)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.problems[4]!.message).toContain('region=eu');
     for (const p of r.problems) expect(p.message, p.message).not.toMatch(/SECRET|S%45CRET/);
     // The message still says what is wrong.
     expect(r.problems[0]!.message).toMatch(/^AIRFLOW_CONN_U1: ValueError: Port could not be cast to integer value as '\*\*\*\*'$/);
