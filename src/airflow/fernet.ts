@@ -95,8 +95,10 @@ function parseOneKey(text: string, source: string, index: number, count: number)
   return { signing: raw.subarray(0, 16), encryption: raw.subarray(16, 32) };
 }
 
-/** Parses a key or comma-separated key list (a MultiFernet). An empty list is an error: callers handle "no key". */
-/** `source` names where the key came from in messages (`--fernet-key`); without it they say "the Fernet key". */
+/**
+ * Parses a key or comma-separated key list (a MultiFernet). An empty list is an error: callers handle "no key".
+ * `source` names where the key came from in messages (`--fernet-key`); without it they say "the Fernet key".
+ */
 export function parseFernetKeys(spec: string, source = ''): FernetKeys {
   const parts = spec.split(',');
   return { keys: parts.map((part, i) => parseOneKey(part, source, i, parts.length)), source };

@@ -6,6 +6,7 @@ import { exactInt } from './pyjson.js';
 import { connectionFromFields, extraTextToObject, parseConnectionUri, redactUriSecrets } from './uri.js';
 import type { AirflowVariant } from './uri.js';
 import { validateConnection, validatePool, validateVariable } from './validate.js';
+import { SETTINGS_FIELD } from './settings-fields.js';
 
 /**
  * Astro's `airflow_settings.yaml` (astro-cli `settings/types.go`):
@@ -35,13 +36,13 @@ export interface SettingsConnection {
 export interface SettingsVariable {
   variable: AirflowVariable;
   line: number;
-  /** The line of each key the entry has (`conn_login` → 12). */
+  /** The line of each key the entry has (`variable_value` → 12). */
   fieldLines: Readonly<Record<string, number>>;
 }
 export interface SettingsPool {
   pool: AirflowPool;
   line: number;
-  /** The line of each key the entry has (`conn_login` → 12). */
+  /** The line of each key the entry has (`pool_slot` → 12). */
   fieldLines: Readonly<Record<string, number>>;
 }
 
@@ -208,13 +209,6 @@ function fieldsOf(r: Reader, kind: AirflowObjectKind, item: YAMLMap, allowed: st
   return { values, id };
 }
 
-/** The settings-file key behind each model field, so that a problem names what the user wrote and where. */
-const SETTINGS_FIELD: Record<string, string> = {
-  conn_id: 'conn_id', conn_type: 'conn_type', host: 'conn_host', schema: 'conn_schema', login: 'conn_login',
-  password: 'conn_password', port: 'conn_port', extra: 'conn_extra',
-  key: 'variable_name', value: 'variable_value',
-  name: 'pool_name', slots: 'pool_slot', description: 'pool_description',
-};
 
 function linesOf(values: Map<string, [unknown, number]>): Record<string, number> {
   const out: Record<string, number> = {};

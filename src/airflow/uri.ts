@@ -191,10 +191,6 @@ function pyStr(value: PyValue): string {
 }
 
 /**
- * Airflow's own `Connection.get_uri()` for the variant, byte for byte (including its lossy cases: a host whose
- * protocol equals conn_type before 3.1, `'@:port'` without host and login, port 0 dropped).
- */
-/**
  * A message about a URI (Airflow's own parse errors quote parts of it: "Port could not be cast to integer value as
  * 'pw'", "Invalid connection string: a://u:pw@…") with the password's text masked. The password is taken
  * generously, as what lies between the first ':' after `scheme://` and the last '@' (an unescaped '/', '?' or '#' in
@@ -241,6 +237,10 @@ export function redactUriSecrets(message: string, uri: string): string {
   return out;
 }
 
+/**
+ * Airflow's own `Connection.get_uri()` for the variant, byte for byte (including its lossy cases: a host whose
+ * protocol equals conn_type before 3.1, `'@:port'` without host and login, port 0 dropped).
+ */
 export function airflowGetUri(fields: ConnectionFieldsInput, variant: AirflowVariant = '2', connId = DEFAULT_CONN_ID): string {
   const connType = fields.conn_type ?? null;
   const hostValue = fields.host ?? null;

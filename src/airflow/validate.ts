@@ -15,8 +15,8 @@ export const MAX_POOL_NAME_LENGTH = 256;
 /** connection.conn_type is varchar(500) in every Airflow (FACTS.md §1.1). */
 export const MAX_CONN_TYPE_LENGTH = 500;
 
-/** Length in code points (what Python's len() counts). */
-function codePoints(s: string): number {
+/** Length in code points (what Python's len() counts, and Postgres' varchar(n)). */
+export function codePoints(s: string): number {
   return [...s].length;
 }
 

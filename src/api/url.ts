@@ -10,14 +10,14 @@ export interface Endpoint {
   apiUrl: string;
 }
 
+/** A host name or address, an optional port, an optional trailing slash. */
+const BARE_HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(?::\d{1,5})?\/?$/i;
+
 /**
  * Turns what the user typed into a domain and an API URL (API.md §Conventions): `astronomer.io`,
  * `cloud.astronomer.io` and `https://astronomer.io/` all mean `https://api.astronomer.io`; any other full URL is
  * used as it is; a bare host means `https://api.<host>`, except localhost and IP addresses (`http://` as given).
  */
-/** A host name or address, an optional port, an optional trailing slash. */
-const BARE_HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(?::\d{1,5})?\/?$/i;
-
 export function resolveEndpoint(input: string): Endpoint {
   const text = input.trim();
   if (text === '') throw new UsageError('empty domain; pass a domain such as astronomer.io or a URL such as http://localhost:8080');

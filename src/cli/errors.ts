@@ -49,8 +49,10 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_BUG;
 }
 
-/** The text printed on stderr for an error: one line, unless `--verbose` asks for the stack of a bug. */
-/** An error as printed: control characters in it (a name a server sent, say) are shown, not obeyed by the terminal. */
+/**
+ * The text printed on stderr for an error: one line, unless `--verbose` asks for the stack of a bug. Control
+ * characters in it (a name a server sent, say) are shown, not obeyed by the terminal.
+ */
 export function formatError(error: unknown, verbose: boolean): string {
   if (error instanceof UserError) {
     const cause = verbose && error.cause instanceof Error ? `\n  caused by: ${error.cause.message}` : '';

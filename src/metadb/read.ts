@@ -74,7 +74,7 @@ function noKey(what: string): FernetMismatchError {
 
 function wrongKey(what: string, keys: FernetKeys): FernetMismatchError {
   return new FernetMismatchError(
-    `the Fernet key from ${keys.source} does not decrypt ${what} in the Airflow database; use the key this Airflow ` +
+    `the Fernet key${keys.source ? ` from ${keys.source}` : ''} does not decrypt ${what} in the Airflow database; use the key this Airflow ` +
       `was configured with (a comma-separated list may hold the old key after the new one)`,
   );
 }
@@ -82,7 +82,7 @@ function wrongKey(what: string, keys: FernetKeys): FernetMismatchError {
 /** A value the key does not open although it opens others: the value, not the key, is at fault. */
 function damagedValue(what: string, keys: FernetKeys): FernetMismatchError {
   return new FernetMismatchError(
-    `${what} in the Airflow database does not decrypt with the Fernet key from ${keys.source}, which decrypts the ` +
+    `${what} in the Airflow database does not decrypt with the Fernet key${keys.source ? ` from ${keys.source}` : ''}, which decrypts the ` +
       `other encrypted values: that value is damaged or was encrypted with another key; fix or delete the row, then run again`,
   );
 }

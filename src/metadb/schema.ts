@@ -100,13 +100,13 @@ export const SYNC_STATE_TABLE = 'envmgr_sync_state';
  */
 export type SyncStateTable = 'absent' | 'current' | 'rows';
 
+export type ColumnWidths = { readonly connection: ReadonlyMap<string, number>; readonly variable: ReadonlyMap<string, number>; readonly pool: ReadonlyMap<string, number> };
+
 /**
  * The first half of detection, from one catalog query: the schema, its tables, the columns of Airflow's tables and
  * whether envmgr's own table is there (an answer valid inside the transaction that asked). `revisionQuery` reads
  * alembic_version (null when there is none); `schemaInfoOf` finishes with its rows.
  */
-export type ColumnWidths = { readonly connection: ReadonlyMap<string, number>; readonly variable: ReadonlyMap<string, number>; readonly pool: ReadonlyMap<string, number> };
-
 export interface SchemaCatalog {
   readonly schema: string;
   readonly tables: AirflowSchemaInfo['tables'];

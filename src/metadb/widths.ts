@@ -1,5 +1,6 @@
 import type { FernetKeys } from '../airflow/fernet.js';
 import type { AirflowConnection, AirflowObjectKind, AirflowPool, AirflowVariable } from '../airflow/model.js';
+import { codePoints } from '../airflow/validate.js';
 import { storedExtra, storedPassword } from './rows.js';
 import type { AirflowSchemaInfo } from './schema.js';
 
@@ -28,12 +29,6 @@ export interface WidthProblem {
 export function fernetTokenLength(bytes: number): number {
   const raw = 1 + 8 + 16 + 16 * (Math.floor(bytes / 16) + 1) + 32;
   return 4 * Math.ceil(raw / 3);
-}
-
-function characters(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
 }
 
 /** A column, the model field it holds, and whether Airflow encrypts it when there is a key. */
@@ -87,9 +82,9 @@ export function storedWidthProblems(objects: readonly WidthObject[], info: Airfl
         const encrypted = secret && keys !== null;
         // UTF-16 units are never fewer than characters, nor UTF-8 bytes fewer than characters: most texts need no count.
         if (!encrypted && text.length <= max) continue;
-        const stored = encrypted ? fernetTokenLength(Buffer.byteLength(text, 'utf8')) : characters(text);
+        const stored = encrypted ? fernetTokenLength(Buffer.byteLength(text, 'utf8')) : codePoints(text);
         if (stored <= max) continue;
-        const length = encrypted ? characters(text) : stored;
+        const length = encrypted ? codePoints(text) : stored;
         const what = encrypted
           ? `${field} is ${length} characters long and ${stored} once encrypted (Airflow stores its Fernet token)`
           : `${field} is ${length} characters long`;

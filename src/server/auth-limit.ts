@@ -10,12 +10,6 @@ export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = { max: 100, windowMs
 
 const MAX_TRACKED_CLIENTS = 10_000;
 
-/**
- * Slows token guessing: a client (by address) that presented `max` tokens that did not authenticate within a window
- * gets 429 with Retry-After for every request until the window ends, before any token lookup is made. Counting only
- * presented-but-rejected tokens keeps a client that forgot the header (one 401) from ever being locked out. Kept per
- * process: several server processes each enforce it, which bounds the rate at N × max per window.
- */
 /** Valid tokens remembered per client, so that its own requests are never held up by the count of lookups. */
 const VALID_PER_CLIENT = 32;
 
@@ -30,6 +24,12 @@ interface ClientEntry {
 
 export type AuthOutcome = 'valid' | 'refused' | 'other';
 
+/**
+ * Slows token guessing: a client (by address) that presented `max` tokens that did not authenticate within a window
+ * gets 429 with Retry-After for every request until the window ends, before any token lookup is made. Counting only
+ * presented-but-rejected tokens keeps a client that forgot the header (one 401) from ever being locked out. Kept per
+ * process: several server processes each enforce it, which bounds the rate at N × max per window.
+ */
 export class AuthFailureLimiter {
   private readonly clients = new Map<string, ClientEntry>();
 

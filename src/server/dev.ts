@@ -121,6 +121,8 @@ async function ownerToken(pool: pg.Pool, seed: DevSeed, devToken: string | undef
       if (!known) continue;
       const found = await findTokenByHash(tx, hashToken(known));
       if (found && !found.expired) return { token: known, tokenIsNew: false };
+      // A fixed token cannot be made again (its hash is taken): an expired one is refused, with what to do.
+      if (found && known === devToken) throw new ServerAdminError('the --dev-token given (or ENVMGR_DEV_TOKEN) has expired in this dev server; pass another one');
     }
     const created = await createTokenIn(tx, {
       organizationId: seed.organization.id,

@@ -154,7 +154,6 @@ function verbPast(action: 'create' | 'update' | 'delete'): string {
   return action === 'create' ? 'created' : action === 'update' ? 'updated' : 'deleted';
 }
 
-/** Every problem on stderr, one per line with file, line, key and field. */
 /** How many objects the problems are about (an object with two problems is one skipped object). */
 export function invalidObjectCount(problems: readonly ValidationProblem[]): number {
   const objects = new Set<string>();
@@ -166,6 +165,7 @@ export function invalidObjectCount(problems: readonly ValidationProblem[]): numb
   return objects.size + others;
 }
 
+/** Every problem on stderr, one per line with file, line, key and field. */
 export function printProblems(ctx: Context, problems: readonly ValidationProblem[]): void {
   for (const p of problems) ctx.io.err(`invalid: ${formatProblem(p)} (field ${p.field})\n`);
 }

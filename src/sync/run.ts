@@ -1,4 +1,5 @@
 import type { ValidationProblem } from '../airflow/model.js';
+import { settingsFieldOf } from '../airflow/settings-fields.js';
 import { validateConnection, validatePool, validateVariable } from '../airflow/validate.js';
 import type { Context } from '../cli/context.js';
 import { invalidObjectCount, printProblems, printSyncReport, reportRows, SyncError, type SyncReport } from './report.js';
@@ -17,12 +18,6 @@ export function validateDesired(list: readonly DesiredObject[]): ValidationProbl
   return problems;
 }
 
-/** The settings-file key of a model field, so that a problem found after reading names what the user wrote. */
-const SETTINGS_KEY: Record<DesiredObject['kind'], Record<string, string>> = {
-  connection: { conn_id: 'conn_id', conn_type: 'conn_type', host: 'conn_host', schema: 'conn_schema', login: 'conn_login', password: 'conn_password', extra: 'conn_extra' },
-  variable: { key: 'variable_name', value: 'variable_value' },
-  pool: { name: 'pool_name', description: 'pool_description' },
-};
 
 /**
  * The sources without the objects that hold a value wider than its column in this database (a problem each, with
@@ -38,9 +33,7 @@ function withinWidths(sources: SyncSources, target: OpenTarget, widths: typeof i
     // Left out of the objects, it must not look gone from its source: that source is not pruned on this run.
     unprunable.add(d.source);
     const family = parseFileSource(d.source)?.family;
-    let named = family === SETTINGS_SOURCE ? (SETTINGS_KEY[d.kind][field] ?? field) : family === ENV_FILE_SOURCE ? 'value' : field;
-    // A settings-file value that came from conn_uri is that key's, on its line.
-    if (d.fieldLines && d.fieldLines[named] === undefined && d.fieldLines.conn_uri !== undefined) named = 'conn_uri';
+    const named = family === SETTINGS_SOURCE ? settingsFieldOf(field, d.fieldLines) : family === ENV_FILE_SOURCE ? 'value' : field;
     const at = d.location ?? { file: d.origin };
     const line = d.fieldLines?.[named] ?? at.line;
     return { kind: d.kind, key: d.key, field: named, message, ...(at.file !== undefined ? { file: at.file } : {}), ...(line !== undefined ? { line } : {}) };

@@ -2,9 +2,9 @@ import { emptyToNull, hasKeys, type AirflowConnection, type AirflowObjectKind, t
 
 /**
  * One object a sync wants in the metadata database, with where it came from. `source` is the stable label kept in
- * the sync state (and so what `--prune` compares); `origin` is the human description shown in the report.
+ * the sync state (and so what `--prune` compares); `origin` is the human description shown in the report;
+ * `fieldLines`, for an object from a settings file, the line of each of its keys (`conn_login` → 12).
  */
-/** `fieldLines`: for an object from a settings file, the line of each of its keys (`conn_login` → 12). */
 export type DesiredObject =
   | { kind: 'connection'; key: string; source: string; origin: string; location?: SourceLocation; fieldLines?: Readonly<Record<string, number>>; object: AirflowConnection }
   | { kind: 'variable'; key: string; source: string; origin: string; location?: SourceLocation; fieldLines?: Readonly<Record<string, number>>; object: AirflowVariable }

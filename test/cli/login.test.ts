@@ -115,7 +115,7 @@ describe('login, lists, switch, config, logout against a real server', () => {
     expect(unset.stdout).toBe('');
     // Unset is exit 1, so that a script can tell it from a value.
     expect(unset.code).toBe(1);
-    expect(unset.stderr).toBe('error: dev.wait is not set in the global file\n');
+    expect(unset.stderr).toBe('error: dev.wait is not set in the global file; set it with envmgr config set -g dev.wait <value>\n');
     expect((await inProject(['config', 'get', 'dev.prefer'])).stdout).toBe('remote\n');
     const listed = JSON.parse((await inProject(['config', 'list', '--json'])).stdout) as { key: string; value?: string; source: string }[];
     expect(listed.find((r) => r.key === 'dev.wait')).toMatchObject({ value: '30s', source: 'project' });

@@ -81,7 +81,7 @@ describe('envmgr server through the CLI', () => {
       server.child.kill('SIGINT');
     }
     expect(await server.exited).toBe(0);
-    expect(server.output()).toContain('SIGINT: stopping');
+    expect(server.stderr()).toMatch(/"msg":"stopping","signal":"SIGINT"/);
     expect(server.output()).not.toContain(token);
   });
 

@@ -120,7 +120,11 @@ describe('dev server', () => {
         const client = new Client({ connectionString: found });
         await client.connect();
         try {
-          return (await client.query<{ n: string }>("SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'dev owner token %'")).rows[0]!.n;
+          const n = (await client.query<{ n: string }>("SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'dev owner token %'")).rows[0]!.n;
+          // The fixed token of the first starts expires: a later start with it is refused, not a unique-key crash.
+          const { hashToken } = await import('../../src/server/crypto.js');
+          await client.query("UPDATE api_tokens SET expires_at = now() - interval '1 day' WHERE token_hash = $1", [hashToken(devToken)]);
+          return n;
         } finally {
           await client.end();
         }
@@ -132,6 +136,7 @@ describe('dev server', () => {
     }
     const { runningDevDatabaseUrl } = await import('../../src/server/dev.js');
     await expect(runningDevDatabaseUrl(home)).rejects.toThrow('the dev server is not running; start it with envmgr server start --dev');
+    await expect(startDevServer({ home, devToken, port: 0, relocationRoot })).rejects.toThrow(/the --dev-token given \(or ENVMGR_DEV_TOKEN\) has expired in this dev server; pass another one/);
     await expect(runningDevDatabaseUrl(relocationRoot)).rejects.toThrow(/no dev server keeps its data under/);
   });
 

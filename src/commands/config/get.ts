@@ -36,7 +36,9 @@ export async function runConfigGet(ctx: Context, opts: ConfigGetOptions): Promis
   }
   if (problem) ctx.log.warn(problem);
   // Unset is a failure (exit 1, as `git config --get` has it), so that a script can tell it from a value.
-  if (value === undefined) throw new UserError(`${opts.key} is not set${opts.global ? ' in the global file' : ''}`);
+  if (value === undefined) {
+    throw new UserError(`${opts.key} is not set${opts.global ? ' in the global file' : ''}; set it with envmgr config set${opts.global ? ' -g' : ''} ${opts.key} <value>`);
+  }
   ctx.io.out(value + '\n');
   if (value !== resolved.value) ctx.io.err('(password masked; --show-secrets prints it)\n');
 }

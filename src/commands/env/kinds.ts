@@ -47,10 +47,10 @@ export function checkKey(key: string, kind: EnvKind): void {
   }
 }
 
-/** Adds the field flags of a kind: connection fields, or a variable's value. */
 /**
- * `secret`: `mark` gives `--secret` (create), `toggle` also `--no-secret` (update), `none` neither (a link's
- * override is secret exactly when its variable is).
+ * Adds the field flags of a kind: connection fields, or a variable's value. `secret`: `mark` gives `--secret`
+ * (create), `toggle` also `--no-secret` (update), `none` neither (a link's override is secret exactly when its
+ * variable is).
  */
 export function addFieldOptions(command: Command, kind: EnvKind, opts: { secret: 'mark' | 'toggle' | 'none' }): Command {
   if (kind.objectType === 'CONNECTION') {
@@ -131,7 +131,9 @@ function whereJsonFails(text: string): string {
   } catch (error) {
     return (error as Error).message.replace(/^JSONDecodeError: /, '');
   }
-  return 'it does not parse';
+  // json.loads takes NaN and Infinity, JSON does not.
+  const at = /\b(NaN|-?Infinity)\b/.exec(text);
+  return at ? `${at[1]} at char ${at.index} is not JSON` : 'it does not parse';
 }
 
 /** Collects a repeatable flag: `--link a --link b` or `--link a,b`. */

@@ -43,13 +43,15 @@ export function registerServerStart(parent: Command, ctx: Context): void {
 }
 
 /**
- * stderr carries the server's log, JSON lines only (which never hold a secret or token); what the command says to
- * the person who started it (where it listens, the dev owner token, that it stops) goes to stdout.
+ * stderr carries the server's log, JSON lines only (which never hold a secret or token), its stop included; the
+ * command's data, where it listens and the dev owner token, goes to stdout.
  */
 export async function runServerStart(ctx: Context, opts: ServerStartOptions): Promise<void> {
   const server = await import('../../server/index.js');
   const logStream = lineWriter((line) => ctx.io.err(line));
   let running: { url: string; close(): Promise<void> };
+  const databaseUrl = opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL);
+  const databaseFrom = opts.databaseUrl ? '--database-url' : ctx.env.ENVMGR_SERVER_DATABASE_URL ? 'ENVMGR_SERVER_DATABASE_URL' : 'DATABASE_URL';
   try {
     if (opts.dev) {
       const devToken = opts.devToken ?? (ctx.env.ENVMGR_DEV_TOKEN || undefined);
@@ -57,7 +59,6 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
       running = dev;
       announceDev(ctx, dev, opts.ephemeral);
     } else {
-      const databaseUrl = opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL);
       if (!databaseUrl) throw new UsageError('no database; pass --database-url or set ENVMGR_SERVER_DATABASE_URL (or use --dev for a local trial)');
       running = await server.startServer({ host: opts.host, port: opts.port, databaseUrl, masterKeyFile: opts.masterKeyFile, logStream });
       if (ctx.globals.json) ctx.io.out(JSON.stringify({ url: running.url }) + '\n');
@@ -67,17 +68,18 @@ export async function runServerStart(ctx: Context, opts: ServerStartOptions): Pr
     if (error instanceof server.MasterKeyError || error instanceof server.ServerAdminError) throw new UserError(error.message);
     const listenProblem = LISTEN_ERRORS[(error as NodeJS.ErrnoException).code ?? ''];
     if (listenProblem) throw new UserError(`cannot listen on ${opts.host}:${opts.port}: ${listenProblem}`, { cause: error });
-    // The database refusing (a wrong password, no such database) or not there: the operator's to fix, not a bug.
+    // The database refusing the login (a wrong password, no such database or role) or not there: the operator's to
+    // fix, not a bug. Other database errors (a migration's SQL, say) stay unexpected.
     const code = (error as { code?: string }).code ?? '';
-    if (!opts.dev && ((error as { severity?: string }).severity !== undefined || DATABASE_UNREACHABLE.has(code))) {
+    if (!opts.dev && databaseUrl && (DATABASE_UNREACHABLE.has(code) || /^(28|3D|08|57P0)/.test(code))) {
       const { redactDbUrl } = await import('../../sync/db-url.js');
-      const databaseUrl = opts.databaseUrl ?? (ctx.env.ENVMGR_SERVER_DATABASE_URL || ctx.env.DATABASE_URL) ?? '';
-      throw new UserError(`cannot use the server's database ${redactDbUrl(databaseUrl)}: ${(error as Error).message || code}; check --database-url`, { cause: error });
+      throw new UserError(`cannot use the server's database ${redactDbUrl(databaseUrl)}: ${(error as Error).message || code}; check ${databaseFrom}`, { cause: error });
     }
     throw error;
   }
   const signal = await ctx.shutdownSignal();
-  if (!ctx.globals.json) ctx.io.out(`\n${signal}: stopping\n`);
+  // Not data: a log line like the others on stderr.
+  server.jsonLineLogger(logStream)({ level: 'info', msg: 'stopping', signal });
   await running.close();
 }
 

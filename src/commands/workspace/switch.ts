@@ -35,7 +35,8 @@ export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOpti
   else ctx.io.err(`Switched to workspace ${neutralizeControls(workspace.name)} (${workspace.id}).\n`);
   // project.workspace (a file or ENVMGR_PROJECT_WORKSPACE) still decides for the commands that read it.
   const configured = settings.resolve('project.workspace');
-  if (configured.value && configured.value !== workspace.id && configured.value !== workspace.name) {
+  // (As findByIdOrName matches: the id, or the name whatever its case.)
+  if (configured.value && configured.value !== workspace.id && configured.value.toLowerCase() !== workspace.name.toLowerCase()) {
     const undo = configured.source === 'env' ? `unset ${configured.origin}` : `envmgr config unset${configured.source === 'global' ? ' -g' : ''} project.workspace`;
     ctx.io.err(
       `warning: project.workspace is ${JSON.stringify(configured.value)} (${settings.whence(configured)}), which wins over this choice ` +
