@@ -61,11 +61,19 @@ export interface OpenTargetOptions {
   abandoned?: () => boolean;
 }
 
-export async function openTarget(ctx: Context, project: Project, flags: TargetFlags, options: OpenTargetOptions = {}): Promise<OpenTarget> {
-  const { purpose = 'write', abandoned } = options;
-  const say = (text: string) => {
-    if (!abandoned?.()) ctx.io.err(text);
-  };
+/** What opening the database needs, checked: the URL parsed, the Fernet key read, the wait. */
+export interface PreparedTarget {
+  db: ReturnType<typeof resolveDbUrl>;
+  key: ReturnType<typeof resolveFernetKey>;
+  target: ReturnType<typeof import('../metadb/index.js')['parseAirflowDbUrl']>;
+  timeoutMs: number;
+}
+
+/**
+ * The checks of openTarget that need no database: a bad --db-url, --fernet-key or --wait (or the same from the
+ * environment or config) is refused here, before a command does anything else (dev start runs dev.start_command).
+ */
+export async function prepareTarget(ctx: Context, project: Project, flags: TargetFlags): Promise<PreparedTarget> {
   const settings = await ctx.config();
   const db = resolveDbUrl({ flag: flags.dbUrl, env: ctx.env, configured: settings.resolve('dev.db_url').value });
   const keyFile = settings.resolve('dev.fernet_key_file').value;
@@ -82,13 +90,7 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
     // A bad --fernet-key is a bad flag value (exit 2); a bad key from the environment or a file is not.
     throw flags.fernetKey !== undefined ? new UsageError((err as Error).message) : new UserError((err as Error).message);
   }
-  const [{ parseAirflowDbUrl, waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { tuneV8ForShortRun }] = await Promise.all([
-    import('../metadb/index.js'),
-    import('../js-tiering.js'),
-  ]);
-  // From here on this short-lived process moves thousands of rows through a few functions: V8 optimizes only those
-  // that run long enough to earn it, and collects for throughput rather than short pauses (js-tiering.ts).
-  tuneV8ForShortRun();
+  const { parseAirflowDbUrl } = await import('../metadb/index.js');
   let target;
   try {
     target = parseAirflowDbUrl(db.url, { applicationName: 'envmgr' });
@@ -97,6 +99,28 @@ export async function openTarget(ctx: Context, project: Project, flags: TargetFl
     throw flags.dbUrl ? new UsageError(message) : new UserError(message);
   }
   const timeoutMs = settings.durationMs('dev.wait', flags.wait);
+  return { db, key, target, timeoutMs };
+}
+
+export async function openTarget(
+  ctx: Context,
+  project: Project,
+  flags: TargetFlags,
+  options: OpenTargetOptions = {},
+  prepared?: PreparedTarget,
+): Promise<OpenTarget> {
+  const { purpose = 'write', abandoned } = options;
+  const say = (text: string) => {
+    if (!abandoned?.()) ctx.io.err(text);
+  };
+  const { db, key, target, timeoutMs } = prepared ?? (await prepareTarget(ctx, project, flags));
+  const [{ waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { tuneV8ForShortRun }] = await Promise.all([
+    import('../metadb/index.js'),
+    import('../js-tiering.js'),
+  ]);
+  // From here on this short-lived process moves thousands of rows through a few functions: V8 optimizes only those
+  // that run long enough to earn it, and collects for throughput rather than short pauses (js-tiering.ts).
+  tuneV8ForShortRun();
   ctx.log.debug(`metadata database ${target.display} (from ${db.source})`);
   let lastProgress = 0;
   let client: pg.Client;

@@ -328,6 +328,35 @@ describe('dev start against a real Environment Manager and metadata database', (
     await expect(access(join(dev.home, 'project', 'started.marker'))).rejects.toThrow();
   });
 
+  it('checks its flags, a named settings file and the login before running dev.start_command; --no-start-command skips it', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const marker = join(dev.home, 'project', 'started.marker');
+    const env = { ENVMGR_DEV_START_COMMAND: 'touch started.marker' };
+    const refusals: Array<[string[], number, RegExp, NodeJS.ProcessEnv?]> = [
+      [['--wait', '5x'], 2, /invalid duration "5x" for dev\.wait/],
+      [['--db-url', 'mysql://u:p@h/db'], 2, /only writes a Postgres Airflow metadata database/],
+      [['--fernet-key', 'notakey'], 2, /invalid Fernet key from --fernet-key/],
+      [['-s', 'missing.yaml'], 1, /cannot read settings file .*missing\.yaml: no such file/],
+      [['-d', em.deployments.alpha1], 4, /not logged in|no token/, { ENVMGR_HOME: join(dev.home, 'nobody') }],
+    ];
+    for (const [args, code, message, extra] of refusals) {
+      const base = args.includes('--db-url') ? ['--fernet-key', FERNET_KEY, '--wait', '10s'] : args.includes('--wait') ? ['--db-url', db, '--fernet-key', FERNET_KEY] : args.includes('--fernet-key') ? ['--db-url', db, '--wait', '10s'] : target(db);
+      const run = await dev.cli(['dev', 'start', ...base, ...args], { env: { ...env, ...extra } });
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(code);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr, args.join(' ')).not.toMatch(/Running dev\.start_command/);
+      await expect(access(marker)).rejects.toThrow();
+    }
+    // A failing one says how to skip it, and where to change it (a variable is not changed by config set).
+    const failing = await dev.cli(['dev', 'start', ...target(db)], { env: { ENVMGR_DEV_START_COMMAND: 'exit 7' } });
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/dev\.start_command failed \(exit 7\); nothing was synced\. Fix it, change ENVMGR_DEV_START_COMMAND, or skip it this once with --no-start-command/);
+    const skipped = await dev.cli(['dev', 'start', '--no-start-command', ...target(db)], { env: { ENVMGR_DEV_START_COMMAND: 'exit 7' } });
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).not.toMatch(/Running dev\.start_command/);
+  });
+
   it('names the project config when disable_env_objects is true there (a -g false would not undo it)', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     expect((await dev.cli(['config', 'set', 'disable_env_objects', 'true'])).code).toBe(0);

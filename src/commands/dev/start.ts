@@ -3,14 +3,15 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { shownValue } from '../../config/registry.js';
+import type { ResolvedSetting } from '../../config/settings.js';
 import { UsageError, UserError } from '../../cli/errors.js';
-import { readSettingsSource, displayPath } from '../../sync/local.js';
+import { assertReadable, readSettingsSource, displayPath } from '../../sync/local.js';
 import { withJsonFailureReport, type SyncReport } from '../../sync/report.js';
 import {
   desiredFromRemote, findRuntimeShadows, mergeSources, REMOTE_SOURCE,
   type RemoteEnvironmentObject,
 } from '../../sync/sources.js';
-import { defaultSettingsFile, loadProject, openTarget, type OpenTarget, type TargetFlags } from '../../sync/target.js';
+import { defaultSettingsFile, loadProject, openTarget, prepareTarget, type OpenTarget, type TargetFlags } from '../../sync/target.js';
 import { runSync, validateDesired, type SyncSources } from '../../sync/run.js';
 
 export interface DevStartOptions extends TargetFlags {
@@ -21,6 +22,8 @@ export interface DevStartOptions extends TargetFlags {
   prune?: boolean;
   overwrite?: boolean;
   skipInvalid?: boolean;
+  /** `--no-start-command`: false skips dev.start_command on this run. */
+  startCommand?: boolean;
 }
 
 export function registerDevStart(parent: Command, ctx: Context): void {
@@ -38,6 +41,7 @@ export function registerDevStart(parent: Command, ctx: Context): void {
     .option('--prune', 'delete rows envmgr wrote whose source no longer has them')
     .option('--overwrite', 'replace local rows envmgr did not write, or that changed since it wrote them')
     .option('--skip-invalid', 'write the valid objects when some are invalid (still exits non-zero)')
+    .option('--no-start-command', 'do not run dev.start_command on this run')
     .action(async (opts: DevStartOptions & { env?: string }) => {
       if (opts.workspaceId && opts.deploymentId) throw new UsageError('--workspace-id and --deployment-id are mutually exclusive; pass one');
       await runDevStart(ctx, { ...opts, envFile: opts.env });
@@ -46,7 +50,8 @@ export function registerDevStart(parent: Command, ctx: Context): void {
 
 type RemoteScope = { workspaceId: string } | { deploymentId: string };
 
-async function runStartCommand(ctx: Context, command: string, cwd: string): Promise<void> {
+async function runStartCommand(ctx: Context, setting: ResolvedSetting, cwd: string, whence: string): Promise<void> {
+  const command = setting.value!;
   ctx.io.err(`Running dev.start_command: ${shownValue('dev.start_command', command)}\n`);
   const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env });
   child.stdout.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
@@ -55,7 +60,11 @@ async function runStartCommand(ctx: Context, command: string, cwd: string): Prom
     child.on('error', fail);
     child.on('close', done);
   });
-  if (code !== 0) throw new UserError(`dev.start_command failed (exit ${code ?? 'signal'}); nothing was synced. Fix it or change it with envmgr config set dev.start_command`);
+  if (code !== 0) {
+    // The advice changes it where it is set: a variable is not changed by config set.
+    const change = setting.source === 'env' ? `change ${setting.origin}` : `change it with envmgr config set${setting.source === 'global' ? ' -g' : ''} dev.start_command (${whence})`;
+    throw new UserError(`dev.start_command failed (exit ${code ?? 'signal'}); nothing was synced. Fix it, ${change}, or skip it this once with --no-start-command`);
+  }
 }
 
 async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvironmentObject[]> {
@@ -100,15 +109,20 @@ async function devStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport
     else if (ws) scope = { workspaceId: ws };
   }
 
-  // Only a command that is going ahead starts the local Airflow (a refusal above leaves everything as it was).
-  const startCommand = settings.resolve('dev.start_command').value;
-  if (startCommand) await runStartCommand(ctx, startCommand, project.root);
+  // Only a command that is going ahead starts the local Airflow (a refusal above leaves everything as it was): its
+  // flags and files are checked first (the database URL, the key, the wait, a settings file named with -s), and
+  // the login when the Environment Manager is to be read.
+  const prepared = await prepareTarget(ctx, project, opts);
+  if (opts.settingsFile) await assertReadable(resolve(ctx.cwd, opts.settingsFile), 'settings file');
+  if (scope) await ctx.session();
+  const startCommand = settings.resolve('dev.start_command');
+  if (startCommand.value && opts.startCommand !== false) await runStartCommand(ctx, startCommand, project.root, settings.whence(startCommand));
 
   // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
   // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
   // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
   let failed = false;
-  const opening = openTarget(ctx, project, opts, { abandoned: () => failed });
+  const opening = openTarget(ctx, project, opts, { abandoned: () => failed }, prepared);
   // The fetched objects become desired objects as soon as they arrive: nothing keeps the API's (much larger) objects
   // alive after that, which spares the garbage collector from tracing them for the rest of the command.
   const fetching = (scope ? fetchRemote(ctx, scope) : Promise.resolve([])).then((remoteObjects) => {
