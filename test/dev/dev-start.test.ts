@@ -357,6 +357,39 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(skipped.stderr).not.toMatch(/Running dev\.start_command/);
   });
 
+  it('a SIGTERM or SIGINT to envmgr alone ends it as a cancel (exit 130, the --json document) and stops the start command it ran', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const { spawn, execFileSync } = await import('node:child_process');
+    const { CLI } = await import('../cli/support/cli.js');
+    // A duration no other process has, to find what is left of the start command.
+    const sleeper = 'sleep 47.25';
+    const alive = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() === sleeper);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const child = spawn(process.execPath, ['--', CLI, '--json', 'dev', 'start', ...target(db)], {
+        cwd: join(dev.home, 'project'), env: { ...dev.env, ENVMGR_DEV_START_COMMAND: `echo started; ${sleeper}` }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      const started = new Promise<void>((resolve) => child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (stderr.includes('started')) resolve();
+      }));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await started;
+      // The sleep is running: the start command's own process group, not envmgr's.
+      for (let i = 0; i < 50 && !alive(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(alive()).toBe(true);
+      child.kill(signal);
+      expect(await exited, stderr).toBe(130);
+      expect(stderr).toMatch(new RegExp(`error: interrupted \\(${signal}\\); a sync that had not committed is rolled back`));
+      expect(JSON.parse(stdout)).toMatchObject({ error: expect.stringMatching(/interrupted/), written: false });
+      for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(alive()).toBe(false);
+    }
+  });
+
   it('names the project config when disable_env_objects is true there (a -g false would not undo it)', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     expect((await dev.cli(['config', 'set', 'disable_env_objects', 'true'])).code).toBe(0);

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { shownValue } from '../../config/registry.js';
 import type { ResolvedSetting } from '../../config/settings.js';
-import { UsageError, UserError } from '../../cli/errors.js';
+import { CancelError, UsageError, UserError } from '../../cli/errors.js';
 import { assertReadable, readSettingsSource, displayPath } from '../../sync/local.js';
 import { withJsonFailureReport, type SyncReport } from '../../sync/report.js';
 import {
@@ -50,10 +50,15 @@ export function registerDevStart(parent: Command, ctx: Context): void {
 
 type RemoteScope = { workspaceId: string } | { deploymentId: string };
 
-async function runStartCommand(ctx: Context, setting: ResolvedSetting, cwd: string, whence: string): Promise<void> {
+async function runStartCommand(ctx: Context, setting: ResolvedSetting, cwd: string, whence: string, onCancel: (hook: () => void) => void): Promise<void> {
   const command = setting.value!;
   ctx.io.err(`Running dev.start_command: ${shownValue('dev.start_command', command)}\n`);
-  const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env });
+  // In a process group of its own, so that a cancel stops all of it (the shell and what it started), whoever sent
+  // the signal: a terminal's Ctrl-C reaches envmgr's group, an IDE or CI stop only envmgr.
+  const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env, detached: true });
+  onCancel(() => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+  });
   child.stdout.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
   const code = await new Promise<number | null>((done, fail) => {
@@ -78,10 +83,43 @@ async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvi
 
 /** With --json, a run that stops before its report still prints one JSON document (withJsonFailureReport). */
 export function runDevStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
-  return withJsonFailureReport(ctx, opts.dryRun === true, () => devStart(ctx, opts));
+  return withJsonFailureReport(ctx, opts.dryRun === true, () => untilInterrupted((onCancel) => devStart(ctx, opts, onCancel)));
 }
 
-async function devStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
+/**
+ * Runs the work until SIGINT or SIGTERM, which ends it as a cancel (exit 130, and with --json its document): what
+ * it started is stopped first (`onCancel` hooks: the start command's processes, the database connection, whose
+ * transaction Postgres then rolls back). A second signal gets Node's default: the handlers are gone by then.
+ */
+async function untilInterrupted<T>(work: (onCancel: (hook: () => void) => void) => Promise<T>): Promise<T> {
+  const hooks: Array<() => void> = [];
+  let handler: ((signal: NodeJS.Signals) => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    handler = (signal) => {
+      process.off('SIGINT', handler!);
+      process.off('SIGTERM', handler!);
+      for (const hook of hooks) {
+        try {
+          hook();
+        } catch {
+          // stopping what is already gone
+        }
+      }
+      reject(new CancelError(`interrupted (${signal}); a sync that had not committed is rolled back`));
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+  interrupted.catch(() => undefined);
+  try {
+    return await Promise.race([work((hook) => hooks.push(hook)), interrupted]);
+  } finally {
+    process.off('SIGINT', handler!);
+    process.off('SIGTERM', handler!);
+  }
+}
+
+async function devStart(ctx: Context, opts: DevStartOptions, onCancel: (hook: () => void) => void): Promise<SyncReport> {
   const settings = await ctx.config();
   // The keys with a fixed set of values are checked before anything runs: a typo in ENVMGR_DEV_PREFER or the config
   // file is an error naming where it is, not a silent `local`.
@@ -116,13 +154,15 @@ async function devStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport
   if (opts.settingsFile) await assertReadable(resolve(ctx.cwd, opts.settingsFile), 'settings file');
   if (scope) await ctx.session();
   const startCommand = settings.resolve('dev.start_command');
-  if (startCommand.value && opts.startCommand !== false) await runStartCommand(ctx, startCommand, project.root, settings.whence(startCommand));
+  if (startCommand.value && opts.startCommand !== false) await runStartCommand(ctx, startCommand, project.root, settings.whence(startCommand), onCancel);
 
   // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
   // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
   // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
   let failed = false;
   const opening = openTarget(ctx, project, opts, { abandoned: () => failed }, prepared);
+  // A cancel closes the connection: Postgres rolls back a transaction that had not committed.
+  onCancel(() => void opening.then((t) => t.client.end(), () => undefined));
   // The fetched objects become desired objects as soon as they arrive: nothing keeps the API's (much larger) objects
   // alive after that, which spares the garbage collector from tracing them for the rest of the command.
   const fetching = (scope ? fetchRemote(ctx, scope) : Promise.resolve([])).then((remoteObjects) => {
