@@ -304,6 +304,8 @@ export function knownRowsFor(
   state: SyncState,
   info: AirflowSchemaInfo,
   options: Pick<SyncOptions, 'prune' | 'pruneSources' | 'keys'>,
+  /** Collects the keys of the rows skipped (there, but not read): the plan names those envmgr wrote as kept. */
+  skipped?: { connection: Set<string>; variable: Set<string> },
 ): KnownRows {
   const digests = digestsFor(options.keys);
   // Maps per kind keyed by the plain key: this runs for every row of the database. Made at the first row (an empty
@@ -320,7 +322,10 @@ export function knownRowsFor(
     const recorded = recordedByKind[kind].get(key);
     if (want === undefined) {
       const prunable = options.prune === true && recorded !== undefined && (!pruneSources || pruneSources.has(recorded.source));
-      if (!prunable) return 'skip';
+      if (!prunable) {
+        if (recorded !== undefined) skipped?.[kind].add(key);
+        return 'skip';
+      }
     }
     // The very row version envmgr wrote, recorded with digests comparable with today's: its content is known.
     if (recorded && recorded.rowHash === rowHash && digests.current(kind, info.has, recorded.hash)) return recorded.hash;
@@ -408,8 +413,9 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
     // that ends up writing nothing is rolled back, table and all.
     const ready = stateTable !== 'current' && !options.dryRun ? await ensureSyncStateTable(client, info, stateTable) : stateTable;
     const desired = await wanted;
+    const skipped = { connection: new Set<string>(), variable: new Set<string>() };
     const current = await readAirflowObjects(client, info, options.keys, {
-      known: knownRowsFor(desired, state, info, options),
+      known: knownRowsFor(desired, state, info, options, skipped),
       recordedConnections: recordedVersions(state, 'connection'),
       unordered: true,
       keyVerified: check.checked !== null,
@@ -423,6 +429,7 @@ async function syncOnce(client: pg.ClientBase, wanted: Promise<readonly DesiredO
       ...(options.prune !== undefined ? { prune: options.prune } : {}),
       ...(options.pruneSources ? { pruneSources: options.pruneSources } : {}),
       fields: info.has,
+      skippedRows: skipped,
     });
     let result: ApplyResult;
     if (!plan.hasWrites) result = resultOf(plan, 0, false);

@@ -57,6 +57,8 @@ export interface PlanOptions {
   prune?: boolean;
   /** With prune: only rows recorded from these sources (e.g. the sources fully fetched this run). Default: any. */
   pruneSources?: readonly string[];
+  /** Rows there that the reader did not read (nothing looks at them): they count as present for `kept`. */
+  skippedRows?: { readonly connection: ReadonlySet<string>; readonly variable: ReadonlySet<string> };
   /** Columns the target schema has (from AirflowSchemaInfo.has); fields it lacks are not compared. Default: all. */
   fields?: FieldSupport;
   /**
@@ -71,6 +73,11 @@ export type PlanCounts = Record<PlanAction, number>;
 export interface SyncPlan {
   readonly entries: readonly PlanEntry[];
   readonly counts: PlanCounts;
+  /**
+   * Rows envmgr wrote that no desired object names and this plan does not delete (no --prune, or their source is
+   * not pruned on this run): another deployment's objects, or ones deleted at their source. The report says so.
+   */
+  readonly kept?: ReadonlyArray<{ readonly kind: AirflowObjectKind; readonly key: string; readonly source: string }>;
   /** Whether applying writes anything (rows or envmgr's sync state). */
   readonly hasWrites: boolean;
 }
@@ -255,6 +262,8 @@ export function planSync(
     fillSeen = () => undefined;
   };
   const recordedByKind = stateByKind(state);
+  // Desired objects envmgr has a record of: fewer than the records means some recorded rows are not desired.
+  let matched = 0;
   const { digests } = writes;
   // The content of every desired object that has a row to compare with, digested in one batch per kind.
   const existing = desired.filter((d) => currentOf(current, d.kind, d.key) !== undefined);
@@ -278,6 +287,7 @@ export function planSync(
     if (keyField !== d.key) throw new Error(`${d.kind} '${d.key}' carries an object named '${keyField}'`);
 
     const recorded = recordedByKind[d.kind].get(d.key);
+    if (recorded !== undefined) matched++;
     const cur = currentOf(current, d.kind, d.key);
     // This loop runs for every object of every sync: plain literals, no per-object closures.
     let entry: PlanEntry;
@@ -377,6 +387,18 @@ export function planSync(
     }
   }
 
+  const kept: Array<{ kind: AirflowObjectKind; key: string; source: string }> = [];
+  if (matched < state.size) {
+    if (ordered) fillSeen(desired.length);
+    const sources = options.pruneSources ? new Set(options.pruneSources) : undefined;
+    for (const rec of state.values()) {
+      if (seen[rec.kind].has(rec.key)) continue;
+      if (options.prune && (!sources || sources.has(rec.source))) continue;
+      const present = currentOf(current, rec.kind, rec.key) !== undefined || (rec.kind !== 'pool' && options.skippedRows?.[rec.kind].has(rec.key) === true);
+      if (present) kept.push({ kind: rec.kind, key: rec.key, source: rec.source });
+    }
+  }
+
   const order = (a: PlanEntry, b: PlanEntry) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   // Sources usually arrive sorted already (then so are the entries planned for them); checking is cheaper than sorting.
   if ((!ordered || entries.length > planned) && entries.some((e, i) => i > 0 && order(entries[i - 1]!, e) > 0)) entries.sort(order);
@@ -385,7 +407,7 @@ export function planSync(
   const hasWrites =
     writes.connections.upsert.length + writes.connections.delete.length + writes.variables.upsert.length + writes.variables.delete.length +
       writes.pools.upsert.length + writes.pools.delete.length + writes.state.upsert.length + writes.state.delete.length > 0;
-  const plan: SyncPlan = { entries, counts, hasWrites };
+  const plan: SyncPlan = { entries, counts, hasWrites, ...(kept.length > 0 ? { kept } : {}) };
   writesOf.set(plan, writes);
   return plan;
 }

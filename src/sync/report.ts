@@ -26,6 +26,15 @@ export interface SyncReport {
   database: string;
   schema: string;
   fernetKeySource: string;
+  /** Rows envmgr wrote that this run's objects do not name, kept (no --prune, or their source not pruned). */
+  kept: Array<{ kind: AirflowObjectKind; key: string; source: string }>;
+  /** Whether --prune was given (the kept rows are then those of a source not pruned on this run). */
+  prune: boolean;
+}
+
+/** plan.kept in the report's words. */
+export function keptRows(plan: SyncPlan, cwd: string, ofSources: ReadonlySet<string>): SyncReport['kept'] {
+  return (plan.kept ?? []).filter((k) => ofSources.has(k.source)).map((k) => ({ kind: k.kind, key: k.key, source: sourceWords(k.source, cwd) }));
 }
 
 /** Joins the plan (keys and actions, never values) with the origins of the desired objects. */
@@ -39,7 +48,10 @@ export function reportRows(plan: SyncPlan, desired: readonly DesiredObject[], cw
     const row: ReportRow = {
       key: e.key,
       type: e.kind,
-      source: origins[e.kind].get(e.key) ?? (e.action === 'delete' ? `no longer in ${sourceWords(e.source, cwd)}` : sourceWords(e.source, cwd)),
+      // The Environment Manager gives what a deployment (or workspace) gets: a row of another one is "not in" it.
+      source: origins[e.kind].get(e.key) ?? (e.action === 'delete'
+        ? e.source === REMOTE_SOURCE ? 'not in what the Environment Manager gave this run' : `no longer in ${sourceWords(e.source, cwd)}`
+        : sourceWords(e.source, cwd)),
       action: e.action,
     };
     if (e.changedFields && e.changedFields.length > 0) row.fields = e.changedFields;
@@ -72,6 +84,16 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
   }
   for (const s of report.runtimeShadows) {
     io.err(`warning: ${s.variable} in ${s.where} will shadow ${s.kind} ${s.key} at runtime (Airflow reads environment variables before the database)\n`);
+  }
+  // Rows of another deployment, or deleted at their source, stay unless pruned: said, as nothing else shows them.
+  const keptBySource = new Map<string, string[]>();
+  for (const k of report.kept) keptBySource.set(k.source, [...(keptBySource.get(k.source) ?? []), k.key]);
+  for (const [source, keys] of keptBySource) {
+    const shown = keys.slice(0, 8).join(', ') + (keys.length > 8 ? `, and ${keys.length - 8} more` : '');
+    const why = source === 'the Environment Manager' ? "another deployment's or workspace's, or deleted there" : 'removed from it, or invalid there';
+    const hint = report.prune ? 'its source is not pruned on this run' : '--prune deletes them';
+    io.err(`note: ${keys.length} row${keys.length === 1 ? '' : 's'} envmgr wrote from ${source} ${keys.length === 1 ? 'is' : 'are'} not among the objects of this run ` +
+      `(${why}): ${shown}; kept (${hint})\n`);
   }
   for (const r of report.rows) {
     // The planner's note is the reason; what happens to the row is this command's to say (e.g. --on-conflict skip).

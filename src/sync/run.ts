@@ -2,7 +2,7 @@ import type { ValidationProblem } from '../airflow/model.js';
 import { settingsFieldOf } from '../airflow/settings-fields.js';
 import { validateConnection, validatePool, validateVariable } from '../airflow/validate.js';
 import type { Context } from '../cli/context.js';
-import { invalidObjectCount, printProblems, printSyncReport, reportRows, SyncError, type SyncReport } from './report.js';
+import { invalidObjectCount, keptRows, printProblems, printSyncReport, reportRows, SyncError, type SyncReport } from './report.js';
 import { ENV_FILE_SOURCE, parseFileSource, SETTINGS_SOURCE, type DesiredObject, type RuntimeShadow, type ShadowedObject } from './sources.js';
 import type { OpenTarget } from './target.js';
 
@@ -150,6 +150,9 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
     database: target.display,
     schema: target.info.label,
     fernetKeySource: target.keySource,
+    // Only of the sources this run read: a row another file (another project's) wrote is not this run's business.
+    kept: keptRows(outcome.plan, ctx.cwd, new Set([...sources.desired.map((d) => d.source), ...req.pruneSources])),
+    prune: req.prune,
   };
   printSyncReport(ctx, report, req.conflictHint);
   const conflicts = req.conflictsAreExpected ? 0 : report.counts.conflict;

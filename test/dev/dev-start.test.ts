@@ -211,6 +211,10 @@ describe('dev start against a real Environment Manager and metadata database', (
     const noPrune = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
     expect(noPrune.code).toBe(0);
     expect((await readBack(db)).connections.has('temp_conn')).toBe(true);
+    // Kept, and said (nothing else would show it): another deployment's rows are kept the same way.
+    expect(noPrune.stderr).toMatch(/^note: 1 row envmgr wrote from the Environment Manager is not among the objects of this run \(another deployment's or workspace's, or deleted there\): temp_conn; kept \(--prune deletes them\)$/m);
+    const keptJson = JSON.parse((await dev.cli(['--json', 'dev', 'start', '-d', em.deployments.alpha1, ...target(db)])).stdout) as { kept: unknown[] };
+    expect(keptJson.kept).toEqual([{ kind: 'connection', key: 'temp_conn', source: 'the Environment Manager' }]);
     const pruned = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--prune', '--json']);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect((JSON.parse(pruned.stdout) as Report).rows.filter((r) => r.action === 'delete').map((r) => r.key)).toEqual(['temp_conn']);
