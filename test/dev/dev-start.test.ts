@@ -394,6 +394,22 @@ describe('dev start against a real Environment Manager and metadata database', (
     }
   });
 
+  it('takes a deployment or workspace name for -d / -w, as workspace switch does, and says what to pass for neither', async () => {
+    const dev = await developer(em, { workspace: em.workspaces.alpha });
+    const db = await airflowDb('3.1');
+    const byName = await dev.cli(['--json', 'dev', 'start', '-d', 'alpha-one', ...target(db)]);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(byName.stderr).toContain(`deployment "alpha-one" is ${em.deployments.alpha1}`);
+    const byId = await dev.cli(['--json', 'dev', 'start', '-d', em.deployments.alpha1, ...target(db)]);
+    expect((JSON.parse(byName.stdout) as Report).rows.map((r) => r.key)).toEqual((JSON.parse(byId.stdout) as Report).rows.map((r) => r.key));
+    const unknown = await dev.cli(['dev', 'start', '-d', 'no-such-deployment', ...target(db)]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/error: no deployment "no-such-deployment"; available: .*alpha-one.*; pass its id or name \(envmgr deployment list --all shows them\)/);
+    const workspace = await dev.cli(['dev', 'start', '-w', 'alpha', ...target(db)]);
+    expect(workspace.code, workspace.stderr).toBe(0);
+    expect(workspace.stderr).toContain(`workspace "alpha" is ${em.workspaces.alpha}`);
+  });
+
   it('names the project config when disable_env_objects is true there (a -g false would not undo it)', async () => {
     const dev = await developer(em, { workspace: em.workspaces.alpha });
     expect((await dev.cli(['config', 'set', 'disable_env_objects', 'true'])).code).toBe(0);

@@ -5,6 +5,7 @@ import type { Context } from '../../cli/context.js';
 import { shownValue } from '../../config/registry.js';
 import type { ResolvedSetting } from '../../config/settings.js';
 import { CancelError, UsageError, UserError } from '../../cli/errors.js';
+import { ApiError } from '../../api/errors.js';
 import { assertReadable, readSettingsSource, displayPath } from '../../sync/local.js';
 import { withJsonFailureReport, type SyncReport } from '../../sync/report.js';
 import {
@@ -30,8 +31,8 @@ export function registerDevStart(parent: Command, ctx: Context): void {
   parent
     .command('start')
     .description("sync the Environment Manager's connections and variables and the settings file into the local Airflow metadata database")
-    .option('-w, --workspace-id <id>', "the workspace's own objects")
-    .option('-d, --deployment-id <id>', 'the objects resolved for a deployment (its own, plus linked workspace objects with overrides)')
+    .option('-w, --workspace-id <id>', "the workspace's own objects (its id, or its name)")
+    .option('-d, --deployment-id <id>', 'the objects resolved for a deployment, by id or name (its own, plus linked workspace objects with overrides)')
     .option('-s, --settings-file <file>', 'Airflow settings file (default: dev.settings_file, airflow_settings.yaml)')
     .option('--env <file>', "the project's .env (default: dev.env_file, .env)")
     .option('--db-url <url>', 'local metadata database (Postgres or SQLAlchemy URL)')
@@ -75,10 +76,31 @@ async function runStartCommand(ctx: Context, setting: ResolvedSetting, cwd: stri
 async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvironmentObject[]> {
   const api = await ctx.api();
   const { organizationId } = await ctx.session();
-  const list = (objectType: 'CONNECTION' | 'AIRFLOW_VARIABLE') =>
-    api.listEnvironmentObjects(organizationId, { ...scope, objectType, showSecrets: true, resolveLinked: true });
-  const [connections, variables] = await Promise.all([list('CONNECTION'), list('AIRFLOW_VARIABLE')]);
-  return [...connections, ...variables] as RemoteEnvironmentObject[];
+  const fetchFor = async (at: RemoteScope) => {
+    const list = (objectType: 'CONNECTION' | 'AIRFLOW_VARIABLE') =>
+      api.listEnvironmentObjects(organizationId, { ...at, objectType, showSecrets: true, resolveLinked: true });
+    const [connections, variables] = await Promise.all([list('CONNECTION'), list('AIRFLOW_VARIABLE')]);
+    return [...connections, ...variables] as RemoteEnvironmentObject[];
+  };
+  try {
+    return await fetchFor(scope);
+  } catch (error) {
+    // Not an id: perhaps a name (as workspace switch and deployment list -w take). Looked up only then, so that
+    // the usual run (an id) costs no extra request.
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    const { findByIdOrName } = await import('../shared/pick.js');
+    const [what, wanted] = 'deploymentId' in scope ? (['deployment', scope.deploymentId] as const) : (['workspace', scope.workspaceId] as const);
+    const items = what === 'deployment' ? await api.deployments(organizationId) : await api.workspaces(organizationId);
+    let found;
+    try {
+      found = findByIdOrName(items, wanted, what);
+    } catch (notFound) {
+      throw new UserError(`${(notFound as Error).message}; pass its id or name (envmgr ${what === 'deployment' ? 'deployment list --all' : 'workspace list'} shows them)`);
+    }
+    if (found.id === wanted) throw error;
+    ctx.io.err(`${what} ${JSON.stringify(wanted)} is ${found.id}\n`);
+    return fetchFor(what === 'deployment' ? { deploymentId: found.id } : { workspaceId: found.id });
+  }
 }
 
 /** With --json, a run that stops before its report still prints one JSON document (withJsonFailureReport). */
