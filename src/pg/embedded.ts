@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../cli/errors.js';
 
 /**
@@ -191,10 +191,15 @@ async function startCluster(
   // others (as root, initdb runs as the postgres user). So initdb is given a throwaway password, replaced by the real
   // one as soon as the server runs: what that file held opens nothing. The throwaway is kept beside the data
   // directory (0600) until then, so that a first start cut short in between is completed by the next one.
-  const pendingFile = `${dataDir}.init-password`;
+  const pendingFile = join(dirname(resolve(dataDir)), `${basename(resolve(dataDir))}.init-password`);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     const initPassword = randomBytes(18).toString('hex');
-    await writeFile(pendingFile, initPassword, { mode: 0o600 });
+    try {
+      await rm(pendingFile, { force: true });
+      await writeFile(pendingFile, initPassword, { mode: 0o600 });
+    } catch (err) {
+      throw new EmbeddedPostgresUnavailableError(`embedded Postgres cannot prepare its cluster beside ${dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     try {
       await cluster(initPassword).initialise();
     } catch (err) {

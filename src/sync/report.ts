@@ -87,11 +87,15 @@ export function printSyncReport(ctx: Context, report: SyncReport, conflictHint =
   }
   // Rows of another deployment, or deleted at their source, stay unless pruned: said, as nothing else shows them.
   const keptBySource = new Map<string, string[]>();
-  for (const k of report.kept) keptBySource.set(k.source, [...(keptBySource.get(k.source) ?? []), k.key]);
+  for (const k of report.kept) {
+    let keys = keptBySource.get(k.source);
+    if (!keys) keptBySource.set(k.source, (keys = []));
+    keys.push(k.key);
+  }
   for (const [source, keys] of keptBySource) {
     const shown = keys.slice(0, 8).join(', ') + (keys.length > 8 ? `, and ${keys.length - 8} more` : '');
-    const why = source === 'the Environment Manager' ? "another deployment's or workspace's, or deleted there" : 'removed from it, or invalid there';
-    const hint = report.prune ? 'its source is not pruned on this run' : '--prune deletes them';
+    const why = source === sourceWords(REMOTE_SOURCE, '') ? "another deployment's or workspace's, or deleted there" : 'removed from it, or invalid there';
+    const hint = report.prune ? 'its source is not pruned on this run' : `--prune deletes ${keys.length === 1 ? 'it' : 'them'} if envmgr's write is unchanged`;
     io.err(`note: ${keys.length} row${keys.length === 1 ? '' : 's'} envmgr wrote from ${source} ${keys.length === 1 ? 'is' : 'are'} not among the objects of this run ` +
       `(${why}): ${shown}; kept (${hint})\n`);
   }

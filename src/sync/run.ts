@@ -74,6 +74,10 @@ export interface SyncFlags {
   conflictHint?: string;
   /** Conflicts that were left on purpose (`--on-conflict skip`) do not make the command fail. */
   conflictsAreExpected?: boolean;
+  /** Called once the sync is done, just before its report is printed (dev start stops treating signals as a cancel). */
+  beforeReport?: () => void;
+  /** Whether the report names rows kept that this run's objects do not name (dev start; an import is additive). */
+  reportKept?: boolean;
 }
 
 export type SyncRequest = SyncSources & SyncFlags;
@@ -151,9 +155,10 @@ export async function runSync(ctx: Context, target: OpenTarget, req: SyncFlags &
     schema: target.info.label,
     fernetKeySource: target.keySource,
     // Only of the sources this run read: a row another file (another project's) wrote is not this run's business.
-    kept: keptRows(outcome.plan, ctx.cwd, new Set([...sources.desired.map((d) => d.source), ...req.pruneSources])),
+    kept: req.reportKept ? keptRows(outcome.plan, ctx.cwd, new Set([...sources.desired.map((d) => d.source), ...req.pruneSources])) : [],
     prune: req.prune,
   };
+  req.beforeReport?.();
   printSyncReport(ctx, report, req.conflictHint);
   const conflicts = req.conflictsAreExpected ? 0 : report.counts.conflict;
   if (conflicts > 0 || sources.problems.length > 0) {

@@ -64,9 +64,25 @@ export interface OpenTargetOptions {
 /** What opening the database needs, checked: the URL parsed, the Fernet key read, the wait. */
 export interface PreparedTarget {
   db: ReturnType<typeof resolveDbUrl>;
-  key: ReturnType<typeof resolveFernetKey>;
+  /** Read here from --fernet-key or the environment; from a file (which dev.start_command may make) only on opening. */
+  key: ReturnType<typeof resolveFernetKey> | undefined;
   target: ReturnType<typeof import('../metadb/index.js')['parseAirflowDbUrl']>;
   timeoutMs: number;
+}
+
+/** The Fernet key and where it came from (a bad --fernet-key is a usage error; a bad one elsewhere is not). */
+function fernetKeyOf(ctx: Context, project: Project, flags: TargetFlags, keyFile: string | undefined): ReturnType<typeof resolveFernetKey> {
+  try {
+    return resolveFernetKey({
+      flag: flags.fernetKey,
+      env: ctx.env,
+      keyFile: keyFile ? projectPath(project.root, keyFile) : undefined,
+      projectRoot: project.root,
+      dotenv: project.dotenv,
+    });
+  } catch (err) {
+    throw flags.fernetKey !== undefined ? new UsageError((err as Error).message) : new UserError((err as Error).message);
+  }
 }
 
 /**
@@ -77,19 +93,7 @@ export async function prepareTarget(ctx: Context, project: Project, flags: Targe
   const settings = await ctx.config();
   const db = resolveDbUrl({ flag: flags.dbUrl, env: ctx.env, configured: settings.resolve('dev.db_url').value });
   const keyFile = settings.resolve('dev.fernet_key_file').value;
-  let key;
-  try {
-    key = resolveFernetKey({
-      flag: flags.fernetKey,
-      env: ctx.env,
-      keyFile: keyFile ? projectPath(project.root, keyFile) : undefined,
-      projectRoot: project.root,
-      dotenv: project.dotenv,
-    });
-  } catch (err) {
-    // A bad --fernet-key is a bad flag value (exit 2); a bad key from the environment or a file is not.
-    throw flags.fernetKey !== undefined ? new UsageError((err as Error).message) : new UserError((err as Error).message);
-  }
+  const key = flags.fernetKey !== undefined || ctx.env.AIRFLOW__CORE__FERNET_KEY !== undefined ? fernetKeyOf(ctx, project, flags, keyFile) : undefined;
   const { parseAirflowDbUrl } = await import('../metadb/index.js');
   let target;
   try {
@@ -113,7 +117,8 @@ export async function openTarget(
   const say = (text: string) => {
     if (!abandoned?.()) ctx.io.err(text);
   };
-  const { db, key, target, timeoutMs } = prepared ?? (await prepareTarget(ctx, project, flags));
+  const { db, key: preparedKey, target, timeoutMs } = prepared ?? (await prepareTarget(ctx, project, flags));
+  const key = preparedKey ?? fernetKeyOf(ctx, project, flags, (await ctx.config()).resolve('dev.fernet_key_file').value);
   const [{ waitForAirflowDb, detectAirflowSchema, AirflowDbError }, { tuneV8ForShortRun }] = await Promise.all([
     import('../metadb/index.js'),
     import('../js-tiering.js'),

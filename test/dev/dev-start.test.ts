@@ -212,7 +212,7 @@ describe('dev start against a real Environment Manager and metadata database', (
     expect(noPrune.code).toBe(0);
     expect((await readBack(db)).connections.has('temp_conn')).toBe(true);
     // Kept, and said (nothing else would show it): another deployment's rows are kept the same way.
-    expect(noPrune.stderr).toMatch(/^note: 1 row envmgr wrote from the Environment Manager is not among the objects of this run \(another deployment's or workspace's, or deleted there\): temp_conn; kept \(--prune deletes them\)$/m);
+    expect(noPrune.stderr).toMatch(/^note: 1 row envmgr wrote from the Environment Manager is not among the objects of this run \(another deployment's or workspace's, or deleted there\): temp_conn; kept \(--prune deletes it if envmgr's write is unchanged\)$/m);
     const keptJson = JSON.parse((await dev.cli(['--json', 'dev', 'start', '-d', em.deployments.alpha1, ...target(db)])).stdout) as { kept: unknown[] };
     expect(keptJson.kept).toEqual([{ kind: 'connection', key: 'temp_conn', source: 'the Environment Manager' }]);
     const pruned = await dev.cli(['dev', 'start', '-d', em.deployments.alpha1, ...target(db), '--prune', '--json']);
@@ -343,6 +343,8 @@ describe('dev start against a real Environment Manager and metadata database', (
       [['--fernet-key', 'notakey'], 2, /invalid Fernet key from --fernet-key/],
       [['-s', 'missing.yaml'], 1, /cannot read settings file .*missing\.yaml: no such file/],
       [['-d', em.deployments.alpha1], 4, /not logged in|no token/, { ENVMGR_HOME: join(dev.home, 'nobody') }],
+      // A deployment that is not there (a typo in its name) too: the objects are fetched first.
+      [['-d', 'alpha-onee'], 1, /no deployment "alpha-onee"; available: /],
     ];
     for (const [args, code, message, extra] of refusals) {
       const base = args.includes('--db-url') ? ['--fernet-key', FERNET_KEY, '--wait', '10s'] : args.includes('--wait') ? ['--db-url', db, '--fernet-key', FERNET_KEY] : args.includes('--fernet-key') ? ['--db-url', db, '--wait', '10s'] : target(db);
@@ -369,16 +371,17 @@ describe('dev start against a real Environment Manager and metadata database', (
     // A duration no other process has, to find what is left of the start command.
     const sleeper = 'sleep 47.25';
     const alive = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.trim() === sleeper);
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // The last: the shell is gone already, what it started in the background still holds the output open.
+    for (const [signal, command] of [['SIGTERM', `echo started; ${sleeper}`], ['SIGINT', `echo started; ${sleeper}`], ['SIGTERM', `${sleeper} & echo started`]] as const) {
       const child = spawn(process.execPath, ['--', CLI, '--json', 'dev', 'start', ...target(db)], {
-        cwd: join(dev.home, 'project'), env: { ...dev.env, ENVMGR_DEV_START_COMMAND: `echo started; ${sleeper}` }, stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: join(dev.home, 'project'), env: { ...dev.env, ENVMGR_DEV_START_COMMAND: command }, stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       const started = new Promise<void>((resolve) => child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
-        if (stderr.includes('started')) resolve();
+        if (/^started$/m.test(stderr)) resolve();
       }));
       const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
       await started;
@@ -387,7 +390,7 @@ describe('dev start against a real Environment Manager and metadata database', (
       expect(alive()).toBe(true);
       child.kill(signal);
       expect(await exited, stderr).toBe(130);
-      expect(stderr).toMatch(new RegExp(`error: interrupted \\(${signal}\\); a sync that had not committed is rolled back`));
+      expect(stderr).toMatch(new RegExp(`error: interrupted \\(${signal}\\); nothing is written unless the sync had already committed`));
       expect(JSON.parse(stdout)).toMatchObject({ error: expect.stringMatching(/interrupted/), written: false });
       for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
       expect(alive()).toBe(false);

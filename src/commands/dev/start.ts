@@ -51,21 +51,46 @@ export function registerDevStart(parent: Command, ctx: Context): void {
 
 type RemoteScope = { workspaceId: string } | { deploymentId: string };
 
-async function runStartCommand(ctx: Context, setting: ResolvedSetting, cwd: string, whence: string, onCancel: (hook: () => void) => void): Promise<void> {
+async function runStartCommand(ctx: Context, setting: ResolvedSetting, cwd: string, whence: string, cancel: Cancellation): Promise<void> {
   const command = setting.value!;
   ctx.io.err(`Running dev.start_command: ${shownValue('dev.start_command', command)}\n`);
-  // In a process group of its own, so that a cancel stops all of it (the shell and what it started), whoever sent
-  // the signal: a terminal's Ctrl-C reaches envmgr's group, an IDE or CI stop only envmgr.
-  const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env, detached: true });
-  onCancel(() => {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+  // On a terminal it stays in envmgr's process group and session: Ctrl-C and a hang-up reach all of it, as they
+  // reach envmgr, and it keeps the terminal (sudo, a password prompt). Elsewhere (an IDE, CI) only envmgr gets the
+  // stop: the command gets a group of its own, so that the cancel can stop all of it, what the shell started too.
+  const group = process.platform !== 'win32' && !process.stdin.isTTY;
+  const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env, detached: group });
+  let closed = false;
+  const ended = new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code) => {
+      closed = true;
+      done(code);
+    });
+  });
+  const signal = (name: NodeJS.Signals) => {
+    if (closed || child.pid === undefined) return;
+    try {
+      if (group) process.kill(-child.pid, name);
+      else child.kill(name);
+    } catch {
+      // already gone
+    }
+  };
+  let cancelled = false;
+  cancel.onCancel(async () => {
+    // SIGTERM, time to stop cleanly (its output still shown), then SIGKILL.
+    cancelled = true;
+    signal('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+    signal('SIGKILL');
   });
   child.stdout.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => ctx.io.err(chunk.toString()));
-  const code = await new Promise<number | null>((done, fail) => {
-    child.on('error', fail);
-    child.on('close', done);
-  });
+  const code = await ended;
+  // Stopped by a cancel: the command ends as that cancel, not as a failed start command.
+  if (cancelled) return new Promise<never>(() => undefined);
   if (code !== 0) {
     // The advice changes it where it is set: a variable is not changed by config set.
     const change = setting.source === 'env' ? `change ${setting.origin}` : `change it with envmgr config set${setting.source === 'global' ? ' -g' : ''} dev.start_command (${whence})`;
@@ -95,7 +120,10 @@ async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvi
     try {
       found = findByIdOrName(items, wanted, what);
     } catch (notFound) {
-      throw new UserError(`${(notFound as Error).message}; pass its id or name (envmgr ${what === 'deployment' ? 'deployment list --all' : 'workspace list'} shows them)`);
+      const message = (notFound as Error).message;
+      // "several … are named": its own advice (the id) stands.
+      if (message.startsWith('several ')) throw notFound;
+      throw new UserError(`${message}; pass its id or name (envmgr ${what === 'deployment' ? 'deployment list --all' : 'workspace list'} shows them)`);
     }
     if (found.id === wanted) throw error;
     ctx.io.err(`${what} ${JSON.stringify(wanted)} is ${found.id}\n`);
@@ -105,43 +133,56 @@ async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvi
 
 /** With --json, a run that stops before its report still prints one JSON document (withJsonFailureReport). */
 export function runDevStart(ctx: Context, opts: DevStartOptions): Promise<SyncReport> {
-  return withJsonFailureReport(ctx, opts.dryRun === true, () => untilInterrupted((onCancel) => devStart(ctx, opts, onCancel)));
+  return withJsonFailureReport(ctx, opts.dryRun === true, () => untilInterrupted((cancel) => devStart(ctx, opts, cancel)));
 }
 
+/** What dev start hands its parts for a cancel: hooks that stop what they started, and the point past which it is too late. */
+export interface Cancellation {
+  /** Runs on a cancel; a returned promise is waited for (bounded) before the command ends. */
+  onCancel(hook: () => void | Promise<unknown>): void;
+  /** The report is about to be printed: a signal from here on gets Node's default, not a second (cancel) document. */
+  disarm(): void;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** How long a cancel waits for the start command to end after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
 /**
- * Runs the work until SIGINT or SIGTERM, which ends it as a cancel (exit 130, and with --json its document): what
- * it started is stopped first (`onCancel` hooks: the start command's processes, the database connection, whose
- * transaction Postgres then rolls back). A second signal gets Node's default: the handlers are gone by then.
+ * Runs the work until SIGINT, SIGTERM or SIGHUP, which ends it as a cancel (exit 130, and with --json its document):
+ * what it started is stopped first (the hooks: the start command, given time to stop cleanly; the database
+ * connection, whose transaction Postgres then rolls back). A second signal gets Node's default: the handlers are off.
  */
-async function untilInterrupted<T>(work: (onCancel: (hook: () => void) => void) => Promise<T>): Promise<T> {
-  const hooks: Array<() => void> = [];
+async function untilInterrupted<T>(work: (cancel: Cancellation) => Promise<T>): Promise<T> {
+  const hooks: Array<() => void | Promise<unknown>> = [];
   let handler: ((signal: NodeJS.Signals) => void) | undefined;
+  const off = () => {
+    for (const signal of SIGNALS) process.off(signal, handler!);
+  };
   const interrupted = new Promise<never>((_, reject) => {
     handler = (signal) => {
-      process.off('SIGINT', handler!);
-      process.off('SIGTERM', handler!);
-      for (const hook of hooks) {
+      off();
+      const stopping = hooks.map((hook) => {
         try {
-          hook();
+          return Promise.resolve(hook()).catch(() => undefined);
         } catch {
-          // stopping what is already gone
+          return undefined; // stopping what is already gone
         }
-      }
-      reject(new CancelError(`interrupted (${signal}); a sync that had not committed is rolled back`));
+      });
+      void Promise.all(stopping).then(() => reject(new CancelError(`interrupted (${signal}); nothing is written unless the sync had already committed`)));
     };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
+    for (const signal of SIGNALS) process.on(signal, handler);
   });
   interrupted.catch(() => undefined);
   try {
-    return await Promise.race([work((hook) => hooks.push(hook)), interrupted]);
+    return await Promise.race([work({ onCancel: (hook) => hooks.push(hook), disarm: off }), interrupted]);
   } finally {
-    process.off('SIGINT', handler!);
-    process.off('SIGTERM', handler!);
+    off();
   }
 }
 
-async function devStart(ctx: Context, opts: DevStartOptions, onCancel: (hook: () => void) => void): Promise<SyncReport> {
+async function devStart(ctx: Context, opts: DevStartOptions, cancel: Cancellation): Promise<SyncReport> {
   const settings = await ctx.config();
   // The keys with a fixed set of values are checked before anything runs: a typo in ENVMGR_DEV_PREFER or the config
   // file is an error naming where it is, not a silent `local`.
@@ -170,21 +211,11 @@ async function devStart(ctx: Context, opts: DevStartOptions, onCancel: (hook: ()
   }
 
   // Only a command that is going ahead starts the local Airflow (a refusal above leaves everything as it was): its
-  // flags and files are checked first (the database URL, the key, the wait, a settings file named with -s), and
-  // the login when the Environment Manager is to be read.
+  // flags and files are checked first (the database URL, the key, the wait, a settings file named with -s), the
+  // login, and, when there is a start command, the objects are fetched first (a deployment that is not there stops it).
   const prepared = await prepareTarget(ctx, project, opts);
   if (opts.settingsFile) await assertReadable(resolve(ctx.cwd, opts.settingsFile), 'settings file');
   if (scope) await ctx.session();
-  const startCommand = settings.resolve('dev.start_command');
-  if (startCommand.value && opts.startCommand !== false) await runStartCommand(ctx, startCommand, project.root, settings.whence(startCommand), onCancel);
-
-  // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
-  // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
-  // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
-  let failed = false;
-  const opening = openTarget(ctx, project, opts, { abandoned: () => failed }, prepared);
-  // A cancel closes the connection: Postgres rolls back a transaction that had not committed.
-  onCancel(() => void opening.then((t) => t.client.end(), () => undefined));
   // The fetched objects become desired objects as soon as they arrive: nothing keeps the API's (much larger) objects
   // alive after that, which spares the garbage collector from tracing them for the rest of the command.
   const fetching = (scope ? fetchRemote(ctx, scope) : Promise.resolve([])).then((remoteObjects) => {
@@ -195,6 +226,24 @@ async function devStart(ctx: Context, opts: DevStartOptions, onCancel: (hook: ()
     return { fetched: remoteObjects.length, valid, problems };
   });
   fetching.catch(() => undefined); // awaited below in every path
+  const startCommand = settings.resolve('dev.start_command');
+  if (startCommand.value && opts.startCommand !== false) {
+    // A deployment or workspace that does not exist (a typo in its name) stops the command before the start command.
+    await fetching;
+    await runStartCommand(ctx, startCommand, project.root, settings.whence(startCommand), cancel);
+  }
+
+  // The database is opened while the objects are fetched, and the sync's transaction (lock, key check, sync state)
+  // starts as soon as it is open: it waits for the objects before reading what it compares, and nothing is written
+  // before every page has arrived. Any API failure stops the command, rolled back, with the API's message.
+  let failed = false;
+  const opening = openTarget(ctx, project, opts, { abandoned: () => failed }, prepared);
+  // A cancel closes the connection (Postgres rolls back a transaction that had not committed) and silences the
+  // progress of a database still being waited for.
+  cancel.onCancel(() => {
+    failed = true;
+    return opening.then((t) => t.client.end(), () => undefined);
+  });
   let target: OpenTarget;
   try {
     // A failed fetch is reported at once, even while the database is still being waited for.
@@ -251,7 +300,11 @@ async function devStart(ctx: Context, opts: DevStartOptions, onCancel: (hook: ()
     return await runSync(
       ctx,
       target,
-      { skipInvalid: opts.skipInvalid === true, dryRun: opts.dryRun === true, prune: opts.prune === true, overwrite: opts.overwrite === true, pruneSources },
+      {
+        skipInvalid: opts.skipInvalid === true, dryRun: opts.dryRun === true, prune: opts.prune === true, overwrite: opts.overwrite === true, pruneSources,
+        beforeReport: () => cancel.disarm(),
+        reportKept: true,
+      },
       sources,
     );
   } finally {

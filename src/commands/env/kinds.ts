@@ -132,7 +132,7 @@ function whereJsonFails(text: string): string {
     return (error as Error).message.replace(/^JSONDecodeError: /, '');
   }
   // json.loads takes NaN and Infinity, JSON does not.
-  const at = /\b(NaN|-?Infinity)\b/.exec(text);
+  const at = /(?<![\w.])(NaN|-?Infinity)(?!\w)/.exec(text);
   return at ? `${at[1]} at char ${at.index} is not JSON` : 'it does not parse';
 }
 
