@@ -36,7 +36,7 @@ export function redactDbUrl(url: string): string {
   const user = /^\s*[a-z][a-z0-9+.-]*:\/\/[^\s/@:'"]*:/i.exec(url);
   const at = url.lastIndexOf('@');
   const masked = user && at >= user[0].length ? `${user[0]}****${url.slice(at)}` : url;
-  return masked.replace(/([?&][a-z0-9_]*password=)[^&#]*/gi, '$1****');
+  return masked.replace(/([?&][a-z0-9_]*password=)[^&#]*/gi, '$1****').replace(KEYWORD_PASSWORD, '$1****');
 }
 
 /** `scheme://user:` (the user part being group 2). */
@@ -65,8 +65,14 @@ export function maskUrlPasswords(text: string): string {
     out += `${text.slice(done, start + m[0].length)}****`;
     done = at;
   }
-  return (out + text.slice(done)).replace(QUERY_PASSWORD, '$1****');
+  return (out + text.slice(done)).replace(QUERY_PASSWORD, '$1****').replace(KEYWORD_PASSWORD, '$1****');
 }
+
+/**
+ * A password as libpq's keyword/value form spells it (`host=h password=pw dbname=d`, quoted or not), or as the
+ * environment gives it to psql (`PGPASSWORD=pw psql …`); the part before the value is group 1.
+ */
+const KEYWORD_PASSWORD = /((?:^|[\s;&|(])(?:password|PGPASSWORD)\s*=\s*)('[^']*'|"[^"]*"|[^\s;&|)]+)/g;
 
 /**
  * Whether a text holds a URL with a password: whether masking changes it, or (so that nothing slips past a quoting

@@ -91,6 +91,15 @@ describe('resolveDbUrl', () => {
     expect(holdsUrlPassword('remote')).toBe(false);
   });
 
+  it("masks libpq's keyword/value password and PGPASSWORD in a command", () => {
+    expect(redactDbUrl('host=127.0.0.1 port=5432 user=postgres password=airflowpw-S3cret dbname=airflow')).toBe('host=127.0.0.1 port=5432 user=postgres password=**** dbname=airflow');
+    expect(redactDbUrl("host=h password='a b c' dbname=d")).toBe('host=h password=**** dbname=d');
+    expect(maskUrlPasswords('PGPASSWORD=hunter2 psql -h db -c "select 1"')).toBe('PGPASSWORD=**** psql -h db -c "select 1"');
+    expect(maskUrlPasswords('cd x && PGPASSWORD="p w" psql')).toBe('cd x && PGPASSWORD=**** psql');
+    expect(holdsUrlPassword('user=u password=x')).toBe(true);
+    expect(maskUrlPasswords('echo mypassword=nothing')).toBe('echo mypassword=nothing');
+  });
+
   it('masks a password given in the query, which libpq and pg take as well', () => {
     const url = 'postgresql://u@h:5432/d?sslmode=disable&password=QPW_s3cret&application_name=x';
     expect(redactDbUrl(url)).toBe('postgresql://u@h:5432/d?sslmode=disable&password=****&application_name=x');
