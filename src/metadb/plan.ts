@@ -319,7 +319,13 @@ export function planSync(
         // Only a row that differs needs the desired content as fields, to name what changed.
         if (!same) changedFields = changed(canonicalOf(d.kind, d.object, fields), canonicalOf(d.kind, cur, fields));
       }
-      if (same) {
+      const inClear = (cur as { inClear?: boolean }).inClear === true;
+      if (same && inClear && owned) {
+        // The content is as desired but stored unencrypted although the database now has a key (written before it
+        // had one): written again, encrypted, as a change of its encryption alone.
+        entry = { kind: d.kind, key: d.key, source: d.source, action: 'update', changedFields: ['encryption'] };
+        write = remember = true;
+      } else if (same) {
         entry = { kind: d.kind, key: d.key, source: d.source, action: 'unchanged' };
         write = false;
         // Adopt an identical row (or note a new source label) so that later changes at the source are plain updates.

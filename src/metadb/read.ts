@@ -33,6 +33,8 @@ export interface DbConnection {
    * columns were not read (conn_type is '', every other column null).
    */
   contentHash?: string;
+  /** True when the database has a Fernet key but the row keeps a password or extra unencrypted. */
+  inClear?: boolean;
 }
 
 export interface DbVariable {
@@ -43,6 +45,8 @@ export interface DbVariable {
   rowHash?: string;
   /** As DbConnection.contentHash (value is then null). */
   contentHash?: string;
+  /** True when the database has a Fernet key but the value is stored unencrypted. */
+  inClear?: boolean;
 }
 
 export interface DbPool {
@@ -349,6 +353,7 @@ export async function readConnections(
       extra: parseExtra(extraText),
       extraText,
       rowHash: rowHashes[i]!,
+      ...(keys !== null && ((row.password && row.is_encrypted !== true) || (row.extra && row.is_extra_encrypted !== true)) ? { inClear: true } : {}),
     });
   });
   return out;
@@ -396,7 +401,10 @@ function variablesOf(all: readonly VariableRow[], keys: FernetKeys | null, known
   }
   // '' is encrypted too (Variable.set_val encrypts any non-None value), so test for null, not truthiness.
   const values = decryptColumn(rows, (r) => (r.val !== null && r.is_encrypted === true ? r.val : null), keys, (r) => `variable '${r.key}'`, keyVerified);
-  rows.forEach((row, i) => out.set(row.key, { key: row.key, value: values[i] ?? row.val, description: row.description, rowHash: rowHashes[i]! }));
+  rows.forEach((row, i) => out.set(row.key, {
+    key: row.key, value: values[i] ?? row.val, description: row.description, rowHash: rowHashes[i]!,
+    ...(keys !== null && row.val !== null && row.is_encrypted !== true ? { inClear: true } : {}),
+  }));
   return out;
 }
 

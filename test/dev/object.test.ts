@@ -331,6 +331,18 @@ describe('object export', () => {
     expect(run.code, run.stderr).toBe(0);
     const rows = await sql<{ password: string; is_encrypted: boolean; is_extra_encrypted: boolean }>(db, "SELECT password, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id = 'warehouse'");
     expect(rows[0]).toEqual({ password: 's3cr3t#pa$$', is_encrypted: false, is_extra_encrypted: false });
+
+    // A key added later: the rows envmgr wrote in the clear are written again, encrypted, as an encryption update.
+    const keyed = await dev.cli(['--json', 'object', 'import', '-s', fixture('settings/full.yaml'), '-c', ...target(db)]);
+    expect(keyed.code, keyed.stderr).toBe(0);
+    const report = JSON.parse(keyed.stdout) as { rows: Array<{ key: string; action: string; fields?: string[] }> };
+    expect(report.rows.find((r) => r.key === 'warehouse')).toMatchObject({ action: 'update', fields: ['encryption'] });
+    const after = await sql<{ password: string; is_encrypted: boolean; is_extra_encrypted: boolean }>(db, "SELECT password, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id = 'warehouse'");
+    expect(after[0]).toMatchObject({ is_encrypted: true, is_extra_encrypted: true });
+    expect(after[0]!.password).not.toContain('s3cr3t');
+    expect((await readBack(db)).connections.get('warehouse')!.password).toBe('s3cr3t#pa$$');
+    const again = JSON.parse((await dev.cli(['--json', 'object', 'import', '-s', fixture('settings/full.yaml'), '-c', ...target(db)])).stdout) as typeof report;
+    expect(again.rows.every((r) => r.action === 'unchanged')).toBe(true);
   });
 
   it('says in words, and as a user error, when the file to export to cannot be read or written', async () => {

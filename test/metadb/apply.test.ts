@@ -39,10 +39,15 @@ describe('syncAirflowDb', () => {
     expect(rows).toEqual([{ password: 'pw1', extra: '{"sslmode": "require"}', is_encrypted: false, is_extra_encrypted: false }]);
     const vars = await client.query('SELECT val, is_encrypted FROM variable');
     expect(vars.rows).toEqual([{ val: 'one', is_encrypted: false }]);
-    // And a later sync with a key reads those plaintext rows fine.
+    // A later sync with a key reads those plaintext rows fine, and writes them again encrypted (their content the
+    // same: an update of their encryption alone); the one after finds them unchanged.
     const again = await syncAirflowDb(client, [pg1, var1], { keys: keyA });
-    expect(again.plan.counts.unchanged).toBe(2);
+    expect(again.plan.entries.map((e) => [e.key, e.action, e.changedFields])).toEqual([['pg1', 'update', ['encryption']], ['v1', 'update', ['encryption']]]);
     expect(again.keyCheckedAgainst).toBeNull();
+    const encrypted = await client.query('SELECT is_encrypted, is_extra_encrypted FROM connection');
+    expect(encrypted.rows).toEqual([{ is_encrypted: true, is_extra_encrypted: true }]);
+    expect((await client.query('SELECT is_encrypted FROM variable')).rows).toEqual([{ is_encrypted: true }]);
+    expect((await syncAirflowDb(client, [pg1, var1], { keys: keyA })).plan.counts.unchanged).toBe(2);
   });
 
   it('plans without writing on a dry run', async () => {

@@ -161,7 +161,10 @@ describe('connection digests against Postgres (rows read back, rows compared in 
     );
     const source = { conn_id: 'adopt', conn_type: 'http', host: 'h', extra: { a: 2, b: 1 } };
     expect(await actions([desired(source, 'src-adopt')])).toEqual([['adopt', 'unchanged', undefined]]);
-    // Rewritten since, content the same (as rotate-fernet-key or a dump and restore do): still envmgr's.
+    // Rewritten since, content the same (as rotate-fernet-key or a dump and restore do): still envmgr's, and now
+    // written again encrypted (the row keeps its extra in the clear although the database has a key).
+    await client.query(`UPDATE connection SET host = host WHERE conn_id = 'adopt'`);
+    expect(await actions([desired(source, 'src-adopt')])).toEqual([['adopt', 'update', undefined]]);
     await client.query(`UPDATE connection SET host = host WHERE conn_id = 'adopt'`);
     expect(await actions([desired(source, 'src-adopt')])).toEqual([['adopt', 'unchanged', undefined]]);
     await client.query(`UPDATE connection SET host = host WHERE conn_id = 'adopt'`);
