@@ -209,7 +209,6 @@ function fieldsOf(r: Reader, kind: AirflowObjectKind, item: YAMLMap, allowed: st
   return { values, id };
 }
 
-
 function linesOf(values: Map<string, [unknown, number]>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, [, line]] of values) out[key] = line;

@@ -459,9 +459,12 @@ export class ObjectService {
       }
       if (errors.length > 0) throw badRequest(describe(errors), errors);
       await this.checkLinkTargets(organizationId, row.workspace_id, body, row.object_type, tx);
+      // The links the object has now, read once: checked against below, then kept or replaced.
+      const storedLinks = body.links || body.excludeLinks || row.object_type === 'AIRFLOW_VARIABLE' ? await getLinks(tx, [id]) : [];
+      const previous = body.links ? new Map(storedLinks.map((l) => [l.deployment_id, this.clearLink(l)])) : undefined;
       if (body.excludeLinks && !body.links) {
         // Against the links the object keeps: an exclusion of a deployment it is linked to explicitly would do nothing.
-        const linked = new Set((await getLinks(tx, [id])).map((link) => link.deployment_id));
+        const linked = new Set(storedLinks.map((link) => link.deployment_id));
         const clashes: FieldError[] = [];
         body.excludeLinks.forEach((exclusion, i) => {
           if (linked.has(exclusion.scopeEntityId)) {
@@ -474,12 +477,11 @@ export class ObjectService {
       const stored = this.clearBody(row);
       if (row.object_type === 'CONNECTION') {
         const maskErrors = masksWithNothingStored(body.connection, stored as ConnectionFields, 'connection');
-        if (body.links) checkLinkMasks(body.links, new Map((await getLinks(tx, [id])).map((l) => [l.deployment_id, this.clearLink(l).connection ?? undefined])), maskErrors);
+        if (body.links && previous) checkLinkMasks(body.links, new Map([...previous].map(([d, l]) => [d, l.connection ?? undefined])), maskErrors);
         if (maskErrors.length > 0) throw badRequest(describe(maskErrors), maskErrors);
       }
       if (row.object_type === 'AIRFLOW_VARIABLE') {
-        const links = body.links ? [] : await getLinks(tx, [id]);
-        checkSecretStaysHidden(p, row, stored as VariableFields, body, links);
+        checkSecretStaysHidden(p, row, stored as VariableFields, body, body.links ? [] : storedLinks);
       }
       const split =
         row.object_type === 'CONNECTION'
@@ -493,10 +495,7 @@ export class ObjectService {
         ...this.seal(split.secrets, id),
         actor: actorOf(p),
       });
-      if (body.links) {
-        const previous = new Map((await getLinks(tx, [id])).map((l) => [l.deployment_id, this.clearLink(l)]));
-        await replaceLinks(tx, id, this.buildLinks(id, row.object_type, body.links, previous));
-      }
+      if (body.links && previous) await replaceLinks(tx, id, this.buildLinks(id, row.object_type, body.links, previous));
       if (body.excludeLinks) await replaceExclusions(tx, id, body.excludeLinks.map((e) => e.scopeEntityId));
       await bumpRevision(tx, organizationId);
     });

@@ -1,11 +1,11 @@
+import { isSensitiveName } from '../airflow/sensitive.js';
+
 /**
  * Which parts of an environment object are secret (API.md §Secrets), and how an object is split into a masked body
  * (stored in clear, served as is when secrets are not shown) and its secret values (sealed at rest).
  */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
-
-import { isSensitiveName } from '../airflow/sensitive.js';
 
 export const MASK = '****';
 

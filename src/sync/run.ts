@@ -18,7 +18,6 @@ export function validateDesired(list: readonly DesiredObject[]): ValidationProbl
   return problems;
 }
 
-
 /**
  * The sources without the objects that hold a value wider than its column in this database (a problem each, with
  * the object's file and line and the field as its source names it): Postgres would refuse the whole transaction.

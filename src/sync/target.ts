@@ -49,11 +49,6 @@ export async function loadProject(ctx: Context, envFileFlag?: string, quietAbout
   return { root, envFile, dotenv: values };
 }
 
-/**
- * DESIGN.md §The main job steps 2 and 3: find the database, wait for Airflow's tables, say which schema it is;
- * find the Fernet key and say where it came from. The key is checked against the database inside the sync's
- * transaction (metadb `syncAirflowDb`), before anything is written.
- */
 export interface OpenTargetOptions {
   /** What the command does with the database (default `write`): it decides what a missing key means to the user. */
   purpose?: 'write' | 'read';
@@ -106,6 +101,11 @@ export async function prepareTarget(ctx: Context, project: Project, flags: Targe
   return { db, key, target, timeoutMs };
 }
 
+/**
+ * DESIGN.md §The main job steps 2 and 3: find the database, wait for Airflow's tables, say which schema it is;
+ * find the Fernet key and say where it came from. The key is checked against the database inside the sync's
+ * transaction (metadb `syncAirflowDb`), before anything is written.
+ */
 export async function openTarget(
   ctx: Context,
   project: Project,

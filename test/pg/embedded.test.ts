@@ -53,38 +53,32 @@ describe('startEmbeddedPostgres', () => {
   });
 
   it('completes a first start cut short between initdb and setting the password: the next start sets it', { timeout: 120_000 }, async () => {
-    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { chmod, mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { existsSync } = await import('node:fs');
     const parent = await mkdtemp(join(tmpdir(), 'envmgr-pg-cut-'));
-    const { chmod } = await import('node:fs/promises');
     await chmod(parent, 0o711);
     const dataDir = join(parent, 'data');
-    const ok = async (url: string) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      await client.end();
+    // A start with the real password logs in with it, and removes the note.
+    const startsWithRealPassword = async () => {
+      const server = await startEmbeddedPostgres({ dataDir, password: 'the-real-one-2', fast: true });
+      try {
+        const client = new pg.Client({ connectionString: server.url() });
+        await client.connect();
+        await client.end();
+        expect(existsSync(`${dataDir}.init-password`)).toBe(false);
+      } finally {
+        await server.stop();
+      }
     };
     try {
       // A cluster whose superuser password is still the one initdb was given, with the note a cut-short start leaves.
       const first = await startEmbeddedPostgres({ dataDir, password: 'given-to-initdb-1', fast: true });
       await first.stop();
       await writeFile(`${dataDir}.init-password`, 'given-to-initdb-1', { mode: 0o600 });
-      const second = await startEmbeddedPostgres({ dataDir, password: 'the-real-one-2', fast: true });
-      try {
-        await ok(second.url());
-        expect(existsSync(`${dataDir}.init-password`)).toBe(false);
-      } finally {
-        await second.stop();
-      }
+      await startsWithRealPassword();
       // A note left after the password was set already (removing it failed): the real password still opens it.
       await writeFile(`${dataDir}.init-password`, 'stale-note-3', { mode: 0o600 });
-      const third = await startEmbeddedPostgres({ dataDir, password: 'the-real-one-2', fast: true });
-      try {
-        await ok(third.url());
-        expect(existsSync(`${dataDir}.init-password`)).toBe(false);
-      } finally {
-        await third.stop();
-      }
+      await startsWithRealPassword();
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
