@@ -133,30 +133,49 @@ async function copyNew<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iter
 let stages = 0;
 
 /**
- * Upserts rows through a temporary table: COPY into it, then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`
- * setting every given column. The temporary table goes with the transaction.
+ * Writes rows through a temporary table, in one simple query: the table is created, filled by COPY, and written from.
+ * Rows the plan found (`existing`) are written by `UPDATE … FROM` the stage, which Postgres runs as one join (an
+ * `INSERT … ON CONFLICT` tries an insert per row first and costs it a fifth more); should one have gone since (Airflow
+ * does not take envmgr's lock), the rows the update missed are inserted afterwards. Otherwise every row is upserted by
+ * `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`. Every given column is set. The temporary table goes with the
+ * transaction.
  */
-async function upsertThroughStage<T>(client: pg.ClientBase, spec: RowsSpec<T>, chunks: Iterable<Buffer>, sent?: () => void): Promise<void> {
+async function writeThroughStage<T>(
+  client: pg.ClientBase, spec: RowsSpec<T>, rows: readonly T[], existing: boolean, sent?: () => void,
+): Promise<void> {
   const stage = `pg_temp.envmgr_stage_${++stages}`;
   const cols = quoted(spec.columns);
-  await client.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA`);
-  await copyFrom(client, `COPY ${stage} (${cols}) FROM STDIN`, chunks);
-  const updates = spec.columns.filter((c) => !spec.conflict.includes(c)).map((c) => `"${c}" = EXCLUDED."${c}"`);
-  const upserted = client.query(
-    `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage}
-      ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${updates.join(', ')}`,
+  const others = spec.columns.filter((c) => !spec.conflict.includes(c));
+  const upsert = (where: string) =>
+    `INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${stage} s${where}
+      ON CONFLICT (${quoted(spec.conflict)}) DO UPDATE SET ${others.map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ')}`;
+  const same = spec.conflict.map((c) => `t."${c}" = s."${c}"`).join(' AND ');
+  const write = existing
+    ? `UPDATE ${spec.table} AS t SET ${others.map((c) => `"${c}" = s."${c}"`).join(', ')} FROM ${stage} s WHERE ${same}`
+    : upsert('');
+  // Once the last row is on its way, whatever comes next is worked out while Postgres runs the write (sent does not
+  // throw). The count is the last statement's: the rows written.
+  const written = await copyFrom(
+    client,
+    `CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${cols} FROM ${spec.table} WITH NO DATA;
+     COPY ${stage} (${cols}) FROM STDIN;
+     ${write}`,
+    batches(rows, spec),
+    sent ? { onSent: sent } : {},
   );
-  // The statement is on its way; whatever comes next is worked out while Postgres runs it (sent does not throw).
-  sent?.();
-  await upserted;
+  if (existing && written < rows.length) {
+    await client.query(upsert(` WHERE NOT EXISTS (SELECT 1 FROM ${spec.table} t WHERE ${same})`));
+  }
 }
 
 /** Writes one table's rows: new ones by COPY (when allowed), the others through the stage. */
 async function writeRows<T>(client: pg.ClientBase, spec: RowsSpec<T>, rows: TableWrites<T>, bulk: boolean, sent?: () => void): Promise<void> {
-  const fresh = bulk ? rows.created : [];
-  const existing = bulk ? rows.existing : rows.upsert;
-  if (fresh.length > 0) await copyNew(client, spec, batches(fresh, spec), existing.length > 0 ? undefined : sent);
-  if (existing.length > 0) await upsertThroughStage(client, spec, batches(existing, spec), sent);
+  if (!bulk) {
+    if (rows.upsert.length > 0) await writeThroughStage(client, spec, rows.upsert, false, sent);
+    return;
+  }
+  if (rows.created.length > 0) await copyNew(client, spec, batches(rows.created, spec), rows.existing.length > 0 ? undefined : sent);
+  if (rows.existing.length > 0) await writeThroughStage(client, spec, rows.existing, true, sent);
 }
 
 function deleteStatement(table: string, column: string, keys: readonly string[]): { text: string; values: unknown[] } {
