@@ -4,7 +4,7 @@ import type { AirflowConnection, AirflowObjectKind } from '../airflow/model.js';
 import { fernetCore, HEAP, SIP_KEYS, SIP_KEYS_AT } from './fernet-core.js';
 import type { DbConnection } from './read.js';
 import { storedPassword } from './rows.js';
-import { canonicalExtras, type FieldSupport } from './sync-state.js';
+import { canonicalExtras, canonicalExtrasBatch, type FieldSupport } from './sync-state.js';
 
 /**
  * What envmgr_sync_state records of the content envmgr wrote: a keyed digest of each field of the object (below),
@@ -119,33 +119,122 @@ export class ContentDigests {
    */
   connections(cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport, which = 0, perObject = true): string[] {
     const layout = this.layout('connection', fields, which, 'stored', perObject);
+    if (cs.length === 0) return [];
+    return perObject ? this.ownedCells(layout, cs, fields) : this.plainCells(layout, cs, fields);
+  }
+
+  /**
+   * The digests of layouts whose cells cover the object's key: in the module's memory each object's conn_id and its
+   * cells' text once (sipOwned puts the two together per cell), the flat extras as the one JSON text they are made as
+   * (canonicalExtrasBatch), found there by splitRows; no string is made per cell.
+   */
+  private ownedCells(layout: Layout, cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport): string[] {
     const n = cs.length;
-    if (n === 0) return [];
+    const f = layout.names.length;
+    const withDescription = fields.connectionDescription;
+    const extras = canonicalExtrasBatch(cs);
+    // Per object its conn_id's length, then each cell's: NULL is -1, an extra in the JSON text -2.
+    const lengths = new Int32Array(n * (f + 1));
+    const parts: string[] = [];
+    let k = 0;
+    const put = (v: string | number | null | undefined) => {
+      if (v === null || v === undefined) lengths[k++] = -1;
+      else {
+        const text = typeof v === 'string' ? v : String(v);
+        parts.push(text);
+        lengths[k++] = text.length;
+      }
+    };
+    for (let i = 0; i < n; i++) {
+      const c = cs[i]!;
+      put(c.conn_id);
+      put(c.conn_type);
+      if (withDescription) put(c.description);
+      put(c.host);
+      put(c.login);
+      put(storedPassword(c));
+      put(c.schema);
+      put(c.port);
+      if (extras.inJson[i]) lengths[k++] = -2;
+      else put(extras.texts[i]);
+    }
+    const joined = parts.join('');
+    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
+    // Not all ASCII: each text is written (and measured) on its own, as Postgres gets it: joined, a lone surrogate
+    // ending one would pair with one starting the next.
+    const bytes = ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0);
+    const json = extras.json;
+    const jsonBytes = json === null ? 0 : Buffer.byteLength(json, 'utf8');
+    const ownersAt = HEAP;
+    const cellsAt = ownersAt + 8 * n;
+    const textAt = cellsAt + 8 * n * f;
+    const jsonAt = textAt + bytes;
+    const splitAt = (jsonAt + jsonBytes + 3) & ~3;
+    const scratchAt = splitAt + 8 * extras.count;
+    // The longest message: a conn_id, one byte and a cell, none longer than all the text.
+    const digestsAt = ((scratchAt + bytes + jsonBytes + 1 + 8 + 3) & ~3) + 8;
+    const core = fernetCore();
+    const mem = core.reserve(digestsAt + n * f * (FIELD_BYTES + FIELD_CHARS));
+    if (ascii) mem.write(joined, textAt, 'latin1');
+    else {
+      for (let i = 0, p = 0, at = textAt; i < k; i++) if (lengths[i]! >= 0) at += lengths[i] = mem.write(parts[p++]!, at, 'utf8');
+    }
+    if (json !== null) {
+      mem.write(json, jsonAt, 'utf8');
+      const found = core.fn.splitRows(jsonAt, jsonAt + jsonBytes, splitAt, splitAt + 4 * extras.count, 0x7b, 0x7d);
+      if (found !== extras.count) throw new Error(`expected a JSON array of ${extras.count} flat objects, found ${found}`);
+    }
+    const spans = new Int32Array(mem.buffer, ownersAt, (textAt - ownersAt) >>> 2);
+    const split = new Int32Array(mem.buffer, splitAt, 2 * extras.count);
+    let at = textAt;
+    for (let i = 0, o = 0, s = 2 * n, j = 0; i < k; ) {
+      // The conn_id, then the cells.
+      spans[o++] = at;
+      at += lengths[i++]!;
+      spans[o++] = at;
+      for (let e = i + f; i < e; i++) {
+        const len = lengths[i]!;
+        if (len >= 0) {
+          spans[s++] = at;
+          at += len;
+          spans[s++] = at;
+        } else if (len === -1) {
+          spans[s++] = -1;
+          spans[s++] = -1;
+        } else {
+          spans[s++] = split[j]!;
+          spans[s++] = split[extras.count + j++]!;
+        }
+      }
+    }
+    mem.set(layout.sipKeys, SIP_KEYS_AT);
+    const end = core.fn.sipOwned(n, f, ownersAt, cellsAt, scratchAt, digestsAt);
+    // The text holds passwords and extras (and the scratch a copy of the last): the module's memory keeps neither.
+    mem.fill(0, textAt, digestsAt);
+    if (end !== digestsAt + n * f * FIELD_BYTES) throw new Error(`the digest module refused ${f} connection fields`);
+    return this.encode(layout, n, digestsAt, end);
+  }
+
+  /** The digests of layouts whose cells are the values alone (recorded before; NULL the byte 0xff). */
+  private plainCells(layout: Layout, cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport): string[] {
+    const n = cs.length;
     const f = layout.names.length;
     const withDescription = fields.connectionDescription;
     const lengths = new Int32Array(n * f);
     const parts: string[] = [];
     let k = 0;
     const extras = canonicalExtras(cs);
-    // Cell by cell, in contentFields order; -1 is NULL (per object: the key and a mark, see Layout).
-    let owner = '';
-    const put = perObject
-      ? (v: string | number | null | undefined) => {
-          const text = v === null || v === undefined ? `${owner}\u0001` : `${owner}\u0000${typeof v === 'string' ? v : String(v)}`;
-          parts.push(text);
-          lengths[k++] = text.length;
-        }
-      : (v: string | number | null | undefined) => {
-          if (v === null || v === undefined) lengths[k++] = -1;
-          else {
-            const text = typeof v === 'string' ? v : String(v);
-            parts.push(text);
-            lengths[k++] = text.length;
-          }
-        };
+    // Cell by cell, in contentFields order; -1 is NULL.
+    const put = (v: string | number | null | undefined) => {
+      if (v === null || v === undefined) lengths[k++] = -1;
+      else {
+        const text = typeof v === 'string' ? v : String(v);
+        parts.push(text);
+        lengths[k++] = text.length;
+      }
+    };
     for (let i = 0; i < n; i++) {
       const c = cs[i]!;
-      owner = c.conn_id;
       put(c.conn_type);
       if (withDescription) put(c.description);
       put(c.host);
@@ -157,8 +246,6 @@ export class ContentDigests {
     }
     const joined = parts.join('');
     const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
-    // Not all ASCII: each cell is written (and measured) on its own, as Postgres gets it: joined, a lone surrogate
-    // ending one cell would pair with one starting the next.
     const bytes = ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0);
     const nullAt = HEAP;
     const lengthsAt = HEAP + 16;

@@ -27,6 +27,7 @@ interface CoreExports {
   sip(p: number, length: number, key: number, out: number): void;
   sipFields(n: number, starts: number, ends: number, out: number): number;
   sipCells(count: number, width: number, lengths: number, text: number, nullByte: number, out: number): number;
+  sipOwned(n: number, width: number, owners: number, cells: number, scratch: number, out: number): number;
   splitRows(p: number, end: number, starts: number, ends: number, open: number, close: number): number;
   copyRows(n: number, width: number, cells: number, text: number, tokens: number, ends: number, out: number): number;
 }

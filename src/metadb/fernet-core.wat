@@ -669,6 +669,45 @@
         (br $cell)))
     (local.get $out))
 
+;; Objects of $width cells each (1 to 8), every cell digested with its object's owner (its key): object i's owner is
+  ;; the bytes [owners[2i], owners[2i+1]), its cell j the bytes [cells[2k], cells[2k+1]) for k = i $width + j, or NULL
+  ;; when cells[2k] is negative. Cell k gets the first 6 bytes of the SipHash-2-4, under key j (sip[j]), of the owner,
+  ;; the byte 0 and the cell's bytes, or for NULL of the owner and the byte 1; the message is assembled at $scratch
+  ;; (room for the longest owner, one byte and the longest cell). Written one after the other from $out; returns where
+  ;; the last one ends, or -1 when $width is not 1 to 8.
+  (func (export "sipOwned") (param $n i32) (param $width i32) (param $owners i32) (param $cells i32) (param $scratch i32) (param $out i32) (result i32)
+    (local $i i32) (local $j i32) (local $olen i32) (local $from i32) (local $len i32) (local $key i32) (local $h i64)
+    (if (i32.or (i32.lt_s (local.get $width) (i32.const 1)) (i32.gt_s (local.get $width) (i32.const 8))) (then (return (i32.const -1))))
+    (block $done
+      (loop $object
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $from (i32.load (local.get $owners)))
+        (local.set $olen (i32.sub (i32.load offset=4 (local.get $owners)) (local.get $from)))
+        (memory.copy (local.get $scratch) (local.get $from) (local.get $olen))
+        (local.set $owners (i32.add (local.get $owners) (i32.const 8)))
+        (local.set $j (i32.const 0))
+        (loop $cell
+          (local.set $from (i32.load (local.get $cells)))
+          (local.set $key (i32.add (i32.const 832) (i32.shl (local.get $j) (i32.const 4))))
+          (if (i32.lt_s (local.get $from) (i32.const 0))
+            (then
+              (i32.store8 (i32.add (local.get $scratch) (local.get $olen)) (i32.const 1))
+              (local.set $h (call $sip (local.get $scratch) (i32.add (local.get $olen) (i32.const 1)) (local.get $key))))
+            (else
+              (local.set $len (i32.sub (i32.load offset=4 (local.get $cells)) (local.get $from)))
+              (i32.store8 (i32.add (local.get $scratch) (local.get $olen)) (i32.const 0))
+              (memory.copy (i32.add (i32.add (local.get $scratch) (local.get $olen)) (i32.const 1)) (local.get $from) (local.get $len))
+              (local.set $h (call $sip (local.get $scratch) (i32.add (i32.add (local.get $olen) (i32.const 1)) (local.get $len)) (local.get $key)))))
+          (i32.store (local.get $out) (i32.wrap_i64 (local.get $h)))
+          (i32.store16 offset=4 (local.get $out) (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
+          (local.set $out (i32.add (local.get $out) (i32.const 6)))
+          (local.set $cells (i32.add (local.get $cells) (i32.const 8)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $cell (i32.lt_u (local.get $j) (local.get $width))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $object)))
+    (local.get $out))
+
   ;; Text i, [starts[i], ends[i]), is a JSON array of scalars (strings, numbers, true, false, null) as
   ;; JSON.stringify writes it: no blanks. Element j of each gets the first 6 bytes of its SipHash-2-4 under key j
   ;; (sip[j]), written one after the other from $out; returns where the last one ends, or -1 when a text holds more

@@ -128,20 +128,37 @@ export function connectionCanonicalValues(c: AirflowConnection | DbConnection, f
 }
 
 /**
- * `stableJson` of many objects (connection extras) at once, as a sync needs it for every connection. Flat objects
- * (scalar values only, plain prototype) go through one JSON.stringify whose property list is every key they use,
- * sorted: JSON.stringify then writes each object's keys in that order and skips the ones it lacks, which is exactly
- * stableJson's text; the Fernet module splits the result into the objects' texts. Anything else (a nested value, a
- * bigint, a key `__proto__`, text that is not all ASCII) is written one by one.
+ * The canonical extras of many connections (canonicalConnection's `extra`: keys sorted at every level; null for none),
+ * as a sync needs them for every connection. Flat extras of desired connections (scalar values only, plain
+ * prototype) go through one JSON.stringify whose property list is every key they use, sorted: JSON.stringify then
+ * writes each object's keys in that order and skips the ones it lacks, which is exactly stableJson's text, so that
+ * element j of `json` is the canonical text of the j-th connection marked `inJson`. Every other extra (nested, a
+ * bigint, a key `__proto__`, a row read back) is in `texts`.
  */
-function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
-  const out = new Array<string>(records.length);
+export interface ExtrasBatch {
+  /** A JSON array of flat objects (null: no extra is in it). */
+  json: string | null;
+  /** 1 where the connection's extra is an element of `json`, in order. */
+  inJson: Uint8Array;
+  /** The canonical text of the other extras (null: no extra), undefined where the extra is in `json`. */
+  texts: Array<string | null | undefined>;
+  /** How many extras `json` holds. */
+  count: number;
+}
+
+export function canonicalExtrasBatch(cs: ReadonlyArray<AirflowConnection | DbConnection>): ExtrasBatch {
+  const texts = new Array<string | null | undefined>(cs.length);
+  const inJson = new Uint8Array(cs.length);
   const flat: Array<Record<string, unknown>> = [];
-  const at: number[] = [];
   const union = new Set<string>();
   let last: string[] | null = null;
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (isDbConnection(c) || !c.extra || !hasKeys(c.extra)) {
+      texts[i] = canonicalExtra(c);
+      continue;
+    }
+    const record = c.extra;
     const proto: unknown = Object.getPrototypeOf(record);
     const keys = Object.keys(record);
     let ok = proto === Object.prototype || proto === null;
@@ -150,7 +167,7 @@ function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
       ok = v === null || (typeof v !== 'object' && typeof v !== 'bigint');
     }
     if (!ok) {
-      out[i] = stableJson(record);
+      texts[i] = stableJson(record);
       continue;
     }
     // Objects of one source usually share their keys, in the same order: their keys are added once.
@@ -158,13 +175,14 @@ function stableJsonMany(records: readonly Record<string, unknown>[]): string[] {
     for (let k = 0; same && k < keys.length; k++) same = keys[k] === last![k];
     if (!same) for (const key of (last = keys)) union.add(key);
     flat.push(record);
-    at.push(i);
+    inJson[i] = 1;
   }
-  if (flat.length === 0) return out;
-  const json = union.has('__proto__') ? null : JSON.stringify(flat, [...union].sort());
-  const parts = json === null ? null : splitObjects(json, flat.length);
-  for (let j = 0; j < at.length; j++) out[at[j]!] = parts ? parts[j]! : stableJson(flat[j]!);
-  return out;
+  if (flat.length > 0 && union.has('__proto__')) {
+    // JSON.stringify's property list would not tell the own key from the prototype: each on its own.
+    for (let i = 0; i < cs.length; i++) if (inJson[i]) texts[i] = stableJson(cs[i]!.extra as Record<string, unknown>);
+    return { json: null, inJson: new Uint8Array(cs.length), texts, count: 0 };
+  }
+  return { json: flat.length > 0 ? JSON.stringify(flat, [...union].sort()) : null, inJson, texts, count: flat.length };
 }
 
 /** The `n` elements of a JSON array of flat objects as JSON.stringify writes it; null when it is not all ASCII. */
@@ -186,24 +204,14 @@ function splitObjects(json: string, n: number): string[] | null {
   return out;
 }
 
-/**
- * The canonical text of each connection's extra (canonicalConnection's `extra`: keys sorted at every level; null for
- * none), the desired ones' flat extras in one batch (stableJsonMany): what a connection digest covers of its extra.
- */
+/** The canonical text of each connection's extra (canonicalConnection's `extra`), from canonicalExtrasBatch. */
 export function canonicalExtras(cs: ReadonlyArray<AirflowConnection | DbConnection>): Array<string | null> {
+  const batch = canonicalExtrasBatch(cs);
+  const parts = batch.json === null ? null : splitObjects(batch.json, batch.count);
   const out = new Array<string | null>(cs.length);
-  const extras: Array<Record<string, unknown>> = [];
-  const at: number[] = [];
-  for (let i = 0; i < cs.length; i++) {
-    const c = cs[i]!;
-    if (isDbConnection(c) || !c.extra || !hasKeys(c.extra)) out[i] = canonicalExtra(c);
-    else {
-      extras.push(c.extra);
-      at.push(i);
-    }
+  for (let i = 0, j = 0; i < cs.length; i++) {
+    out[i] = batch.inJson[i] ? (parts ? parts[j++]! : stableJson(cs[i]!.extra as Record<string, unknown>)) : batch.texts[i]!;
   }
-  const texts = stableJsonMany(extras);
-  for (let j = 0; j < at.length; j++) out[at[j]!] = texts[j]!;
   return out;
 }
 

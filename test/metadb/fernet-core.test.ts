@@ -187,6 +187,41 @@ describe('fernet-core (WebAssembly)', () => {
     expect(core.fn.sipCells(1, 9, lengthsAt, textAt, HEAP, out)).toBe(-1);
   });
 
+  it("digests each cell with its object's owner: owner, 0, the bytes; NULL as owner, 1 (sipOwned)", () => {
+    const core = fernetCore();
+    const keys = Array.from({ length: 2 }, () => randomBytes(16));
+    // Two objects of two cells, their texts anywhere in memory and in any order: a long owner and a 40-byte cell cross
+    // SipHash's 8-byte blocks; an empty owner; NULL and the empty text.
+    const owners = [Buffer.from('conn_é_0123456789'), Buffer.alloc(0)];
+    const cells: Array<Buffer | null> = [Buffer.from('x'.repeat(40)), null, Buffer.alloc(0), Buffer.from('hé\tx')];
+    const textAt = HEAP + 1024;
+    const placed = [...owners, ...cells.filter((c): c is Buffer => c !== null)].reverse();
+    const at = new Map<Buffer, number>();
+    let p = textAt;
+    for (const b of placed) {
+      at.set(b, p);
+      p += b.length + 3;
+    }
+    const scratch = p + 8;
+    const out = scratch + 128;
+    const mem = core.reserve(out + 64);
+    for (const [b, q] of at) mem.set(b, q);
+    const spans = new Int32Array(mem.buffer, HEAP, 12);
+    owners.forEach((o, i) => spans.set([at.get(o)!, at.get(o)! + o.length], 2 * i));
+    cells.forEach((c, k) => spans.set(c === null ? [-1, -1] : [at.get(c)!, at.get(c)! + c.length], 4 + 2 * k));
+    keys.forEach((k, j) => mem.set(k, SIP_KEYS_AT + 16 * j));
+    const end = core.fn.sipOwned(2, 2, HEAP, HEAP + 16, scratch, out);
+    const got = fernetCore().bytes.subarray(out, end).toString('hex');
+    const expected = cells.map((c, k) => {
+      const owner = owners[k >> 1]!;
+      return sip(keys[k % 2]!, c === null ? Buffer.concat([owner, Buffer.from([1])]) : Buffer.concat([owner, Buffer.from([0]), c])).slice(0, 12);
+    });
+    expect(end - out).toBe(6 * cells.length);
+    expect(got).toBe(expected.join(''));
+    expect(core.fn.sipOwned(1, 0, HEAP, HEAP + 16, scratch, out)).toBe(-1);
+    expect(core.fn.sipOwned(1, 9, HEAP, HEAP + 16, scratch, out)).toBe(-1);
+  });
+
   it('refuses a text that is not a JSON array of at most eight scalars (sipFields answers -1)', () => {
     const core = fernetCore();
     for (const text of ['["a","b"', '"a"', '[1,2,3,4,5,6,7,8,9]', '["unterminated]', '["a""b"]']) {
