@@ -341,6 +341,24 @@ describe('bulk load of new rows', () => {
     for (const r of xmins.rows) expect(state.get(stateKey('connection', r.conn_id))?.rowHash).toBe(`xmin:${r.x}`);
   });
 
+  it('a failure while producing the second batch of updates, the first one written meanwhile, leaves the rows as they were', async () => {
+    const before = desiredSet(2500, 0, 0);
+    await syncAirflowDb(client, before, { keys: KEY });
+    const snapshot = async () => (await client.query('SELECT conn_id, host, password, extra, xmin::text AS x FROM connection ORDER BY conn_id')).rows;
+    const was = await snapshot();
+    // Every row changes; row 1,500 (in the second batch of 1,000) carries a value Python's json.dumps cannot write.
+    const after = before.map((d, i): DesiredObject => {
+      const object = { ...(d.object as AirflowConnection), host: `moved-${i}` };
+      if (i === 1500) object.extra = { f: () => 1 } as unknown as Record<string, unknown>;
+      return { ...d, object } as DesiredObject;
+    });
+    await expect(syncAirflowDb(client, after, { keys: KEY })).rejects.toThrow(/cannot serialize/);
+    expect(await snapshot()).toEqual(was);
+    // The client is still usable, and the rows are still envmgr's own: the next sync updates them all.
+    const ok = await syncAirflowDb(client, after.filter((_, i) => i !== 1500), { keys: KEY });
+    expect(ok.plan.counts.update).toBe(2499);
+  });
+
   it('a failure while producing rows aborts the COPY and leaves nothing behind', async () => {
     const bad: DesiredObject = {
       kind: 'connection', key: 'bad', source: 's',
