@@ -332,6 +332,8 @@ export function knownRowsFor(
   let wanted: Record<AirflowObjectKind, Map<string, DesiredObject>> | undefined;
   const recordedByKind = stateByKind(state);
   const pruneSources = options.pruneSources ? new Set(options.pruneSources) : undefined;
+  const connectionPrefix = digests.currentPrefix('connection', info.has);
+  const variablePrefix = digests.currentPrefix('variable', info.has);
   return (kind, key, rowHash) => {
     if (!wanted) {
       wanted = { connection: new Map(), variable: new Map(), pool: new Map() };
@@ -347,7 +349,7 @@ export function knownRowsFor(
       }
     }
     // The very row version envmgr wrote, recorded with digests comparable with today's: its content is known.
-    if (recorded && recorded.rowHash === rowHash && digests.current(kind, info.has, recorded.hash)) return recorded.hash;
+    if (recorded && recorded.rowHash === rowHash && recorded.hash.startsWith(kind === 'connection' ? connectionPrefix : variablePrefix)) return recorded.hash;
     return undefined;
   };
 }

@@ -240,18 +240,20 @@ async function meanwhile<T>(pending: Promise<T>, work: (() => void) | undefined)
 }
 
 /**
- * Every connection row's key and fingerprint, for a read with `known`. With recorded versions, each one that Postgres
- * finds whole (the same keys carry that xmin) is answered from the record, and only the other rows are fetched.
+ * Every connection row's key and fingerprint, for a read with `known`, as runs of keys sharing a row version (xmin).
+ * With recorded versions, each one that Postgres finds whole (the same keys carry that xmin) is answered from the
+ * record, and only the other rows are fetched.
  */
 async function connectionVersions(
   client: pg.ClientBase,
   table: string,
   recorded: RecordedVersions | undefined,
   whileWaiting?: () => void,
-): Promise<{ rows: Array<{ conn_id: string; row_xmin: string }>; total: number }> {
+): Promise<{ runs: Array<{ xmin: string; keys: readonly string[] }>; total: number }> {
+  const runsOf = (rows: ReadonlyArray<{ conn_id: string; row_xmin: string }>) => rows.map((r) => ({ xmin: r.row_xmin, keys: [r.conn_id] }));
   if (!recorded || recorded.size === 0) {
     const { rows } = await meanwhile(client.query<{ conn_id: string; row_xmin: string }>(`SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL`), whileWaiting);
-    return { rows, total: rows.length };
+    return { runs: runsOf(rows), total: rows.length };
   }
   const xmins = [...recorded.keys()];
   const { rows } = await meanwhile(client.query<{ conn_id: string | null; row_xmin: string; n: number | null; keys: string | null }>(
@@ -262,22 +264,19 @@ async function connectionVersions(
      SELECT conn_id, xmin::text, NULL, NULL FROM ${table} WHERE conn_id IS NOT NULL AND NOT (xmin::text = ANY($1::text[]))`,
     [xmins],
   ), whileWaiting);
-  const out: Array<{ conn_id: string; row_xmin: string }> = [];
+  const runs: Array<{ xmin: string; keys: readonly string[] }> = [];
   const recheck: string[] = [];
   let total = 0;
   for (const row of rows) {
     if (row.conn_id !== null) {
-      out.push({ conn_id: row.conn_id, row_xmin: row.row_xmin });
+      runs.push({ xmin: row.row_xmin, keys: [row.conn_id] });
       total++;
       continue;
     }
     const keys = recorded.get(row.row_xmin) ?? [];
     total += row.n ?? 0;
-    if (row.n !== keys.length || keysDigest(keys) !== row.keys) {
-      recheck.push(row.row_xmin);
-      continue;
-    }
-    for (const key of keys) out.push({ conn_id: key, row_xmin: row.row_xmin });
+    if (row.n !== keys.length || keysDigest(keys) !== row.keys) recheck.push(row.row_xmin);
+    else runs.push({ xmin: row.row_xmin, keys });
   }
   if (recheck.length > 0) {
     // Not the rows recorded (some deleted, say): those versions row by row.
@@ -285,9 +284,9 @@ async function connectionVersions(
       `SELECT conn_id, xmin::text AS row_xmin FROM ${table} WHERE conn_id IS NOT NULL AND xmin::text = ANY($1::text[])`,
       [recheck],
     );
-    for (const row of again.rows) out.push(row);
+    runs.push(...runsOf(again.rows));
   }
-  return { rows: out, total };
+  return { runs, total };
 }
 
 export async function readConnections(
@@ -312,16 +311,18 @@ export async function readConnections(
     // Rows still as envmgr wrote them, and rows nothing looks at, never cross the wire in full.
     const ids = await connectionVersions(client, table, recorded, whileWaiting);
     const wanted: string[] = [];
-    for (const row of ids.rows) {
-      const rowHash = rowFingerprint(row.row_xmin);
-      const knownHash = known('connection', row.conn_id, rowHash);
-      if (knownHash === 'skip') continue;
-      if (knownHash === undefined) wanted.push(row.conn_id);
-      else {
-        out.set(row.conn_id, {
-          conn_id: row.conn_id, conn_type: '', description: null, host: null, login: null, password: null, schema: null, port: null,
-          extra: null, extraText: null, rowHash, contentHash: knownHash,
-        });
+    for (const run of ids.runs) {
+      const rowHash = rowFingerprint(run.xmin);
+      for (const key of run.keys) {
+        const knownHash = known('connection', key, rowHash);
+        if (knownHash === 'skip') continue;
+        if (knownHash === undefined) wanted.push(key);
+        else {
+          out.set(key, {
+            conn_id: key, conn_type: '', description: null, host: null, login: null, password: null, schema: null, port: null,
+            extra: null, extraText: null, rowHash, contentHash: knownHash,
+          });
+        }
       }
     }
     if (wanted.length === 0) result = { rows: [] };
