@@ -195,6 +195,38 @@ describe('env connection / airflow-variable against a real server', () => {
     expect((await json<Obj[]>(['env', 'connection', 'list'])).map((o) => o.objectKey)).not.toContain('gcp_2');
   });
 
+  it('takes deployment and workspace names wherever it takes their ids (-d, -w, --link, --exclude, --include)', async () => {
+    const { cli, json } = await loggedIn('beta');
+    const { alpha1, alpha2 } = em.deployments;
+    // A workspace connection of alpha (not the current workspace), linked by name, one deployment excluded by name.
+    const created = await cli(['env', 'connection', 'create', 'named_links', '--type', 'http', '--host', 'h', '-w', 'alpha', '--auto-link', '--exclude', 'alpha-two']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toContain(`workspace "alpha" is ${em.workspaces.alpha}`);
+    expect(created.stderr).toContain(`deployment "alpha-two" is ${alpha2}`);
+    const mine = async () => (await json<Obj[]>(['env', 'connection', 'list', '-w', 'alpha'])).find((o) => o.objectKey === 'named_links');
+    expect(await mine()).toMatchObject({ objectKey: 'named_links', autoLinkDeployments: true, excludeLinks: [{ scopeEntityId: alpha2 }] });
+    // Linked to alpha-one by name with an override, seen from that deployment by name.
+    expect((await cli(['env', 'connection', 'link', 'create', 'named_links', '-w', 'alpha', '-d', 'alpha-one', '--host', 'for-one'])).code).toBe(0);
+    const resolved = await json<Obj[]>(['env', 'connection', 'list', '-d', 'alpha-one', '--resolve-linked']);
+    expect(resolved.find((o) => o.objectKey === 'named_links')?.connection?.host).toBe('for-one');
+    const byId = await json<Obj[]>(['env', 'connection', 'list', '-d', alpha1, '--resolve-linked']);
+    expect(byId).toEqual(resolved);
+    // --include undoes the exclusion by name; the link goes by name.
+    expect((await cli(['env', 'connection', 'update', 'named_links', '-w', 'alpha', '--include', 'alpha-two'])).code).toBe(0);
+    expect((await mine())!.excludeLinks ?? []).toEqual([]);
+    expect((await cli(['env', 'connection', 'link', 'delete', 'named_links', '-w', 'alpha', '-d', 'alpha-one'])).code).toBe(0);
+    expect((await mine())!.links ?? []).toEqual([]);
+    // A name that names nothing: what to pass, and nothing is created.
+    const unknown = await cli(['env', 'connection', 'create', 'never', '--type', 'http', '-d', 'no-such-deployment']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/error: no deployment "no-such-deployment"; available: .*alpha-one.*; pass its id or name \(envmgr deployment list --all shows them\)/);
+    const badLink = await cli(['env', 'connection', 'create', 'never', '--type', 'http', '-w', 'alpha', '--link', 'alpha-one,nope']);
+    expect(badLink.code).toBe(1);
+    expect(badLink.stderr).toMatch(/no deployment "nope"/);
+    expect((await json<Obj[]>(['env', 'connection', 'list', '-w', 'alpha'])).map((o) => o.objectKey)).not.toContain('never');
+    expect((await cli(['env', 'connection', 'delete', 'named_links', '-w', 'alpha', '--yes'])).code).toBe(0);
+  });
+
   it('validates flags before calling the server', async () => {
     const { cli } = await loggedIn('alpha');
     const both = await cli(['env', 'connection', 'list', '-w', em.workspaces.alpha, '-d', em.deployments.alpha1]);

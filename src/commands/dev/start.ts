@@ -113,18 +113,10 @@ async function fetchRemote(ctx: Context, scope: RemoteScope): Promise<RemoteEnvi
     // Not an id: perhaps a name (as workspace switch and deployment list -w take). Looked up only then, so that
     // the usual run (an id) costs no extra request.
     if (!(error instanceof ApiError) || error.status !== 404) throw error;
-    const { findByIdOrName } = await import('../shared/pick.js');
+    const { findNamed } = await import('../shared/pick.js');
     const [what, wanted] = 'deploymentId' in scope ? (['deployment', scope.deploymentId] as const) : (['workspace', scope.workspaceId] as const);
     const items = what === 'deployment' ? await api.deployments(organizationId) : await api.workspaces(organizationId);
-    let found;
-    try {
-      found = findByIdOrName(items, wanted, what);
-    } catch (notFound) {
-      const message = (notFound as Error).message;
-      // "several … are named": its own advice (the id) stands.
-      if (message.startsWith('several ')) throw notFound;
-      throw new UserError(`${message}; pass its id or name (envmgr ${what === 'deployment' ? 'deployment list --all' : 'workspace list'} shows them)`);
-    }
+    const found = findNamed(items, wanted, what);
     if (found.id === wanted) throw error;
     ctx.io.err(`${what} ${JSON.stringify(wanted)} is ${found.id}\n`);
     return fetchFor(what === 'deployment' ? { deploymentId: found.id } : { workspaceId: found.id });

@@ -5,6 +5,7 @@ import type { ConnectionFields, CreateEnvironmentObjectRequest } from '../../api
 import { addFieldOptions, checkKey, collect, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { addScopeOptions, checkScopeFlags, describeScope, resolveScope, type ScopeFlags } from './scope.js';
 import { readSecret } from './secrets.js';
+import { NamedEntities } from '../shared/named.js';
 
 export interface EnvCreateOptions extends ScopeFlags {
   kind: EnvKind;
@@ -24,8 +25,8 @@ export function registerEnvCreate(parent: Command, ctx: Context, kind: EnvKind):
   addFieldOptions(command, kind, { secret: 'mark' })
     .option('--description <text>', 'description')
     .option('--auto-link', 'link to all deployments of the workspace, current and future')
-    .option('--link <deployment-id>', 'link to this deployment (repeatable, or comma-separated)', collect)
-    .option('--exclude <deployment-id>', 'with --auto-link: not to this deployment (repeatable)', collect)
+    .option('--link <deployment>', 'link to this deployment, by id or name (repeatable, or comma-separated)', collect)
+    .option('--exclude <deployment>', 'with --auto-link: not to this deployment, by id or name (repeatable)', collect)
     .action(async (key: string, flags: ScopeFlags & FieldFlags & { description?: string; autoLink?: boolean; link?: string[]; exclude?: string[] }) => {
       checkScopeFlags(flags);
       checkKey(key, kind);
@@ -50,7 +51,10 @@ export function registerEnvCreate(parent: Command, ctx: Context, kind: EnvKind):
 }
 
 export async function runEnvCreate(ctx: Context, opts: EnvCreateOptions): Promise<{ id: string }> {
-  const ref = await resolveScope(ctx, opts);
+  const named = new NamedEntities(ctx);
+  const ref = await resolveScope(ctx, opts, named);
+  const links = await named.ids('deployment', opts.links);
+  const excludes = await named.ids('deployment', opts.excludes);
   await readSecret(ctx, opts.kind, opts.fields, { required: opts.kind.objectType === 'AIRFLOW_VARIABLE', prompt: true });
   const body: CreateEnvironmentObjectRequest = {
     objectKey: opts.key,
@@ -63,8 +67,8 @@ export async function runEnvCreate(ctx: Context, opts: EnvCreateOptions): Promis
   else body.airflowVariable = { value: opts.fields.variable?.value ?? '', isSecret: opts.fields.variable?.isSecret ?? false };
   if (ref.scope === 'WORKSPACE') {
     if (opts.autoLink) body.autoLinkDeployments = true;
-    if (opts.links.length > 0) body.links = opts.links.map((id) => ({ scope: 'DEPLOYMENT', scopeEntityId: id }));
-    if (opts.excludes.length > 0) body.excludeLinks = opts.excludes.map((id) => ({ scope: 'DEPLOYMENT', scopeEntityId: id }));
+    if (links.length > 0) body.links = links.map((id) => ({ scope: 'DEPLOYMENT', scopeEntityId: id }));
+    if (excludes.length > 0) body.excludeLinks = excludes.map((id) => ({ scope: 'DEPLOYMENT', scopeEntityId: id }));
   }
   const session = await ctx.session();
   const created = await (await ctx.api()).createEnvironmentObject(session.organizationId, body);

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import type { LinkRequest } from '../../api/types.js';
 import { findObject } from './find.js';
+import { workspaceFlag } from './scope.js';
+import { NamedEntities } from '../shared/named.js';
 import { addFieldOptions, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { toLinkRequest } from './links.js';
 import { readSecret } from './secrets.js';
@@ -20,15 +22,17 @@ export function registerEnvLinkCreate(parent: Command, ctx: Context, kind: EnvKi
     .command('create')
     .description(`link a workspace ${kind.noun} to a deployment, optionally overriding fields for it (replaces an existing link to it)`)
     .argument('<key-or-id>', `the workspace ${kind.noun}'s key or id`)
-    .requiredOption('-d, --deployment-id <id>', 'the deployment to link to')
-    .option('-w, --workspace-id <id>', 'workspace that owns the object (default: the current workspace)');
+    .requiredOption('-d, --deployment-id <id-or-name>', 'the deployment to link to')
+    .option('-w, --workspace-id <id-or-name>', 'workspace that owns the object (default: the current workspace)');
   addFieldOptions(command, kind, { secret: 'none' }).action(async (keyOrId: string, flags: FieldFlags & { deploymentId: string; workspaceId?: string }) => {
     await runEnvLinkCreate(ctx, { kind, keyOrId, workspaceId: flags.workspaceId, deploymentId: flags.deploymentId, overrides: fieldInput(kind, flags) });
   });
 }
 
-export async function runEnvLinkCreate(ctx: Context, opts: EnvLinkCreateOptions): Promise<void> {
-  const workspaceId = await ctx.workspaceId(opts.workspaceId);
+export async function runEnvLinkCreate(ctx: Context, input: EnvLinkCreateOptions): Promise<void> {
+  const named = new NamedEntities(ctx);
+  const workspaceId = await workspaceFlag(ctx, input.workspaceId, named);
+  const opts = { ...input, deploymentId: await named.id('deployment', input.deploymentId) };
   const session = await ctx.session();
   const api = await ctx.api();
   const object = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, { scope: 'WORKSPACE', id: workspaceId });

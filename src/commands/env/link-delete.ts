@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
 import { findObject } from './find.js';
+import { workspaceFlag } from './scope.js';
+import { NamedEntities } from '../shared/named.js';
 import type { EnvKind } from './kinds.js';
 import { toLinkRequest } from './links.js';
 import { printJson } from '../../cli/table.js';
@@ -19,15 +21,17 @@ export function registerEnvLinkDelete(parent: Command, ctx: Context, kind: EnvKi
     .alias('rm')
     .description(`remove the link of a workspace ${kind.noun} to a deployment (and its overrides)`)
     .argument('<key-or-id>', `the workspace ${kind.noun}'s key or id`)
-    .requiredOption('-d, --deployment-id <id>', 'the linked deployment')
-    .option('-w, --workspace-id <id>', 'workspace that owns the object (default: the current workspace)')
+    .requiredOption('-d, --deployment-id <id-or-name>', 'the linked deployment')
+    .option('-w, --workspace-id <id-or-name>', 'workspace that owns the object (default: the current workspace)')
     .action(async (keyOrId: string, flags: { deploymentId: string; workspaceId?: string }) => {
       await runEnvLinkDelete(ctx, { kind, keyOrId, ...flags });
     });
 }
 
-export async function runEnvLinkDelete(ctx: Context, opts: EnvLinkDeleteOptions): Promise<void> {
-  const workspaceId = await ctx.workspaceId(opts.workspaceId);
+export async function runEnvLinkDelete(ctx: Context, input: EnvLinkDeleteOptions): Promise<void> {
+  const named = new NamedEntities(ctx);
+  const workspaceId = await workspaceFlag(ctx, input.workspaceId, named);
+  const opts = { ...input, deploymentId: await named.id('deployment', input.deploymentId) };
   const session = await ctx.session();
   const api = await ctx.api();
   const object = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, { scope: 'WORKSPACE', id: workspaceId });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
 import type { Scope } from '../../api/types.js';
+import { NamedEntities } from '../shared/named.js';
 
 export interface ScopeRef {
   scope: Scope;
@@ -15,8 +16,8 @@ export interface ScopeFlags {
 
 export function addScopeOptions(command: Command, what = 'the objects'): Command {
   return command
-    .option('-w, --workspace-id <id>', `workspace that owns ${what} (default: the current workspace)`)
-    .option('-d, --deployment-id <id>', `deployment that owns ${what}`);
+    .option('-w, --workspace-id <id-or-name>', `workspace that owns ${what} (default: the current workspace)`)
+    .option('-d, --deployment-id <id-or-name>', `deployment that owns ${what}`);
 }
 
 export function checkScopeFlags(flags: ScopeFlags): void {
@@ -25,11 +26,19 @@ export function checkScopeFlags(flags: ScopeFlags): void {
   }
 }
 
-/** The deployment when `-d` is given, else the workspace from `-w`, `project.workspace` or the login. */
-export async function resolveScope(ctx: Context, flags: ScopeFlags): Promise<ScopeRef> {
+/**
+ * The deployment when `-d` is given, else the workspace from `-w`, `project.workspace` or the login; `-d` and `-w`
+ * take an id or a name (NamedEntities).
+ */
+export async function resolveScope(ctx: Context, flags: ScopeFlags, named = new NamedEntities(ctx)): Promise<ScopeRef> {
   checkScopeFlags(flags);
-  if (flags.deploymentId) return { scope: 'DEPLOYMENT', id: flags.deploymentId };
-  return { scope: 'WORKSPACE', id: await ctx.workspaceId(flags.workspaceId) };
+  if (flags.deploymentId) return { scope: 'DEPLOYMENT', id: await named.id('deployment', flags.deploymentId) };
+  return { scope: 'WORKSPACE', id: await workspaceFlag(ctx, flags.workspaceId, named) };
+}
+
+/** The workspace `-w` names (an id or a name), else the configured or logged-in one. */
+export async function workspaceFlag(ctx: Context, flag: string | undefined, named = new NamedEntities(ctx)): Promise<string> {
+  return flag ? named.id('workspace', flag) : ctx.workspaceId();
 }
 
 export function describeScope(ref: ScopeRef): string {

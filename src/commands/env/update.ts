@@ -5,6 +5,7 @@ import type { EnvironmentObject, UpdateEnvironmentObjectRequest } from '../../ap
 import { findObject } from './find.js';
 import { addFieldOptions, collect, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { addScopeOptions, checkScopeFlags, resolveScope, type ScopeFlags } from './scope.js';
+import { NamedEntities } from '../shared/named.js';
 import { readSecret } from './secrets.js';
 import { printJson } from '../../cli/table.js';
 
@@ -27,8 +28,8 @@ export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind):
     .option('--description <text>', 'description')
     .option('--auto-link', 'link to all deployments of the workspace, current and future')
     .option('--no-auto-link', 'stop linking to all deployments (explicit links stay)')
-    .option('--exclude <deployment-id>', 'keep an auto-linked object away from this deployment (repeatable)', collect)
-    .option('--include <deployment-id>', 'undo an --exclude (repeatable)', collect)
+    .option('--exclude <deployment>', 'keep an auto-linked object away from this deployment, by id or name (repeatable)', collect)
+    .option('--include <deployment>', 'undo an --exclude, by id or name (repeatable)', collect)
     .action(async (keyOrId: string, flags: ScopeFlags & FieldFlags & { description?: string; autoLink?: boolean; exclude?: string[]; include?: string[] }) => {
       checkScopeFlags(flags);
       await runEnvUpdate(ctx, {
@@ -45,8 +46,10 @@ export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind):
     });
 }
 
-export async function runEnvUpdate(ctx: Context, opts: EnvUpdateOptions): Promise<EnvironmentObject> {
-  const ref = await resolveScope(ctx, opts);
+export async function runEnvUpdate(ctx: Context, input: EnvUpdateOptions): Promise<EnvironmentObject> {
+  const named = new NamedEntities(ctx);
+  const ref = await resolveScope(ctx, input, named);
+  const opts = { ...input, excludes: await named.ids('deployment', input.excludes), includes: await named.ids('deployment', input.includes) };
   const session = await ctx.session();
   const api = await ctx.api();
   const current = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, ref);

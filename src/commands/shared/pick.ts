@@ -14,6 +14,19 @@ export function findByIdOrName<T extends { id: string; name: string }>(items: T[
   throw new UserError(`no ${what} "${wanted}"${known ? `; available: ${known}` : ''}`);
 }
 
+/**
+ * findByIdOrName for a value a flag gave: one that names nothing says what to pass and where to find it (several of
+ * that name keep their own advice, the id).
+ */
+export function findNamed<T extends { id: string; name: string }>(items: T[], wanted: string, what: 'deployment' | 'workspace'): T {
+  try {
+    return findByIdOrName(items, wanted, what);
+  } catch (notFound) {
+    if (!(notFound instanceof UserError) || notFound.message.startsWith('several ')) throw notFound;
+    throw new UserError(`${notFound.message}; pass its id or name (envmgr ${what === 'deployment' ? 'deployment list --all' : 'workspace list'} shows them)`);
+  }
+}
+
 /** Prompts for one of several items (starting on `currentId`'s), naming `flag` when prompting is not possible. */
 export async function promptForItem<T extends { id: string; name: string }>(
   ctx: Context,
