@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { baseEnv, runCli, runCommand, tempHome } from './support/cli.js';
 
 /** Runs the generated bash completion for the words typed so far (the last one being completed). */
-async function complete(script: string, words: string[]): Promise<string[]> {
+async function complete(script: string, words: string[], cwd?: string): Promise<string[]> {
   const array = words.map((w) => `'${w}'`).join(' ');
   const program = `${script}\nCOMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; _envmgr; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const result = await runCommand('bash', ['-c', program]);
+  const result = await runCommand('bash', ['-c', program], cwd ? { cwd } : {});
   expect(result.stderr).toBe('');
   return result.stdout.split('\n').filter(Boolean).sort();
 }
@@ -28,6 +28,28 @@ describe('completion', () => {
     expect(await complete(script, ['envmgr', 'env', 'connection', 'ls', '--sh'])).toEqual(['--show-secrets']);
     expect(await complete(script, ['envmgr', 'config', 'set', 'dev.w'])).toEqual(['dev.wait']);
     expect(await complete(script, ['envmgr', 'workspace', 'list', '--he'])).toEqual(['--help']);
+  });
+
+  it("bash completes an option's value: files, its words, or nothing for a free value; and completion's shells", async () => {
+    const home = await tempHome();
+    const { stdout: script } = await runCli(['completion', 'bash'], { env: baseEnv(home) });
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const dir = `${home}/project`;
+    await mkdir(`${dir}/settings.d`, { recursive: true });
+    await writeFile(`${dir}/airflow_settings.yaml`, '');
+    await writeFile(`${dir}/airflow.env`, '');
+    expect(await complete(script, ['envmgr', 'dev', 'start', '-s', 'air'], dir)).toEqual(['airflow.env', 'airflow_settings.yaml']);
+    expect(await complete(script, ['envmgr', 'object', 'import', '--settings-file', 'sett'], dir)).toEqual(['settings.d']);
+    expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', ''])).toEqual(['json', 'table', 'yaml']);
+    expect(await complete(script, ['envmgr', 'object', 'import', '--on-conflict', ''])).toEqual(['fail', 'overwrite', 'skip']);
+    expect(await complete(script, ['envmgr', 'object', 'export', '--serialization', 'j'])).toEqual(['json']);
+    // A value nothing can be offered for: not the command's verbs and options, nor files.
+    expect(await complete(script, ['envmgr', 'dev', 'start', '-d', ''], dir)).toEqual([]);
+    expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '-w', ''], dir)).toEqual([]);
+    // After the value, the options again; a switch takes no value.
+    expect(await complete(script, ['envmgr', 'dev', 'start', '-d', 'x', '--dry'])).toEqual(['--dry-run']);
+    expect(await complete(script, ['envmgr', 'dev', 'start', '--dry-run', '--pr'])).toEqual(['--prune']);
+    expect((await complete(script, ['envmgr', 'completion', ''])).filter((w) => !w.startsWith('-'))).toEqual(['bash', 'fish', 'zsh']);
   });
 
   it('zsh wraps the bash script; fish lists subcommands per parent; an unknown shell is a usage error', async () => {
@@ -65,6 +87,20 @@ describe('completion', () => {
       const listOptions = await offered('envmgr env connection list --');
       expect(listOptions).toContain('--resolve-linked');
       expect(listOptions).not.toContain('--password-stdin');
+      // Option values: files, an option's words, nothing for a free value.
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(`${home}/proj`, { recursive: true });
+      await writeFile(`${home}/proj/airflow_settings.yaml`, '');
+      const inProject = async (line: string) => {
+        const result = await runCommand('fish', ['-c', `cd ${home}/proj; source ${file}; complete -C '${line}'`]);
+        expect(result.stderr).toBe('');
+        return result.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!).sort();
+      };
+      expect(await inProject('envmgr dev start -s air')).toEqual(['airflow_settings.yaml']);
+      expect(await inProject('envmgr dev start --settings-file air')).toEqual(['airflow_settings.yaml']);
+      expect(await offered('envmgr env connection list --format ')).toEqual(['json', 'table', 'yaml']);
+      expect(await inProject('envmgr dev start -d ')).toEqual([]);
+      expect(await offered('envmgr completion ')).toEqual(['bash', 'fish', 'zsh']);
     });
   });
 });

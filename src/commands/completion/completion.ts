@@ -1,7 +1,9 @@
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UsageError } from '../../cli/errors.js';
 import { SETTINGS } from '../../config/registry.js';
+import { ORGANIZATION_ROLES } from '../../server/roles.js';
+import { OUTPUT_FORMATS } from '../shared/output.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -25,31 +27,69 @@ export function runCompletion(ctx: Context, program: Command, opts: CompletionOp
   ctx.io.out(completionScript(opts.shell as Shell, commandTree(program)));
 }
 
-/** One node per command path (`env:connection:link`): its subcommands and its long options. */
+/** What an option takes: nothing (a switch), a file, one of some words, or a value nothing can be offered for. */
+export type OptionValue = { kind: 'switch' } | { kind: 'file' } | { kind: 'words'; words: readonly string[] } | { kind: 'value' };
+
+export interface TreeOption {
+  /** The long flag (`--settings-file`) and the short one if any (`-s`). */
+  long: string;
+  short?: string;
+  value: OptionValue;
+}
+
+/** One node per command path (`env:connection:link`): its subcommands (and argument words) and its options. */
 export interface TreeNode {
   path: string[];
   subcommands: string[];
-  options: string[];
+  options: TreeOption[];
 }
 
 /** Words a command takes as its argument, offered like subcommands: the config keys for config get|set|unset. */
-const ARGUMENT_WORDS: Record<string, () => string[]> = {
+const ARGUMENT_WORDS: Record<string, () => readonly string[]> = {
   'config:get': configKeys,
   'config:set': configKeys,
   'config:unset': configKeys,
+  completion: () => SHELLS,
 };
+
+/** Values of options that check them themselves (their own message), by long flag. */
+const VALUE_WORDS: Record<string, readonly string[]> = {
+  '--format': OUTPUT_FORMATS,
+  '--organization-role': ORGANIZATION_ROLES,
+};
+
+/** Value placeholders that name a file (`<file>`, `<path>`). */
+const FILE_VALUE = /<(file|path)>/;
 
 function configKeys(): string[] {
   return SETTINGS.map((s) => s.key);
 }
 
+function optionOf(option: Option): TreeOption | null {
+  if (!option.long) return null;
+  const takes = option.required || option.optional;
+  const choices = (option as Option & { argChoices?: readonly string[] }).argChoices;
+  const value: OptionValue = !takes
+    ? { kind: 'switch' }
+    : choices
+      ? { kind: 'words', words: choices }
+      : VALUE_WORDS[option.long]
+        ? { kind: 'words', words: VALUE_WORDS[option.long]! }
+        : FILE_VALUE.test(option.flags)
+          ? { kind: 'file' }
+          : { kind: 'value' };
+  return { long: option.long, ...(option.short ? { short: option.short } : {}), value };
+}
+
 export function commandTree(program: Command): TreeNode[] {
   const nodes: TreeNode[] = [];
-  const globals = program.options.map((o) => o.long).filter((l): l is string => Boolean(l));
+  const optionsOf = (command: Command) => command.options.map(optionOf).filter((o): o is TreeOption => o !== null);
+  const globals = optionsOf(program);
+  const help: TreeOption = { long: '--help', short: '-h', value: { kind: 'switch' } };
   const visible = (command: Command) => command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
   const walk = (command: Command, path: string[]) => {
     const subcommands = visible(command).map((c) => c.name());
-    const options = [...command.options.map((o) => o.long).filter((l): l is string => Boolean(l)), '--help'];
+    const options = [...optionsOf(command), help];
     const words = ARGUMENT_WORDS[path.join(':')]?.() ?? [];
     nodes.push({ path, subcommands: [...subcommands, ...words], options: path.length === 0 ? options : [...options, ...globals] });
     // An alias (`ls` for `list`) is a path of its own, completed like its command.
@@ -66,12 +106,35 @@ export function completionScript(shell: Shell, tree: TreeNode[]): string {
   return `#compdef envmgr\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
 }
 
+/** The bash case patterns of the options of a node that take a value of some kind (`-s|--settings-file`). */
+function flagsPattern(options: readonly TreeOption[]): string {
+  return options.flatMap((o) => (o.short ? [o.short, o.long] : [o.long])).join('|');
+}
+
+/**
+ * bash: the words typed so far are walked (options skipped, each word taken when it extends a known command path);
+ * after an option that takes a value, its value is completed (files, or its words) or nothing is offered, instead of
+ * the command's verbs and options.
+ */
 function bashScript(tree: TreeNode[]): string {
   const keys = tree.map((n) => n.path.join(':'));
-  const cases = tree.map((n) => `    '${n.path.join(':')}') words='${[...n.subcommands, ...n.options].join(' ')}' ;;`).join('\n');
+  const cases = tree.map((n) => {
+    const byKind = (kind: OptionValue['kind']) => n.options.filter((o) => o.value.kind === kind);
+    const values: string[] = [];
+    const files = byKind('file');
+    if (files.length > 0) values.push(`        ${flagsPattern(files)}) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
+    for (const o of byKind('words')) {
+      values.push(`        ${flagsPattern([o])}) COMPREPLY=($(compgen -W '${(o.value as { words: readonly string[] }).words.join(' ')}' -- "$cur")); return ;;`);
+    }
+    const others = byKind('value');
+    if (others.length > 0) values.push(`        ${flagsPattern(others)}) COMPREPLY=(); return ;;`);
+    const words = [...n.subcommands, ...n.options.map((o) => o.long)].join(' ');
+    const prev = values.length > 0 ? `\n      case "$prev" in\n${values.join('\n')}\n      esac` : '';
+    return `    '${n.path.join(':')}')${prev}\n      words='${words}' ;;`;
+  }).join('\n');
   return `# envmgr completion for bash (source it, or put it in your bash_completion.d)
 _envmgr() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" w i words=""
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" w i words=""
   local keys=' ${keys.map((k) => `|${k}|`).join(' ')} '
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
@@ -91,7 +154,8 @@ complete -F _envmgr envmgr
 /**
  * fish: `__envmgr_path` walks the words typed so far as the bash script does (options skipped, each word taken when
  * it extends a known command path), and each completion applies at exactly one path, so `config set <TAB>` offers
- * nothing of `server admin set`, and each command offers its own options only.
+ * nothing of `server admin set`, and each command offers its own options only. An option's value is a file (-F), one
+ * of its words, or something nothing is offered for (-x).
  */
 function fishScript(tree: TreeNode[]): string {
   const key = (n: TreeNode) => ['envmgr', ...n.path].join(':');
@@ -111,7 +175,12 @@ function fishScript(tree: TreeNode[]): string {
   for (const node of tree) {
     const at = `-n 'test (__envmgr_path) = ${key(node)}'`;
     for (const sub of node.subcommands) lines.push(`complete -c envmgr ${at} -a ${sub}`);
-    for (const option of node.options) lines.push(`complete -c envmgr ${at} -l ${option.replace(/^--/, '')}`);
+    for (const option of node.options) {
+      const flags = `-l ${option.long.replace(/^--/, '')}${option.short ? ` -s ${option.short.replace(/^-/, '')}` : ''}`;
+      const value = option.value;
+      const takes = value.kind === 'file' ? ' -r -F' : value.kind === 'words' ? ` -x -a '${value.words.join(' ')}'` : value.kind === 'value' ? ' -x' : '';
+      lines.push(`complete -c envmgr ${at} ${flags}${takes}`);
+    }
   }
   return lines.join('\n') + '\n';
 }
