@@ -164,7 +164,11 @@ async function writeThroughStage<T>(
     sent ? { onSent: sent } : {},
   );
   if (existing && written < rows.length) {
-    await client.query(upsert(` WHERE NOT EXISTS (SELECT 1 FROM ${spec.table} t WHERE ${same})`));
+    // Rows the update missed: gone since the plan, or replaced (deleted and inserted again, by a transaction the
+    // update waited for, which then skips the version it was waiting on). Every staged row this transaction has not
+    // written goes through the upsert, which writes over a replacement too (it waits for it if it must). This
+    // transaction's rows carry its id as xmin (no savepoints: see writePlan).
+    await client.query(upsert(` WHERE NOT EXISTS (SELECT 1 FROM ${spec.table} t WHERE ${same} AND t.xmin = (txid_current() % 4294967296)::text::xid)`));
   }
 }
 

@@ -209,8 +209,9 @@ export class ContentDigests {
     }
     mem.set(layout.sipKeys, SIP_KEYS_AT);
     const end = core.fn.sipOwned(n, f, ownersAt, cellsAt, scratchAt, digestsAt);
-    // The text holds passwords and extras (and the scratch a copy of the last): the module's memory keeps neither.
-    mem.fill(0, textAt, digestsAt);
+    // The text holds passwords and extras (and the scratch a copy of the last), the spans their lengths: the module's
+    // memory keeps none of them.
+    mem.fill(0, ownersAt, digestsAt);
     if (end !== digestsAt + n * f * FIELD_BYTES) throw new Error(`the digest module refused ${f} connection fields`);
     return this.encode(layout, n, digestsAt, end);
   }

@@ -322,6 +322,31 @@ describe('bulk load of new rows', () => {
     }
   });
 
+  it('writes over a row it is about to update that Airflow replaces meanwhile (deleted and inserted again, committed while envmgr waits)', async () => {
+    await syncAirflowDb(client, [conn('a', 'old-a'), conn('b', 'old-b')], { keys: KEY });
+    const other = await openClient(url);
+    try {
+      let committed: Promise<unknown> | undefined;
+      const outcome = await syncAirflowDb(client, [conn('a', 'new-a'), conn('b', 'new-b')], {
+        keys: KEY,
+        beforeWrite: async () => {
+          // Airflow replaces 'b' in a transaction that commits only once envmgr's update is waiting on its row.
+          await other.query(`BEGIN; DELETE FROM connection WHERE conn_id = 'b'; INSERT INTO connection (conn_id, conn_type, host) VALUES ('b', 'http', 'airflow-b')`);
+          committed = new Promise((resolve) => setTimeout(resolve, 700)).then(() => other.query('COMMIT'));
+        },
+      });
+      await committed;
+      expect(outcome.plan.counts).toMatchObject({ update: 2 });
+      const { rows } = await client.query('SELECT conn_id, host, password FROM connection ORDER BY conn_id');
+      expect(rows.map((r) => [r.conn_id, r.host, fernetDecrypt(KEY, r.password)])).toEqual([['a', 'new-a', 'pw-a'], ['b', 'new-b', 'pw-b']]);
+      // Recorded as written: the next sync plans all unchanged.
+      const again = await syncAirflowDb(client, [conn('a', 'new-a'), conn('b', 'new-b')], { keys: KEY });
+      expect(again.plan.counts).toMatchObject({ unchanged: 2 });
+    } finally {
+      await other.end();
+    }
+  });
+
   it('applySyncPlan falls back to upserting every row of its plan when a row it took for new exists by then', async () => {
     const info = await detectAirflowSchema(client);
     const desired = [conn('a', 'mine-a'), conn('b', 'mine-b')];
