@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import { mkdirs, writeFileAtomic } from '../config/files.js';
@@ -136,20 +136,41 @@ async function ownerToken(pool: pg.Pool, seed: DevSeed, devToken: string | undef
   });
 }
 
+/** Where an `--ephemeral` dev server says, while it runs, how to reach its database (`server admin --dev`). */
+function ephemeralPath(home: string): string {
+  return join(home, 'dev-server', 'ephemeral.json');
+}
+
+/** Whether process `pid` is alive (signal 0 checks without signalling; EPERM: alive, someone else's). */
+function alive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * The database URL of the dev server that keeps its data under `home` (`server admin --dev`), while it runs: the
- * password from its state file, the port from its cluster's postmaster.pid. An `--ephemeral` one keeps no state.
+ * The database URL of the dev server of `home` (`server admin --dev`), while it runs: the one that keeps its data
+ * there (the password from its state file, the port from its cluster's postmaster.pid), else an `--ephemeral` one
+ * (from the note it keeps there while it runs).
  */
 export async function runningDevDatabaseUrl(home: string): Promise<string> {
   const state = await readState(join(home, 'dev-server', 'state.json'));
-  if (!state.pgPassword || !state.pgDataDir) {
-    throw new ServerAdminError(`no dev server keeps its data under ${home} (start one with envmgr server start --dev; an --ephemeral one keeps nothing to reach)`);
-  }
-  const pid = await readFile(join(state.pgDataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const pid = state.pgDataDir ? await readFile(join(state.pgDataDir, 'postmaster.pid'), 'utf8').catch(() => undefined) : undefined;
   // postmaster.pid: pid, data directory, start time, port, …
   const port = Number(pid?.split('\n')[3]);
-  if (!pid || !Number.isInteger(port) || port <= 0) throw new ServerAdminError('the dev server is not running; start it with envmgr server start --dev');
-  return `postgresql://postgres:${encodeURIComponent(state.pgPassword)}@127.0.0.1:${port}/${DATABASE}`;
+  if (state.pgPassword && pid && Number.isInteger(port) && port > 0) {
+    return `postgresql://postgres:${encodeURIComponent(state.pgPassword)}@127.0.0.1:${port}/${DATABASE}`;
+  }
+  const ephemeral = (await readState(ephemeralPath(home))) as { databaseUrl?: unknown; pid?: unknown };
+  if (typeof ephemeral.databaseUrl === 'string' && alive(ephemeral.pid)) return ephemeral.databaseUrl;
+  if (!state.pgPassword || !state.pgDataDir) {
+    throw new ServerAdminError(`no dev server keeps its data under ${home}, and no --ephemeral one runs from there (start one with envmgr server start --dev)`);
+  }
+  throw new ServerAdminError('the dev server is not running; start it with envmgr server start --dev');
 }
 
 /** `envmgr server start --dev`: embedded Postgres, a generated master key, the demo seed and an owner token. */
@@ -195,6 +216,20 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
       throw err;
     });
     const pgHandle = postgres;
+    // An ephemeral server keeps nothing, but says while it runs how to reach its database (0600: it holds the
+    // password), so that server admin --dev can; the note goes when the server does.
+    const note = options.ephemeral ? ephemeralPath(options.home) : undefined;
+    if (note) {
+      await mkdirs(dirname(note), 0o777);
+      await chmod(dirname(note), 0o711);
+      await writeFileAtomic(note, `${JSON.stringify({ databaseUrl, pid: process.pid })}\n`);
+    }
+    const forget = async () => {
+      if (!note) return;
+      // Only its own note: another ephemeral server of the same home may have written its own since.
+      const current = (await readState(note)) as { pid?: unknown };
+      if (current.pid === process.pid) await rm(note, { force: true });
+    };
     let closing: Promise<void> | undefined;
     return {
       ...running,
@@ -206,6 +241,7 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
       databaseUrl,
       close() {
         closing ??= (async () => {
+          await forget().catch(() => undefined);
           await running.close();
           await pgHandle.stop();
         })();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postgresCanReach, startDevServer } from '../../src/server/dev.js';
+import { postgresCanReach, runningDevDatabaseUrl, startDevServer } from '../../src/server/dev.js';
 
 const cleanup: string[] = [];
 afterAll(async () => {
@@ -58,9 +58,16 @@ describe('dev server', () => {
       const reporting = await resolved('reporting-dev');
       expect(reporting['CONNECTION:bigquery_default'].connection.extra).toEqual({ project: 'demo-analytics-dev', keyfile_dict: { type: 'service_account', private_key_id: 'demo-key-id' } });
       expect(seed.demoDeploymentId).toBe(dep('etl-production'));
+
+      // server admin --dev reaches it while it runs, from a note only its user can read, gone when it stops.
+      const note = join(home, 'dev-server', 'ephemeral.json');
+      expect((await stat(note)).mode & 0o777).toBe(0o600);
+      expect(await runningDevDatabaseUrl(home)).toBe(dev.databaseUrl);
     } finally {
       await dev.close();
     }
+    await expect(stat(join(home, 'dev-server', 'ephemeral.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(runningDevDatabaseUrl(home)).rejects.toThrow(/no dev server keeps its data under .*, and no --ephemeral one runs from there/);
   });
 
   it('persistent: keeps key and data across restarts, reuses a fixed dev token, seeds once; relocates the cluster when root cannot share the home', { timeout: 180_000 }, async () => {
@@ -113,7 +120,6 @@ describe('dev server', () => {
       expect(fourth.token).toBe(third.token);
       expect(fourth.tokenIsNew).toBe(false);
       // server admin --dev finds the running dev server's database from its state.
-      const { runningDevDatabaseUrl } = await import('../../src/server/dev.js');
       const found = await runningDevDatabaseUrl(home);
       expect(new URL(found).port).toBe(new URL(fourth.databaseUrl).port);
       const tokens = await import('../../src/pg/driver.js').then(async ({ Client }) => {
@@ -134,7 +140,6 @@ describe('dev server', () => {
     } finally {
       await fourth.close();
     }
-    const { runningDevDatabaseUrl } = await import('../../src/server/dev.js');
     await expect(runningDevDatabaseUrl(home)).rejects.toThrow('the dev server is not running; start it with envmgr server start --dev');
     await expect(startDevServer({ home, devToken, port: 0, relocationRoot })).rejects.toThrow(/the --dev-token given \(or ENVMGR_DEV_TOKEN\) has expired in this dev server; pass another one/);
     await expect(runningDevDatabaseUrl(relocationRoot)).rejects.toThrow(/no dev server keeps its data under/);

@@ -6,14 +6,14 @@ type ServerModule = typeof import('../../../server/index.js');
 
 export interface AdminOptions {
   databaseUrl?: string;
-  /** The running dev server's database (`server start --dev` without --ephemeral). */
+  /** The running dev server's database (`server start --dev`, the one keeping its data, else an --ephemeral one). */
   dev?: boolean;
 }
 
 export function addDatabaseOption(command: Command): Command {
   return command
     .option('--database-url <url>', 'Postgres URL of the server (default: $ENVMGR_SERVER_DATABASE_URL, then $DATABASE_URL)')
-    .option('--dev', 'the database of the running dev server (envmgr server start --dev, not --ephemeral)');
+    .option('--dev', 'the database of the running dev server (envmgr server start --dev, with or without --ephemeral)');
 }
 
 /**
