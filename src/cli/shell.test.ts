@@ -35,6 +35,20 @@ describe('errors', () => {
     const { findByIdOrName } = await import('../commands/shared/pick.js');
     expect(() => findByIdOrName([{ id: 'w1', name: evil }], 'x', 'workspace')).toThrow('available: evil\u241b[31mRED\u241b[0m\u2407 (w1)');
   });
+
+  it('an ambiguous deployment name lists the ids with their workspaces, which is what tells them apart', async () => {
+    const { findByIdOrName } = await import('../commands/shared/pick.js');
+    const deployments = [
+      { id: 'd1', name: 'etl', workspaceName: 'data-platform' },
+      { id: 'd2', name: 'etl', workspaceName: 'analytics' },
+      { id: 'd3', name: 'other', workspaceName: 'analytics' },
+    ];
+    expect(() => findByIdOrName(deployments, 'etl', 'deployment')).toThrow(
+      'several deployments are named "etl"; pass the id instead (d1 in workspace data-platform, d2 in workspace analytics)',
+    );
+    expect(() => findByIdOrName([{ id: 'w1', name: 'a' }, { id: 'w2', name: 'A' }], 'a', 'workspace')).not.toThrow();
+    expect(() => findByIdOrName([{ id: 'w1', name: 'A' }, { id: 'w2', name: 'A' }], 'A', 'workspace')).toThrow('pass the id instead (w1, w2)');
+  });
 });
 
 describe('tables', () => {

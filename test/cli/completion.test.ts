@@ -50,6 +50,11 @@ describe('completion', () => {
     expect(await complete(script, ['envmgr', 'dev', 'start', '-d', 'x', '--dry'])).toEqual(['--dry-run']);
     expect(await complete(script, ['envmgr', 'dev', 'start', '--dry-run', '--pr'])).toEqual(['--prune']);
     expect((await complete(script, ['envmgr', 'completion', ''])).filter((w) => !w.startsWith('-'))).toEqual(['bash', 'fish', 'zsh']);
+    // --opt=value, which bash splits at the =: the value is completed the same.
+    expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', '='])).toEqual(['json', 'table', 'yaml']);
+    expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', '=', 'y'])).toEqual(['yaml']);
+    expect(await complete(script, ['envmgr', 'dev', 'start', '--settings-file', '=', 'air'], dir)).toEqual(['airflow.env', 'airflow_settings.yaml']);
+    expect(await complete(script, ['envmgr', 'dev', 'start', '--deployment-id', '=', ''], dir)).toEqual([]);
   });
 
   it('zsh wraps the bash script; fish lists subcommands per parent; an unknown shell is a usage error', async () => {
@@ -57,6 +62,8 @@ describe('completion', () => {
     const zsh = await runCli(['completion', 'zsh'], { env: baseEnv(home) });
     expect(zsh.stdout.startsWith('#compdef envmgr\n')).toBe(true);
     expect(zsh.stdout).toContain('bashcompinit');
+    expect(zsh.stdout).toContain('# envmgr completion for zsh');
+    expect(zsh.stdout).not.toContain('completion for bash');
     const fish = await runCli(['completion', 'fish'], { env: baseEnv(home) });
     expect(fish.stdout).toContain("complete -c envmgr -n 'test (__envmgr_path) = envmgr' -a login");
     expect(fish.stdout).toContain("complete -c envmgr -n 'test (__envmgr_path) = envmgr:env:connection' -a link");

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -225,6 +225,45 @@ describe('env connection / airflow-variable against a real server', () => {
     expect(badLink.stderr).toMatch(/no deployment "nope"/);
     expect((await json<Obj[]>(['env', 'connection', 'list', '-w', 'alpha'])).map((o) => o.objectKey)).not.toContain('never');
     expect((await cli(['env', 'connection', 'delete', 'named_links', '-w', 'alpha', '--yes'])).code).toBe(0);
+  });
+
+  it("refuses a blank -d / -w, takes a workspace name from project.workspace, and resolves --link names in the object's workspace", async () => {
+    const { cli, json, home } = await loggedIn('beta');
+    // A blank value (an unset variable in a script) is a usage error, never "not given": nothing is created.
+    for (const args of [
+      ['env', 'connection', 'create', 'blank', '--type', 'http', '-d', ''],
+      ['env', 'connection', 'list', '-w', ' '],
+      ['env', 'airflow-variable', 'list', '-d', ''],
+      ['env', 'connection', 'link', 'create', 'blank', '-d', ''],
+      ['dev', 'start', '-d', ''],
+      ['deployment', 'list', '-w', ''],
+    ]) {
+      const run = await cli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/--(deployment|workspace)-id needs an id or a name, not a blank value/);
+    }
+    expect((await json<Obj[]>(['env', 'connection', 'list'])).map((o) => o.objectKey)).not.toContain('blank');
+
+    // project.workspace holding a name works for env commands as for dev start and deployment list.
+    const project = join(home, 'project');
+    await mkdir(project, { recursive: true });
+    const inProject = async (args: string[]) => runCli(args, { env: baseEnv(home), cwd: project });
+    expect((await inProject(['config', 'set', 'project.workspace', 'alpha'])).code).toBe(0);
+    const made = await inProject(['env', 'connection', 'create', 'in_alpha', '--type', 'http', '--link', 'alpha-one']);
+    expect(made.code, made.stderr).toBe(0);
+    const inAlpha = (await json<Obj[]>(['env', 'connection', 'list', '-w', em.workspaces.alpha])).find((o) => o.objectKey === 'in_alpha');
+    expect(inAlpha).toMatchObject({ scope: 'WORKSPACE', links: [{ scopeEntityId: em.deployments.alpha1 }] });
+    // A deployment of another workspace: said plainly, before the server is asked.
+    const foreign = await inProject(['env', 'connection', 'link', 'create', 'in_alpha', '-d', 'beta-one']);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toMatch(/error: deployment "beta-one" is in workspace "beta", not this object's \(\S+\): an object links only to deployments of its own workspace/);
+    expect((await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-two', '--include', 'alpha-two'])).stderr).toMatch(/--exclude and --include both name alpha-two; pass one/);
+    // A name project.workspace holds that names nothing: where it is set.
+    expect((await inProject(['config', 'set', 'project.workspace', 'no-such-ws'])).code).toBe(0);
+    const unknown = await inProject(['env', 'connection', 'list']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no workspace "no-such-ws".*\(from project\.workspace in .*config\.yaml/);
+    expect((await cli(['env', 'connection', 'delete', 'in_alpha', '-w', 'alpha', '--yes'])).code).toBe(0);
   });
 
   it('validates flags before calling the server', async () => {

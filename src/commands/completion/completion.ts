@@ -103,7 +103,8 @@ export function completionScript(shell: Shell, tree: TreeNode[]): string {
   if (shell === 'fish') return fishScript(tree);
   const bash = bashScript(tree);
   if (shell === 'bash') return bash;
-  return `#compdef envmgr\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
+  // zsh runs the bash script through bashcompinit: source it from ~/.zshrc (after compinit).
+  return `#compdef envmgr\n# envmgr completion for zsh (source it from ~/.zshrc after compinit: it runs the bash completion through bashcompinit)\nautoload -U +X bashcompinit && bashcompinit\n${bash.replace(/^# envmgr completion for bash[^\n]*\n/, '')}`;
 }
 
 /** The bash case patterns of the options of a node that take a value of some kind (`-s|--settings-file`). */
@@ -135,6 +136,8 @@ function bashScript(tree: TreeNode[]): string {
   return `# envmgr completion for bash (source it, or put it in your bash_completion.d)
 _envmgr() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" w i words=""
+  # --opt=value: bash splits at the =, so the option is one word further back (and a lone = is nothing typed yet).
+  if [[ $cur == "=" ]]; then cur=""; elif [[ $prev == "=" ]]; then prev="\${COMP_WORDS[COMP_CWORD-2]}"; fi
   local keys=' ${keys.map((k) => `|${k}|`).join(' ')} '
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"

@@ -1,3 +1,4 @@
+import { refuseBlank } from '../shared/named.js';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UsageError, UserError } from '../../cli/errors.js';
@@ -18,6 +19,7 @@ export function registerDeploymentList(parent: Command, ctx: Context): void {
     .option('-a, --all', 'every workspace of the organization')
     .option('-w, --workspace-id <id-or-name>', 'this workspace instead of the current one')
     .action(async (flags: { all?: boolean; workspaceId?: string }) => {
+      refuseBlank({ '--workspace-id': flags.workspaceId });
       if (flags.all && flags.workspaceId) throw new UsageError('--all and --workspace-id are mutually exclusive; pass one');
       await runDeploymentList(ctx, { all: flags.all === true, workspaceId: flags.workspaceId });
     });

@@ -1,3 +1,4 @@
+import { refuseBlank } from '../shared/named.js';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -44,6 +45,7 @@ export function registerDevStart(parent: Command, ctx: Context): void {
     .option('--skip-invalid', 'write the valid objects when some are invalid (still exits non-zero)')
     .option('--no-start-command', 'do not run dev.start_command on this run')
     .action(async (opts: DevStartOptions & { env?: string }) => {
+      refuseBlank({ '--workspace-id': opts.workspaceId, '--deployment-id': opts.deploymentId });
       if (opts.workspaceId && opts.deploymentId) throw new UsageError('--workspace-id and --deployment-id are mutually exclusive; pass one');
       await runDevStart(ctx, { ...opts, envFile: opts.env });
     });

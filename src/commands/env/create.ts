@@ -53,8 +53,8 @@ export function registerEnvCreate(parent: Command, ctx: Context, kind: EnvKind):
 export async function runEnvCreate(ctx: Context, opts: EnvCreateOptions): Promise<{ id: string }> {
   const named = new NamedEntities(ctx);
   const ref = await resolveScope(ctx, opts, named);
-  const links = await named.ids('deployment', opts.links);
-  const excludes = await named.ids('deployment', opts.excludes);
+  const links = ref.scope === 'WORKSPACE' ? await named.deploymentsOf(ref.id, opts.links) : [];
+  const excludes = ref.scope === 'WORKSPACE' ? await named.deploymentsOf(ref.id, opts.excludes) : [];
   await readSecret(ctx, opts.kind, opts.fields, { required: opts.kind.objectType === 'AIRFLOW_VARIABLE', prompt: true });
   const body: CreateEnvironmentObjectRequest = {
     objectKey: opts.key,

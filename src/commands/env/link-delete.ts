@@ -3,7 +3,7 @@ import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
 import { findObject } from './find.js';
 import { workspaceFlag } from './scope.js';
-import { NamedEntities } from '../shared/named.js';
+import { NamedEntities, refuseBlank } from '../shared/named.js';
 import type { EnvKind } from './kinds.js';
 import { toLinkRequest } from './links.js';
 import { printJson } from '../../cli/table.js';
@@ -29,9 +29,10 @@ export function registerEnvLinkDelete(parent: Command, ctx: Context, kind: EnvKi
 }
 
 export async function runEnvLinkDelete(ctx: Context, input: EnvLinkDeleteOptions): Promise<void> {
+  refuseBlank({ '--workspace-id': input.workspaceId, '--deployment-id': input.deploymentId });
   const named = new NamedEntities(ctx);
   const workspaceId = await workspaceFlag(ctx, input.workspaceId, named);
-  const opts = { ...input, deploymentId: await named.id('deployment', input.deploymentId) };
+  const opts = { ...input, deploymentId: await named.deploymentOf(workspaceId, input.deploymentId) };
   const session = await ctx.session();
   const api = await ctx.api();
   const object = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, { scope: 'WORKSPACE', id: workspaceId });

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
-import { UsageError } from '../../cli/errors.js';
+import { UsageError, UserError } from '../../cli/errors.js';
 import type { Scope } from '../../api/types.js';
-import { NamedEntities } from '../shared/named.js';
+import { NamedEntities, refuseBlank } from '../shared/named.js';
 
 export interface ScopeRef {
   scope: Scope;
@@ -21,6 +21,7 @@ export function addScopeOptions(command: Command, what = 'the objects'): Command
 }
 
 export function checkScopeFlags(flags: ScopeFlags): void {
+  refuseBlank({ '--workspace-id': flags.workspaceId, '--deployment-id': flags.deploymentId });
   if (flags.workspaceId && flags.deploymentId) {
     throw new UsageError('--workspace-id and --deployment-id are mutually exclusive; pass one');
   }
@@ -36,9 +37,21 @@ export async function resolveScope(ctx: Context, flags: ScopeFlags, named = new 
   return { scope: 'WORKSPACE', id: await workspaceFlag(ctx, flags.workspaceId, named) };
 }
 
-/** The workspace `-w` names (an id or a name), else the configured or logged-in one. */
+/**
+ * The workspace `-w` names, else the configured one (`project.workspace`), either by id or by name; else the one
+ * logged in to.
+ */
 export async function workspaceFlag(ctx: Context, flag: string | undefined, named = new NamedEntities(ctx)): Promise<string> {
-  return flag ? named.id('workspace', flag) : ctx.workspaceId();
+  if (flag) return named.id('workspace', flag);
+  const choice = await ctx.workspaceChoice();
+  if (!choice.configuredIn) return choice.id;
+  try {
+    return await named.id('workspace', choice.id);
+  } catch (error) {
+    // A value the user did not type here: say where it is set.
+    if (error instanceof UserError) throw new UserError(`${error.message} (from ${choice.configuredIn})`);
+    throw error;
+  }
 }
 
 export function describeScope(ref: ScopeRef): string {

@@ -47,12 +47,16 @@ export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind):
 }
 
 export async function runEnvUpdate(ctx: Context, input: EnvUpdateOptions): Promise<EnvironmentObject> {
+  const both = input.excludes.filter((d) => input.includes.includes(d));
+  if (both.length > 0) throw new UsageError(`--exclude and --include both name ${both.join(', ')}; pass one`);
   const named = new NamedEntities(ctx);
   const ref = await resolveScope(ctx, input, named);
-  const opts = { ...input, excludes: await named.ids('deployment', input.excludes), includes: await named.ids('deployment', input.includes) };
   const session = await ctx.session();
   const api = await ctx.api();
-  const current = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, ref);
+  const current = await findObject(api, session.organizationId, input.kind, input.keyOrId, ref);
+  // The deployments named go by the object's own workspace (a deployment object has none: refused below).
+  const of = (values: string[]) => (current.scope === 'WORKSPACE' ? named.deploymentsOf(current.scopeEntityId, values) : Promise.resolve(values));
+  const opts = { ...input, excludes: await of(input.excludes), includes: await of(input.includes) };
   await readSecret(ctx, opts.kind, opts.fields, { required: false, prompt: false });
   const body = updateBody(opts, current);
   const linkChange = opts.autoLink !== undefined || opts.excludes.length > 0 || opts.includes.length > 0;

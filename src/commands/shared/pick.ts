@@ -9,7 +9,14 @@ export function findByIdOrName<T extends { id: string; name: string }>(items: T[
   const exact = items.filter((i) => i.name === wanted);
   const named = exact.length > 0 ? exact : items.filter((i) => i.name.toLowerCase() === wanted.toLowerCase());
   if (named.length === 1) return named[0]!;
-  if (named.length > 1) throw new UserError(`several ${what}s are named "${wanted}"; pass the id instead (${named.map((i) => i.id).join(', ')})`);
+  if (named.length > 1) {
+    // Deployments say whose they are: which one is meant is usually a question of workspace.
+    const which = named.map((i) => {
+      const owner = (i as { workspaceName?: unknown }).workspaceName;
+      return typeof owner === 'string' ? `${i.id} in workspace ${neutralizeControls(owner)}` : i.id;
+    });
+    throw new UserError(`several ${what}s are named "${wanted}"; pass the id instead (${which.join(', ')})`);
+  }
   const known = items.map((i) => `${neutralizeControls(i.name)} (${i.id})`).join(', ');
   throw new UserError(`no ${what} "${wanted}"${known ? `; available: ${known}` : ''}`);
 }
