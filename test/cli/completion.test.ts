@@ -50,6 +50,12 @@ describe('completion', () => {
     expect(await complete(script, ['envmgr', 'dev', 'start', '-d', 'x', '--dry'])).toEqual(['--dry-run']);
     expect(await complete(script, ['envmgr', 'dev', 'start', '--dry-run', '--pr'])).toEqual(['--prune']);
     expect((await complete(script, ['envmgr', 'completion', ''])).filter((w) => !w.startsWith('-'))).toEqual(['bash', 'fish', 'zsh']);
+    // config set KEY <TAB>: the key's values (files for a *_file key); config get KEY <TAB>: nothing.
+    expect(await complete(script, ['envmgr', 'config', 'set', 'dev.prefer', ''])).toEqual(['local', 'remote']);
+    expect(await complete(script, ['envmgr', 'config', 'set', '-g', 'disable_env_objects', 'f'])).toEqual(['false']);
+    expect(await complete(script, ['envmgr', 'config', 'set', 'dev.settings_file', 'air'], dir)).toEqual(['airflow.env', 'airflow_settings.yaml']);
+    expect(await complete(script, ['envmgr', 'config', 'set', 'dev.db_url', ''], dir)).toEqual([]);
+    expect(await complete(script, ['envmgr', 'config', 'get', 'dev.prefer', ''], dir)).toEqual([]);
     // --opt=value, which bash splits at the =: the value is completed the same.
     expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', '='])).toEqual(['json', 'table', 'yaml']);
     expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', '=', 'y'])).toEqual(['yaml']);
@@ -108,6 +114,9 @@ describe('completion', () => {
       expect(await offered('envmgr env connection list --format ')).toEqual(['json', 'table', 'yaml']);
       expect(await inProject('envmgr dev start -d ')).toEqual([]);
       expect(await offered('envmgr completion ')).toEqual(['bash', 'fish', 'zsh']);
+      expect(await offered('envmgr config set dev.prefer ')).toEqual(['local', 'remote']);
+      expect(await inProject('envmgr config set dev.settings_file air')).toEqual(['airflow_settings.yaml']);
+      expect(await offered('envmgr config get dev.prefer ')).toEqual([]);
     });
   });
 });

@@ -42,7 +42,23 @@ export interface TreeNode {
   path: string[];
   subcommands: string[];
   options: TreeOption[];
+  /** What follows an argument word (config set dev.prefer → local, remote): completed like an option's value. */
+  afterWords?: Array<{ word: string; value: OptionValue }>;
 }
+
+/** The value of each config key after config set (its allowed values, files for *_file keys); nothing after get/unset. */
+function configValues(set: boolean): Array<{ word: string; value: OptionValue }> {
+  return SETTINGS.map((s) => ({
+    word: s.key,
+    value: !set ? { kind: 'value' as const } : s.allowed ? { kind: 'words' as const, words: s.allowed } : s.key.endsWith('_file') ? { kind: 'file' as const } : { kind: 'value' as const },
+  }));
+}
+
+const AFTER_WORDS: Record<string, () => Array<{ word: string; value: OptionValue }>> = {
+  'config:set': () => configValues(true),
+  'config:get': () => configValues(false),
+  'config:unset': () => configValues(false),
+};
 
 /** Words a command takes as its argument, offered like subcommands: the config keys for config get|set|unset. */
 const ARGUMENT_WORDS: Record<string, () => readonly string[]> = {
@@ -91,7 +107,8 @@ export function commandTree(program: Command): TreeNode[] {
     const subcommands = visible(command).map((c) => c.name());
     const options = [...optionsOf(command), help];
     const words = ARGUMENT_WORDS[path.join(':')]?.() ?? [];
-    nodes.push({ path, subcommands: [...subcommands, ...words], options: path.length === 0 ? options : [...options, ...globals] });
+    const afterWords = AFTER_WORDS[path.join(':')]?.();
+    nodes.push({ path, subcommands: [...subcommands, ...words], options: path.length === 0 ? options : [...options, ...globals], ...(afterWords ? { afterWords } : {}) });
     // An alias (`ls` for `list`) is a path of its own, completed like its command.
     for (const sub of visible(command)) for (const name of [sub.name(), ...sub.aliases()]) walk(sub, [...path, name]);
   };
@@ -120,7 +137,9 @@ function flagsPattern(options: readonly TreeOption[]): string {
 function bashScript(tree: TreeNode[]): string {
   const keys = tree.map((n) => n.path.join(':'));
   const cases = tree.map((n) => {
-    const byKind = (kind: OptionValue['kind']) => n.options.filter((o) => o.value.kind === kind);
+    // An argument word's value is completed like an option's: both are the word before the one completed.
+    const takers: TreeOption[] = [...n.options, ...(n.afterWords ?? []).map((w) => ({ long: w.word, value: w.value }))];
+    const byKind = (kind: OptionValue['kind']) => takers.filter((o) => o.value.kind === kind);
     const values: string[] = [];
     const files = byKind('file');
     if (files.length > 0) values.push(`        ${flagsPattern(files)}) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
@@ -174,10 +193,22 @@ function fishScript(tree: TreeNode[]): string {
     '    end',
     '    echo $path',
     'end',
+    'function __envmgr_prev',
+    '    set -l words (commandline -opc)',
+    '    echo $words[-1]',
+    'end',
   ];
   for (const node of tree) {
     const at = `-n 'test (__envmgr_path) = ${key(node)}'`;
-    for (const sub of node.subcommands) lines.push(`complete -c envmgr ${at} -a ${sub}`);
+    const after = node.afterWords ?? [];
+    // Argument words are offered once: not again after one (config set dev.prefer <TAB> offers its values).
+    const once = after.length > 0 ? `-n 'test (__envmgr_path) = ${key(node)}; and not contains -- (__envmgr_prev) ${after.map((w) => w.word).join(' ')}'` : at;
+    for (const sub of node.subcommands) lines.push(`complete -c envmgr ${once} -a ${sub}`);
+    for (const { word, value } of after) {
+      const when = `-n 'test (__envmgr_path) = ${key(node)}; and test (__envmgr_prev) = ${word}'`;
+      if (value.kind === 'words') lines.push(`complete -c envmgr ${when} -a '${value.words.join(' ')}'`);
+      else if (value.kind === 'file') lines.push(`complete -c envmgr ${when} -F`);
+    }
     for (const option of node.options) {
       const flags = `-l ${option.long.replace(/^--/, '')}${option.short ? ` -s ${option.short.replace(/^-/, '')}` : ''}`;
       const value = option.value;
