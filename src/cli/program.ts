@@ -124,11 +124,39 @@ export async function runProgram(ctx: Context, argv: string[], groups?: CommandG
     if (error instanceof CommanderError) {
       // Help and version are CommanderErrors too; commander has already printed its message.
       if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(error.code)) return 0;
+      if (error.code === 'commander.unknownOption') suggestSubcommand(ctx, program, argv);
       return 2;
     }
     ctx.io.err(ctx.log.redact(formatError(error, ctx.globals.verbose)));
     return exitCodeFor(error);
   }
+}
+
+/**
+ * After "unknown option" on a command that has subcommands (`envmgr server --dev`), names the subcommands that take
+ * that option (`envmgr server start --dev`): the option was most likely meant for one of them.
+ */
+function suggestSubcommand(ctx: Context, program: Command, argv: string[]): void {
+  let command = program;
+  let path = 'envmgr';
+  let flag: string | undefined;
+  for (const arg of argv) {
+    if (arg.startsWith('-')) {
+      const name = arg.split('=')[0]!;
+      if (!command.options.some((o) => o.long === name || o.short === name) && !program.options.some((o) => o.long === name || o.short === name)) {
+        flag = name;
+        break;
+      }
+      continue;
+    }
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    command = sub;
+    path += ` ${sub.name()}`;
+  }
+  if (!flag || command.commands.length === 0) return;
+  const takers = command.commands.filter((c) => c.options.some((o) => o.long === flag || o.short === flag)).map((c) => `${path} ${c.name()} ${flag}`);
+  if (takers.length > 0) ctx.io.err(`(did you mean ${takers.join(' or ')}?)\n`);
 }
 
 function inheritOutput(command: Command, ctx: Context): void {

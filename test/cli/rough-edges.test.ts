@@ -308,3 +308,19 @@ describe('README: how to run the built CLI (M8)', () => {
     expect(run.stderr).toMatch(/cannot read \.env file .*nope\.env/);
   });
 });
+
+describe('an option given to a command group', () => {
+  it('names the subcommands that take it (envmgr server --dev: envmgr server start --dev), still a usage error', async () => {
+    const env = baseEnv(await tempHome());
+    const server = await runCli(['server', '--dev'], { env });
+    expect(server.code).toBe(2);
+    expect(server.stderr).toBe("error: unknown option '--dev'\n(did you mean envmgr server start --dev?)\n");
+    const list = await runCli(['env', 'connection', '--show-secrets'], { env });
+    expect(list.code).toBe(2);
+    expect(list.stderr).toContain('(did you mean envmgr env connection list --show-secrets or envmgr env connection get --show-secrets?)');
+    // An option no subcommand takes: commander's message alone.
+    const none = await runCli(['server', '--nope'], { env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe("error: unknown option '--nope'\n");
+  });
+});
