@@ -258,6 +258,11 @@ describe('env connection / airflow-variable against a real server', () => {
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).toMatch(/error: deployment "beta-one" is in workspace "beta", not this object's \(\S+\): an object links only to deployments of its own workspace/);
     expect((await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-two', '--include', 'alpha-two'])).stderr).toMatch(/--exclude and --include both name alpha-two; pass one/);
+    // An exclusion on an object that is not auto-linked would do nothing: refused as create refuses it.
+    const pointless = await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-two']);
+    expect(pointless.code).toBe(2);
+    expect(pointless.stderr).toMatch(/--exclude only makes sense for an auto-linked object, and connection in_alpha is not \(add --auto-link; to undo an explicit link use envmgr env connection link delete\)/);
+    expect((await inProject(['env', 'connection', 'update', 'in_alpha', '--auto-link', '--exclude', 'alpha-two'])).code).toBe(0);
     // A name project.workspace holds that names nothing: where it is set.
     expect((await inProject(['config', 'set', 'project.workspace', 'no-such-ws'])).code).toBe(0);
     const unknown = await inProject(['env', 'connection', 'list']);

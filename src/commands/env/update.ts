@@ -61,6 +61,13 @@ export async function runEnvUpdate(ctx: Context, input: EnvUpdateOptions): Promi
   const body = updateBody(opts, current);
   const linkChange = opts.autoLink !== undefined || opts.excludes.length > 0 || opts.includes.length > 0;
   if (linkChange && current.scope !== 'WORKSPACE') throw new UsageError('--auto-link, --exclude and --include apply to workspace objects only');
+  // As for create: an exclusion keeps an auto-linked object away from a deployment; without auto-link it does nothing.
+  if (opts.excludes.length > 0 && !current.autoLinkDeployments && opts.autoLink !== true) {
+    throw new UsageError(
+      `--exclude only makes sense for an auto-linked object, and ${opts.kind.noun} ${current.objectKey} is not (add --auto-link; ` +
+        `to undo an explicit link use envmgr env ${opts.kind.command} link delete)`,
+    );
+  }
   if (Object.keys(body).length === 0 && opts.excludes.length === 0) {
     throw new UsageError(`nothing to update; pass a field flag (see envmgr env ${opts.kind.command} update --help)`);
   }
