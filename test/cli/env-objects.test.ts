@@ -203,10 +203,17 @@ describe('env connection / airflow-variable against a real server', () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stderr).toContain(`workspace "alpha" is ${em.workspaces.alpha}`);
     expect(created.stderr).toContain(`deployment "alpha-two" is ${alpha2}`);
+    expect(created.stderr).toContain(`Created connection named_links in workspace alpha (${em.workspaces.alpha}).`);
+    // Messages name it as it was given; the hint repeats the flag.
+    const missing = await cli(['env', 'connection', 'get', 'zzz', '-d', 'alpha-one']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no connection "zzz" in deployment alpha-one (${alpha1}); list them with envmgr env connection list -d alpha-one`);
     const mine = async () => (await json<Obj[]>(['env', 'connection', 'list', '-w', 'alpha'])).find((o) => o.objectKey === 'named_links');
     expect(await mine()).toMatchObject({ objectKey: 'named_links', autoLinkDeployments: true, excludeLinks: [{ scopeEntityId: alpha2 }] });
     // Linked to alpha-one by name with an override, seen from that deployment by name.
-    expect((await cli(['env', 'connection', 'link', 'create', 'named_links', '-w', 'alpha', '-d', 'alpha-one', '--host', 'for-one'])).code).toBe(0);
+    const linked = await cli(['env', 'connection', 'link', 'create', 'named_links', '-w', 'alpha', '-d', 'alpha-one', '--host', 'for-one']);
+    expect(linked.code).toBe(0);
+    expect(linked.stderr).toContain(`Linked connection named_links to deployment alpha-one (${alpha1}) overriding host.`);
     const resolved = await json<Obj[]>(['env', 'connection', 'list', '-d', 'alpha-one', '--resolve-linked']);
     expect(resolved.find((o) => o.objectKey === 'named_links')?.connection?.host).toBe('for-one');
     const byId = await json<Obj[]>(['env', 'connection', 'list', '-d', alpha1, '--resolve-linked']);

@@ -26,7 +26,7 @@ export function registerEnvCreate(parent: Command, ctx: Context, kind: EnvKind):
     .option('--description <text>', 'description')
     .option('--auto-link', 'link to all deployments of the workspace, current and future')
     .option('--link <deployment>', 'link to this deployment, by id or name (repeatable, or comma-separated)', collect)
-    .option('--exclude <deployment>', 'with --auto-link: not to this deployment, by id or name (repeatable)', collect)
+    .option('--exclude <deployment>', 'with --auto-link: not to this deployment, by id or name (repeatable, or comma-separated)', collect)
     .action(async (key: string, flags: ScopeFlags & FieldFlags & { description?: string; autoLink?: boolean; link?: string[]; exclude?: string[] }) => {
       checkScopeFlags(flags);
       checkKey(key, kind);

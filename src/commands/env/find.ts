@@ -28,5 +28,6 @@ export async function findObject(
       if (!(error instanceof ApiError && error.status === 404)) throw error;
     }
   }
-  throw new UserError(`no ${kind.noun} "${keyOrId}" in ${describeScope(ref)}; list them with envmgr env ${kind.command} list`);
+  const where = ref.given === undefined ? '' : ` ${ref.scope === 'DEPLOYMENT' ? '-d' : '-w'} ${/^[\w.:@-]+$/.test(ref.given) ? ref.given : JSON.stringify(ref.given)}`;
+  throw new UserError(`no ${kind.noun} "${keyOrId}" in ${describeScope(ref)}; list them with envmgr env ${kind.command} list${where}`);
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import type { LinkRequest } from '../../api/types.js';
 import { findObject } from './find.js';
-import { workspaceFlag } from './scope.js';
+import { describeDeployment, workspaceFlag } from './scope.js';
 import { NamedEntities, refuseBlank } from '../shared/named.js';
 import { addFieldOptions, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { toLinkRequest } from './links.js';
@@ -48,6 +48,6 @@ export async function runEnvLinkCreate(ctx: Context, input: EnvLinkCreateOptions
   if (ctx.globals.json) printJson(ctx.io, updated);
   else {
     const fields = link.overrides ? Object.keys(link.overrides.connection ?? link.overrides.airflowVariable ?? {}) : [];
-    ctx.io.err(`Linked ${opts.kind.noun} ${object.objectKey} to deployment ${opts.deploymentId}${fields.length > 0 ? ` overriding ${fields.join(', ')}` : ''}.\n`);
+    ctx.io.err(`Linked ${opts.kind.noun} ${object.objectKey} to ${describeDeployment(input.deploymentId, opts.deploymentId)}${fields.length > 0 ? ` overriding ${fields.join(', ')}` : ''}.\n`);
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
 import { findObject } from './find.js';
-import { workspaceFlag } from './scope.js';
+import { describeDeployment, workspaceFlag } from './scope.js';
 import { NamedEntities, refuseBlank } from '../shared/named.js';
 import type { EnvKind } from './kinds.js';
 import { toLinkRequest } from './links.js';
@@ -39,11 +39,11 @@ export async function runEnvLinkDelete(ctx: Context, input: EnvLinkDeleteOptions
   const links = object.links ?? [];
   if (!links.some((l) => l.scopeEntityId === opts.deploymentId)) {
     const hint = object.autoLinkDeployments ? `; it reaches every deployment through auto-link: use envmgr env ${opts.kind.command} update --exclude ${opts.deploymentId}` : '';
-    throw new UserError(`${opts.kind.noun} ${object.objectKey} has no link to deployment ${opts.deploymentId}${hint}`);
+    throw new UserError(`${opts.kind.noun} ${object.objectKey} has no link to ${describeDeployment(input.deploymentId, opts.deploymentId)}${hint}`);
   }
   const updated = await api.updateEnvironmentObject(session.organizationId, object.id, {
     links: links.filter((l) => l.scopeEntityId !== opts.deploymentId).map(toLinkRequest),
   });
   if (ctx.globals.json) printJson(ctx.io, updated);
-  else ctx.io.err(`Removed the link of ${opts.kind.noun} ${object.objectKey} to deployment ${opts.deploymentId}.\n`);
+  else ctx.io.err(`Removed the link of ${opts.kind.noun} ${object.objectKey} to ${describeDeployment(input.deploymentId, opts.deploymentId)}.\n`);
 }

@@ -7,6 +7,8 @@ import { NamedEntities, refuseBlank } from '../shared/named.js';
 export interface ScopeRef {
   scope: Scope;
   id: string;
+  /** What -d or -w gave (`etl-production`, or the id itself), for messages; absent for the current workspace. */
+  given?: string;
 }
 
 export interface ScopeFlags {
@@ -33,8 +35,9 @@ export function checkScopeFlags(flags: ScopeFlags): void {
  */
 export async function resolveScope(ctx: Context, flags: ScopeFlags, named = new NamedEntities(ctx)): Promise<ScopeRef> {
   checkScopeFlags(flags);
-  if (flags.deploymentId) return { scope: 'DEPLOYMENT', id: await named.id('deployment', flags.deploymentId) };
-  return { scope: 'WORKSPACE', id: await workspaceFlag(ctx, flags.workspaceId, named) };
+  const given = flags.deploymentId ?? flags.workspaceId;
+  const id = flags.deploymentId ? await named.id('deployment', flags.deploymentId) : await workspaceFlag(ctx, flags.workspaceId, named);
+  return { scope: flags.deploymentId ? 'DEPLOYMENT' : 'WORKSPACE', id, ...(given !== undefined ? { given } : {}) };
 }
 
 /**
@@ -55,5 +58,10 @@ export async function workspaceFlag(ctx: Context, flag: string | undefined, name
 }
 
 export function describeScope(ref: ScopeRef): string {
-  return `${ref.scope === 'WORKSPACE' ? 'workspace' : 'deployment'} ${ref.id}`;
+  return `${ref.scope === 'WORKSPACE' ? 'workspace' : 'deployment'} ${ref.given !== undefined && ref.given !== ref.id ? `${ref.given} (${ref.id})` : ref.id}`;
+}
+
+/** A deployment for a message: the name it was given by and its id, or the id it was given as. */
+export function describeDeployment(given: string, id: string): string {
+  return `deployment ${given !== id ? `${given} (${id})` : id}`;
 }

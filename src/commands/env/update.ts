@@ -28,8 +28,8 @@ export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind):
     .option('--description <text>', 'description')
     .option('--auto-link', 'link to all deployments of the workspace, current and future')
     .option('--no-auto-link', 'stop linking to all deployments (explicit links stay)')
-    .option('--exclude <deployment>', 'keep an auto-linked object away from this deployment, by id or name (repeatable)', collect)
-    .option('--include <deployment>', 'undo an --exclude, by id or name (repeatable)', collect)
+    .option('--exclude <deployment>', 'keep an auto-linked object away from this deployment, by id or name (repeatable, or comma-separated)', collect)
+    .option('--include <deployment>', 'undo an --exclude, by id or name (repeatable, or comma-separated)', collect)
     .action(async (keyOrId: string, flags: ScopeFlags & FieldFlags & { description?: string; autoLink?: boolean; exclude?: string[]; include?: string[] }) => {
       checkScopeFlags(flags);
       await runEnvUpdate(ctx, {
