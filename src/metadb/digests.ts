@@ -85,6 +85,62 @@ type Form = 'canonical' | 'stored';
 const FORM: Record<AirflowObjectKind, Form> = { connection: 'stored', variable: 'canonical', pool: 'canonical' };
 
 
+/** A cell code of `connectionCells`: NULL; an extra that is an element of the batch's JSON text (canonicalExtrasBatch). */
+const NULL_CELL = -1;
+const JSON_CELL = -2;
+
+/**
+ * The cells of connections in contentFields order (each object's conn_id first when `owned`) as their texts and a
+ * code per cell: its length, NULL_CELL, or JSON_CELL where `extra(i)` answers undefined.
+ */
+function connectionCells(
+  cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport, owned: boolean, extra: (i: number) => string | null | undefined,
+): { parts: string[]; codes: Int32Array; count: number } {
+  const perObject = contentFields('connection', fields).length + (owned ? 1 : 0);
+  const codes = new Int32Array(cs.length * perObject);
+  const parts: string[] = [];
+  const withDescription = fields.connectionDescription;
+  let k = 0;
+  const put = (v: string | number | null | undefined) => {
+    if (v === null || v === undefined) codes[k++] = NULL_CELL;
+    else {
+      const text = typeof v === 'string' ? v : String(v);
+      parts.push(text);
+      codes[k++] = text.length;
+    }
+  };
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (owned) put(c.conn_id);
+    put(c.conn_type);
+    if (withDescription) put(c.description);
+    put(c.host);
+    put(c.login);
+    put(storedPassword(c));
+    put(c.schema);
+    put(c.port);
+    const e = extra(i);
+    if (e === undefined) codes[k++] = JSON_CELL;
+    else put(e);
+  }
+  return { parts, codes, count: k };
+}
+
+/** The UTF-8 bytes of all the texts one after the other (all ASCII: one string, one write). */
+function textBytes(parts: readonly string[]): { joined: string; ascii: boolean; bytes: number } {
+  const joined = parts.join('');
+  const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
+  // Not all ASCII: each text is measured (and written, placeText) on its own, as Postgres gets it: joined, a lone
+  // surrogate ending one would pair with one starting the next.
+  return { joined, ascii, bytes: ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0) };
+}
+
+/** Writes the texts at `at`; not all ASCII, each on its own, its code (a length) then its byte count. */
+function placeText(mem: Buffer, at: number, parts: readonly string[], codes: Int32Array, count: number, text: ReturnType<typeof textBytes>): void {
+  if (text.ascii) mem.write(text.joined, at, 'latin1');
+  else for (let i = 0, p = 0; i < count; i++) if (codes[i]! >= 0) at += codes[i] = mem.write(parts[p++]!, at, 'utf8');
+}
+
 export class ContentDigests {
   /** One secret per Fernet key, the first being the key new digests are made with. */
   private readonly secrets: readonly Buffer[];
@@ -131,38 +187,11 @@ export class ContentDigests {
   private ownedCells(layout: Layout, cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport): string[] {
     const n = cs.length;
     const f = layout.names.length;
-    const withDescription = fields.connectionDescription;
     const extras = canonicalExtrasBatch(cs);
-    // Per object its conn_id's length, then each cell's: NULL is -1, an extra in the JSON text -2.
-    const lengths = new Int32Array(n * (f + 1));
-    const parts: string[] = [];
-    let k = 0;
-    const put = (v: string | number | null | undefined) => {
-      if (v === null || v === undefined) lengths[k++] = -1;
-      else {
-        const text = typeof v === 'string' ? v : String(v);
-        parts.push(text);
-        lengths[k++] = text.length;
-      }
-    };
-    for (let i = 0; i < n; i++) {
-      const c = cs[i]!;
-      put(c.conn_id);
-      put(c.conn_type);
-      if (withDescription) put(c.description);
-      put(c.host);
-      put(c.login);
-      put(storedPassword(c));
-      put(c.schema);
-      put(c.port);
-      if (extras.inJson[i]) lengths[k++] = -2;
-      else put(extras.texts[i]);
-    }
-    const joined = parts.join('');
-    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
-    // Not all ASCII: each text is written (and measured) on its own, as Postgres gets it: joined, a lone surrogate
-    // ending one would pair with one starting the next.
-    const bytes = ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0);
+    // Per object its conn_id, then each cell.
+    const { parts, codes: lengths, count: k } = connectionCells(cs, fields, true, (i) => (extras.inJson[i] ? undefined : extras.texts[i]!));
+    const text = textBytes(parts);
+    const bytes = text.bytes;
     const json = extras.json;
     const jsonBytes = json === null ? 0 : Buffer.byteLength(json, 'utf8');
     const ownersAt = HEAP;
@@ -175,10 +204,7 @@ export class ContentDigests {
     const digestsAt = ((scratchAt + bytes + jsonBytes + 1 + 8 + 3) & ~3) + 8;
     const core = fernetCore();
     const mem = core.reserve(digestsAt + n * f * (FIELD_BYTES + FIELD_CHARS));
-    if (ascii) mem.write(joined, textAt, 'latin1');
-    else {
-      for (let i = 0, p = 0, at = textAt; i < k; i++) if (lengths[i]! >= 0) at += lengths[i] = mem.write(parts[p++]!, at, 'utf8');
-    }
+    placeText(mem, textAt, parts, lengths, k, text);
     if (json !== null) {
       mem.write(json, jsonAt, 'utf8');
       const found = core.fn.splitRows(jsonAt, jsonAt + jsonBytes, splitAt, splitAt + 4 * extras.count, 0x7b, 0x7d);
@@ -198,7 +224,7 @@ export class ContentDigests {
           spans[s++] = at;
           at += len;
           spans[s++] = at;
-        } else if (len === -1) {
+        } else if (len === NULL_CELL) {
           spans[s++] = -1;
           spans[s++] = -1;
         } else {
@@ -220,34 +246,11 @@ export class ContentDigests {
   private plainCells(layout: Layout, cs: ReadonlyArray<AirflowConnection | DbConnection>, fields: FieldSupport): string[] {
     const n = cs.length;
     const f = layout.names.length;
-    const withDescription = fields.connectionDescription;
-    const lengths = new Int32Array(n * f);
-    const parts: string[] = [];
-    let k = 0;
     const extras = canonicalExtras(cs);
-    // Cell by cell, in contentFields order; -1 is NULL.
-    const put = (v: string | number | null | undefined) => {
-      if (v === null || v === undefined) lengths[k++] = -1;
-      else {
-        const text = typeof v === 'string' ? v : String(v);
-        parts.push(text);
-        lengths[k++] = text.length;
-      }
-    };
-    for (let i = 0; i < n; i++) {
-      const c = cs[i]!;
-      put(c.conn_type);
-      if (withDescription) put(c.description);
-      put(c.host);
-      put(c.login);
-      put(storedPassword(c));
-      put(c.schema);
-      put(c.port);
-      put(extras[i]);
-    }
-    const joined = parts.join('');
-    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
-    const bytes = ascii ? joined.length : parts.reduce((sum, part) => sum + Buffer.byteLength(part, 'utf8'), 0);
+    // Cell by cell, in contentFields order.
+    const { parts, codes: lengths, count: k } = connectionCells(cs, fields, false, (i) => extras[i]!);
+    const text = textBytes(parts);
+    const bytes = text.bytes;
     const nullAt = HEAP;
     const lengthsAt = HEAP + 16;
     const textAt = lengthsAt + 4 * k;
@@ -255,10 +258,7 @@ export class ContentDigests {
     const core = fernetCore();
     const mem = core.reserve(digestsAt + k * (FIELD_BYTES + FIELD_CHARS));
     mem[nullAt] = 0xff;
-    if (ascii) mem.write(joined, textAt, 'latin1');
-    else {
-      for (let i = 0, p = 0, at = textAt; i < k; i++) if (lengths[i]! >= 0) at += lengths[i] = mem.write(parts[p++]!, at, 'utf8');
-    }
+    placeText(mem, textAt, parts, lengths, k, text);
     new Int32Array(mem.buffer, lengthsAt, k).set(lengths);
     mem.set(layout.sipKeys, SIP_KEYS_AT);
     const end = core.fn.sipCells(k, f, lengthsAt, textAt, nullAt, digestsAt);
