@@ -270,6 +270,10 @@ describe('env connection / airflow-variable against a real server', () => {
     expect(pointless.code).toBe(2);
     expect(pointless.stderr).toMatch(/--exclude only makes sense for an auto-linked object, and connection in_alpha is not \(add --auto-link; to undo an explicit link use envmgr env connection link delete\)/);
     expect((await inProject(['env', 'connection', 'update', 'in_alpha', '--auto-link', '--exclude', 'alpha-two'])).code).toBe(0);
+    // Excluding a deployment it is linked to explicitly: what to run instead, and nothing changes.
+    const explicit = await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-one']);
+    expect(explicit.code).toBe(2);
+    expect(explicit.stderr).toContain(`connection in_alpha is linked to deployment alpha-one (${em.deployments.alpha1}) explicitly, and an explicit link wins over an exclusion: remove it with envmgr env connection link delete in_alpha -d alpha-one`);
     // A name project.workspace holds that names nothing: where it is set.
     expect((await inProject(['config', 'set', 'project.workspace', 'no-such-ws'])).code).toBe(0);
     const unknown = await inProject(['env', 'connection', 'list']);

@@ -68,6 +68,15 @@ export async function runEnvUpdate(ctx: Context, input: EnvUpdateOptions): Promi
         `to undo an explicit link use envmgr env ${opts.kind.command} link delete)`,
     );
   }
+  // An explicit link wins over an exclusion (the server refuses it): what to run instead, before anything changes.
+  const linked = opts.excludes.find((d) => (current.links ?? []).some((l) => l.scopeEntityId === d));
+  if (linked !== undefined) {
+    const given = input.excludes[opts.excludes.indexOf(linked)]!;
+    throw new UsageError(
+      `${opts.kind.noun} ${current.objectKey} is linked to ${given === linked ? `deployment ${linked}` : `deployment ${given} (${linked})`} explicitly, and an explicit ` +
+        `link wins over an exclusion: remove it with envmgr env ${opts.kind.command} link delete ${current.objectKey} -d ${given}`,
+    );
+  }
   if (Object.keys(body).length === 0 && opts.excludes.length === 0) {
     throw new UsageError(`nothing to update; pass a field flag (see envmgr env ${opts.kind.command} update --help)`);
   }
