@@ -124,7 +124,7 @@ export async function runProgram(ctx: Context, argv: string[], groups?: CommandG
     if (error instanceof CommanderError) {
       // Help and version are CommanderErrors too; commander has already printed its message.
       if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(error.code)) return 0;
-      if (error.code === 'commander.unknownOption') suggestSubcommand(ctx, program, argv);
+      if (error.code === 'commander.unknownOption') suggestSubcommand(ctx, program, argv, error.message);
       return 2;
     }
     ctx.io.err(ctx.log.redact(formatError(error, ctx.globals.verbose)));
@@ -133,20 +133,23 @@ export async function runProgram(ctx: Context, argv: string[], groups?: CommandG
 }
 
 /**
- * After "unknown option" on a command that has subcommands (`envmgr server --dev`), names the subcommands that take
- * that option (`envmgr server start --dev`): the option was most likely meant for one of them.
+ * After "unknown option" on a command that has subcommands (`envmgr server --dev`), names those that take that option
+ * or have subcommands that do (`envmgr server start --dev or envmgr server admin … --dev`): it was most likely meant
+ * for one of them.
  */
-function suggestSubcommand(ctx: Context, program: Command, argv: string[]): void {
+function suggestSubcommand(ctx: Context, program: Command, argv: string[], message: string): void {
+  const flag = /unknown option '([^'=]+)/.exec(message)?.[1];
+  if (!flag) return;
+  // The command the words name: options skipped, with the value of one that takes a value.
   let command = program;
   let path = 'envmgr';
-  let flag: string | undefined;
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === flag || arg.startsWith(`${flag}=`)) break;
     if (arg.startsWith('-')) {
       const name = arg.split('=')[0]!;
-      if (!command.options.some((o) => o.long === name || o.short === name) && !program.options.some((o) => o.long === name || o.short === name)) {
-        flag = name;
-        break;
-      }
+      const option = [...command.options, ...program.options].find((o) => o.long === name || o.short === name);
+      if (option && (option.required || option.optional) && !arg.includes('=')) i++;
       continue;
     }
     const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
@@ -154,9 +157,13 @@ function suggestSubcommand(ctx: Context, program: Command, argv: string[]): void
     command = sub;
     path += ` ${sub.name()}`;
   }
-  if (!flag || command.commands.length === 0) return;
-  const takers = command.commands.filter((c) => c.options.some((o) => o.long === flag || o.short === flag)).map((c) => `${path} ${c.name()} ${flag}`);
-  if (takers.length > 0) ctx.io.err(`(did you mean ${takers.join(' or ')}?)\n`);
+  // Each subcommand that takes it, or whose own subcommands do (`server admin … --dev`).
+  const takes = (c: Command): boolean => c.options.some((o) => o.long === flag || o.short === flag);
+  const below = (c: Command): boolean => c.commands.some((sub) => takes(sub) || below(sub));
+  const takers = command.commands.flatMap((sub) => (takes(sub) ? [`${path} ${sub.name()} ${flag}`] : below(sub) ? [`${path} ${sub.name()} … ${flag}`] : []));
+  if (takers.length === 0) return;
+  const shown = takers.length > 3 ? [...takers.slice(0, 3), `${takers.length - 3} more`] : takers;
+  ctx.io.err(`(did you mean ${shown.join(' or ')}?)\n`);
 }
 
 function inheritOutput(command: Command, ctx: Context): void {

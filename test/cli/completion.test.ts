@@ -56,6 +56,13 @@ describe('completion', () => {
     expect(await complete(script, ['envmgr', 'config', 'set', 'dev.settings_file', 'air'], dir)).toEqual(['airflow.env', 'airflow_settings.yaml']);
     expect(await complete(script, ['envmgr', 'config', 'set', 'dev.db_url', ''], dir)).toEqual([]);
     expect(await complete(script, ['envmgr', 'config', 'get', 'dev.prefer', ''], dir)).toEqual([]);
+    // Once the key and its value are there, only options.
+    const afterValue = await complete(script, ['envmgr', 'config', 'set', 'dev.prefer', 'local', '']);
+    expect(afterValue.length).toBeGreaterThan(0);
+    expect(afterValue.every((w) => w.startsWith('-'))).toBe(true);
+    // A file name with a space is one candidate.
+    await writeFile(`${dir}/my settings.yaml`, '');
+    expect(await complete(script, ['envmgr', 'dev', 'start', '-s', 'my'], dir)).toEqual(['my settings.yaml']);
     // --opt=value, which bash splits at the =: the value is completed the same.
     expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', '='])).toEqual(['json', 'table', 'yaml']);
     expect(await complete(script, ['envmgr', 'env', 'connection', 'list', '--format', '=', 'y'])).toEqual(['yaml']);
@@ -117,6 +124,7 @@ describe('completion', () => {
       expect(await offered('envmgr config set dev.prefer ')).toEqual(['local', 'remote']);
       expect(await inProject('envmgr config set dev.settings_file air')).toEqual(['airflow_settings.yaml']);
       expect(await offered('envmgr config get dev.prefer ')).toEqual([]);
+      expect(await offered('envmgr config set dev.prefer local ')).toEqual([]);
     });
   });
 });

@@ -267,13 +267,25 @@ describe('env connection / airflow-variable against a real server', () => {
     expect((await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-two', '--include', 'alpha-two'])).stderr).toMatch(/--exclude and --include both name alpha-two; pass one/);
     // An exclusion on an object that is not auto-linked would do nothing: refused as create refuses it.
     const pointless = await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-two']);
-    expect(pointless.code).toBe(2);
-    expect(pointless.stderr).toMatch(/--exclude only makes sense for an auto-linked object, and connection in_alpha is not \(add --auto-link; to undo an explicit link use envmgr env connection link delete\)/);
+    expect(pointless.code).toBe(1);
+    expect(pointless.stderr).toContain('--exclude only makes sense for an auto-linked object, and connection in_alpha is not (add --auto-link; to undo an explicit link use envmgr env connection link delete in_alpha -d <deployment>)');
     expect((await inProject(['env', 'connection', 'update', 'in_alpha', '--auto-link', '--exclude', 'alpha-two'])).code).toBe(0);
     // Excluding a deployment it is linked to explicitly: what to run instead, and nothing changes.
+    // By name and by id, one deployment both ways is refused too.
+    const twice = await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-two', '--include', em.deployments.alpha2]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/--exclude and --include both name alpha-two; pass one/);
+    // Turning auto-link off while excluding: the exclusion would do nothing.
+    const off = await inProject(['env', 'connection', 'update', 'in_alpha', '--no-auto-link', '--exclude', 'alpha-two']);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain('and connection in_alpha would not be (add --auto-link');
     const explicit = await inProject(['env', 'connection', 'update', 'in_alpha', '--exclude', 'alpha-one']);
-    expect(explicit.code).toBe(2);
+    expect(explicit.code).toBe(1);
     expect(explicit.stderr).toContain(`connection in_alpha is linked to deployment alpha-one (${em.deployments.alpha1}) explicitly, and an explicit link wins over an exclusion: remove it with envmgr env connection link delete in_alpha -d alpha-one`);
+    // Named by -w (not the current workspace): the command to run says -w too, and works.
+    const viaW = await cli(['env', 'connection', 'update', 'in_alpha', '-w', 'alpha', '--exclude', 'alpha-one']);
+    expect(viaW.stderr).toContain('remove it with envmgr env connection link delete in_alpha -w alpha -d alpha-one');
+    expect((await cli(['env', 'connection', 'link', 'delete', 'in_alpha', '-w', 'alpha', '-d', 'alpha-one'])).code).toBe(0);
     // A name project.workspace holds that names nothing: where it is set.
     expect((await inProject(['config', 'set', 'project.workspace', 'no-such-ws'])).code).toBe(0);
     const unknown = await inProject(['env', 'connection', 'list']);

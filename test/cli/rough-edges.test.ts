@@ -314,10 +314,15 @@ describe('an option given to a command group', () => {
     const env = baseEnv(await tempHome());
     const server = await runCli(['server', '--dev'], { env });
     expect(server.code).toBe(2);
-    expect(server.stderr).toBe("error: unknown option '--dev'\n(did you mean envmgr server start --dev?)\n");
+    expect(server.stderr).toBe("error: unknown option '--dev'\n(did you mean envmgr server start --dev or envmgr server admin … --dev?)\n");
     const list = await runCli(['env', 'connection', '--show-secrets'], { env });
     expect(list.code).toBe(2);
     expect(list.stderr).toContain('(did you mean envmgr env connection list --show-secrets or envmgr env connection get --show-secrets?)');
+    // Global options before the group, their values skipped; the flag is the one commander names.
+    expect((await runCli(['--ca-file', '/x', 'server', '--dev'], { env })).stderr).toContain('(did you mean envmgr server start --dev or');
+    expect((await runCli(['server', '--json=1', '--dev'], { env })).stderr).not.toContain('did you mean');
+    // Groups below that have commands taking it are named too.
+    expect((await runCli(['server', 'admin', '--dev'], { env })).stderr).toContain('(did you mean envmgr server admin create … --dev or envmgr server admin set … --dev or envmgr server admin list --dev?)');
     // An option no subcommand takes: commander's message alone.
     const none = await runCli(['server', '--nope'], { env });
     expect(none.code).toBe(2);

@@ -142,19 +142,22 @@ function bashScript(tree: TreeNode[]): string {
     const byKind = (kind: OptionValue['kind']) => takers.filter((o) => o.value.kind === kind);
     const values: string[] = [];
     const files = byKind('file');
-    if (files.length > 0) values.push(`        ${flagsPattern(files)}) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
+    if (files.length > 0) values.push(`        ${flagsPattern(files)}) compopt -o filenames 2>/dev/null; local IFS=$'\\n'; COMPREPLY=($(compgen -f -- "$cur")); return ;;`);
     for (const o of byKind('words')) {
       values.push(`        ${flagsPattern([o])}) COMPREPLY=($(compgen -W '${(o.value as { words: readonly string[] }).words.join(' ')}' -- "$cur")); return ;;`);
     }
     const others = byKind('value');
     if (others.length > 0) values.push(`        ${flagsPattern(others)}) COMPREPLY=(); return ;;`);
-    const words = [...n.subcommands, ...n.options.map((o) => o.long)].join(' ');
+    const options = n.options.map((o) => o.long).join(' ');
+    const words = [...n.subcommands, options].join(' ').trim();
+    // A command whose argument is one of its words (config set KEY VALUE): once it is given, only options follow.
+    const assign = n.afterWords ? `[[ $args -ge 1 ]] && words='${options}' || words='${words}'` : `words='${words}'`;
     const prev = values.length > 0 ? `\n      case "$prev" in\n${values.join('\n')}\n      esac` : '';
-    return `    '${n.path.join(':')}')${prev}\n      words='${words}' ;;`;
+    return `    '${n.path.join(':')}')${prev}\n      ${assign} ;;`;
   }).join('\n');
   return `# envmgr completion for bash (source it, or put it in your bash_completion.d)
 _envmgr() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" w i words=""
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" w i words="" args=0
   # --opt=value: bash splits at the =, so the option is one word further back (and a lone = is nothing typed yet).
   if [[ $cur == "=" ]]; then cur=""; elif [[ $prev == "=" ]]; then prev="\${COMP_WORDS[COMP_CWORD-2]}"; fi
   local keys=' ${keys.map((k) => `|${k}|`).join(' ')} '
@@ -162,7 +165,7 @@ _envmgr() {
     w="\${COMP_WORDS[i]}"
     [[ $w == -* ]] && continue
     local candidate="\${path:+$path:}$w"
-    [[ $keys == *" |$candidate| "* ]] && path="$candidate"
+    if [[ $keys == *" |$candidate| "* ]]; then path="$candidate"; args=0; else ((args++)); fi
   done
   case "$path" in
 ${cases}
@@ -197,12 +200,18 @@ function fishScript(tree: TreeNode[]): string {
     '    set -l words (commandline -opc)',
     '    echo $words[-1]',
     'end',
+    'function __envmgr_any',
+    '    for w in (commandline -opc)[2..-1]',
+    '        contains -- $w $argv; and return 0',
+    '    end',
+    '    return 1',
+    'end',
   ];
   for (const node of tree) {
     const at = `-n 'test (__envmgr_path) = ${key(node)}'`;
     const after = node.afterWords ?? [];
-    // Argument words are offered once: not again after one (config set dev.prefer <TAB> offers its values).
-    const once = after.length > 0 ? `-n 'test (__envmgr_path) = ${key(node)}; and not contains -- (__envmgr_prev) ${after.map((w) => w.word).join(' ')}'` : at;
+    // Argument words are offered until one is given (config set dev.prefer <TAB> offers its values, then nothing).
+    const once = after.length > 0 ? `-n 'test (__envmgr_path) = ${key(node)}; and not __envmgr_any ${after.map((w) => w.word).join(' ')}'` : at;
     for (const sub of node.subcommands) lines.push(`complete -c envmgr ${once} -a ${sub}`);
     for (const { word, value } of after) {
       const when = `-n 'test (__envmgr_path) = ${key(node)}; and test (__envmgr_prev) = ${word}'`;

@@ -4,6 +4,7 @@ import type { EnvironmentObject } from '../../api/types.js';
 import { UserError } from '../../cli/errors.js';
 import type { EnvKind } from './kinds.js';
 import { describeScope, type ScopeRef } from './scope.js';
+import { shellWord } from '../shared/named.js';
 
 const ID = /^[a-z0-9]{20,32}$/;
 
@@ -28,6 +29,6 @@ export async function findObject(
       if (!(error instanceof ApiError && error.status === 404)) throw error;
     }
   }
-  const where = ref.given === undefined ? '' : ` ${ref.scope === 'DEPLOYMENT' ? '-d' : '-w'} ${/^[\w.:@-]+$/.test(ref.given) ? ref.given : JSON.stringify(ref.given)}`;
+  const where = ref.given === undefined ? '' : ` ${ref.scope === 'DEPLOYMENT' ? '-d' : '-w'} ${shellWord(ref.given)}`;
   throw new UserError(`no ${kind.noun} "${keyOrId}" in ${describeScope(ref)}; list them with envmgr env ${kind.command} list${where}`);
 }

@@ -49,7 +49,7 @@ export async function workspaceFlag(ctx: Context, flag: string | undefined, name
   const choice = await ctx.workspaceChoice();
   if (!choice.configuredIn) return choice.id;
   try {
-    return await named.id('workspace', choice.id);
+    return await named.id('workspace', choice.id, true);
   } catch (error) {
     // A value the user did not type here: say where it is set.
     if (error instanceof UserError) throw new UserError(`${error.message} (from ${choice.configuredIn})`);

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
-import { UsageError } from '../../cli/errors.js';
+import { UsageError, UserError } from '../../cli/errors.js';
 import type { EnvironmentObject, UpdateEnvironmentObjectRequest } from '../../api/types.js';
 import { findObject } from './find.js';
 import { addFieldOptions, collect, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { addScopeOptions, checkScopeFlags, resolveScope, type ScopeFlags } from './scope.js';
-import { NamedEntities } from '../shared/named.js';
+import { NamedEntities, shellWord } from '../shared/named.js';
 import { readSecret } from './secrets.js';
 import { printJson } from '../../cli/table.js';
 
@@ -47,8 +47,6 @@ export function registerEnvUpdate(parent: Command, ctx: Context, kind: EnvKind):
 }
 
 export async function runEnvUpdate(ctx: Context, input: EnvUpdateOptions): Promise<EnvironmentObject> {
-  const both = input.excludes.filter((d) => input.includes.includes(d));
-  if (both.length > 0) throw new UsageError(`--exclude and --include both name ${both.join(', ')}; pass one`);
   const named = new NamedEntities(ctx);
   const ref = await resolveScope(ctx, input, named);
   const session = await ctx.session();
@@ -57,24 +55,30 @@ export async function runEnvUpdate(ctx: Context, input: EnvUpdateOptions): Promi
   // The deployments named go by the object's own workspace (a deployment object has none: refused below).
   const of = (values: string[]) => (current.scope === 'WORKSPACE' ? named.deploymentsOf(current.scopeEntityId, values) : Promise.resolve(values));
   const opts = { ...input, excludes: await of(input.excludes), includes: await of(input.includes) };
+  // One deployment both ways (by name and by id, say): the include would be undone by the exclusion after it.
+  const both = input.excludes.filter((_, i) => opts.includes.includes(opts.excludes[i]!));
+  if (both.length > 0) throw new UsageError(`--exclude and --include both name ${both.join(', ')}; pass one`);
+  // How to name the object again in a command to run instead: with its -w when it was given one.
+  const again = `${shellWord(current.objectKey)}${ref.scope === 'WORKSPACE' && ref.given !== undefined ? ` -w ${shellWord(ref.given)}` : ''}`;
   await readSecret(ctx, opts.kind, opts.fields, { required: false, prompt: false });
   const body = updateBody(opts, current);
   const linkChange = opts.autoLink !== undefined || opts.excludes.length > 0 || opts.includes.length > 0;
   if (linkChange && current.scope !== 'WORKSPACE') throw new UsageError('--auto-link, --exclude and --include apply to workspace objects only');
   // As for create: an exclusion keeps an auto-linked object away from a deployment; without auto-link it does nothing.
-  if (opts.excludes.length > 0 && !current.autoLinkDeployments && opts.autoLink !== true) {
-    throw new UsageError(
-      `--exclude only makes sense for an auto-linked object, and ${opts.kind.noun} ${current.objectKey} is not (add --auto-link; ` +
-        `to undo an explicit link use envmgr env ${opts.kind.command} link delete)`,
+  const autoLinked = opts.autoLink ?? current.autoLinkDeployments === true;
+  if (opts.excludes.length > 0 && !autoLinked) {
+    throw new UserError(
+      `--exclude only makes sense for an auto-linked object, and ${opts.kind.noun} ${current.objectKey} ${opts.autoLink === false ? 'would not be' : 'is not'} ` +
+        `(add --auto-link; to undo an explicit link use envmgr env ${opts.kind.command} link delete ${again} -d <deployment>)`,
     );
   }
   // An explicit link wins over an exclusion (the server refuses it): what to run instead, before anything changes.
   const linked = opts.excludes.find((d) => (current.links ?? []).some((l) => l.scopeEntityId === d));
   if (linked !== undefined) {
     const given = input.excludes[opts.excludes.indexOf(linked)]!;
-    throw new UsageError(
+    throw new UserError(
       `${opts.kind.noun} ${current.objectKey} is linked to ${given === linked ? `deployment ${linked}` : `deployment ${given} (${linked})`} explicitly, and an explicit ` +
-        `link wins over an exclusion: remove it with envmgr env ${opts.kind.command} link delete ${current.objectKey} -d ${given}`,
+        `link wins over an exclusion: remove it with envmgr env ${opts.kind.command} link delete ${again} -d ${shellWord(given)}`,
     );
   }
   if (Object.keys(body).length === 0 && opts.excludes.length === 0) {

@@ -7,6 +7,11 @@ const CUID = /^c[a-z0-9]{24}$/;
 
 export type NamedKind = 'deployment' | 'workspace';
 
+/** A value as one shell word, for a command a message tells the user to run: as it is when safe, else single-quoted. */
+export function shellWord(value: string): string {
+  return /^[\w.,:@%+=/-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
 /**
  * Refuses a deployment or workspace flag given a blank value (`-d "$UNSET"`): that is a mistake, never "not given",
  * which would act on another scope (the current workspace) without a word.
@@ -50,9 +55,11 @@ export class NamedEntities {
     return id;
   }
 
-  async id(kind: NamedKind, value: string): Promise<string> {
+  /** `quiet`: a value the user did not type here (the configuration's), whose id is not worth a line on every run. */
+  async id(kind: NamedKind, value: string, quiet = false): Promise<string> {
     if (CUID.test(value)) return value;
-    return this.found(kind, value, findNamed(await this.list(kind), value, kind).id);
+    const id = findNamed(await this.list(kind), value, kind).id;
+    return quiet ? id : this.found(kind, value, id);
   }
 
   /**
