@@ -244,11 +244,17 @@ describe('env connection / airflow-variable against a real server', () => {
       ['env', 'connection', 'link', 'create', 'blank', '-d', ''],
       ['dev', 'start', '-d', ''],
       ['deployment', 'list', '-w', ''],
+      ['login', em.url, '--with-token', '--workspace-id', ''],
     ]) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/--(deployment|workspace)-id needs an id or a name, not a blank value/);
     }
+    const blankSwitch = await cli(['workspace', 'switch', '']);
+    expect(blankSwitch.code).toBe(2);
+    expect(blankSwitch.stderr).toMatch(/the workspace argument needs an id or a name, not a blank value/);
+    const unknownSwitch = await cli(['workspace', 'switch', 'nope']);
+    expect(unknownSwitch.stderr).toMatch(/no workspace "nope"; available: .*; pass its id or name \(envmgr workspace list shows them\)/);
     expect((await json<Obj[]>(['env', 'connection', 'list'])).map((o) => o.objectKey)).not.toContain('blank');
 
     // project.workspace holding a name works for env commands as for dev start and deployment list.

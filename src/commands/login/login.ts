@@ -1,3 +1,4 @@
+import { refuseBlank } from '../shared/named.js';
 import { neutralizeControls } from '../../cli/text-width.js';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
@@ -33,6 +34,7 @@ export function registerLoginCommand(program: Command, ctx: Context): void {
     .option('--with-token', 'read the API token from stdin')
     .option('--workspace-id <id-or-name>', 'the workspace to use')
     .action(async (target: string | undefined, flags: { tokenLogin?: string; withToken?: boolean; workspaceId?: string }) => {
+      refuseBlank({ '--workspace-id': flags.workspaceId });
       if (flags.tokenLogin !== undefined && flags.withToken) throw new UsageError('--token-login and --with-token are mutually exclusive; pass one');
       await runLogin(ctx, { target, tokenLogin: flags.tokenLogin, withToken: flags.withToken === true, workspaceId: flags.workspaceId });
     });

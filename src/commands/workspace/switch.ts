@@ -1,8 +1,9 @@
+import { refuseBlank } from '../shared/named.js';
 import { neutralizeControls } from '../../cli/text-width.js';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
-import { findByIdOrName, promptForItem } from '../shared/pick.js';
+import { findNamed, promptForItem } from '../shared/pick.js';
 
 export interface WorkspaceSwitchOptions {
   target?: string;
@@ -14,6 +15,7 @@ export function registerWorkspaceSwitch(parent: Command, ctx: Context): void {
     .description('choose the workspace later commands use')
     .argument('[id-or-name]', 'the workspace (prompted for on a terminal when omitted)')
     .action(async (target: string | undefined) => {
+      refuseBlank({ 'the workspace argument': target });
       await runWorkspaceSwitch(ctx, { target });
     });
 }
@@ -23,7 +25,7 @@ export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOpti
   const workspaces = await (await ctx.api()).workspaces(session.organizationId);
   if (workspaces.length === 0) throw new UserError('no workspaces found in this organization; ask an organization owner for access');
   const workspace = opts.target
-    ? findByIdOrName(workspaces, opts.target, 'workspace')
+    ? findNamed(workspaces, opts.target, 'workspace')
     : await promptForItem(ctx, workspaces, 'Workspace', 'an id-or-name argument', session.workspaceId);
   const settings = await ctx.config();
   await settings.saveContext(
@@ -35,7 +37,7 @@ export async function runWorkspaceSwitch(ctx: Context, opts: WorkspaceSwitchOpti
   else ctx.io.err(`Switched to workspace ${neutralizeControls(workspace.name)} (${workspace.id}).\n`);
   // project.workspace (a file or ENVMGR_PROJECT_WORKSPACE) still decides for the commands that read it.
   const configured = settings.resolve('project.workspace');
-  // (As findByIdOrName matches: the id, or the name whatever its case.)
+  // (As findNamed matches: the id, or the name whatever its case.)
   if (configured.value && configured.value !== workspace.id && configured.value.toLowerCase() !== workspace.name.toLowerCase()) {
     const undo = configured.source === 'env' ? `unset ${configured.origin}` : `envmgr config unset${configured.source === 'global' ? ' -g' : ''} project.workspace`;
     ctx.io.err(
