@@ -223,6 +223,10 @@ describe('env connection / airflow-variable against a real server', () => {
     expect((await mine())!.excludeLinks ?? []).toEqual([]);
     expect((await cli(['env', 'connection', 'link', 'delete', 'named_links', '-w', 'alpha', '-d', 'alpha-one'])).code).toBe(0);
     expect((await mine())!.links ?? []).toEqual([]);
+    // No link to remove, but auto-linked: the command that keeps it away, as given.
+    const noLink = await cli(['env', 'connection', 'link', 'delete', 'named_links', '-w', 'alpha', '-d', 'alpha-one']);
+    expect(noLink.code).toBe(1);
+    expect(noLink.stderr).toContain(`has no link to deployment alpha-one (${alpha1}); it reaches every deployment through auto-link: use envmgr env connection update named_links -w alpha --exclude alpha-one`);
     // A name that names nothing: what to pass, and nothing is created.
     const unknown = await cli(['env', 'connection', 'create', 'never', '--type', 'http', '-d', 'no-such-deployment']);
     expect(unknown.code).toBe(1);

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import type { LinkRequest } from '../../api/types.js';
 import { findObject } from './find.js';
-import { describeDeployment, workspaceFlag } from './scope.js';
-import { NamedEntities, refuseBlank } from '../shared/named.js';
+import { describeDeployment, linkTarget } from './scope.js';
 import { addFieldOptions, fieldInput, type EnvKind, type FieldFlags, type FieldInput } from './kinds.js';
 import { toLinkRequest } from './links.js';
 import { readSecret } from './secrets.js';
@@ -30,10 +29,8 @@ export function registerEnvLinkCreate(parent: Command, ctx: Context, kind: EnvKi
 }
 
 export async function runEnvLinkCreate(ctx: Context, input: EnvLinkCreateOptions): Promise<void> {
-  refuseBlank({ '--workspace-id': input.workspaceId, '--deployment-id': input.deploymentId });
-  const named = new NamedEntities(ctx);
-  const workspaceId = await workspaceFlag(ctx, input.workspaceId, named);
-  const opts = { ...input, deploymentId: await named.deploymentOf(workspaceId, input.deploymentId) };
+  const { workspaceId, deploymentId } = await linkTarget(ctx, input);
+  const opts = { ...input, deploymentId };
   const session = await ctx.session();
   const api = await ctx.api();
   const object = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, { scope: 'WORKSPACE', id: workspaceId });

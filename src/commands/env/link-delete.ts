@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { UserError } from '../../cli/errors.js';
 import { findObject } from './find.js';
-import { describeDeployment, workspaceFlag } from './scope.js';
-import { NamedEntities, refuseBlank } from '../shared/named.js';
+import { describeDeployment, linkTarget } from './scope.js';
+import { shellWord } from '../shared/named.js';
 import type { EnvKind } from './kinds.js';
 import { toLinkRequest } from './links.js';
 import { printJson } from '../../cli/table.js';
@@ -29,16 +29,14 @@ export function registerEnvLinkDelete(parent: Command, ctx: Context, kind: EnvKi
 }
 
 export async function runEnvLinkDelete(ctx: Context, input: EnvLinkDeleteOptions): Promise<void> {
-  refuseBlank({ '--workspace-id': input.workspaceId, '--deployment-id': input.deploymentId });
-  const named = new NamedEntities(ctx);
-  const workspaceId = await workspaceFlag(ctx, input.workspaceId, named);
-  const opts = { ...input, deploymentId: await named.deploymentOf(workspaceId, input.deploymentId) };
+  const { workspaceId, deploymentId } = await linkTarget(ctx, input);
+  const opts = { ...input, deploymentId };
   const session = await ctx.session();
   const api = await ctx.api();
   const object = await findObject(api, session.organizationId, opts.kind, opts.keyOrId, { scope: 'WORKSPACE', id: workspaceId });
   const links = object.links ?? [];
   if (!links.some((l) => l.scopeEntityId === opts.deploymentId)) {
-    const hint = object.autoLinkDeployments ? `; it reaches every deployment through auto-link: use envmgr env ${opts.kind.command} update --exclude ${opts.deploymentId}` : '';
+    const hint = object.autoLinkDeployments ? `; it reaches every deployment through auto-link: use envmgr env ${opts.kind.command} update ${shellWord(object.objectKey)}${input.workspaceId !== undefined ? ` -w ${shellWord(input.workspaceId)}` : ''} --exclude ${shellWord(input.deploymentId)}` : '';
     throw new UserError(`${opts.kind.noun} ${object.objectKey} has no link to ${describeDeployment(input.deploymentId, opts.deploymentId)}${hint}`);
   }
   const updated = await api.updateEnvironmentObject(session.organizationId, object.id, {

@@ -65,3 +65,14 @@ export function describeScope(ref: ScopeRef): string {
 export function describeDeployment(given: string, id: string): string {
   return `deployment ${given !== id ? `${given} (${id})` : id}`;
 }
+
+/**
+ * What a link command names: the workspace that owns the object (-w, else the configured or logged-in one) and the
+ * deployment of that workspace (-d), each by id or name; a blank one is refused.
+ */
+export async function linkTarget(ctx: Context, flags: { workspaceId?: string; deploymentId: string }): Promise<{ workspaceId: string; deploymentId: string }> {
+  refuseBlank({ '--workspace-id': flags.workspaceId, '--deployment-id': flags.deploymentId });
+  const named = new NamedEntities(ctx);
+  const workspaceId = await workspaceFlag(ctx, flags.workspaceId, named);
+  return { workspaceId, deploymentId: await named.deploymentOf(workspaceId, flags.deploymentId) };
+}
