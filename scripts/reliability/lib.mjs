@@ -3,7 +3,7 @@
 // the same content (Fernet IVs, serial ids, timestamps).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, mkdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,10 +21,19 @@ export function dist(path) {
 /** A stack trace line as Node prints them. */
 export const STACK_LINE = /^\s+at .+(\(|:\d+:\d+)/m;
 
+/** The homes tempHome made, which removeTempHomes removes when the run ends. */
+const homes = new Set();
+
 export async function tempHome(prefix = 'envmgr-rel-') {
   const home = await mkdtemp(join(tmpdir(), prefix));
+  homes.add(home);
   await mkdir(join(home, 'project', '.envmgr'), { recursive: true });
   return home;
+}
+
+export async function removeTempHomes() {
+  await Promise.all([...homes].map((home) => rm(home, { recursive: true, force: true })));
+  homes.clear();
 }
 
 /**

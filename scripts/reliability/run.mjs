@@ -3,7 +3,7 @@
 // bad-input, fuzz, security). Exits 1 on any failure, partial state, leak, lost write or 5xx.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { dist } from './lib.mjs';
+import { dist, removeTempHomes } from './lib.mjs';
 import { crashSuite } from './crash.mjs';
 import { concurrencySuite } from './concurrency.mjs';
 import { faultSuite } from './faults.mjs';
@@ -62,6 +62,7 @@ try {
   }
 } finally {
   await postgres.stop();
+  await removeTempHomes();
 }
 
 function print(r) {
