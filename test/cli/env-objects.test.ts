@@ -254,6 +254,11 @@ describe('env connection / airflow-variable against a real server', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/--(deployment|workspace)-id needs an id or a name, not a blank value/);
     }
+    // A blank --link or --exclude (an unset variable) too, rather than quietly left out.
+    const blankLink = await cli(['env', 'connection', 'create', 'blank', '--type', 'http', '--link', '']);
+    expect(blankLink.code).toBe(2);
+    expect(blankLink.stderr).toContain("error: option '--link <deployment>' argument '' is invalid. It needs a deployment id or name, not a blank value.");
+    expect((await cli(['env', 'connection', 'update', 'blank', '--exclude', ' '])).code).toBe(2);
     const blankSwitch = await cli(['workspace', 'switch', '']);
     expect(blankSwitch.code).toBe(2);
     expect(blankSwitch.stderr).toMatch(/the workspace argument needs an id or a name, not a blank value/);

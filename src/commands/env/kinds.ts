@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from '../../cli/errors.js';
 import type { AirflowVariableFields, ConnectionFields, ObjectType } from '../../api/types.js';
 import { parseJsonExact, pythonJsonLoads } from '../../airflow/pyjson.js';
@@ -136,7 +136,12 @@ function whereJsonFails(text: string): string {
   return at ? `${at[1]} at char ${at.index} is not JSON` : 'it does not parse';
 }
 
-/** Collects a repeatable flag: `--link a --link b` or `--link a,b`. */
+/**
+ * Collects a repeatable flag: `--link a --link b` or `--link a,b`. A value that names nothing (`--link "$UNSET"`) is
+ * refused: dropped, it would quietly leave out what was meant.
+ */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+  const items = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (items.length === 0) throw new InvalidArgumentError('It needs a deployment id or name, not a blank value.');
+  return [...previous, ...items];
 }
