@@ -1,11 +1,11 @@
-import { refuseBlank } from '../shared/named.js';
+import { checkScopeFlags } from '../env/scope.js';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../../cli/context.js';
 import { shownValue } from '../../config/registry.js';
 import type { ResolvedSetting } from '../../config/settings.js';
-import { CancelError, UsageError, UserError } from '../../cli/errors.js';
+import { CancelError, UserError } from '../../cli/errors.js';
 import { ApiError } from '../../api/errors.js';
 import { assertReadable, readSettingsSource, displayPath } from '../../sync/local.js';
 import { withJsonFailureReport, type SyncReport } from '../../sync/report.js';
@@ -45,8 +45,7 @@ export function registerDevStart(parent: Command, ctx: Context): void {
     .option('--skip-invalid', 'write the valid objects when some are invalid (still exits non-zero)')
     .option('--no-start-command', 'do not run dev.start_command on this run')
     .action(async (opts: DevStartOptions & { env?: string }) => {
-      refuseBlank({ '--workspace-id': opts.workspaceId, '--deployment-id': opts.deploymentId });
-      if (opts.workspaceId && opts.deploymentId) throw new UsageError('--workspace-id and --deployment-id are mutually exclusive; pass one');
+      checkScopeFlags(opts);
       await runDevStart(ctx, { ...opts, envFile: opts.env });
     });
 }

@@ -1,6 +1,6 @@
 import type { Context } from '../../cli/context.js';
 import { UsageError, UserError } from '../../cli/errors.js';
-import { findNamed } from './pick.js';
+import { findByIdOrName, findNamed } from './pick.js';
 
 /** An id as the Astro API and envmgr's server make them (a cuid: `c` and 24 lowercase alphanumerics). */
 const CUID = /^c[a-z0-9]{24}$/;
@@ -73,9 +73,14 @@ export class NamedEntities {
     try {
       return this.found('deployment', value, findNamed(all.filter((d) => d.workspaceId === workspaceId), value, 'deployment').id);
     } catch (error) {
-      const lower = value.toLowerCase();
-      const elsewhere = all.find((d) => d.workspaceId !== workspaceId && (d.id === value || d.name === value || d.name.toLowerCase() === lower));
-      if (!elsewhere || (error as Error).message.startsWith('several ')) throw error;
+      // Not one of this workspace's: is it (just one) of another's, as findByIdOrName matches it?
+      let elsewhere;
+      try {
+        elsewhere = findByIdOrName(all.filter((d) => d.workspaceId !== workspaceId), value, 'deployment');
+      } catch {
+        throw error;
+      }
+      if ((error as Error).message.startsWith('several ')) throw error;
       throw new UserError(
         `deployment ${JSON.stringify(value)} is in workspace ${elsewhere.workspaceName ? JSON.stringify(elsewhere.workspaceName) : elsewhere.workspaceId}, ` +
           `not this object's (${workspaceId}): an object links only to deployments of its own workspace`,
